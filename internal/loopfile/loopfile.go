@@ -1,0 +1,226 @@
+// Package loopfile evaluates a Starlark Loopfile into a *model.Project.
+//
+// Evaluating a Loopfile only declares things: each builtin (service, task,
+// http_probe, watch_settings, ...) validates its arguments and records what
+// it declares in an evalState carried by the Starlark thread (thread-local,
+// never a global). Nothing runs during evaluation except local(). When the
+// top-level file and everything it load()ed have run, the collected
+// resources are checked as a whole (resource_deps exist, no cycles) and
+// returned as a Project.
+//
+// Builtins come from plugins, one per group (resources.go, probes.go,
+// settings.go, files.go); each registers its builtins into the predeclared
+// environment. load()ed modules share the thread and its state, are cached
+// per evaluation, and are frozen once loaded.
+//
+// Every file evaluation reads is recorded (Project.Files, or Error.Files when
+// evaluation fails) so the daemon can watch them and re-evaluate on change.
+// Errors are *Error values with a structured file:line:col and a hint.
+package loopfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/loopdev/loop/internal/model"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Options for one evaluation.
+type Options struct {
+	Env          []string      // environment for env() and local() ("K=V"); os.Environ() style
+	MaxSteps     uint64        // bound on Starlark execution steps (0 = default 10_000_000); a Loopfile that loops forever is an error, not a hang
+	LocalTimeout time.Duration // bound on each local() command (0 = 60s)
+	Stdout       io.Writer     // where print() and local() output goes (nil = discard)
+}
+
+// Defaults for zero Options fields.
+const (
+	DefaultMaxSteps     = 10_000_000
+	DefaultLocalTimeout = 60 * time.Second
+)
+
+// fileOptions are the Starlark dialect of a Loopfile: top-level if/for and
+// sets are allowed; while loops and recursion are not, so that evaluation
+// stays bounded and predictable.
+var fileOptions = &syntax.FileOptions{
+	Set:             true,
+	TopLevelControl: true,
+}
+
+// A plugin registers a group of builtins into the predeclared environment.
+type plugin func(predeclared starlark.StringDict)
+
+// plugins lists every builtin group; see resources.go, probes.go,
+// settings.go and files.go.
+var plugins = []plugin{
+	registerResources,
+	registerProbes,
+	registerSettings,
+	registerFiles,
+}
+
+// predeclared returns a fresh environment with every plugin's builtins.
+func predeclared() starlark.StringDict {
+	env := starlark.StringDict{}
+	for _, register := range plugins {
+		register(env)
+	}
+	return env
+}
+
+// stateKey is the thread-local key of the *evalState.
+const stateKey = "loopfile.state"
+
+// evalState is everything one evaluation collects. It lives in the Starlark
+// thread (thread.SetLocal) and is only touched by that thread.
+type evalState struct {
+	ctx     context.Context
+	opts    Options
+	project *model.Project
+	files   []string // in the order they were read; deduplicated
+
+	modules map[string]*module // load() cache by absolute path
+	loading []string           // load stack, for cycle detection
+
+	watchSet      bool // watch_settings was called
+	watchPos      model.Position
+	stepsExceeded bool
+}
+
+// module is one load()ed file: its frozen globals or its error.
+type module struct {
+	globals starlark.StringDict
+	err     error
+}
+
+func stateOf(thread *starlark.Thread) *evalState {
+	return thread.Local(stateKey).(*evalState)
+}
+
+// addFile records that evaluation read (or tried to read) path.
+func (s *evalState) addFile(path string) {
+	if !slices.Contains(s.files, path) {
+		s.files = append(s.files, path)
+	}
+}
+
+// Load evaluates the Loopfile at path and returns the project it declares.
+// On failure the error is an *Error whose Files lists every file evaluation
+// read, so the caller can keep watching them.
+func Load(ctx context.Context, path string, opts Options) (*model.Project, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("load: %v", err), cause: err}
+	}
+	if opts.MaxSteps == 0 {
+		opts.MaxSteps = DefaultMaxSteps
+	}
+	if opts.LocalTimeout == 0 {
+		opts.LocalTimeout = DefaultLocalTimeout
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	opts.Stdout = &syncWriter{w: opts.Stdout}
+	dir := filepath.Dir(abs)
+	st := &evalState{
+		ctx:  ctx,
+		opts: opts,
+		project: &model.Project{
+			Name:     filepath.Base(dir),
+			Dir:      dir,
+			Loopfile: abs,
+			Watch: model.WatchSettings{
+				Debounce: model.DefaultDebounce,
+				MaxWait:  model.DefaultMaxWait,
+			},
+		},
+		modules: map[string]*module{},
+	}
+
+	thread := &starlark.Thread{
+		Name: "loopfile " + abs,
+		Print: func(_ *starlark.Thread, msg string) {
+			fmt.Fprintln(st.opts.Stdout, msg)
+		},
+		Load: loadModule,
+		OnMaxSteps: func(thread *starlark.Thread) {
+			st.stepsExceeded = true
+			thread.Cancel("step limit exceeded")
+		},
+	}
+	thread.SetLocal(stateKey, st)
+	thread.SetMaxExecutionSteps(opts.MaxSteps)
+
+	// Cancel evaluation when ctx ends; local() also watches ctx itself.
+	stop := context.AfterFunc(ctx, func() { thread.Cancel(ctx.Err().Error()) })
+	defer stop()
+
+	if _, err := st.exec(thread, abs); err != nil {
+		return nil, st.fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, st.fail(err)
+	}
+	if err := validate(st.project); err != nil {
+		return nil, st.fail(err)
+	}
+	st.project.Files = st.files
+	return st.project, nil
+}
+
+// exec reads, runs and freezes one file (the Loopfile or a load()ed module).
+func (s *evalState) exec(thread *starlark.Thread, path string) (starlark.StringDict, error) {
+	s.addFile(path)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: readErrMsg(path, err), cause: err}
+	}
+	globals, err := starlark.ExecFileOptions(fileOptions, thread, path, src, predeclared())
+	if err != nil {
+		return nil, s.toError(err)
+	}
+	globals.Freeze()
+	return globals, nil
+}
+
+// rel returns path relative to the project directory when it is inside it.
+func (s *evalState) rel(path string) string {
+	if r, err := filepath.Rel(s.project.Dir, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
+
+// fail turns err into an *Error that carries the files read so far.
+func (s *evalState) fail(err error) *Error {
+	e := s.toError(err)
+	e.Files = slices.Clone(s.files)
+	return e
+}
+
+func readErrMsg(path string, err error) string {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Sprintf("%s: no such file", path)
+	}
+	return err.Error()
+}
+
+// callerPos is the position of the Starlark code that called the builtin
+// now running.
+func callerPos(thread *starlark.Thread) model.Position {
+	return toPos(thread.CallFrame(1).Pos)
+}
+
+func toPos(p syntax.Position) model.Position {
+	return model.Position{File: p.Filename(), Line: int(p.Line), Col: int(p.Col)}
+}

@@ -1,0 +1,39 @@
+package loopfile
+
+// The settings plugin: watch_settings() tunes the project's file watcher.
+
+import (
+	"go.starlark.net/starlark"
+)
+
+func registerSettings(env starlark.StringDict) {
+	env["watch_settings"] = starlark.NewBuiltin("watch_settings", builtinWatchSettings)
+}
+
+// watch_settings(ignore=[], debounce="15ms", max_wait="2s") sets
+// Project.Watch. It may be called at most once per evaluation.
+func builtinWatchSettings(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	s := stateOf(thread)
+	if s.watchSet {
+		return nil, errorf("merge the two calls into one",
+			"watch_settings: called twice (first at %s)", s.relPos(s.watchPos))
+	}
+	a, err := unpack(b.Name(), posArgs, kwargs, "ignore?", "debounce?", "max_wait?")
+	if err != nil {
+		return nil, err
+	}
+	w := s.project.Watch
+	w.Ignore = a.strList("ignore")
+	w.Debounce = a.duration("debounce", w.Debounce)
+	w.MaxWait = a.duration("max_wait", w.MaxWait)
+	if a.err == nil && w.MaxWait < w.Debounce {
+		a.fail("max_wait", "make max_wait at least as long as debounce",
+			"%s is shorter than debounce %s", w.MaxWait, w.Debounce)
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	s.watchSet, s.watchPos = true, callerPos(thread)
+	s.project.Watch = w
+	return starlark.None, nil
+}
