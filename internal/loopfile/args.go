@@ -14,9 +14,10 @@ import (
 // getters return zero values, so a builtin reads all its arguments and
 // checks err once.
 type args struct {
-	fn   string
-	vals map[string]starlark.Value // only the arguments given (None counts as absent)
-	err  error
+	fn    string
+	vals  map[string]starlark.Value // only the arguments given (None counts as absent)
+	index map[string]int            // positional index of each argument given by position
+	err   error
 }
 
 // unpack binds positional and keyword arguments to params. A parameter
@@ -31,7 +32,7 @@ func unpack(fn string, posArgs starlark.Tuple, kwargs []starlark.Tuple, params .
 			required = i + 1
 		}
 	}
-	a := &args{fn: fn, vals: map[string]starlark.Value{}}
+	a := &args{fn: fn, vals: map[string]starlark.Value{}, index: map[string]int{}}
 	if len(posArgs) > len(names) {
 		return nil, errorf("pass the extra arguments by keyword, e.g. "+names[len(names)-1]+"=...",
 			"%s: got %d positional arguments, want at most %d", fn, len(posArgs), len(names))
@@ -39,6 +40,7 @@ func unpack(fn string, posArgs starlark.Tuple, kwargs []starlark.Tuple, params .
 	given := map[string]bool{}
 	for i, v := range posArgs {
 		given[names[i]] = true
+		a.index[names[i]] = i
 		if v != starlark.None {
 			a.vals[names[i]] = v
 		}
@@ -57,7 +59,8 @@ func unpack(fn string, posArgs starlark.Tuple, kwargs []starlark.Tuple, params .
 			if n := nearest(k, names); n != "" {
 				hint = "did you mean " + n + "? " + hint
 			}
-			return nil, errorf(hint, "%s: unknown keyword argument %q", fn, k)
+			return nil, &builtinError{msg: fmt.Sprintf("%s: unknown keyword argument %q", fn, k),
+				hint: hint, arg: k, index: -1}
 		}
 		if given[k] {
 			return nil, errorf("", "%s: got multiple values for argument %s", fn, k)
@@ -78,8 +81,17 @@ func unpack(fn string, posArgs starlark.Tuple, kwargs []starlark.Tuple, params .
 // fail records a type or value error for parameter name.
 func (a *args) fail(name, hint, format string, xs ...any) {
 	if a.err == nil {
-		a.err = errorf(hint, "%s: for parameter %s: %s", a.fn, name, fmt.Sprintf(format, xs...))
+		a.err = a.errorAt(name, hint, "%s: for parameter %s: %s", a.fn, name, fmt.Sprintf(format, xs...))
 	}
+}
+
+// errorAt returns an error that points at argument name.
+func (a *args) errorAt(name, hint, format string, xs ...any) error {
+	index, ok := a.index[name]
+	if !ok {
+		index = -1
+	}
+	return &builtinError{msg: fmt.Sprintf(format, xs...), hint: hint, arg: name, index: index}
 }
 
 // wrongType records "got int, want string".

@@ -53,13 +53,17 @@ func (e *Error) Unwrap() error { return e.cause }
 type builtinError struct {
 	msg  string
 	hint string
+	// arg, when set, names the argument at fault, given by keyword (index
+	// < 0) or as the index-th positional argument; the error points at it.
+	arg   string
+	index int
 }
 
 func (e *builtinError) Error() string { return e.msg }
 
 // errorf returns a builtinError with a hint.
 func errorf(hint, format string, args ...any) error {
-	return &builtinError{msg: fmt.Sprintf(format, args...), hint: hint}
+	return &builtinError{msg: fmt.Sprintf(format, args...), hint: hint, index: -1}
 }
 
 // toError converts any evaluation error into an *Error with a position.
@@ -77,8 +81,11 @@ func (s *evalState) toError(err error) *Error {
 	if errors.As(err, &rl) {
 		r := rl[0]
 		msg, hint := splitDidYouMean(r.Msg)
-		if hint == "" && strings.HasPrefix(msg, "undefined: ") {
+		if name, ok := strings.CutPrefix(msg, "undefined: "); ok && hint == "" {
 			hint = "not a builtin nor defined above; builtins: " + strings.Join(builtinNames(), ", ")
+			if n := nearest(name, builtinNames()); n != "" {
+				hint = "did you mean " + n + "?"
+			}
 		}
 		if len(rl) > 1 {
 			msg += fmt.Sprintf(" (and %d more errors)", len(rl)-1)
@@ -89,16 +96,25 @@ func (s *evalState) toError(err error) *Error {
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
 		e := &Error{Msg: ee.Msg, cause: err}
+		var be *builtinError
+		isBuiltin := errors.As(err, &be)
 		// Point at the innermost frame in a Starlark file: the caller of
-		// the builtin, not the builtin itself.
+		// the builtin, not the builtin itself; there, at the argument at
+		// fault or at the callee's name.
 		for i := len(ee.CallStack) - 1; i >= 0; i-- {
 			p := ee.CallStack[i].Pos
 			if p.Filename() != "<builtin>" && p.Line > 0 {
+				if i < len(ee.CallStack)-1 { // p is a call
+					arg, index := "", -1
+					if isBuiltin {
+						arg, index = be.arg, be.index
+					}
+					p = s.argPos(p, arg, index)
+				}
 				e.File, e.Line, e.Col = p.Filename(), int(p.Line), int(p.Col)
 				break
 			}
 		}
-		var be *builtinError
 		switch {
 		case s.stepsExceeded:
 			e.Msg = fmt.Sprintf("step limit exceeded (%d Starlark steps)", s.opts.MaxSteps)
@@ -106,7 +122,7 @@ func (s *evalState) toError(err error) *Error {
 		case s.ctx.Err() != nil:
 			e.Msg = "evaluation stopped: " + s.ctx.Err().Error()
 			e.cause = s.ctx.Err()
-		case errors.As(err, &be):
+		case isBuiltin:
 			e.Msg = be.msg
 			e.Hint = be.hint
 		default:

@@ -56,7 +56,7 @@ func loadModule(thread *starlark.Thread, name string) (starlark.StringDict, erro
 	if _, err := os.Stat(path); err != nil {
 		s.addFile(path) // watch for it to appear
 		return nil, &builtinError{
-			msg:  fmt.Sprintf("load: %s", readErrMsg(path, err)),
+			msg:  fmt.Sprintf("load: cannot load %q: %s", name, readErrMsg(path, err)),
 			hint: "load() paths are relative to the file that contains the load",
 		}
 	}

@@ -88,8 +88,9 @@ type evalState struct {
 	project *model.Project
 	files   []string // in the order they were read; deduplicated
 
-	modules map[string]*module // load() cache by absolute path
-	loading []string           // load stack, for cycle detection
+	calls   map[string]map[syntax.Position]*syntax.CallExpr // per file, by '(' position
+	modules map[string]*module                              // load() cache by absolute path
+	loading []string                                        // load stack, for cycle detection
 
 	watchSet      bool // watch_settings was called
 	watchPos      model.Position
@@ -145,6 +146,7 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 			},
 		},
 		modules: map[string]*module{},
+		calls:   map[string]map[syntax.Position]*syntax.CallExpr{},
 	}
 
 	thread := &starlark.Thread{
@@ -185,12 +187,78 @@ func (s *evalState) exec(thread *starlark.Thread, path string) (starlark.StringD
 	if err != nil {
 		return nil, &Error{File: path, Msg: readErrMsg(path, err), cause: err}
 	}
-	globals, err := starlark.ExecFileOptions(fileOptions, thread, path, src, predeclared())
+	env := predeclared()
+	f, prog, err := starlark.SourceProgramOptions(fileOptions, path, src, env.Has)
+	if f != nil {
+		s.indexCalls(path, f)
+	}
 	if err != nil {
 		return nil, s.toError(err)
 	}
+	globals, err := prog.Init(thread, env)
 	globals.Freeze()
+	if err != nil {
+		return nil, s.toError(err)
+	}
 	return globals, nil
+}
+
+// indexCalls remembers every call expression of file f by the position of
+// its '(' (the position Starlark reports for a call), so that positions can
+// point at the callee's name or at one argument instead.
+func (s *evalState) indexCalls(path string, f *syntax.File) {
+	m := map[syntax.Position]*syntax.CallExpr{}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if c, ok := n.(*syntax.CallExpr); ok {
+			m[key(c.Lparen)] = c
+		}
+		return true
+	})
+	s.calls[path] = m
+}
+
+// key strips a position down to what identifies it within one file.
+func key(p syntax.Position) syntax.Position {
+	return syntax.MakePosition(nil, p.Line, p.Col)
+}
+
+// call returns the call expression whose '(' is at p, or nil.
+func (s *evalState) call(p syntax.Position) *syntax.CallExpr {
+	return s.calls[p.Filename()][key(p)]
+}
+
+// argPos returns where argument arg of the call at p is: the keyword of a
+// keyword argument, the start of the index-th positional argument
+// (index >= 0), or else the start of the callee.
+func (s *evalState) argPos(p syntax.Position, arg string, index int) syntax.Position {
+	c := s.call(p)
+	if c == nil {
+		return p
+	}
+	start, _ := c.Fn.Span()
+	if arg == "" {
+		return start
+	}
+	i := 0
+	for _, x := range c.Args {
+		switch x := x.(type) {
+		case *syntax.BinaryExpr:
+			if id, ok := x.X.(*syntax.Ident); ok && x.Op == syntax.EQ && id.Name == arg && index < 0 {
+				return id.NamePos
+			}
+			continue
+		case *syntax.UnaryExpr:
+			if x.Op == syntax.STAR || x.Op == syntax.STARSTAR {
+				return start // *args or **kwargs: cannot tell
+			}
+		}
+		if i == index {
+			pos, _ := x.Span()
+			return pos
+		}
+		i++
+	}
+	return start
 }
 
 // rel returns path relative to the project directory when it is inside it.
@@ -217,8 +285,9 @@ func readErrMsg(path string, err error) string {
 
 // callerPos is the position of the Starlark code that called the builtin
 // now running.
+// It points at the start of the callee's name.
 func callerPos(thread *starlark.Thread) model.Position {
-	return toPos(thread.CallFrame(1).Pos)
+	return toPos(stateOf(thread).argPos(thread.CallFrame(1).Pos, "", -1))
 }
 
 func toPos(p syntax.Position) model.Position {

@@ -116,7 +116,7 @@ func (s *evalState) declare(thread *starlark.Thread, a *args, r *model.Resource)
 	r.Pos = callerPos(thread)
 	normalize(r)
 	if prev := s.project.Resource(r.Name); prev != nil {
-		return nil, errorf("rename one of them; resource names are unique across the project",
+		return nil, a.errorAt("name", "rename one of them; resource names are unique across the project",
 			"%s: duplicate resource name %q (first declared at %s)", a.fn, r.Name, s.relPos(prev.Pos))
 	}
 	s.project.Resources = append(s.project.Resources, r)
