@@ -1,0 +1,75 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// NotFoundError says a command is not in the PATH it was looked up in.
+// errors.Is(err, exec.ErrNotFound) holds.
+type NotFoundError struct {
+	Command string
+	Path    string // the PATH searched; "" for a command given as a path
+}
+
+func (e *NotFoundError) Error() string {
+	if strings.Contains(e.Command, "/") {
+		return fmt.Sprintf("command %q not found or not executable; check the path (relative paths start from the resource's dir)", e.Command)
+	}
+	return fmt.Sprintf("command %q not found in PATH (PATH=%s); install it or set PATH in the resource's env", e.Command, e.Path)
+}
+
+func (e *NotFoundError) Unwrap() error { return exec.ErrNotFound }
+
+// LookPath finds the executable for file the way the process will: a name
+// with a slash is taken relative to dir, any other name is searched in the
+// PATH of env (not the daemon's PATH). Relative PATH entries are taken
+// relative to dir. The result is absolute when dir is.
+func LookPath(file, dir string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		p := file
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
+		}
+		if executable(p) {
+			return p, nil
+		}
+		return "", &NotFoundError{Command: file}
+	}
+	pathEnv := lookupEnv(env, "PATH")
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		if !filepath.IsAbs(d) && dir != "" {
+			d = filepath.Join(dir, d)
+		}
+		if p := filepath.Join(d, file); executable(p) {
+			return p, nil
+		}
+	}
+	return "", &NotFoundError{Command: file, Path: pathEnv}
+}
+
+// lookupEnv returns the last value of key in env, as exec and the
+// process see it.
+func lookupEnv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func executable(p string) bool {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return errors.Is(err, os.ErrPermission) // exists; let exec report it
+	}
+	return !fi.IsDir() && fi.Mode()&0o111 != 0
+}
