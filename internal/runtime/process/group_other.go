@@ -22,6 +22,6 @@ type procStat struct {
 	startTime uint64
 }
 
-func readStat(pid int) (procStat, error)       { return procStat{}, errNoProc }
+func readStat(pid int) (procStat, error)        { return procStat{}, errNoProc }
 func groupMembers(pgid int) ([]procStat, error) { return nil, errNoProc }
 func bootID() (string, error)                   { return "", errNoProc }
