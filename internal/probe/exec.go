@@ -1,0 +1,97 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/loopdev/loop/internal/runtime/process"
+)
+
+// outputTail is how much of an exec probe's output an error quotes.
+const outputTail = 2048
+
+type execChecker struct {
+	argv    []string
+	dir     string
+	env     []string
+	timeout time.Duration
+}
+
+func (c *execChecker) Check(ctx context.Context) error {
+	name := strings.Join(c.argv, " ")
+	if len(c.argv) == 0 {
+		return errors.New("exec probe: empty command")
+	}
+	path, err := process.LookPath(c.argv[0], c.dir, c.env)
+	if err != nil {
+		return fmt.Errorf("exec probe %q: %w", name, err)
+	}
+	out := &tail{max: outputTail}
+	cmd := &exec.Cmd{Path: path, Args: c.argv, Dir: c.dir, Env: c.env, Stdout: out, Stderr: out}
+	// A grandchild that keeps the output pipe open must not hold up Wait.
+	cmd.WaitDelay = 100 * time.Millisecond
+	if err := process.StartCommand(cmd); err != nil {
+		return fmt.Errorf("exec probe %q: %w", name, err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	t := time.NewTimer(c.timeout)
+	defer t.Stop()
+	pgid := cmd.Process.Pid
+	select {
+	case err = <-waited:
+	case <-t.C:
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-waited
+		return fmt.Errorf("exec probe %q: %w after %s%s", name, ErrTimeout, c.timeout, out.suffix())
+	case <-ctx.Done():
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-waited
+		return fmt.Errorf("exec probe %q: %w", name, ctx.Err())
+	}
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// The leader exited but something in its group holds the output
+		// open: the group still exists, so its pgid is safe to signal.
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		err = nil
+	}
+	if err != nil || !cmd.ProcessState.Success() {
+		return fmt.Errorf("exec probe %q: %s%s", name, cmd.ProcessState, out.suffix())
+	}
+	return nil
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+// suffix renders the output for an error message: ": <output>" or "".
+func (t *tail) suffix() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := strings.TrimSpace(strings.ToValidUTF8(string(t.b), "?"))
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
