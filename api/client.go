@@ -1,0 +1,246 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client talks to loopd over its Unix socket.
+type Client struct {
+	Socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client for the daemon listening on socket.
+func NewClient(socket string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		MaxIdleConns: 4,
+	}
+	return &Client{Socket: socket, hc: &http.Client{Transport: tr}}
+}
+
+// StatusError is a non-2xx reply from the daemon.
+type StatusError struct {
+	Code     int
+	Message  string
+	Hint     string
+	Loopfile *Error // set when the Loopfile failed to evaluate
+}
+
+func (e *StatusError) Error() string {
+	if e.Loopfile != nil {
+		return e.Loopfile.String()
+	}
+	if e.Hint != "" {
+		return e.Message + " (" + e.Hint + ")"
+	}
+	return e.Message
+}
+
+// IsNotFound reports whether err is a 404 from the daemon.
+func IsNotFound(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Code == http.StatusNotFound
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	resp, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode reply: %w", method, path, err)
+	}
+	return nil
+}
+
+func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://loopd"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		var reply struct {
+			ErrorReply
+			Loopfile *Error `json:"loopfile_error"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if json.Unmarshal(b, &reply) != nil || reply.Error == "" {
+			reply.Error = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+		}
+		return nil, &StatusError{Code: resp.StatusCode, Message: reply.Error, Hint: reply.Hint, Loopfile: reply.Loopfile}
+	}
+	return resp, nil
+}
+
+// Version returns the daemon's version (the handshake).
+func (c *Client) Version(ctx context.Context) (VersionInfo, error) {
+	var v VersionInfo
+	return v, c.do(ctx, http.MethodGet, "/v1/version", nil, &v)
+}
+
+// Projects lists the projects that are up.
+func (c *Client) Projects(ctx context.Context) ([]Project, error) {
+	var ps []Project
+	return ps, c.do(ctx, http.MethodGet, "/v1/projects", nil, &ps)
+}
+
+// Project returns one project's status.
+func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
+	var p Project
+	return &p, c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(name), nil, &p)
+}
+
+// Up starts or updates a project.
+func (c *Client) Up(ctx context.Context, req UpRequest) (*Project, error) {
+	var p Project
+	return &p, c.do(ctx, http.MethodPost, "/v1/projects", req, &p)
+}
+
+// Down stops a project's services.
+func (c *Client) Down(ctx context.Context, project string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/projects/"+url.PathEscape(project), nil, nil)
+}
+
+// Action runs trigger, restart, enable or disable on a resource.
+func (c *Client) Action(ctx context.Context, project, resource, action string) error {
+	return c.do(ctx, http.MethodPost, "/v1/projects/"+url.PathEscape(project)+"/resources/"+url.PathEscape(resource)+"/"+action, nil, nil)
+}
+
+// Wait blocks until every resource affected by changes so far is ready or
+// failed, or timeout passes.
+func (c *Client) Wait(ctx context.Context, project string, timeout time.Duration) (WaitResult, error) {
+	var res WaitResult
+	path := "/v1/projects/" + url.PathEscape(project) + "/wait?timeout=" + timeout.String()
+	return res, c.do(ctx, http.MethodPost, path, nil, &res)
+}
+
+// Shutdown asks the daemon to stop every project and exit.
+func (c *Client) Shutdown(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/shutdown", nil, nil)
+}
+
+// LogsQuery selects log lines.
+type LogsQuery struct {
+	Resources []string
+	Tail      int    // 0 = all kept lines
+	Since     string // duration ("5m") or RFC 3339 time
+	Grep      string // regular expression
+	After     uint64 // only lines after this sequence number
+	Follow    bool
+}
+
+// Logs calls fn for each line until the stream ends (or ctx, with Follow).
+func (c *Client) Logs(ctx context.Context, project string, q LogsQuery, fn func(LogLine) error) error {
+	v := url.Values{}
+	for _, r := range q.Resources {
+		v.Add("resource", r)
+	}
+	if q.Tail > 0 {
+		v.Set("tail", strconv.Itoa(q.Tail))
+	}
+	if q.Since != "" {
+		v.Set("since", q.Since)
+	}
+	if q.Grep != "" {
+		v.Set("grep", q.Grep)
+	}
+	if q.After > 0 {
+		v.Set("after", strconv.FormatUint(q.After, 10))
+	}
+	if q.Follow {
+		v.Set("follow", "1")
+	}
+	resp, err := c.send(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(project)+"/logs?"+v.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var l LogLine
+		if err := dec.Decode(&l); err != nil {
+			if err == io.EOF || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("read logs: %w", err)
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+}
+
+// Events calls fn for each event after seq `after` (of one project, or all
+// when project is ""), until ctx ends or fn fails.
+func (c *Client) Events(ctx context.Context, project string, after uint64, fn func(Event) error) error {
+	v := url.Values{}
+	if project != "" {
+		v.Set("project", project)
+	}
+	v.Set("after", strconv.FormatUint(after, 10))
+	resp, err := c.send(ctx, http.MethodGet, "/v1/events?"+v.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 8*1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "{}" {
+			continue
+		}
+		var ev Event
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	return io.ErrUnexpectedEOF
+}

@@ -1,0 +1,158 @@
+// Package api holds loopd's public wire types (JSON) and a Go client for
+// the daemon's HTTP API, which every client shares: the loop CLI, editors
+// (LSP), assistants (MCP) and the portal.
+//
+// The API is HTTP/1.1 + JSON over a Unix socket. Every change of a
+// resource's state is an Event with a sequence number that increases across
+// the whole daemon, so a client that lost its stream resumes with ?after=SEQ.
+package api
+
+import (
+	"strconv"
+	"time"
+)
+
+// Version is the API version; loop and loopd must agree on it.
+const Version = "1"
+
+// Resource states.
+const (
+	StatePending  = "pending"  // waiting for its dependencies, a slot or a trigger
+	StateStarting = "starting" // started; readiness not yet passed (a task: running)
+	StateReady    = "ready"    // service answering its probe / task exited 0
+	StateCrashed  = "crashed"  // service exited on its own; restarting with backoff
+	StateFailed   = "failed"   // task exited non-zero, or the command could not start
+	StateStopped  = "stopped"  // stopped by loop down or removed from the Loopfile
+	StateDisabled = "disabled" // disabled by the user
+)
+
+// Error is a problem with a location, when one is known.
+type Error struct {
+	Resource string   `json:"resource,omitempty"`
+	File     string   `json:"file,omitempty"`
+	Line     int      `json:"line,omitempty"`
+	Col      int      `json:"col,omitempty"`
+	Message  string   `json:"message"`
+	Hint     string   `json:"hint,omitempty"`
+	Log      []string `json:"log,omitempty"` // the resource's last output lines
+}
+
+func (e Error) String() string {
+	s := e.Message
+	if e.File != "" {
+		loc := e.File
+		if e.Line > 0 {
+			loc += ":" + strconv.Itoa(e.Line)
+			if e.Col > 0 {
+				loc += ":" + strconv.Itoa(e.Col)
+			}
+		}
+		s = loc + ": " + s
+	}
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// Link is a URL shown next to a resource.
+type Link struct {
+	URL  string `json:"url"`
+	Name string `json:"name,omitempty"`
+}
+
+// Resource is a snapshot of one resource's state.
+type Resource struct {
+	Name         string    `json:"name"`
+	Kind         string    `json:"kind"` // "service" or "task"
+	State        string    `json:"state"`
+	Reason       string    `json:"reason,omitempty"` // why it is in this state
+	Since        time.Time `json:"since"`            // when it entered this state
+	Pid          int       `json:"pid,omitempty"`
+	Restarts     int       `json:"restarts"`
+	LastExit     string    `json:"last_exit,omitempty"`
+	Trigger      string    `json:"trigger"`
+	Pending      bool      `json:"pending_changes,omitempty"` // manual trigger: changes wait for `loop trigger`
+	ResourceDeps []string  `json:"resource_deps,omitempty"`
+	Ports        []int     `json:"ports,omitempty"`
+	Links        []Link    `json:"links,omitempty"`
+	Labels       []string  `json:"labels,omitempty"`
+	Cmd          []string  `json:"cmd"`
+	Dir          string    `json:"dir"`
+	Declared     string    `json:"declared,omitempty"` // Loopfile position (file:line:col)
+	// LastRun is how long the last start took to become ready (task: to finish).
+	LastRun time.Duration `json:"last_run_ns,omitempty"`
+}
+
+// Project is a snapshot of one project.
+type Project struct {
+	Name      string     `json:"name"`
+	Dir       string     `json:"dir"`
+	Loopfile  string     `json:"loopfile"`
+	Error     *Error     `json:"loopfile_error,omitempty"` // the Loopfile fails to evaluate; the last good configuration runs
+	Resources []Resource `json:"resources"`
+	Seq       uint64     `json:"seq"` // event sequence number this snapshot includes
+}
+
+// Event kinds.
+const (
+	EventResource = "resource" // Resource changed state
+	EventProject  = "project"  // project added, reloaded, its Loopfile broke or recovered
+	EventRemoved  = "removed"  // project removed (loop down)
+)
+
+// Event is one change, streamed to clients in sequence order.
+type Event struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Kind     string    `json:"kind"`
+	Project  string    `json:"project"`
+	Resource *Resource `json:"resource,omitempty"`
+	Error    *Error    `json:"error,omitempty"`
+	Message  string    `json:"message,omitempty"`
+}
+
+// LogLine is one line of a resource's output (stream "stdout", "stderr",
+// or "loop" for what loop itself says about the resource).
+type LogLine struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Resource string    `json:"resource"`
+	Stream   string    `json:"stream"`
+	Text     string    `json:"text"`
+}
+
+// UpRequest starts (or reconfigures) a project.
+type UpRequest struct {
+	Loopfile  string   `json:"loopfile"`            // absolute path
+	Env       []string `json:"env"`                 // the caller's environment: the base for env() and for processes
+	Resources []string `json:"resources,omitempty"` // only these (and what they depend on); empty = all
+}
+
+// Outcomes of a wait.
+const (
+	OutcomeReady   = "ready"   // every affected resource is ready
+	OutcomeFailed  = "failed"  // something failed; see Errors
+	OutcomeTimeout = "timeout" // not settled within the timeout
+)
+
+// WaitResult answers "has everything settled after my edit?".
+type WaitResult struct {
+	Outcome   string     `json:"outcome"`
+	Errors    []Error    `json:"errors,omitempty"`
+	Resources []Resource `json:"resources"`
+	Waited    string     `json:"waited"`
+}
+
+// VersionInfo is the handshake.
+type VersionInfo struct {
+	Version string `json:"version"` // build version
+	API     string `json:"api"`
+	Pid     int    `json:"pid"`
+}
+
+// ErrorReply is the body of every non-2xx reply.
+type ErrorReply struct {
+	Error string `json:"error"`
+	Hint  string `json:"hint,omitempty"`
+}
