@@ -50,8 +50,9 @@ func (w *Watcher) hashJobs() []hashJob {
 }
 
 // hashInBackground hashes jobs one file at a time and sends one result per
-// job, until done or ctx ends.
+// job, until done (it then closes results) or ctx ends.
 func hashInBackground(ctx context.Context, jobs []hashJob, results chan<- hashResult) {
+	defer close(results)
 	buf := make([]byte, 64<<10)
 	for _, job := range jobs {
 		res := hashResult{dir: job.dir, names: job.names, states: make([]fileState, len(job.names))}

@@ -89,6 +89,7 @@ type Watcher struct {
 	extra   []pattern // Options.Ignore, parsed
 	ready   chan struct{}
 	out     chan Batch
+	hashed  chan struct{} // closed when the background hashing is done
 	watches atomic.Int64
 
 	// addWatch adds an inotify watch; a seam for tests.
@@ -137,6 +138,7 @@ func New(opts Options) (*Watcher, error) {
 		log:        opts.Logger.With("component", "watch"),
 		extra:      parsePatterns(opts.Ignore),
 		ready:      make(chan struct{}),
+		hashed:     make(chan struct{}),
 		out:        make(chan Batch),
 		dirs:       make(map[string]*dirNode),
 		pending:    make(map[string]pendState),
@@ -187,13 +189,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 	results := make(chan hashResult)
-	if jobs := w.hashJobs(); len(jobs) > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			hashInBackground(ctx, jobs, results)
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		hashInBackground(ctx, w.hashJobs(), results)
+	}()
 
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
@@ -229,7 +229,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if err := w.onTimer(time.Now()); err != nil {
 				return err
 			}
-		case res := <-results:
+		case res, ok := <-results:
+			if !ok {
+				results = nil
+				close(w.hashed)
+				continue
+			}
 			w.applyHashes(res)
 		case out <- next:
 			w.queued = nil
