@@ -189,10 +189,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 	results := make(chan hashResult)
+	jobs := w.hashJobs()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		hashInBackground(ctx, w.hashJobs(), results)
+		hashInBackground(ctx, jobs, results)
 	}()
 
 	w.timer = time.NewTimer(time.Hour)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 func TestWatcher_GitignoreNestedNegationDirOnly(t *testing.T) {
@@ -383,4 +385,35 @@ func TestWatcher_PathsOutsideRoot(t *testing.T) {
 		{filepath.Join(shared, "lib", "lib.go"), Write},
 		{filepath.Join(single, "app.yaml"), Write},
 	})
+}
+
+func TestWatcher_OverflowRescans(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "d")
+	writeFile(t, filepath.Join(dir, "a.txt"), "a")
+	writeFile(t, filepath.Join(dir, "b.txt"), "b")
+	writeFile(t, filepath.Join(dir, "same.txt"), "s")
+	w := startWatcher(t, Options{Root: root, Paths: []string{root}})
+	// Lose the events of d: drop its inotify watch behind the watcher's back,
+	// change things, put the watch back and report an overflow.
+	must(t, w.fsw.Remove(dir))
+	writeFile(t, filepath.Join(dir, "a.txt"), "aaaa")
+	must(t, os.Remove(filepath.Join(dir, "b.txt")))
+	writeFile(t, filepath.Join(dir, "new.txt"), "n")
+	writeFile(t, filepath.Join(dir, "newdir", "x.txt"), "x")
+	must(t, w.fsw.Add(dir))
+	w.fsw.Errors <- fsnotify.ErrEventOverflow
+	changesUntil(t, w, []Change{
+		{filepath.Join(dir, "a.txt"), Write},
+		{filepath.Join(dir, "b.txt"), Remove},
+		{filepath.Join(dir, "new.txt"), Create},
+		{filepath.Join(dir, "newdir"), Create},
+		{filepath.Join(dir, "newdir", "x.txt"), Create},
+	})
+	if got, want := w.WatchCount(), 3; got != want {
+		t.Errorf("WatchCount = %d, want %d", got, want)
+	}
+	// newdir is watched from now on.
+	writeFile(t, filepath.Join(dir, "newdir", "y.txt"), "y")
+	changesUntil(t, w, []Change{{filepath.Join(dir, "newdir", "y.txt"), Create}})
 }
