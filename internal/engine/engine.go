@@ -1,0 +1,244 @@
+// Package engine reconciles a project's desired state (model.Project) with
+// what is running, and owns every resource's state machine.
+//
+// One goroutine (Run) owns all mutable state: every input — a new project
+// from a re-evaluated Loopfile, a batch of changed files, a user command, a
+// process exit, a readiness result, a backoff timer — is a closure sent to
+// that goroutine over e.in. Nothing else reads or writes the fields marked
+// "loop-owned". After each input the engine reconciles (schedule), then
+// publishes an immutable api.Project snapshot and one event per resource
+// whose visible state changed. Readers take the snapshot; they never touch
+// the maps.
+//
+// Each resource moves through pending -> starting -> ready, and to crashed
+// (a service exited; restarted with capped exponential backoff), failed (a
+// task exited non-zero, or the command could not start), stopped or
+// disabled. A resource that "needs" a run starts once every resource it
+// depends on is ready and a parallelism slot is free; when a task re-runs
+// successfully, the resources depending on it run again too.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/runtime"
+)
+
+// LogSink receives a resource's output; stream is "stdout", "stderr" or
+// "loop" (what loop says about the resource). Writers split lines.
+type LogSink interface {
+	Writer(resource, stream string) io.Writer
+}
+
+// Config wires an engine.
+type Config struct {
+	Project     string          // project name, for events
+	Runtime     runtime.Runtime // starts processes
+	Logs        LogSink
+	Publish     func(api.Event) uint64 // assigns the event its sequence number; called on the loop goroutine
+	BaseEnv     []string               // environment of `loop up`; resource env is added on top
+	Parallelism int                    // resources starting at once (0 = 4)
+	Logger      *slog.Logger
+}
+
+// Backoff bounds for crash restarts.
+const (
+	minBackoff   = 250 * time.Millisecond
+	maxBackoff   = 30 * time.Second
+	stableUptime = 10 * time.Second // a service that ran this long resets its backoff
+	tailLines    = 20               // output lines kept per resource for error reports
+)
+
+// Engine reconciles one project.
+type Engine struct {
+	cfg  Config
+	log  *slog.Logger
+	in   chan func()
+	done chan struct{} // closed when Run returns
+
+	snap atomic.Pointer[api.Project]
+
+	// loop-owned: touched only on the Run goroutine.
+	project  *model.Project
+	res      map[string]*res
+	order    []string
+	loopErr  *api.Error
+	slots    int
+	waiters  []*waiter
+	pubSnap  map[string]api.Resource // last published state per resource
+	lastSeq  uint64
+	stopping bool // engine shutting down: start nothing
+}
+
+// New returns an engine; call Run to start it.
+func New(cfg Config) *Engine {
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = 4
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Publish == nil {
+		var seq uint64
+		cfg.Publish = func(api.Event) uint64 { seq++; return seq }
+	}
+	e := &Engine{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "engine", "project", cfg.Project),
+		in:      make(chan func(), 64),
+		done:    make(chan struct{}),
+		res:     map[string]*res{},
+		pubSnap: map[string]api.Resource{},
+	}
+	e.snap.Store(&api.Project{Name: cfg.Project, Resources: []api.Resource{}})
+	return e
+}
+
+// Run owns the engine's state until ctx ends; then it stops every
+// resource's process (waiting for each to exit) and returns.
+func (e *Engine) Run(ctx context.Context) error {
+	defer close(e.done)
+	for {
+		select {
+		case f := <-e.in:
+			f()
+			e.settle()
+		case <-ctx.Done():
+			e.shutdown()
+			return nil
+		}
+	}
+}
+
+// send runs f on the loop goroutine; it drops f once the engine has stopped.
+func (e *Engine) send(f func()) bool {
+	select {
+	case e.in <- f:
+		return true
+	case <-e.done:
+		return false
+	}
+}
+
+// call runs f on the loop goroutine and waits for it.
+func (e *Engine) call(ctx context.Context, f func() error) error {
+	errc := make(chan error, 1)
+	// settle before replying, so the caller's next Snapshot shows the effect.
+	if !e.send(func() { err := f(); e.settle(); errc <- err }) {
+		return ErrStopped
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.done:
+		return ErrStopped
+	}
+}
+
+// ErrStopped is returned by calls made after the engine stopped.
+var ErrStopped = fmt.Errorf("engine stopped")
+
+// ErrUnknownResource is returned for a resource name the project lacks.
+var ErrUnknownResource = fmt.Errorf("unknown resource")
+
+// Snapshot returns the latest published state. It never blocks.
+func (e *Engine) Snapshot() *api.Project { return e.snap.Load() }
+
+// SetProject applies a newly evaluated Loopfile: resources that did not
+// change keep running, changed ones restart, removed ones stop, new ones
+// start. It also clears a previous Loopfile error.
+func (e *Engine) SetProject(ctx context.Context, p *model.Project) error {
+	return e.call(ctx, func() error {
+		e.apply(p)
+		e.loopErr = nil
+		return nil
+	})
+}
+
+// SetLoopfileError records that the Loopfile failed to evaluate; the last
+// good configuration keeps running.
+func (e *Engine) SetLoopfileError(ctx context.Context, le *api.Error) error {
+	return e.call(ctx, func() error {
+		e.loopErr = le
+		return nil
+	})
+}
+
+// Select limits the running resources to names and what they depend on;
+// an empty list selects every resource.
+func (e *Engine) Select(ctx context.Context, names []string) error {
+	return e.call(ctx, func() error { return e.selectOnly(names) })
+}
+
+// Changed hands the engine a batch of changed files (absolute paths).
+func (e *Engine) Changed(ctx context.Context, paths []string) error {
+	return e.call(ctx, func() error {
+		e.changed(paths)
+		return nil
+	})
+}
+
+// Trigger runs a resource now (manual trigger, or a re-run of a task).
+func (e *Engine) Trigger(ctx context.Context, name string) error {
+	return e.call(ctx, func() error { return e.command(name, "triggered", false) })
+}
+
+// Restart restarts a resource now.
+func (e *Engine) Restart(ctx context.Context, name string) error {
+	return e.call(ctx, func() error { return e.command(name, "restart requested", false) })
+}
+
+// Enable re-enables a disabled resource and starts it.
+func (e *Engine) Enable(ctx context.Context, name string) error {
+	return e.call(ctx, func() error { return e.setDisabled(name, false) })
+}
+
+// Disable stops a resource and keeps it stopped until enabled.
+func (e *Engine) Disable(ctx context.Context, name string) error {
+	return e.call(ctx, func() error { return e.setDisabled(name, true) })
+}
+
+// shutdown stops every process in parallel and waits for them.
+func (e *Engine) shutdown() {
+	e.stopping = true
+	var wg sync.WaitGroup
+	for _, r := range e.res {
+		if r.handle == nil {
+			continue
+		}
+		r.cancelProbe()
+		h := r.handle
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), r.spec.StopTimeout+5*time.Second)
+			defer cancel()
+			if err := h.Stop(ctx); err != nil {
+				e.log.Warn("stop on shutdown", "resource", r.spec.Name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range e.res {
+		r.stopTimer()
+		if r.handle != nil {
+			r.handle = nil
+			r.setState(api.StateStopped, "loop down")
+		}
+	}
+	e.publish()
+	for _, w := range e.waiters {
+		w.reply <- e.waitResult(api.OutcomeFailed, w.start)
+	}
+	e.waiters = nil
+}

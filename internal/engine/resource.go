@@ -1,0 +1,588 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/probe"
+	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/watch"
+)
+
+type phase int
+
+const (
+	idle     phase = iota // no process
+	starting              // process started, not yet ready (a task: running); holds a slot
+	running               // ready service (or a task that finished: handle is nil then)
+)
+
+// res is the engine's private state of one resource; loop-owned.
+type res struct {
+	spec    *model.Resource
+	ignore  *watch.Matcher
+	state   string
+	reason  string
+	since   time.Time
+	gen     int // bumped on every start; async results carry it
+	phase   phase
+	handle  runtime.Handle
+	started time.Time // when the current run started
+	ran     bool      // has run at least once (so dependants re-run after it)
+
+	need       bool   // wants a (re)start/run as soon as deps and a slot allow
+	needWhy    string // why it needs to run ("main.go changed")
+	stopping   bool   // a stop is in flight
+	disabled   bool
+	unselected bool // not part of `loop up NAMES`
+	removed    bool // gone from the Loopfile; dropped once stopped
+	pending    bool // manual trigger: changes are waiting for `loop trigger`
+
+	restarts    int
+	backoff     time.Duration
+	timer       *time.Timer // crash restart backoff
+	lastExit    string
+	lastRun     time.Duration
+	probeCancel context.CancelFunc
+	tail        *tailBuffer
+	stdout      io.Writer
+	stderr      io.Writer
+	loopLog     io.Writer
+}
+
+func (r *res) setState(state, reason string) {
+	if r.state != state {
+		r.since = time.Now()
+	}
+	r.state, r.reason = state, reason
+}
+
+func (r *res) cancelProbe() {
+	if r.probeCancel != nil {
+		r.probeCancel()
+		r.probeCancel = nil
+	}
+}
+
+func (r *res) stopTimer() {
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+}
+
+func (r *res) active() bool { return !r.disabled && !r.unselected && !r.removed }
+
+func (e *Engine) newRes(spec *model.Resource) *res {
+	r := &res{spec: spec, tail: newTailBuffer(tailLines)}
+	r.ignore = watch.NewMatcher(e.projectDir(), spec.Ignore)
+	r.stdout = io.MultiWriter(e.cfg.Logs.Writer(spec.Name, "stdout"), r.tail)
+	r.stderr = io.MultiWriter(e.cfg.Logs.Writer(spec.Name, "stderr"), r.tail)
+	r.loopLog = e.cfg.Logs.Writer(spec.Name, "loop")
+	r.setState(api.StatePending, "")
+	if spec.AutoStart {
+		r.need, r.needWhy = true, "initial start"
+	} else {
+		r.setState(api.StatePending, fmt.Sprintf("not started (auto_start=False): run `loop trigger %s`", spec.Name))
+	}
+	return r
+}
+
+func (e *Engine) projectDir() string {
+	if e.project == nil {
+		return ""
+	}
+	return e.project.Dir
+}
+
+func (e *Engine) logf(r *res, format string, args ...any) {
+	fmt.Fprintf(r.loopLog, format+"\n", args...)
+}
+
+// apply diffs a new project against the running one.
+func (e *Engine) apply(p *model.Project) {
+	old := e.res
+	e.project = p
+	e.res = map[string]*res{}
+	e.order = e.order[:0]
+	for _, spec := range p.Resources {
+		e.order = append(e.order, spec.Name)
+		r, ok := old[spec.Name]
+		if !ok || r.removed {
+			e.res[spec.Name] = e.newRes(spec)
+			continue
+		}
+		delete(old, spec.Name)
+		e.res[spec.Name] = r
+		same := r.spec.Equal(spec)
+		r.spec = spec
+		r.ignore = watch.NewMatcher(p.Dir, spec.Ignore)
+		if same {
+			continue
+		}
+		e.logf(r, "configuration changed in the Loopfile")
+		if spec.AutoStart || r.ran {
+			e.requestRun(r, "configuration changed")
+		}
+	}
+	for name, r := range old {
+		// Removed from the Loopfile: stop it, keep it visible until stopped.
+		r.removed = true
+		r.need = false
+		r.stopTimer()
+		e.res[name] = r
+		e.order = append(e.order, name)
+		if r.handle != nil {
+			e.logf(r, "removed from the Loopfile: stopping")
+			e.stop(r)
+		} else {
+			r.setState(api.StateStopped, "removed from the Loopfile")
+		}
+	}
+}
+
+func (e *Engine) lookup(name string) (*res, error) {
+	r, ok := e.res[name]
+	if !ok || r.removed {
+		return nil, fmt.Errorf("%w %q in project %s", ErrUnknownResource, name, e.cfg.Project)
+	}
+	return r, nil
+}
+
+func (e *Engine) selectOnly(names []string) error {
+	want := map[string]bool{}
+	var add func(string) error
+	add = func(n string) error {
+		if want[n] {
+			return nil
+		}
+		r, err := e.lookup(n)
+		if err != nil {
+			return err
+		}
+		want[n] = true
+		for _, d := range r.spec.ResourceDeps {
+			if err := add(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, n := range names {
+		if err := add(n); err != nil {
+			return err
+		}
+	}
+	for name, r := range e.res {
+		un := len(names) > 0 && !want[name]
+		if un == r.unselected {
+			continue
+		}
+		r.unselected = un
+		if un {
+			r.need = false
+			r.stopTimer()
+			if r.handle != nil {
+				e.stop(r)
+			}
+			r.setState(api.StateDisabled, "not selected by `loop up`")
+		} else if r.spec.AutoStart {
+			e.requestRun(r, "selected")
+		}
+	}
+	return nil
+}
+
+func (e *Engine) command(name, why string, _ bool) error {
+	r, err := e.lookup(name)
+	if err != nil {
+		return err
+	}
+	if r.disabled || r.unselected {
+		return fmt.Errorf("%s is disabled: run `loop enable %s` first", name, name)
+	}
+	r.pending = false
+	e.requestRun(r, why)
+	return nil
+}
+
+func (e *Engine) setDisabled(name string, off bool) error {
+	r, err := e.lookup(name)
+	if err != nil {
+		return err
+	}
+	if r.disabled == off {
+		return nil
+	}
+	r.disabled = off
+	if off {
+		r.need = false
+		r.stopTimer()
+		if r.handle != nil {
+			e.stop(r)
+		}
+		r.setState(api.StateDisabled, "disabled: run `loop enable "+name+"` to start it again")
+		e.logf(r, "disabled")
+		return nil
+	}
+	e.logf(r, "enabled")
+	e.requestRun(r, "enabled")
+	return nil
+}
+
+// requestRun marks r to run again and stops what runs now.
+func (e *Engine) requestRun(r *res, why string) {
+	if !r.active() {
+		return
+	}
+	r.stopTimer()
+	r.need, r.needWhy = true, why
+	if r.handle != nil && !r.stopping {
+		e.stop(r)
+	}
+}
+
+// changed maps changed paths to the resources that watch them.
+func (e *Engine) changed(paths []string) {
+	if e.project == nil {
+		return
+	}
+	config := map[string]bool{}
+	for _, f := range e.project.Files {
+		config[f] = true
+	}
+	for _, name := range e.order {
+		r := e.res[name]
+		if !r.active() {
+			continue
+		}
+		var hit []string
+		for _, p := range paths {
+			if !config[p] && e.affects(r, p) {
+				hit = append(hit, p)
+			}
+		}
+		if len(hit) == 0 {
+			continue
+		}
+		why := describeChange(e.project.Dir, hit)
+		switch {
+		case r.spec.Trigger == model.TriggerManual:
+			r.pending = true
+			e.logf(r, "%s: waiting for `loop trigger %s`", why, name)
+		case r.spec.Kind == model.KindService && r.spec.Restart == model.RestartNever:
+			e.logf(r, "%s (restart=\"never\": not restarting)", why)
+		default:
+			e.logf(r, "%s: %s", why, map[bool]string{true: "restarting", false: "re-running"}[r.spec.Kind == model.KindService])
+			e.requestRun(r, why)
+		}
+	}
+}
+
+func (e *Engine) affects(r *res, path string) bool {
+	for _, d := range r.spec.Deps {
+		if path == d || strings.HasPrefix(path, d+string(filepath.Separator)) || d == "/" {
+			return !r.ignore.Match(path, false)
+		}
+	}
+	return false
+}
+
+func describeChange(root string, paths []string) string {
+	rel := func(p string) string {
+		if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return p
+	}
+	if len(paths) == 1 {
+		return rel(paths[0]) + " changed"
+	}
+	return fmt.Sprintf("%d files changed (%s, ...)", len(paths), rel(paths[0]))
+}
+
+// schedule starts every resource that needs to run and may.
+func (e *Engine) schedule() {
+	if e.stopping {
+		return
+	}
+	for _, name := range e.order {
+		r := e.res[name]
+		if !r.need || !r.active() || r.handle != nil || r.stopping {
+			continue
+		}
+		if wait := e.waitingOn(r); wait != "" {
+			r.setState(api.StatePending, wait)
+			continue
+		}
+		if e.slots >= e.cfg.Parallelism {
+			r.setState(api.StatePending, fmt.Sprintf("waiting for a free slot (%d resources starting)", e.slots))
+			continue
+		}
+		e.start(r)
+	}
+}
+
+// waitingOn says which dependency holds r back, or "".
+func (e *Engine) waitingOn(r *res) string {
+	for _, d := range r.spec.ResourceDeps {
+		dep, ok := e.res[d]
+		if !ok || dep.removed {
+			return "waiting for " + d + " (not declared)"
+		}
+		if dep.state == api.StateReady && !dep.need {
+			continue
+		}
+		switch {
+		case dep.disabled || dep.unselected:
+			return "waiting for " + d + " (disabled)"
+		case dep.state == api.StateFailed || dep.state == api.StateCrashed:
+			return "waiting for " + d + " (" + dep.state + ")"
+		}
+		return "waiting for " + d
+	}
+	return ""
+}
+
+func (e *Engine) env(r *res) []string {
+	env := make([]string, 0, len(e.cfg.BaseEnv)+len(r.spec.Env))
+	idx := map[string]int{}
+	add := func(kv string) {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			env[i] = kv
+			return
+		}
+		idx[k] = len(env)
+		env = append(env, kv)
+	}
+	for _, kv := range e.cfg.BaseEnv {
+		add(kv)
+	}
+	for k, v := range r.spec.Env {
+		add(k + "=" + v)
+	}
+	return env
+}
+
+func (e *Engine) start(r *res) {
+	why := r.needWhy
+	r.need, r.pending = false, false
+	r.gen++
+	gen := r.gen
+	if err := portsFree(r.spec.Ports); err != nil {
+		r.setState(api.StateFailed, err.Error())
+		e.logf(r, "%v", err)
+		return
+	}
+	r.tail.reset()
+	sig, _ := signalByName(r.spec.StopSignal)
+	spec := runtime.Spec{
+		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r),
+		Stdout: r.stdout, Stderr: r.stderr, StopSignal: sig, StopTimeout: r.spec.StopTimeout,
+	}
+	e.logf(r, "starting (%s): %s", why, strings.Join(r.spec.Cmd, " "))
+	h, err := e.cfg.Runtime.Start(context.Background(), spec)
+	if err != nil {
+		r.setState(api.StateFailed, err.Error())
+		e.logf(r, "%v", err)
+		return
+	}
+	r.handle, r.phase, r.started = h, starting, time.Now()
+	e.slots++
+	if r.spec.Kind == model.KindTask {
+		r.setState(api.StateStarting, "running ("+why+")")
+	} else {
+		r.setState(api.StateStarting, "starting ("+why+")")
+	}
+	go func() {
+		<-h.Done()
+		e.send(func() { e.exited(r, gen, h.Exit()) })
+	}()
+	if r.spec.Kind == model.KindService {
+		if r.spec.Readiness == nil {
+			e.ready(r, gen)
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		r.probeCancel = cancel
+		checker := probe.New(r.spec.Readiness, r.spec.Dir, spec.Env)
+		go e.probeLoop(ctx, checker, r, gen)
+	}
+}
+
+// probeLoop polls quickly at first (a restarted dev server is usually up in
+// milliseconds), backing off to the probe's period.
+func (e *Engine) probeLoop(ctx context.Context, c probe.Checker, r *res, gen int) {
+	period := r.spec.Readiness.Period
+	interval := 5 * time.Millisecond
+	for {
+		if err := c.Check(ctx); err == nil {
+			e.send(func() { e.ready(r, gen) })
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+		if interval *= 2; interval > period {
+			interval = period
+		}
+	}
+}
+
+func (e *Engine) ready(r *res, gen int) {
+	if gen != r.gen || r.handle == nil || r.stopping {
+		return
+	}
+	r.cancelProbe()
+	r.phase = running
+	e.slots--
+	r.lastRun = time.Since(r.started)
+	r.setState(api.StateReady, "ready in "+roundDur(r.lastRun))
+	e.logf(r, "ready in %s", roundDur(r.lastRun))
+	e.ranOK(r)
+}
+
+// ranOK re-runs the dependants of a task that ran again successfully.
+func (e *Engine) ranOK(r *res) {
+	first := !r.ran
+	r.ran = true
+	if first || r.spec.Kind != model.KindTask {
+		return
+	}
+	for _, name := range e.order {
+		d := e.res[name]
+		if !d.ran || !d.active() || !slices.Contains(d.spec.ResourceDeps, r.spec.Name) {
+			continue
+		}
+		e.logf(d, "dependency %s re-ran: %s", r.spec.Name, map[bool]string{true: "restarting", false: "re-running"}[d.spec.Kind == model.KindService])
+		e.requestRun(d, r.spec.Name+" re-ran")
+	}
+}
+
+func (e *Engine) exited(r *res, gen int, exit runtime.Exit) {
+	if gen != r.gen || r.handle == nil || r.stopping {
+		return // a stop in flight handles it
+	}
+	r.cancelProbe()
+	r.handle = nil
+	if r.phase == starting {
+		e.slots--
+	}
+	r.phase = idle
+	r.lastExit = exit.String()
+	ran := time.Since(r.started)
+	if r.spec.Kind == model.KindTask {
+		r.lastRun = ran
+		if exit.Success() {
+			r.setState(api.StateReady, "succeeded in "+roundDur(ran))
+			e.logf(r, "succeeded in %s", roundDur(ran))
+			e.ranOK(r)
+		} else {
+			r.setState(api.StateFailed, exit.String())
+			e.logf(r, "failed: %s after %s", exit, roundDur(ran))
+		}
+		return
+	}
+	// A service that exits on its own crashed: restart with backoff.
+	if ran >= stableUptime || r.backoff == 0 {
+		r.backoff = minBackoff
+	} else if r.backoff *= 2; r.backoff > maxBackoff {
+		r.backoff = maxBackoff
+	}
+	r.restarts++
+	delay := r.backoff
+	r.setState(api.StateCrashed, fmt.Sprintf("%s; restarting in %s (crash %d)", exit, roundDur(delay), r.restarts))
+	e.logf(r, "%s; restarting in %s", exit, roundDur(delay))
+	r.timer = time.AfterFunc(delay, func() {
+		e.send(func() {
+			if r.timer != nil && r.state == api.StateCrashed {
+				r.timer = nil
+				r.need, r.needWhy = true, "crash restart"
+			}
+		})
+	})
+}
+
+// stop stops r's process in the background and reschedules when it is gone.
+func (e *Engine) stop(r *res) {
+	r.cancelProbe()
+	r.stopping = true
+	h := r.handle
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.spec.StopTimeout+10*time.Second)
+		defer cancel()
+		err := h.Stop(ctx)
+		e.send(func() { e.stopped(r, h, err) })
+	}()
+}
+
+func (e *Engine) stopped(r *res, h runtime.Handle, err error) {
+	if r.handle != h {
+		return
+	}
+	if err != nil {
+		e.logf(r, "stop: %v", err)
+	}
+	if r.phase == starting {
+		e.slots--
+	}
+	r.handle, r.phase, r.stopping = nil, idle, false
+	r.lastExit = h.Exit().String()
+	switch {
+	case r.removed:
+		r.setState(api.StateStopped, "removed from the Loopfile")
+	case r.disabled:
+		r.setState(api.StateDisabled, r.reason)
+	case r.unselected:
+		r.setState(api.StateDisabled, "not selected by `loop up`")
+	case !r.need:
+		r.setState(api.StateStopped, "stopped")
+	}
+}
+
+func portsFree(ports []int) error {
+	for _, p := range ports {
+		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
+		if err != nil {
+			return fmt.Errorf("port %d is already in use by another process: stop it or change ports= in the Loopfile", p)
+		}
+		l.Close()
+	}
+	return nil
+}
+
+var signals = map[string]syscall.Signal{
+	"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT,
+	"SIGHUP": syscall.SIGHUP, "SIGKILL": syscall.SIGKILL, "SIGUSR1": syscall.SIGUSR1, "SIGUSR2": syscall.SIGUSR2,
+}
+
+func signalByName(name string) (syscall.Signal, bool) {
+	if s, ok := signals[name]; ok {
+		return s, true
+	}
+	return syscall.SIGTERM, false
+}
+
+
+func roundDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.Round(10 * time.Millisecond).String()
+	}
+}

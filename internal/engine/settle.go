@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/model"
+)
+
+// settle runs after every input: reconcile, publish, answer waiters.
+func (e *Engine) settle() {
+	e.schedule()
+	e.dropRemoved()
+	e.publish()
+	if len(e.waiters) == 0 || e.busy() {
+		return
+	}
+	outcome := e.outcome()
+	for _, w := range e.waiters {
+		w.reply <- e.waitResult(outcome, w.start)
+	}
+	e.waiters = nil
+}
+
+func (e *Engine) dropRemoved() {
+	kept := e.order[:0]
+	for _, name := range e.order {
+		r := e.res[name]
+		if r.removed && r.handle == nil {
+			delete(e.res, name)
+			delete(e.pubSnap, name)
+			continue
+		}
+		kept = append(kept, name)
+	}
+	e.order = kept
+}
+
+// busy reports whether some resource is still on its way somewhere.
+func (e *Engine) busy() bool {
+	for _, r := range e.res {
+		if r.stopping || r.phase == starting {
+			return true
+		}
+		if r.need && r.active() && !e.blocked(r, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// blocked reports whether r cannot start because a dependency failed, is
+// disabled or is itself blocked: waiting longer changes nothing.
+func (e *Engine) blocked(r *res, depth int) bool {
+	if depth > len(e.res) {
+		return true
+	}
+	for _, d := range r.spec.ResourceDeps {
+		dep, ok := e.res[d]
+		if !ok || dep.removed || !dep.active() {
+			return true
+		}
+		if dep.state == api.StateReady && !dep.need {
+			continue
+		}
+		if (dep.state == api.StateFailed || dep.state == api.StateCrashed) && !dep.need && !dep.stopping && dep.phase != starting {
+			return true
+		}
+		if dep.need && e.blocked(dep, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) outcome() string {
+	if e.loopErr != nil {
+		return api.OutcomeFailed
+	}
+	for _, r := range e.res {
+		if !r.active() {
+			continue
+		}
+		switch r.state {
+		case api.StateReady:
+		case api.StatePending:
+			if r.need { // blocked by a failed dependency
+				return api.OutcomeFailed
+			}
+		default:
+			return api.OutcomeFailed
+		}
+	}
+	return api.OutcomeReady
+}
+
+type waiter struct {
+	start time.Time
+	reply chan api.WaitResult
+}
+
+// Wait blocks until no resource is on its way anywhere — every resource
+// affected by the inputs received so far is ready or has failed — or ctx
+// ends, and reports the outcome with the errors.
+func (e *Engine) Wait(ctx context.Context) (api.WaitResult, error) {
+	w := &waiter{start: time.Now(), reply: make(chan api.WaitResult, 1)}
+	if !e.send(func() { e.waiters = append(e.waiters, w) }) {
+		return api.WaitResult{}, ErrStopped
+	}
+	select {
+	case res := <-w.reply:
+		return res, nil
+	case <-ctx.Done():
+		res := api.WaitResult{Outcome: api.OutcomeTimeout, Waited: time.Since(w.start).Round(time.Millisecond).String()}
+		snap := e.Snapshot()
+		res.Resources = snap.Resources
+		for _, r := range snap.Resources {
+			if r.State != api.StateReady && r.State != api.StateDisabled {
+				res.Errors = append(res.Errors, api.Error{Resource: r.Name, Message: r.State + ": " + r.Reason})
+			}
+		}
+		return res, nil
+	case <-e.done:
+		return api.WaitResult{}, ErrStopped
+	}
+}
+
+func (e *Engine) waitResult(outcome string, start time.Time) api.WaitResult {
+	snap := e.snap.Load()
+	res := api.WaitResult{Outcome: outcome, Resources: snap.Resources, Waited: time.Since(start).Round(time.Millisecond).String()}
+	if e.loopErr != nil {
+		res.Errors = append(res.Errors, *e.loopErr)
+	}
+	for _, name := range e.order {
+		r := e.res[name]
+		if !r.active() || r.state == api.StateReady || (r.state == api.StatePending && !r.need) {
+			continue
+		}
+		res.Errors = append(res.Errors, api.Error{
+			Resource: name,
+			File:     r.spec.Pos.File, Line: r.spec.Pos.Line, Col: r.spec.Pos.Col,
+			Message: r.state + ": " + r.reason,
+			Log:     r.tail.lines(),
+		})
+	}
+	return res
+}
+
+// publish stores a new snapshot and emits an event per changed resource.
+func (e *Engine) publish() {
+	snap := &api.Project{Name: e.cfg.Project, Error: e.loopErr, Resources: make([]api.Resource, 0, len(e.order))}
+	if e.project != nil {
+		snap.Dir, snap.Loopfile = e.project.Dir, e.project.Loopfile
+	}
+	for _, name := range e.order {
+		r := e.res[name]
+		v := e.view(r)
+		snap.Resources = append(snap.Resources, v)
+		if old, ok := e.pubSnap[name]; ok && sameView(old, v) {
+			continue
+		}
+		e.pubSnap[name] = v
+		vv := v
+		e.lastSeq = e.cfg.Publish(api.Event{Time: time.Now(), Kind: api.EventResource, Project: e.cfg.Project, Resource: &vv})
+	}
+	prev := e.snap.Load()
+	if !sameError(prev.Error, e.loopErr) {
+		ev := api.Event{Time: time.Now(), Kind: api.EventProject, Project: e.cfg.Project, Error: e.loopErr, Message: "Loopfile loaded"}
+		if e.loopErr != nil {
+			ev.Message = "Loopfile error: the last good configuration keeps running"
+		}
+		e.lastSeq = e.cfg.Publish(ev)
+	}
+	snap.Seq = e.lastSeq
+	e.snap.Store(snap)
+}
+
+func sameError(a, b *api.Error) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.String() == b.String()
+}
+
+func (e *Engine) view(r *res) api.Resource {
+	s := r.spec
+	v := api.Resource{
+		Name: s.Name, Kind: string(s.Kind), State: r.state, Reason: r.reason, Since: r.since,
+		Restarts: r.restarts, LastExit: r.lastExit, Trigger: string(s.Trigger), Pending: r.pending,
+		ResourceDeps: s.ResourceDeps, Ports: s.Ports, Labels: s.Labels, Cmd: s.Cmd, Dir: s.Dir,
+		Declared: s.Pos.String(), LastRun: r.lastRun,
+	}
+	if r.handle != nil {
+		v.Pid = r.handle.Pid()
+	}
+	for _, l := range s.Links {
+		v.Links = append(v.Links, api.Link{URL: l.URL, Name: l.Name})
+	}
+	if s.Kind == model.KindTask && r.state == api.StateStarting {
+		v.Reason = strings.Replace(v.Reason, "starting", "running", 1)
+	}
+	return v
+}
+
+func sameView(a, b api.Resource) bool {
+	return a.State == b.State && a.Reason == b.Reason && a.Pid == b.Pid && a.Restarts == b.Restarts &&
+		a.Pending == b.Pending && a.Since.Equal(b.Since) && a.Declared == b.Declared &&
+		strings.Join(a.Cmd, "\x00") == strings.Join(b.Cmd, "\x00")
+}
+
+// tailBuffer keeps a resource's last output lines for error reports.
+type tailBuffer struct {
+	mu      sync.Mutex
+	max     int
+	partial []byte
+	buf     []string
+}
+
+func newTailBuffer(n int) *tailBuffer { return &tailBuffer{max: n} }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	data := append(t.partial, p...)
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		t.buf = append(t.buf, strings.TrimRight(string(data[:i]), "\r"))
+		if len(t.buf) > t.max {
+			t.buf = t.buf[len(t.buf)-t.max:]
+		}
+		data = data[i+1:]
+	}
+	if len(data) > 4096 {
+		data = data[:4096]
+	}
+	t.partial = append(t.partial[:0], data...)
+	return len(p), nil
+}
+
+func (t *tailBuffer) lines() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.buf...)
+}
+
+func (t *tailBuffer) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf, t.partial = nil, nil
+}
