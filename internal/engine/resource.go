@@ -575,7 +575,6 @@ func signalByName(name string) (syscall.Signal, bool) {
 	return syscall.SIGTERM, false
 }
 
-
 func roundDur(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
