@@ -163,7 +163,7 @@ func TestWatcher_AtomicSave(t *testing.T) {
 			writeFile(t, target+"___jb_tmp___", "new")
 			must(t, os.Rename(target, target+"___jb_old___"))
 			must(t, os.Rename(target+"___jb_tmp___", target))
-			must(t, os.Remove(target + "___jb_old___"))
+			must(t, os.Remove(target+"___jb_old___"))
 		}},
 	}
 	for _, tt := range tests {
