@@ -84,13 +84,14 @@ const (
 
 // Watcher watches a set of paths and delivers change batches.
 type Watcher struct {
-	opts    Options
-	log     *slog.Logger
-	extra   []pattern // Options.Ignore, parsed
-	ready   chan struct{}
-	out     chan Batch
-	hashed  chan struct{} // closed when the background hashing is done
-	watches atomic.Int64
+	opts     Options
+	log      *slog.Logger
+	extra    []pattern // Options.Ignore, parsed
+	ready    chan struct{}
+	out      chan Batch
+	hashed   chan struct{} // closed when the background hashing is done
+	watches  atomic.Int64
+	flushReq chan chan Batch
 
 	// addWatch adds an inotify watch; a seam for tests.
 	addWatch func(dir string) error
@@ -108,6 +109,7 @@ type Watcher struct {
 	queued     *Batch // closed batch not yet taken by the consumer
 	walkStart  time.Time
 	hashBuf    []byte
+	barrier    barrier // Flush's sentinel directory and waiting callers
 }
 
 // New checks opts and returns a Watcher; Run starts it.
@@ -144,6 +146,7 @@ func New(opts Options) (*Watcher, error) {
 		pending:    make(map[string]pendState),
 		rulesDirty: make(map[string]bool),
 		hashBuf:    make([]byte, 64<<10),
+		flushReq:   make(chan chan Batch),
 	}
 	return w, nil
 }
@@ -168,6 +171,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	w.fsw = fsw
 	defer fsw.Close()
+	w.barrier.start(fsw, w.log)
+	defer w.barrier.stop()
 	if w.addWatch == nil {
 		w.addWatch = fsw.Add
 	}
@@ -230,6 +235,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if err := w.onTimer(time.Now()); err != nil {
 				return err
 			}
+		case req := <-w.flushReq:
+			w.barrier.request(req)
 		case res, ok := <-results:
 			if !ok {
 				results = nil
@@ -273,6 +280,9 @@ func (w *Watcher) onTimer(now time.Time) error {
 // handle records one fsnotify event; directories are watched (or dropped)
 // right away so that nothing created inside them is missed.
 func (w *Watcher) handle(ev fsnotify.Event) error {
+	if w.barrier.owns(ev.Name) {
+		return w.barrier.reached(ev, w)
+	}
 	if !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) && !ev.Has(fsnotify.Remove) && !ev.Has(fsnotify.Rename) {
 		return nil // Chmod only: touch, chmod; content is unchanged
 	}
