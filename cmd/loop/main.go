@@ -1,0 +1,27 @@
+// Command loop is the CLI of loop, the local inner-loop daemon.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/loopdev/loop/internal/cli"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	err := cli.NewRoot(version).ExecuteContext(context.Background())
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "loop:", err)
+	var ee *cli.ExitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.Code)
+	}
+	os.Exit(cli.ExitFailed)
+}

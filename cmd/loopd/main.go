@@ -1,0 +1,28 @@
+// Command loopd is loop's per-user daemon. `loop` starts it on demand; it
+// can also run under systemd or launchd.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/loopdev/loop/internal/cli"
+	"github.com/loopdev/loop/internal/daemon"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	err := cli.RunDaemon(context.Background(), version)
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "loopd:", err)
+	if errors.Is(err, daemon.ErrRunning) {
+		os.Exit(2)
+	}
+	os.Exit(1)
+}

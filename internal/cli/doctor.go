@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/daemon"
+)
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the versions of loop and the running loopd",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(a.stdout, "loop %s (API %s, %s)\n", a.version, api.Version, goruntime.Version())
+			c := api.NewClient(daemon.SocketPath(daemon.Home()))
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
+			defer cancel()
+			if v, err := c.Version(ctx); err == nil {
+				fmt.Fprintf(a.stdout, "loopd %s (API %s, pid %d)\n", v.Version, v.API, v.Pid)
+			} else {
+				fmt.Fprintln(a.stdout, "loopd not running")
+			}
+			return nil
+		},
+	}
+}
+
+// doctorCmd checks what loop depends on and says what to do about each
+// problem.
+func (a *app) doctorCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Check inotify limits, the daemon, Docker and versions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pr := newPrinter(a.stdout, a.color)
+			bad := 0
+			check := func(ok bool, what, detail string) {
+				mark := pr.paint(green, "✓")
+				if !ok {
+					mark = pr.paint(red, "✗")
+					bad++
+				}
+				fmt.Fprintf(a.stdout, "%s %s: %s\n", mark, what, detail)
+			}
+			fmt.Fprintf(a.stdout, "loop %s, %s %s/%s\n", a.version, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
+			for _, l := range []struct {
+				name string
+				min  int
+			}{{"max_user_watches", 65536}, {"max_user_instances", 128}} {
+				v, err := readInt("/proc/sys/fs/inotify/" + l.name)
+				if err != nil {
+					check(false, "inotify "+l.name, err.Error())
+					continue
+				}
+				detail := strconv.Itoa(v)
+				if v < l.min {
+					detail += fmt.Sprintf(" is low: raise it with `sudo sysctl fs.inotify.%s=%d`", l.name, l.min*8)
+				}
+				check(v >= l.min, "inotify "+l.name, detail)
+			}
+			home := daemon.Home()
+			check(true, "state dir", home)
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
+			defer cancel()
+			c := api.NewClient(daemon.SocketPath(home))
+			if v, err := c.Version(ctx); err == nil {
+				ok := v.API == api.Version
+				detail := fmt.Sprintf("running, pid %d, version %s, API %s", v.Pid, v.Version, v.API)
+				if !ok {
+					detail += ": API mismatch, run `loop daemon stop`"
+				}
+				check(ok, "loopd", detail)
+			} else {
+				fmt.Fprintf(a.stdout, "- loopd: not running (`loop up` starts it)\n")
+			}
+			fmt.Fprintf(a.stdout, "- docker: %s\n", dockerStatus(ctx))
+			if bad > 0 {
+				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("doctor found %d problem(s)", bad)}
+			}
+			return nil
+		},
+	}
+}
+
+func readInt(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// dockerStatus pings the Docker engine; loop runs without it (local
+// processes are the default runtime).
+func dockerStatus(ctx context.Context) string {
+	sock := "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		if !strings.HasPrefix(h, "unix://") {
+			return "DOCKER_HOST=" + h + " (not checked)"
+		}
+		sock = strings.TrimPrefix(h, "unix://")
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/_ping", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "not reachable at " + sock + " (only needed for containers)"
+	}
+	resp.Body.Close()
+	return "reachable at " + sock + ", API " + resp.Header.Get("Api-Version")
+}
+
+func (a *app) daemonCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run, stop or inspect loopd",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "run",
+		Short: "Run loopd in the foreground (what `loop up` starts in the background)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return RunDaemon(cmd.Context(), a.version)
+		},
+	}, &cobra.Command{
+		Use:   "stop",
+		Short: "Stop loopd and every service it runs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sock := daemon.SocketPath(daemon.Home())
+			c := api.NewClient(sock)
+			if err := c.Shutdown(cmd.Context()); err != nil {
+				fmt.Fprintln(a.stdout, "loopd is not running")
+				return nil
+			}
+			for i := 0; i < 600; i++ {
+				if _, err := os.Stat(sock); os.IsNotExist(err) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			fmt.Fprintln(a.stdout, "loopd stopped")
+			return nil
+		},
+	})
+	return cmd
+}
+
+// RunDaemon runs loopd in the foreground until SIGINT or SIGTERM, logging
+// to stderr. cmd/loopd and `loop daemon run` both call it.
+func RunDaemon(ctx context.Context, version string) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d := &daemon.Daemon{Home: daemon.Home(), Version: version, Logger: logger}
+	if err := os.MkdirAll(filepath.Dir(d.Home), 0o755); err != nil {
+		return err
+	}
+	return d.Run(ctx)
+}

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/loopdev/loop/api"
+)
+
+// colorEnabled: only on a terminal, and never with NO_COLOR set.
+func colorEnabled(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+const (
+	red    = "31"
+	green  = "32"
+	yellow = "33"
+	blue   = "34"
+	dim    = "2"
+)
+
+var palette = []string{"36", "35", "34", "33", "32", "96", "95", "94", "93", "92"}
+
+// printer renders logs and status lines; safe for concurrent use.
+type printer struct {
+	mu    sync.Mutex
+	w     io.Writer
+	color bool
+	width int
+}
+
+func newPrinter(w io.Writer, color bool) *printer { return &printer{w: w, color: color, width: 8} }
+
+func (p *printer) paint(code, s string) string {
+	if !p.color {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func (p *printer) prefix(name string) string {
+	if len(name) > p.width {
+		p.width = len(name)
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return p.paint(palette[h.Sum32()%uint32(len(palette))], fmt.Sprintf("%-*s │", p.width, name))
+}
+
+func (p *printer) line(l api.LogLine) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	text := l.Text
+	switch l.Stream {
+	case "loop":
+		text = p.paint(dim, "[loop] "+text)
+	case "stderr":
+		if strings.Contains(strings.ToLower(text), "error") || strings.Contains(text, "panic") {
+			text = p.paint(red, text)
+		}
+	}
+	fmt.Fprintf(p.w, "%s %s\n", p.prefix(l.Resource), text)
+}
+
+func (p *printer) loop(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "%s %s\n", p.paint(blue, fmt.Sprintf("%-*s │", p.width, "loop")), msg)
+}
+
+func (p *printer) stateText(state string) string {
+	switch state {
+	case api.StateReady:
+		return p.paint(green, "● "+state)
+	case api.StateFailed, api.StateCrashed:
+		return p.paint(red, "✗ "+state)
+	case api.StateStarting, api.StatePending:
+		return p.paint(yellow, "○ "+state)
+	default:
+		return p.paint(dim, "- "+state)
+	}
+}
+
+// state prints one resource's change of state.
+func (p *printer) state(r api.Resource) {
+	msg := r.Name + " " + p.stateText(r.State)
+	if r.Reason != "" {
+		msg += ": " + r.Reason
+	}
+	p.loop(msg)
+}
+
+// summary prints a one-line overview of the project.
+func (p *printer) summary(rs []api.Resource) {
+	count := map[string]int{}
+	for _, r := range rs {
+		count[r.State]++
+	}
+	var parts []string
+	for _, s := range []string{api.StateReady, api.StateStarting, api.StatePending, api.StateCrashed, api.StateFailed, api.StateDisabled, api.StateStopped} {
+		if count[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
+		}
+	}
+	p.loop(fmt.Sprintf("%d resources: %s", len(rs), strings.Join(parts, ", ")))
+	for _, r := range rs {
+		for _, l := range r.Links {
+			p.loop(fmt.Sprintf("%s: %s", r.Name, l.URL))
+		}
+	}
+}

@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loopdev/loop/api"
+)
+
+func (a *app) statusCmd() *cobra.Command {
+	var asJSON, watch bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the state of the project's resources",
+		Long: `Show every resource's state and why it is in it. --json prints the
+project snapshot; --watch keeps printing on every change (with --json, one
+JSON object per line: a snapshot first, then one event per change).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			c, err := a.existingClient(ctx)
+			if err != nil {
+				return err
+			}
+			name, err := a.projectName(ctx, c)
+			if err != nil {
+				return err
+			}
+			p, err := c.Project(ctx, name)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(a.stdout)
+			if asJSON {
+				enc.Encode(p)
+			} else {
+				a.printStatus(p)
+			}
+			if !watch {
+				return nil
+			}
+			err = c.Events(ctx, name, p.Seq, func(ev api.Event) error {
+				if asJSON {
+					return enc.Encode(ev)
+				}
+				if ev.Kind == api.EventRemoved {
+					return errDown
+				}
+				p, err := c.Project(ctx, name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout)
+				a.printStatus(p)
+				return nil
+			})
+			if err == errDown || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "keep printing on every change")
+	return cmd
+}
+
+func (a *app) printStatus(p *api.Project) {
+	pr := newPrinter(a.stdout, a.color)
+	if p.Error != nil {
+		fmt.Fprintf(a.stdout, "%s Loopfile error (the last good configuration keeps running):\n  %s\n", pr.paint(red, "✗"), p.Error)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tKIND\tSTATE\tFOR\tPID\tRESTARTS\tREASON")
+	for _, r := range p.Resources {
+		pid := ""
+		if r.Pid > 0 {
+			pid = fmt.Sprint(r.Pid)
+		}
+		reason := r.Reason
+		if r.Pending {
+			reason = "changes waiting for `loop trigger " + r.Name + "`; " + reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Name, r.Kind, pr.stateText(r.State), age(r.Since), pid, r.Restarts, reason)
+	}
+	tw.Flush()
+	for _, r := range p.Resources {
+		for _, l := range r.Links {
+			fmt.Fprintf(a.stdout, "  %s: %s\n", r.Name, l.URL)
+		}
+	}
+}
+
+func age(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	default:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+}
+
+func (a *app) logsCmd() *cobra.Command {
+	var q api.LogsQuery
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "logs [RESOURCE...]",
+		Short: "Print the project's logs (also after a daemon restart)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			name := a.project
+			if name == "" {
+				if name, err = a.projectName(ctx, c); err != nil {
+					// Not up: read the persisted logs by directory name.
+					lf, ferr := a.findLoopfile()
+					if ferr != nil {
+						return err
+					}
+					name = baseDirName(lf)
+				}
+			}
+			q.Resources = args
+			pr := newPrinter(a.stdout, a.color)
+			enc := json.NewEncoder(a.stdout)
+			return c.Logs(ctx, name, q, func(l api.LogLine) error {
+				if asJSON {
+					return enc.Encode(l)
+				}
+				pr.line(l)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&q.Follow, "follow", "f", false, "keep streaming new lines")
+	cmd.Flags().IntVarP(&q.Tail, "tail", "n", 0, "only the last N lines (0 = all kept)")
+	cmd.Flags().StringVar(&q.Since, "since", "", "only lines newer than a duration (5m) or an RFC 3339 time")
+	cmd.Flags().StringVar(&q.Grep, "grep", "", "only lines matching a regular expression")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
+	return cmd
+}
+
+func baseDirName(loopfile string) string {
+	parts := strings.Split(strings.TrimSuffix(loopfile, "/Loopfile"), "/")
+	return parts[len(parts)-1]
+}
+
+func (a *app) waitCmd() *cobra.Command {
+	var timeout time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "wait",
+		Short: "Wait until everything affected by your changes has settled",
+		Long: `Wait until every resource affected by the changes made so far is ready
+or has failed. Exit code: 0 ready, 1 failed (errors printed), 3 timeout.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := a.existingClient(ctx)
+			if err != nil {
+				return err
+			}
+			name, err := a.projectName(ctx, c)
+			if err != nil {
+				return err
+			}
+			res, err := c.Wait(ctx, name, timeout)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				json.NewEncoder(a.stdout).Encode(res)
+			}
+			switch res.Outcome {
+			case api.OutcomeReady:
+				if !asJSON {
+					fmt.Fprintf(a.stdout, "%s: settled, all ready (waited %s)\n", name, res.Waited)
+				}
+				return nil
+			case api.OutcomeFailed:
+				if !asJSON {
+					a.printErrors(res.Errors)
+				}
+				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s: settled with failures: %s", name, failedNames(res.Errors))}
+			default:
+				if !asJSON {
+					a.printErrors(res.Errors)
+				}
+				return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("%s: not settled within %s", name, timeout)}
+			}
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (a *app) actionCmd(action, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   action + " RESOURCE...",
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := a.existingClient(ctx)
+			if err != nil {
+				return err
+			}
+			name, err := a.projectName(ctx, c)
+			if err != nil {
+				return err
+			}
+			for _, r := range args {
+				if err := c.Action(ctx, name, r, action); err != nil {
+					return fmt.Errorf("%s %s: %w", action, r, err)
+				}
+				fmt.Fprintf(a.stdout, "%s: %s\n", r, pastTense(action))
+			}
+			return nil
+		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
+func pastTense(action string) string {
+	switch action {
+	case "trigger":
+		return "triggered"
+	case "restart":
+		return "restarting"
+	}
+	return action + "d"
+}
+
+// resourceNames serves shell completion.
+func (a *app) resourceNames(ctx context.Context) []string {
+	c, err := a.existingClient(ctx)
+	if err != nil {
+		return nil
+	}
+	name, err := a.projectName(ctx, c)
+	if err != nil {
+		return nil
+	}
+	p, err := c.Project(ctx, name)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, r := range p.Resources {
+		names = append(names, r.Name)
+	}
+	return names
+}

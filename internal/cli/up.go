@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loopdev/loop/api"
+)
+
+func (a *app) upCmd() *cobra.Command {
+	var detach bool
+	cmd := &cobra.Command{
+		Use:   "up [RESOURCE...]",
+		Short: "Start the project's services and watch for changes",
+		Long: `Start the project's services and tasks (only RESOURCE... and what they
+depend on, when given), then stream a live summary and their logs. Ctrl-C
+stops this project's services; -d leaves them running in loopd.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			c, name, err := a.up(ctx, args)
+			if err != nil {
+				return err
+			}
+			if detach {
+				fmt.Fprintf(a.stdout, "%s is up in loopd. Next: `loop status`, `loop logs -f`, `loop wait`, `loop down`.\n", name)
+				return nil
+			}
+			return a.follow(ctx, c, name)
+		},
+	}
+	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "leave the services running in loopd and return")
+	return cmd
+}
+
+// up starts (or updates) the project in loopd.
+func (a *app) up(ctx context.Context, only []string) (*api.Client, string, error) {
+	lf, err := a.findLoopfile()
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := c.Up(ctx, api.UpRequest{Loopfile: lf, Env: os.Environ(), Resources: only})
+	if err != nil {
+		var se *api.StatusError
+		if errors.As(err, &se) && se.Loopfile != nil {
+			return nil, "", fmt.Errorf("%s\nnothing was started: fix the Loopfile and run `loop up` again", se.Loopfile)
+		}
+		return nil, "", err
+	}
+	return c, p.Name, nil
+}
+
+// follow prints status changes and logs until ctx ends, then stops the
+// project's services.
+func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
+	start := time.Now()
+	p, err := c.Project(ctx, name)
+	if err != nil {
+		return err
+	}
+	pr := newPrinter(a.stdout, a.color)
+	pr.summary(p.Resources)
+	errc := make(chan error, 2)
+	go func() {
+		errc <- c.Events(ctx, name, p.Seq, func(ev api.Event) error {
+			switch {
+			case ev.Kind == api.EventRemoved:
+				return errDown
+			case ev.Resource != nil:
+				pr.state(*ev.Resource)
+			case ev.Error != nil:
+				pr.loop("Loopfile error (the last good configuration keeps running): " + ev.Error.String())
+			case ev.Kind == api.EventProject && ev.Message != "":
+				pr.loop(ev.Message)
+			}
+			return nil
+		})
+	}()
+	go func() {
+		errc <- c.Logs(ctx, name, api.LogsQuery{Since: start.Add(-time.Second).Format(time.RFC3339Nano), Follow: true}, func(l api.LogLine) error {
+			pr.line(l)
+			return nil
+		})
+	}()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if errors.Is(err, errDown) {
+			pr.loop("the project was stopped (loop down)")
+			return nil
+		}
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("lost loopd: %w", err)
+		}
+	}
+	pr.loop("stopping " + name + " ...")
+	dctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.Down(dctx, name); err != nil && !api.IsNotFound(err) {
+		return fmt.Errorf("stop %s: %w", name, err)
+	}
+	pr.loop("stopped")
+	return nil
+}
+
+var errDown = errors.New("project down")
+
+func (a *app) downCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "down",
+		Short: "Stop the project's services",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := a.existingClient(ctx)
+			if err != nil {
+				return err
+			}
+			name, err := a.projectName(ctx, c)
+			if err != nil {
+				return err
+			}
+			if err := c.Down(ctx, name); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: stopped\n", name)
+			return nil
+		},
+	}
+}
+
+func (a *app) ciCmd() *cobra.Command {
+	var timeout, readiness time.Duration
+	var keep bool
+	cmd := &cobra.Command{
+		Use:   "ci [RESOURCE...]",
+		Short: "Run the project headless until every service is ready and every task succeeded",
+		Long: `loop ci starts the project, waits until every service is ready and every
+task has succeeded, and exits 0; it exits non-zero on the first failure,
+naming the resource with its last log lines, or when a service is not ready
+within --readiness-timeout or the whole run exceeds --timeout. The project's
+services are stopped at the end unless --keep.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			c, name, err := a.up(ctx, args)
+			if err != nil {
+				return &ExitError{Code: ExitFailed, Err: err}
+			}
+			if !keep {
+				defer func() {
+					dctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+					defer cancel()
+					c.Down(dctx, name)
+				}()
+			}
+			return a.ci(ctx, c, name, timeout, readiness)
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "fail when the whole run takes longer")
+	cmd.Flags().DurationVar(&readiness, "readiness-timeout", 5*time.Minute, "fail when a resource stays starting longer")
+	cmd.Flags().BoolVar(&keep, "keep", false, "leave the services running afterwards")
+	return cmd
+}
+
+func (a *app) ci(ctx context.Context, c *api.Client, name string, timeout, readiness time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		res, err := c.Wait(ctx, name, time.Second)
+		if err != nil {
+			return &ExitError{Code: ExitFailed, Err: err}
+		}
+		switch res.Outcome {
+		case api.OutcomeReady:
+			fmt.Fprintf(a.stdout, "loop ci: %s: all %d resources ready\n", name, len(res.Resources))
+			return nil
+		case api.OutcomeFailed:
+			a.printErrors(res.Errors)
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("loop ci: %s failed: %s", name, failedNames(res.Errors))}
+		}
+		for _, r := range res.Resources {
+			if r.State == api.StateStarting && time.Since(r.Since) > readiness {
+				return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("loop ci: %s not ready after %s (readiness timeout): %s", r.Name, readiness, r.Reason)}
+			}
+		}
+		if time.Now().After(deadline) {
+			a.printErrors(res.Errors)
+			return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("loop ci: %s not settled within %s", name, timeout)}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func failedNames(errs []api.Error) string {
+	var names []string
+	for _, e := range errs {
+		if e.Resource != "" {
+			names = append(names, e.Resource)
+		} else {
+			names = append(names, "Loopfile")
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func (a *app) printErrors(errs []api.Error) {
+	for _, e := range errs {
+		who := e.Resource
+		if who == "" {
+			who = "Loopfile"
+		}
+		msg := e.Message
+		if e.Resource == "" {
+			msg = e.String()
+		}
+		fmt.Fprintf(a.stderr, "%s: %s\n", who, msg)
+		for _, l := range e.Log {
+			fmt.Fprintf(a.stderr, "  | %s\n", l)
+		}
+	}
+}

@@ -1,0 +1,239 @@
+// Package daemon is loopd: one per user, many projects. It serves the
+// HTTP+JSON API of package api over a Unix socket (0600 in a 0700
+// directory under LOOP_HOME), keeps a registry of running projects — each
+// with its engine, watcher and logs — and numbers every state change as an
+// event that clients stream and resume by sequence number.
+//
+// Layout under the state root (Home):
+//
+//	loopd.sock            the API socket
+//	loopd.pid, loopd.log  the daemon's pid and its own log
+//	procs/                process groups loopd started (reaped after a crash)
+//	projects/NAME/logs/   each project's persisted resource logs
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/runtime/process"
+)
+
+// Home returns the state root: $LOOP_HOME, else $XDG_STATE_HOME/loop,
+// else ~/.local/state/loop.
+func Home() string {
+	if h := os.Getenv("LOOP_HOME"); h != "" {
+		return h
+	}
+	if x := os.Getenv("XDG_STATE_HOME"); x != "" {
+		return filepath.Join(x, "loop")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = os.TempDir()
+	}
+	return filepath.Join(home, ".local", "state", "loop")
+}
+
+// SocketPath is where loopd listens under home.
+func SocketPath(home string) string { return filepath.Join(home, "loopd.sock") }
+
+// Daemon is loopd.
+type Daemon struct {
+	Home    string
+	Version string
+	Logger  *slog.Logger
+
+	hub     *hub
+	runtime *process.Runtime
+
+	mu       sync.Mutex
+	projects map[string]*project // by name
+	closing  bool
+	shutdown chan struct{} // closed by POST /v1/shutdown
+	once     sync.Once
+}
+
+// ErrRunning means another loopd already serves this home.
+var ErrRunning = errors.New("loopd is already running")
+
+// Run serves until ctx ends or a client asks for shutdown, then stops every
+// project's services and returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	d.hub = newHub()
+	d.projects = map[string]*project{}
+	d.shutdown = make(chan struct{})
+	if err := os.MkdirAll(d.Home, 0o700); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	if err := os.Chmod(d.Home, 0o700); err != nil {
+		return fmt.Errorf("secure state dir: %w", err)
+	}
+	procs := filepath.Join(d.Home, "procs")
+	if err := process.ReapOrphans(procs, d.Logger); err != nil {
+		d.Logger.Warn("reap orphans", "err", err)
+	}
+	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs}
+
+	sock := SocketPath(d.Home)
+	ln, err := listenUnix(sock)
+	if err != nil {
+		return err
+	}
+	os.WriteFile(filepath.Join(d.Home, "loopd.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+
+	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	d.Logger.Info("loopd listening", "socket", sock, "version", d.Version)
+
+	select {
+	case <-ctx.Done():
+	case <-d.shutdown:
+	case err = <-serveErr:
+	}
+	d.stopAll()
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	os.Remove(sock)
+	os.Remove(filepath.Join(d.Home, "loopd.pid"))
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// listenUnix takes the socket, refusing when a live daemon holds it and
+// replacing a stale socket file left by a crash.
+func listenUnix(sock string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%w on %s", ErrRunning, sock)
+	}
+	os.Remove(sock)
+	old := syscallUmask(0o177)
+	ln, err := net.Listen("unix", sock)
+	syscallUmask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", sock, err)
+	}
+	if err := os.Chmod(sock, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("secure %s: %w", sock, err)
+	}
+	return ln, nil
+}
+
+func (d *Daemon) stopAll() {
+	d.mu.Lock()
+	d.closing = true
+	ps := make([]*project, 0, len(d.projects))
+	for _, p := range d.projects {
+		ps = append(ps, p)
+	}
+	d.projects = map[string]*project{}
+	d.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.stop()
+		}()
+	}
+	wg.Wait()
+}
+
+func (d *Daemon) project(name string) (*project, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.projects[name]
+	return p, ok
+}
+
+func (d *Daemon) projectByLoopfile(path string) *project {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, p := range d.projects {
+		if p.loopfile == path {
+			return p
+		}
+	}
+	return nil
+}
+
+// nameFor picks a unique project name: the directory's base name, with a
+// suffix when another directory already uses it.
+func (d *Daemon) nameFor(loopfile string) string {
+	base := filepath.Base(filepath.Dir(loopfile))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	name := base
+	for i := 2; ; i++ {
+		p, ok := d.projects[name]
+		if !ok || p.loopfile == loopfile {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+// up starts a project or updates a running one.
+func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
+	if !filepath.IsAbs(req.Loopfile) {
+		return nil, fmt.Errorf("loopfile path %q is not absolute", req.Loopfile)
+	}
+	if p := d.projectByLoopfile(req.Loopfile); p != nil {
+		return p, p.update(ctx, req.Env, req.Resources)
+	}
+	name := d.nameFor(req.Loopfile)
+	p, err := startProject(projectConfig{
+		name: name, loopfile: req.Loopfile, env: req.Env,
+		logDir:  filepath.Join(d.Home, "projects", name, "logs"),
+		runtime: d.runtime, publish: d.hub.Publish, logger: d.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		p.stop()
+		return nil, errors.New("loopd is shutting down")
+	}
+	d.projects[name] = p
+	d.mu.Unlock()
+	if err := p.engine.Select(ctx, req.Resources); err != nil {
+		return p, err
+	}
+	d.hub.Publish(api.Event{Time: time.Now(), Kind: api.EventProject, Project: name, Message: "project up"})
+	return p, nil
+}
+
+// down stops a project's services and forgets it.
+func (d *Daemon) down(name string) bool {
+	d.mu.Lock()
+	p, ok := d.projects[name]
+	delete(d.projects, name)
+	d.mu.Unlock()
+	if !ok {
+		return false
+	}
+	p.stop()
+	d.hub.Publish(api.Event{Time: time.Now(), Kind: api.EventRemoved, Project: name, Message: "project down"})
+	return true
+}

@@ -1,0 +1,328 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/engine"
+	"github.com/loopdev/loop/internal/logs"
+	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/watch"
+)
+
+// project is one running Loopfile: its engine, its watcher and the
+// goroutine that turns change batches into reloads and engine inputs.
+type project struct {
+	name     string
+	loopfile string
+	log      *slog.Logger
+	logs     *logs.Store
+	engine   *engine.Engine
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when every goroutine of the project has returned
+
+	flushReq chan chan struct{} // wait-until-settled asks for pending changes first
+
+	mu  sync.Mutex // guards env and cur
+	env []string
+	cur *model.Project // last good configuration
+	// watched: files evaluation read, also when it failed (loop-owned by run)
+	watched []string
+}
+
+type projectConfig struct {
+	name     string
+	loopfile string
+	env      []string
+	logDir   string
+	runtime  runtime.Runtime
+	publish  func(api.Event) uint64
+	logger   *slog.Logger
+}
+
+// startProject evaluates the Loopfile and, if it is good, starts the
+// project's goroutines. A bad Loopfile on first start is returned as is.
+func startProject(cfg projectConfig) (*project, error) {
+	p := &project{
+		name: cfg.name, loopfile: cfg.loopfile, env: cfg.env,
+		log:      cfg.logger.With("project", cfg.name),
+		done:     make(chan struct{}),
+		flushReq: make(chan chan struct{}),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := p.evaluate(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	store, err := logs.Open(cfg.logDir, 10000)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("open logs of %s: %w", cfg.name, err)
+	}
+	p.logs = store
+	p.engine = engine.New(engine.Config{
+		Project: cfg.name, Runtime: cfg.runtime, Logs: store, Publish: cfg.publish,
+		BaseEnv: cfg.env, Logger: cfg.logger,
+	})
+	p.cur, p.watched = m, m.Files
+	p.cancel = cancel
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		p.engine.Run(ctx)
+	}()
+	if err := p.engine.SetProject(ctx, m); err != nil {
+		cancel()
+		<-engineDone
+		store.Close()
+		return nil, err
+	}
+	go func() {
+		defer close(p.done)
+		p.run(ctx)
+		<-engineDone
+		store.Close()
+	}()
+	return p, nil
+}
+
+func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
+	p.mu.Lock()
+	env := p.env
+	p.mu.Unlock()
+	return loopfile.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: io.Discard})
+}
+
+// run watches the project's files until ctx ends, restarting the watcher
+// whenever the set of watched paths changes.
+func (p *project) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		p.mu.Lock()
+		cur := p.cur
+		p.mu.Unlock()
+		opts := p.watchOptions(cur)
+		w, err := watch.New(opts)
+		if err != nil {
+			p.reportWatchError(ctx, err)
+			<-ctx.Done()
+			return
+		}
+		wctx, wcancel := context.WithCancel(ctx)
+		werr := make(chan error, 1)
+		go func() { werr <- w.Run(wctx) }()
+		restart := p.consume(wctx, w, werr, opts.Paths)
+		wcancel()
+		<-werr
+		if !restart {
+			return
+		}
+	}
+}
+
+func (p *project) reportWatchError(ctx context.Context, err error) {
+	p.log.Error("watch", "err", err)
+	p.engine.SetLoopfileError(ctx, &api.Error{File: p.loopfile, Message: "watch: " + err.Error()})
+}
+
+// consume handles batches until the watched paths must change (true) or
+// ctx ends (false).
+func (p *project) consume(ctx context.Context, w *watch.Watcher, werr <-chan error, paths []string) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case err := <-werr:
+			if err != nil && ctx.Err() == nil {
+				p.reportWatchError(ctx, err)
+				<-ctx.Done()
+			}
+			return false
+		case b := <-w.Batches():
+			if p.handle(ctx, b) && !slices.Equal(p.watchOptions(p.current()).Paths, paths) {
+				return true
+			}
+		case done := <-p.flushReq:
+			restart := false
+			if b, ok, err := w.Flush(ctx); err != nil {
+				p.log.Warn("flush", "err", err)
+			} else if ok {
+				restart = p.handle(ctx, b) && !slices.Equal(p.watchOptions(p.current()).Paths, paths)
+			}
+			close(done)
+			if restart {
+				return true
+			}
+		}
+	}
+}
+
+func (p *project) current() *model.Project {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
+
+// handle applies one batch; it reports whether the Loopfile was reloaded.
+func (p *project) handle(ctx context.Context, b watch.Batch) (reloaded bool) {
+	paths := make([]string, 0, len(b.Changes))
+	config := false
+	for _, c := range b.Changes {
+		paths = append(paths, c.Path)
+		if slices.Contains(p.watched, c.Path) {
+			config = true
+		}
+	}
+	if config {
+		p.reload(ctx)
+		reloaded = true
+	}
+	p.engine.Changed(ctx, paths)
+	return reloaded
+}
+
+// reload re-evaluates the Loopfile; a failure keeps the last good
+// configuration running and is reported with its location.
+func (p *project) reload(ctx context.Context) {
+	m, err := p.evaluate(ctx)
+	if err != nil {
+		le := loopfileError(err)
+		var lerr *loopfile.Error
+		if errors.As(err, &lerr) {
+			p.watched = union(p.watched, lerr.Files)
+		}
+		p.log.Info("loopfile error", "err", err)
+		p.engine.SetLoopfileError(ctx, le)
+		return
+	}
+	p.mu.Lock()
+	p.cur = m
+	p.mu.Unlock()
+	p.watched = m.Files
+	p.engine.SetProject(ctx, m)
+}
+
+// update applies a new `loop up` to a running project: a fresh
+// environment and resource selection, and a reload.
+func (p *project) update(ctx context.Context, env []string, only []string) error {
+	p.mu.Lock()
+	p.env = env
+	p.mu.Unlock()
+	m, err := p.evaluate(ctx)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.cur = m
+	p.mu.Unlock()
+	if err := p.engine.SetProject(ctx, m); err != nil {
+		return err
+	}
+	return p.engine.Select(ctx, only)
+}
+
+// flush hands the engine every change made before the call.
+func (p *project) flush(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case p.flushReq <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.done:
+		return engine.ErrStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop stops every service of the project and waits for them.
+func (p *project) stop() {
+	p.cancel()
+	<-p.done
+}
+
+func (p *project) watchOptions(m *model.Project) watch.Options {
+	set := map[string]bool{}
+	for _, f := range p.watched {
+		set[f] = true
+	}
+	for _, r := range m.Resources {
+		for _, d := range r.Deps {
+			set[d] = true
+		}
+	}
+	paths := make([]string, 0, len(set))
+	for f := range set {
+		paths = append(paths, f)
+	}
+	slices.Sort(paths)
+	// Drop paths inside another watched directory.
+	kept := paths[:0]
+	for _, f := range paths {
+		if len(kept) > 0 && strings.HasPrefix(f, kept[len(kept)-1]+string(filepath.Separator)) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	matchers := make([]*watch.Matcher, len(m.Resources))
+	for i, r := range m.Resources {
+		matchers[i] = watch.NewMatcher(m.Dir, r.Ignore)
+	}
+	config := append([]string(nil), p.watched...)
+	interest := func(path string, isDir bool) bool {
+		for _, f := range config {
+			if f == path || (isDir && strings.HasPrefix(f, path+string(filepath.Separator))) {
+				return true
+			}
+		}
+		for i, r := range m.Resources {
+			for _, d := range r.Deps {
+				if path == d || strings.HasPrefix(path, d+string(filepath.Separator)) {
+					if !matchers[i].Match(path, isDir) {
+						return true
+					}
+				} else if isDir && strings.HasPrefix(d, path+string(filepath.Separator)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return watch.Options{
+		Root: m.Dir, Paths: kept, Ignore: m.Watch.Ignore, Interest: interest,
+		Debounce: m.Watch.Debounce, MaxWait: m.Watch.MaxWait, Logger: p.log,
+	}
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// loopfileError turns an evaluation error into its wire form.
+func loopfileError(err error) *api.Error {
+	var lerr *loopfile.Error
+	if errors.As(err, &lerr) {
+		return &api.Error{File: lerr.File, Line: lerr.Line, Col: lerr.Col, Message: lerr.Msg, Hint: lerr.Hint}
+	}
+	return &api.Error{Message: err.Error()}
+}
