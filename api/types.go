@@ -86,12 +86,21 @@ type Resource struct {
 
 // Project is a snapshot of one project.
 type Project struct {
-	Name      string     `json:"name"`
-	Dir       string     `json:"dir"`
-	Loopfile  string     `json:"loopfile"`
-	Error     *Error     `json:"loopfile_error,omitempty"` // the Loopfile fails to evaluate; the last good configuration runs
-	Resources []Resource `json:"resources"`
-	Seq       uint64     `json:"seq"` // event sequence number this snapshot includes
+	Name      string       `json:"name"`
+	Dir       string       `json:"dir"`
+	Loopfile  string       `json:"loopfile"`
+	Error     *Error       `json:"loopfile_error,omitempty"` // the Loopfile fails to evaluate; the last good configuration runs
+	Resources []Resource   `json:"resources"`
+	Seq       uint64       `json:"seq"` // event sequence number this snapshot includes
+	Watch     *WatchStatus `json:"watch,omitempty"`
+}
+
+// WatchStatus describes the project's file watcher.
+type WatchStatus struct {
+	Ready      bool          `json:"ready"`           // every initial watch is in place
+	Watches    int           `json:"watches"`         // inotify watches held (directories)
+	ReadyAfter time.Duration `json:"ready_after_ns"`  // from watcher start to ready
+	Error      string        `json:"error,omitempty"` // why the watcher stopped
 }
 
 // Event kinds.

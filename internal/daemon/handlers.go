@@ -65,7 +65,7 @@ func (d *Daemon) snapshots() []api.Project {
 	d.mu.Unlock()
 	out := make([]api.Project, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, *p.engine.Snapshot())
+		out = append(out, *p.snapshot())
 	}
 	slices.SortFunc(out, func(a, b api.Project) int {
 		if a.Name < b.Name {
@@ -107,7 +107,7 @@ func (d *Daemon) handleUp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, p.engine.Snapshot())
+	writeJSON(w, http.StatusOK, p.snapshot())
 }
 
 type projectHandler func(w http.ResponseWriter, r *http.Request, p *project)
@@ -125,7 +125,7 @@ func (d *Daemon) withProject(h projectHandler) http.HandlerFunc {
 }
 
 func (d *Daemon) handleProject(w http.ResponseWriter, r *http.Request, p *project) {
-	writeJSON(w, http.StatusOK, p.engine.Snapshot())
+	writeJSON(w, http.StatusOK, p.snapshot())
 }
 
 func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +161,7 @@ func (d *Daemon) handleAction(w http.ResponseWriter, r *http.Request, p *project
 		writeError(w, code, err, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, p.engine.Snapshot())
+	writeJSON(w, http.StatusOK, p.snapshot())
 }
 
 // handleWait answers "has everything settled after my edit?": it first

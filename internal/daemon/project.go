@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/engine"
@@ -32,6 +34,7 @@ type project struct {
 	done     chan struct{} // closed when every goroutine of the project has returned
 
 	flushReq chan chan struct{} // wait-until-settled asks for pending changes first
+	watch    atomic.Pointer[api.WatchStatus]
 
 	mu  sync.Mutex // guards env and cur
 	env []string
@@ -120,7 +123,16 @@ func (p *project) run(ctx context.Context) {
 		}
 		wctx, wcancel := context.WithCancel(ctx)
 		werr := make(chan error, 1)
+		began := time.Now()
+		p.watch.Store(&api.WatchStatus{})
 		go func() { werr <- w.Run(wctx) }()
+		go func() {
+			select {
+			case <-w.Ready():
+				p.watch.Store(&api.WatchStatus{Ready: true, Watches: w.WatchCount(), ReadyAfter: time.Since(began)})
+			case <-wctx.Done():
+			}
+		}()
 		restart := p.consume(wctx, w, werr, opts.Paths)
 		wcancel()
 		<-werr
@@ -131,6 +143,7 @@ func (p *project) run(ctx context.Context) {
 }
 
 func (p *project) reportWatchError(ctx context.Context, err error) {
+	p.watch.Store(&api.WatchStatus{Error: err.Error()})
 	p.log.Error("watch", "err", err)
 	p.engine.SetLoopfileError(ctx, &api.Error{File: p.loopfile, Message: "watch: " + err.Error()})
 }
@@ -165,6 +178,16 @@ func (p *project) consume(ctx context.Context, w *watch.Watcher, werr <-chan err
 			}
 		}
 	}
+}
+
+// snapshot is the engine's snapshot plus the watcher's status.
+func (p *project) snapshot() *api.Project {
+	snap := *p.engine.Snapshot()
+	if ws := p.watch.Load(); ws != nil {
+		v := *ws
+		snap.Watch = &v
+	}
+	return &snap
 }
 
 func (p *project) current() *model.Project {
