@@ -8,12 +8,16 @@ import (
 	"os"
 
 	"github.com/loopdev/loop/internal/cli"
+	"github.com/loopdev/loop/internal/runtime/process"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == process.GuardArg {
+		os.Exit(process.GuardMain(os.Args[2:]))
+	}
 	err := cli.NewRoot(version).ExecuteContext(context.Background())
 	if err == nil {
 		return

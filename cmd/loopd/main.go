@@ -10,12 +10,16 @@ import (
 
 	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/runtime/process"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == process.GuardArg {
+		os.Exit(process.GuardMain(os.Args[2:]))
+	}
 	err := cli.RunDaemon(context.Background(), version)
 	if err == nil {
 		return

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -86,7 +87,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := process.ReapOrphans(procs, d.Logger); err != nil {
 		d.Logger.Warn("reap orphans", "err", err)
 	}
+	// Each process group is led by a guard (this same binary, through
+	// /proc/self/exe so that a `go run` binary deleted after start still
+	// works) that kills the whole group the moment loopd dies.
 	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs}
+	if goruntime.GOOS == "linux" {
+		d.runtime.Guard = []string{"/proc/self/exe", process.GuardArg}
+	}
 
 	sock := SocketPath(d.Home)
 	ln, err := listenUnix(sock)

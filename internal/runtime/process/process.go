@@ -65,6 +65,11 @@ const (
 type Runtime struct {
 	Logger   *slog.Logger // nil: slog.Default()
 	StateDir string       // where started process groups are recorded; "" records nothing
+	// Guard, when set, is the argv prefix of a guard process that leads
+	// each group and kills all of it the moment the daemon dies (see
+	// GuardMain): e.g. {os.Executable(), GuardArg}. Without it Pdeathsig
+	// kills only the leader and grandchildren wait for ReapOrphans.
+	Guard []string
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -103,6 +108,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 
 	cmd := &exec.Cmd{Path: path, Args: spec.Argv, Dir: spec.Dir, Env: env}
+	if len(r.Guard) > 0 {
+		cmd = guarded(r.Guard, cmd)
+	}
 	outs, err := openOutputs(cmd, spec.Stdout, spec.Stderr)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)

@@ -18,9 +18,15 @@ import (
 	"github.com/loopdev/loop/internal/runtime"
 )
 
-const fakeDaemonEnv = "LOOP_PROCESS_TEST_DAEMON"
+const (
+	fakeDaemonEnv      = "LOOP_PROCESS_TEST_DAEMON"
+	fakeDaemonGuardEnv = "LOOP_PROCESS_TEST_DAEMON_GUARD"
+)
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == GuardArg {
+		os.Exit(GuardMain(os.Args[2:]))
+	}
 	if dir := os.Getenv(fakeDaemonEnv); dir != "" {
 		runFakeDaemon(dir)
 		return
@@ -32,6 +38,9 @@ func TestMain(m *testing.M) {
 // the test kills it.
 func runFakeDaemon(stateDir string) {
 	r := &Runtime{StateDir: stateDir}
+	if os.Getenv(fakeDaemonGuardEnv) != "" {
+		r.Guard = []string{os.Args[0], GuardArg}
+	}
 	h, err := r.Start(context.Background(), runtime.Spec{
 		Name:   "orphan",
 		Argv:   []string{"sh", "-c", "sleep 100 & echo ready; wait"},
@@ -76,10 +85,13 @@ func TestReapOrphans(t *testing.T) {
 	}
 }
 
-func TestReapOrphans_daemonKilled(t *testing.T) {
-	dir := t.TempDir()
+// startFakeDaemon runs this test binary as a daemon that starts
+// `sh -c "sleep 100 & ...; wait"` (a leader with a grandchild) and returns
+// it with the group's pgid.
+func startFakeDaemon(t *testing.T, dir string, env ...string) (*exec.Cmd, int) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), fakeDaemonEnv+"="+dir)
+	cmd.Env = append(append(os.Environ(), fakeDaemonEnv+"="+dir), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +119,12 @@ func TestReapOrphans_daemonKilled(t *testing.T) {
 		}
 	}
 
+	return cmd, pgid
+}
+
+func TestReapOrphans_daemonKilled(t *testing.T) {
+	dir := t.TempDir()
+	cmd, pgid := startFakeDaemon(t, dir)
 	cmd.Process.Kill() // SIGKILL: no chance to clean up
 	cmd.Wait()
 
