@@ -17,8 +17,8 @@ import (
 var version = "dev"
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == process.GuardArg {
-		os.Exit(process.GuardMain(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
+		os.Exit(process.ReaperMain(os.Stdin))
 	}
 	err := cli.RunDaemon(context.Background(), version)
 	if err == nil {

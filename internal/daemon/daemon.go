@@ -87,13 +87,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := process.ReapOrphans(procs, d.Logger); err != nil {
 		d.Logger.Warn("reap orphans", "err", err)
 	}
-	// Each process group is led by a guard (this same binary, through
-	// /proc/self/exe so that a `go run` binary deleted after start still
-	// works) that kills the whole group the moment loopd dies.
-	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs}
-	if goruntime.GOOS == "linux" {
-		d.runtime.Guard = []string{"/proc/self/exe", process.GuardArg}
+	// The reaper sidecar (this same binary) kills every process group
+	// the moment loopd dies, however it dies.
+	reaper, err := process.StartReaper([]string{selfExe(), process.ReaperArg})
+	if err != nil {
+		d.Logger.Warn("no reaper: grandchildren of services may outlive a killed loopd until it restarts", "err", err)
 	}
+	defer reaper.Close()
+	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs, Reaper: reaper}
 
 	sock := SocketPath(d.Home)
 	ln, err := listenUnix(sock)
@@ -122,6 +123,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// selfExe names this binary for re-execution: /proc/self/exe on Linux, so
+// that a `go run` binary deleted after the daemon started still works.
+func selfExe() string {
+	if goruntime.GOOS == "linux" {
+		return "/proc/self/exe"
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return exe
 }
 
 // listenUnix takes the socket, refusing when a live daemon holds it and

@@ -6,22 +6,25 @@
 // exited and the group is empty, and escalates to SIGKILL after the stop
 // timeout. A port is therefore free again when Stop returns.
 //
-// No process may outlive the daemon. Two mechanisms see to it:
+// No process may outlive the daemon. Three mechanisms see to it:
 //
-//  1. Pdeathsig: the kernel sends the group leader SIGKILL when its parent
+//  1. The reaper sidecar (Runtime.Reaper, see StartReaper): the daemon
+//     tells it about every group over a pipe; when the daemon dies, however
+//     it dies, the pipe closes and the reaper SIGKILLs every group still
+//     listed, grandchildren and all. It costs one write per start.
+//  2. Pdeathsig: the kernel sends each group leader SIGKILL when its parent
 //     dies. Linux ties this to the *thread* that forked the child, not to
 //     the process, and Go forks from whichever OS thread the calling
 //     goroutine happens to run on; if that thread exits, the child is
 //     killed early. So every process is started from one goroutine that
 //     locked itself to its OS thread and never unlocks or returns (see
 //     StartCommand): that thread lives exactly as long as the daemon.
-//  2. State files: Pdeathsig reaches only the leader, while grandchildren
-//     stay alive in its group. With Runtime.StateDir set, each started
-//     group is recorded in a file there (pgid, the leader's start time,
-//     the boot id), removed once the group is gone. ReapOrphans, called
-//     when the daemon starts, kills the groups a killed predecessor left
-//     behind, after checking that the pgid still names the same group, so
-//     a recycled PID is never killed.
+//  3. State files: with Runtime.StateDir set, each started group is
+//     recorded in a file there (pgid, the leader's start time, the boot
+//     id), removed once the group is gone. ReapOrphans, called when the
+//     daemon starts, kills the groups a killed predecessor left behind
+//     (should the reaper itself have been killed), after checking that the
+//     pgid still names the same group, so a recycled PID is never killed.
 //
 // A member that leaves its group (setsid, as double-forking daemons do)
 // escapes both; loop does not chase it.
@@ -65,11 +68,11 @@ const (
 type Runtime struct {
 	Logger   *slog.Logger // nil: slog.Default()
 	StateDir string       // where started process groups are recorded; "" records nothing
-	// Guard, when set, is the argv prefix of a guard process that leads
-	// each group and kills all of it the moment the daemon dies (see
-	// GuardMain): e.g. {os.Executable(), GuardArg}. Without it Pdeathsig
-	// kills only the leader and grandchildren wait for ReapOrphans.
-	Guard []string
+	// Reaper, when set, is told about every group so that it kills all
+	// of them, grandchildren included, the moment the daemon dies (see
+	// StartReaper). Without it Pdeathsig kills only each leader and the
+	// rest waits for ReapOrphans.
+	Reaper *Reaper
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -108,9 +111,6 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 
 	cmd := &exec.Cmd{Path: path, Args: spec.Argv, Dir: spec.Dir, Env: env}
-	if len(r.Guard) > 0 {
-		cmd = guarded(r.Guard, cmd)
-	}
 	outs, err := openOutputs(cmd, spec.Stdout, spec.Stderr)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
@@ -132,6 +132,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		stopTimeout: spec.StopTimeout,
 		logger:      logger.With("resource", spec.Name, "pid", cmd.Process.Pid),
 		done:        make(chan struct{}),
+		reaper:      r.Reaper,
 	}
 	if h.stopSignal == 0 {
 		h.stopSignal = DefaultStopSignal
@@ -149,6 +150,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		}
 		h.stateFile = f
 	}
+	h.reaper.add(h.pgid)
 	h.logger.Debug("started", "argv", spec.Argv)
 	go h.wait(cmd, outs)
 	return h, nil
@@ -162,6 +164,7 @@ type handle struct {
 	stopTimeout time.Duration
 	logger      *slog.Logger
 	stateFile   string // "" when not recorded
+	reaper      *Reaper
 
 	done chan struct{}
 	exit runtime.Exit // written by wait before done is closed
@@ -294,6 +297,7 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 // forget marks the group as gone and removes its state file.
 func (h *handle) forget() {
 	h.groupGone.Store(true)
+	h.reaper.remove(h.pgid)
 	if h.stateFile != "" {
 		if err := os.Remove(h.stateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 			h.logger.Warn("remove process group record", "err", err)

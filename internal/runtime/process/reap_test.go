@@ -19,13 +19,13 @@ import (
 )
 
 const (
-	fakeDaemonEnv      = "LOOP_PROCESS_TEST_DAEMON"
-	fakeDaemonGuardEnv = "LOOP_PROCESS_TEST_DAEMON_GUARD"
+	fakeDaemonEnv       = "LOOP_PROCESS_TEST_DAEMON"
+	fakeDaemonReaperEnv = "LOOP_PROCESS_TEST_DAEMON_REAPER"
 )
 
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == GuardArg {
-		os.Exit(GuardMain(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == ReaperArg {
+		os.Exit(ReaperMain(os.Stdin))
 	}
 	if dir := os.Getenv(fakeDaemonEnv); dir != "" {
 		runFakeDaemon(dir)
@@ -38,8 +38,13 @@ func TestMain(m *testing.M) {
 // the test kills it.
 func runFakeDaemon(stateDir string) {
 	r := &Runtime{StateDir: stateDir}
-	if os.Getenv(fakeDaemonGuardEnv) != "" {
-		r.Guard = []string{os.Args[0], GuardArg}
+	if os.Getenv(fakeDaemonReaperEnv) != "" {
+		reaper, err := StartReaper([]string{os.Args[0], ReaperArg})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		r.Reaper = reaper
 	}
 	h, err := r.Start(context.Background(), runtime.Spec{
 		Name:   "orphan",

@@ -8,7 +8,7 @@ import (
 )
 
 // StartCommand starts cmd in its own process group, with SIGKILL as its
-// parent-death signal (unless cmd sets another), from the one OS thread that lives as long as the
+// parent-death signal, from the one OS thread that lives as long as the
 // daemon (see the package comment). Other packages that run short commands
 // (probes, tasks) use it so that their processes die with the daemon too.
 func StartCommand(cmd *exec.Cmd) error {
@@ -17,9 +17,7 @@ func StartCommand(cmd *exec.Cmd) error {
 	}
 	cmd.SysProcAttr.Setpgid = true
 	cmd.SysProcAttr.Pgid = 0
-	if cmd.SysProcAttr.Pdeathsig == 0 { // a guard asks for its own signal
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	return startOnLockedThread(cmd)
 }
 
