@@ -92,17 +92,18 @@ func (p *printer) stateText(state string) string {
 	}
 }
 
-// state prints one resource's change of state.
-func (p *printer) state(r api.Resource) {
-	msg := r.Name + " " + p.stateText(r.State)
-	if r.Reason != "" {
-		msg += ": " + r.Reason
-	}
-	p.loop(msg)
-}
-
 // summary prints a one-line overview of the project.
 func (p *printer) summary(rs []api.Resource) {
+	p.loop(summaryLine(rs))
+	for _, r := range rs {
+		for _, l := range r.Links {
+			p.loop(fmt.Sprintf("%s: %s", r.Name, l.URL))
+		}
+	}
+}
+
+// summaryLine counts resources by state: "3 resources: 2 ready, 1 starting".
+func summaryLine(rs []api.Resource) string {
 	count := map[string]int{}
 	for _, r := range rs {
 		count[r.State]++
@@ -113,10 +114,5 @@ func (p *printer) summary(rs []api.Resource) {
 			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
 		}
 	}
-	p.loop(fmt.Sprintf("%d resources: %s", len(rs), strings.Join(parts, ", ")))
-	for _, r := range rs {
-		for _, l := range r.Links {
-			p.loop(fmt.Sprintf("%s: %s", r.Name, l.URL))
-		}
-	}
+	return fmt.Sprintf("%d resources: %s", len(rs), strings.Join(parts, ", "))
 }

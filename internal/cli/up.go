@@ -72,6 +72,13 @@ func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
 	}
 	pr := newPrinter(a.stdout, a.color)
 	pr.summary(p.Resources)
+	// The resources' own "loop" log lines narrate each start; events only
+	// refresh the one-line summary when the counts change.
+	states := map[string]api.Resource{}
+	for _, r := range p.Resources {
+		states[r.Name] = r
+	}
+	last := summaryLine(p.Resources)
 	errc := make(chan error, 2)
 	go func() {
 		errc <- c.Events(ctx, name, p.Seq, func(ev api.Event) error {
@@ -79,7 +86,15 @@ func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
 			case ev.Kind == api.EventRemoved:
 				return errDown
 			case ev.Resource != nil:
-				pr.state(*ev.Resource)
+				states[ev.Resource.Name] = *ev.Resource
+				rs := make([]api.Resource, 0, len(states))
+				for _, r := range states {
+					rs = append(rs, r)
+				}
+				if line := summaryLine(rs); line != last {
+					last = line
+					pr.loop(line)
+				}
 			case ev.Error != nil:
 				pr.loop("Loopfile error (the last good configuration keeps running): " + ev.Error.String())
 			case ev.Kind == api.EventProject && ev.Message != "":

@@ -1,0 +1,179 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/runtime/process"
+)
+
+func TestMain(m *testing.M) {
+	// The daemon re-executes its own binary as the reaper sidecar.
+	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
+		os.Exit(process.ReaperMain(os.Stdin))
+	}
+	os.Exit(m.Run())
+}
+
+// startDaemon runs an in-process loopd on a temp home and returns a client.
+func startDaemon(t testing.TB) *api.Client {
+	t.Helper()
+	home, err := os.MkdirTemp("", "lh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{Home: home, Version: "test"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+		os.RemoveAll(home)
+	})
+	c := api.NewClient(SocketPath(home))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := c.Version(context.Background()); err == nil {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("daemon did not answer")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func writeLoopfile(t testing.TB, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "Loopfile")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func up(t testing.TB, c *api.Client, loopfile string) *api.Project {
+	t.Helper()
+	p, err := c.Up(context.Background(), api.UpRequest{Loopfile: loopfile, Env: os.Environ()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Wait(context.Background(), p.Name, 30*time.Second)
+	if err != nil || res.Outcome != api.OutcomeReady {
+		t.Fatalf("wait: %v %+v", err, res)
+	}
+	return p
+}
+
+func TestDaemon_SocketIsPrivate(t *testing.T) {
+	c := startDaemon(t)
+	fi, err := os.Stat(c.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o600 {
+		t.Errorf("socket mode = %o, want 600", got)
+	}
+	di, _ := os.Stat(filepath.Dir(c.Socket))
+	if got := di.Mode().Perm(); got != 0o700 {
+		t.Errorf("state dir mode = %o, want 700", got)
+	}
+}
+
+// A client that lost its stream resumes with ?after=SEQ and sees every
+// later event exactly once, in order.
+func TestDaemon_EventsResume(t *testing.T) {
+	c := startDaemon(t)
+	p := up(t, c, writeLoopfile(t, `service("a", cmd="exec sleep 1000")`+"\n"+`service("b", cmd="exec sleep 1000")`))
+	ctx := context.Background()
+	var first []api.Event
+	collect := func(after uint64, n int) []api.Event {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		var got []api.Event
+		c.Events(cctx, p.Name, after, func(ev api.Event) error {
+			got = append(got, ev)
+			if len(got) == n {
+				cancel()
+			}
+			return nil
+		})
+		return got
+	}
+	first = collect(0, 3)
+	if len(first) < 3 {
+		t.Fatalf("got %d events from the start, want >= 3", len(first))
+	}
+	// More events happen while "disconnected".
+	for _, r := range []string{"a", "b"} {
+		if err := c.Action(ctx, p.Name, r, "restart"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Wait(ctx, p.Name, 10*time.Second)
+	after := first[len(first)-1].Seq
+	rest := collect(after, 2)
+	if len(rest) < 2 {
+		t.Fatalf("resumed with %d events, want >= 2", len(rest))
+	}
+	prev := after
+	for _, ev := range rest {
+		if ev.Seq <= prev {
+			t.Fatalf("event seq %d after %d: want strictly increasing after the resume point", ev.Seq, prev)
+		}
+		prev = ev.Seq
+	}
+}
+
+func TestDaemon_UpErrorsHaveLocation(t *testing.T) {
+	c := startDaemon(t)
+	lf := writeLoopfile(t, "service(\"a\",\n    cmd=\"true\", bogus=1)\n")
+	_, err := c.Up(context.Background(), api.UpRequest{Loopfile: lf, Env: os.Environ()})
+	var se *api.StatusError
+	if !errors.As(err, &se) || se.Loopfile == nil {
+		t.Fatalf("Up = %v; want a Loopfile error", err)
+	}
+	if se.Loopfile.Line != 2 || !strings.Contains(se.Loopfile.Message, "bogus") {
+		t.Errorf("Loopfile error = %+v; want line 2 naming bogus", se.Loopfile)
+	}
+	if ps, _ := c.Projects(context.Background()); len(ps) != 0 {
+		t.Errorf("a project with a broken Loopfile was registered: %+v", ps)
+	}
+}
+
+// BenchmarkDaemon_Status50 measures the `loop status` round trip (client
+// -> socket -> snapshot -> JSON -> client) with 50 resources.
+func BenchmarkDaemon_Status50(b *testing.B) {
+	c := startDaemon(b)
+	var src strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&src, "service(\"s%02d\", cmd=\"exec sleep 1000\")\n", i)
+	}
+	p := up(b, c, writeLoopfile(b, src.String()))
+	ctx := context.Background()
+	samples := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		got, err := c.Project(ctx, p.Name)
+		if err != nil || len(got.Resources) != 50 {
+			b.Fatalf("status: %v (%d resources)", err, len(got.Resources))
+		}
+		samples = append(samples, time.Since(start))
+	}
+	slices.Sort(samples)
+	b.ReportMetric(float64(samples[len(samples)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(samples[len(samples)*95/100].Microseconds())/1000, "p95-ms")
+}
