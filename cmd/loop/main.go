@@ -18,7 +18,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
 		os.Exit(process.ReaperMain(os.Stdin))
 	}
-	err := cli.NewRoot(version).ExecuteContext(context.Background())
+	err := cli.NewRoot(cli.Version(version)).ExecuteContext(context.Background())
 	if err == nil {
 		return
 	}

@@ -20,7 +20,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
 		os.Exit(process.ReaperMain(os.Stdin))
 	}
-	err := cli.RunDaemon(context.Background(), version)
+	err := cli.RunDaemon(context.Background(), cli.Version(version))
 	if err == nil {
 		return
 	}
