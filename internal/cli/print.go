@@ -34,10 +34,11 @@ var palette = []string{"36", "35", "34", "33", "32", "96", "95", "94", "93", "92
 
 // printer renders logs and status lines; safe for concurrent use.
 type printer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	color bool
-	width int
+	mu     sync.Mutex
+	w      io.Writer
+	color  bool
+	width  int
+	stamps bool // prefix log lines with their time
 }
 
 func newPrinter(w io.Writer, color bool) *printer { return &printer{w: w, color: color, width: 8} }
@@ -69,6 +70,9 @@ func (p *printer) line(l api.LogLine) {
 		if strings.Contains(strings.ToLower(text), "error") || strings.Contains(text, "panic") {
 			text = p.paint(red, text)
 		}
+	}
+	if p.stamps {
+		text = p.paint(dim, l.Time.Local().Format("15:04:05.000")) + " " + text
 	}
 	fmt.Fprintf(p.w, "%s %s\n", p.prefix(l.Resource), text)
 }

@@ -117,7 +117,7 @@ func age(t time.Time) string {
 
 func (a *app) logsCmd() *cobra.Command {
 	var q api.LogsQuery
-	var asJSON bool
+	var asJSON, stamps bool
 	cmd := &cobra.Command{
 		Use:   "logs [RESOURCE...]",
 		Short: "Print the project's logs (also after a daemon restart)",
@@ -141,6 +141,7 @@ func (a *app) logsCmd() *cobra.Command {
 			}
 			q.Resources = args
 			pr := newPrinter(a.stdout, a.color)
+			pr.stamps = stamps
 			enc := json.NewEncoder(a.stdout)
 			return c.Logs(ctx, name, q, func(l api.LogLine) error {
 				if asJSON {
@@ -156,6 +157,7 @@ func (a *app) logsCmd() *cobra.Command {
 	cmd.Flags().StringVar(&q.Since, "since", "", "only lines newer than a duration (5m) or an RFC 3339 time")
 	cmd.Flags().StringVar(&q.Grep, "grep", "", "only lines matching a regular expression")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
+	cmd.Flags().BoolVarP(&stamps, "timestamps", "t", false, "show each line's time")
 	return cmd
 }
 
