@@ -74,7 +74,11 @@ func (p *printer) line(l api.LogLine) {
 	if p.stamps {
 		text = p.paint(dim, l.Time.Local().Format("15:04:05.000")) + " " + text
 	}
-	fmt.Fprintf(p.w, "%s %s\n", p.prefix(l.Resource), text)
+	who := l.Resource
+	if who == "" {
+		who = "Loopfile" // print() and local() output of the Loopfile
+	}
+	fmt.Fprintf(p.w, "%s %s\n", p.prefix(who), text)
 }
 
 func (p *printer) loop(msg string) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -62,18 +61,18 @@ func startProject(cfg projectConfig) (*project, error) {
 		done:     make(chan struct{}),
 		flushReq: make(chan chan struct{}),
 	}
+	store, err := logs.Open(cfg.logDir, 10000)
+	if err != nil {
+		return nil, fmt.Errorf("open logs of %s: %w", cfg.name, err)
+	}
+	p.logs = store
 	ctx, cancel := context.WithCancel(context.Background())
 	m, err := p.evaluate(ctx)
 	if err != nil {
 		cancel()
+		store.Close()
 		return nil, err
 	}
-	store, err := logs.Open(cfg.logDir, 10000)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("open logs of %s: %w", cfg.name, err)
-	}
-	p.logs = store
 	p.engine = engine.New(engine.Config{
 		Project: cfg.name, Runtime: cfg.runtime, Logs: store, Publish: cfg.publish,
 		BaseEnv: cfg.env, Logger: cfg.logger,
@@ -104,7 +103,9 @@ func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
 	p.mu.Lock()
 	env := p.env
 	p.mu.Unlock()
-	return loopfile.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: io.Discard})
+	// print() and local() output goes to the project's own log ("loop"
+	// stream of resource ""), shown by `loop logs`.
+	return loopfile.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: p.logs.Writer("", "loop")})
 }
 
 // run watches the project's files until ctx ends, restarting the watcher
