@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/loopdev/loop/api"
+)
+
+// cmdTimeout bounds every CLI call, so a hang fails the test instead of
+// the whole suite.
+const cmdTimeout = 60 * time.Second
+
+// loopEnv is one test's daemon (its own LOOP_HOME) and project directory.
+type loopEnv struct {
+	t    *testing.T
+	home string // LOOP_HOME: short, for the socket path limit
+	dir  string // the project directory (holds the Loopfile)
+}
+
+// newEnv makes a LOOP_HOME and a project directory named project. Cleanup
+// stops the daemon and checks that no process of this LOOP_HOME is left.
+func newEnv(t *testing.T, project string) *loopEnv {
+	t.Helper()
+	home, err := os.MkdirTemp("", "lh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	dir := filepath.Join(t.TempDir(), project)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := &loopEnv{t: t, home: home, dir: dir}
+	t.Cleanup(func() {
+		if r := e.loop("daemon", "stop"); r.code != 0 {
+			t.Errorf("loop daemon stop: exit %d: %s", r.code, r.stderr)
+		}
+		var left []int
+		if !poll(5*time.Second, func() bool { left = procsOf(home); return len(left) == 0 }) {
+			t.Errorf("after `loop daemon stop`, processes of LOOP_HOME %s are still alive: %s", home, describeProcs(left))
+			for _, pid := range left {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	return e
+}
+
+// write writes a file under the project directory, creating its parents.
+func (e *loopEnv) write(name, content string) {
+	e.t.Helper()
+	p := filepath.Join(e.dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *loopEnv) environ() []string {
+	return append(os.Environ(), "LOOP_HOME="+e.home, "NO_COLOR=1")
+}
+
+// result is what a CLI run printed and its exit code.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// loop runs the CLI in the project directory.
+func (e *loopEnv) loop(args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin.loop, args...)
+	cmd.Dir = e.dir
+	cmd.Env = e.environ()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	default:
+		e.t.Fatalf("loop %s: %v", strings.Join(args, " "), err)
+	}
+	if ctx.Err() != nil {
+		e.t.Fatalf("loop %s: no exit within %s\n%s", strings.Join(args, " "), cmdTimeout, r)
+	}
+	return r
+}
+
+// mustLoop runs the CLI and fails the test unless it exits 0.
+func (e *loopEnv) mustLoop(args ...string) result {
+	e.t.Helper()
+	r := e.loop(args...)
+	if r.code != 0 {
+		e.t.Fatalf("loop %s: %s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// up runs `loop up -d` and `loop wait`, both of which must succeed.
+func (e *loopEnv) up() {
+	e.t.Helper()
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "30s")
+}
+
+// status is `loop status --json`.
+func (e *loopEnv) status() api.Project {
+	e.t.Helper()
+	r := e.mustLoop("status", "--json")
+	var p api.Project
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+		e.t.Fatalf("loop status --json: %v\n%s", err, r.stdout)
+	}
+	return p
+}
+
+// resource is one resource of `loop status --json`.
+func (e *loopEnv) resource(name string) api.Resource {
+	e.t.Helper()
+	p := e.status()
+	for _, r := range p.Resources {
+		if r.Name == name {
+			return r
+		}
+	}
+	e.t.Fatalf("loop status --json: no resource %q in %+v", name, p.Resources)
+	return api.Resource{}
+}
+
+// daemonPid reads $LOOP_HOME/loopd.pid.
+func (e *loopEnv) daemonPid() int {
+	e.t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.home, "loopd.pid"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		e.t.Fatalf("loopd.pid: %v", err)
+	}
+	return pid
+}
+
+// client is a Go API client for this test's daemon.
+func (e *loopEnv) client() *api.Client {
+	return api.NewClient(filepath.Join(e.home, "loopd.sock"))
+}
+
+// serverCmd is a Starlark list: the test server's argv.
+func serverCmd() string { return fmt.Sprintf("[%q]", bin.server) }
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var httpClient = &http.Client{
+	Timeout:   2 * time.Second,
+	Transport: &http.Transport{DisableKeepAlives: true}, // always the current server
+}
+
+// get returns the body of GET http://127.0.0.1:port/.
+func get(port int) (string, error) {
+	resp, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// mustGet fails the test unless GET / answers body.
+func mustGet(t *testing.T, port int, want string) {
+	t.Helper()
+	got, err := get(port)
+	if err != nil {
+		t.Fatalf("GET :%d/: %v", port, err)
+	}
+	if got != want {
+		t.Fatalf("GET :%d/ = %q, want %q", port, got, want)
+	}
+}
+
+// poll calls cond until it holds or d passes; it reports whether it held.
+func poll(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
