@@ -193,3 +193,20 @@ service("web", cmd = %s, env = {"PORT": "%d"}, deps = [], ports = [%d],
 		t.Errorf("web: state %s reason %q, want failed naming %s", web.State, web.Reason, want)
 	}
 }
+
+// TestBadInput_LongLoopHome: a state directory too long for a Unix socket
+// path is reported as such, not as a bare "bind: invalid argument".
+func TestBadInput_LongLoopHome(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "longhome")
+	e.home = filepath.Join(e.home, strings.Repeat("h", 110))
+	e.write("Loopfile", "task(\"t\", cmd = \"true\", deps = [])\n")
+	r := e.loop("up", "-d")
+	if r.code == 0 {
+		t.Fatalf("loop up with a %d-byte socket path: want a non-zero exit, got %s", len(e.home)+len("/loopd.sock"), r)
+	}
+	log, _ := os.ReadFile(filepath.Join(e.home, "loopd.log"))
+	if msg := r.stderr + string(log); !strings.Contains(msg, "too long") {
+		t.Errorf("want the error to say the socket path is too long (and what to do); got:\n%s\nloopd.log:\n%s", r.stderr, log)
+	}
+}

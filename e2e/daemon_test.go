@@ -349,3 +349,32 @@ func seqs(evs []api.Event) string {
 	}
 	return "[" + strings.Join(parts, " ") + "]"
 }
+
+// TestLogs_AfterDaemonRestart_SameDirName: two projects whose directories
+// share a base name (up as "proj" and "proj-2") each get their own logs
+// back after a daemon restart.
+func TestLogs_AfterDaemonRestart_SameDirName(t *testing.T) {
+	t.Parallel()
+	a := newEnv(t, "proj")
+	b := &loopEnv{t: t, home: a.home, dir: filepath.Join(t.TempDir(), "proj")}
+	for _, e := range []*loopEnv{a, b} {
+		who := map[*loopEnv]string{a: "a", b: "b"}[e]
+		e.write("Loopfile", fmt.Sprintf("task(%q, cmd = \"echo hello from %s\", deps = [])\n", "hello", who))
+		e.up()
+		if out := e.mustLoop("logs").stdout; !containsLine(out, "hello", "hello from "+who) {
+			t.Fatalf("loop logs in %s before the restart: no line %q:\n%s", who, "hello from "+who, out)
+		}
+	}
+	a.mustLoop("daemon", "stop")
+
+	for _, e := range []*loopEnv{a, b} {
+		who, other := "a", "b"
+		if e == b {
+			who, other = "b", "a"
+		}
+		out := e.mustLoop("logs").stdout
+		if !containsLine(out, "hello", "hello from "+who) || strings.Contains(out, "hello from "+other) {
+			t.Errorf("loop logs in project %s after a daemon restart: want its own lines (hello from %s), got:\n%s", who, who, out)
+		}
+	}
+}

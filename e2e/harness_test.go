@@ -51,8 +51,8 @@ func newEnv(t *testing.T, project string) *loopEnv {
 			t.Errorf("loop daemon stop: exit %d: %s", r.code, r.stderr)
 		}
 		var left []int
-		if !poll(5*time.Second, func() bool { left = procsOf(home); return len(left) == 0 }) {
-			t.Errorf("after `loop daemon stop`, processes of LOOP_HOME %s are still alive: %s", home, describeProcs(left))
+		if !poll(5*time.Second, func() bool { left = procsOf(e.home); return len(left) == 0 }) {
+			t.Errorf("after `loop daemon stop`, processes of LOOP_HOME %s are still alive: %s", e.home, describeProcs(left))
 			for _, pid := range left {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
@@ -90,11 +90,18 @@ func (r result) String() string {
 // loop runs the CLI in the project directory.
 func (e *loopEnv) loop(args ...string) result {
 	e.t.Helper()
+	return e.loopWith(nil, args...)
+}
+
+// loopWith runs the CLI in the project directory with extra environment
+// variables (KEY=VALUE).
+func (e *loopEnv) loopWith(env []string, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin.loop, args...)
 	cmd.Dir = e.dir
-	cmd.Env = e.environ()
+	cmd.Env = append(e.environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

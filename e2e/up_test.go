@@ -201,3 +201,45 @@ func TestLoopfileError_KeepsRunning(t *testing.T) {
 		})
 	}
 }
+
+// TestUp_BrokenLoopfileOnRunningProject: `loop up` again on a running
+// project, with an environment in which the Loopfile no longer evaluates,
+// keeps the running configuration and says so. Then either the request was
+// rejected as a whole (no Loopfile error, and the project keeps its old
+// environment, so a later edit evaluates) or its environment was taken (the
+// error shows in `loop status` at once): never a hidden error that only a
+// later, unrelated edit reveals.
+func TestUp_BrokenLoopfileOnRunningProject(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "reup")
+	port := freePort(t)
+	lf := fmt.Sprintf(`n = int(env("E2E_N", "1"))
+service("web", cmd = %s, env = {"PORT": "%d", "N": str(n)}, deps = [],
+        readiness = http_probe("http://127.0.0.1:%d/"))
+`, serverCmd(), port, port)
+	e.write("Loopfile", lf)
+	e.up()
+	pid := e.resource("web").Pid
+
+	r := e.loopWith([]string{"E2E_N=abc"}, "up", "-d")
+	loc := filepath.Join(e.dir, "Loopfile") + ":1:"
+	if r.code == 0 || !strings.Contains(r.stderr, loc) {
+		t.Fatalf("loop up with a Loopfile that fails: want a non-zero exit naming %s, got %s", loc, r)
+	}
+	if strings.Contains(r.stderr, "nothing was started") {
+		t.Errorf("loop up says %q while the project's last good configuration keeps running:\n%s", "nothing was started", r.stderr)
+	}
+	if got := e.resource("web"); got.Pid != pid || got.State != api.StateReady {
+		t.Errorf("web: pid %d state %s, want the running pid %d still ready", got.Pid, got.State, pid)
+	}
+	mustGet(t, port, "ok\n")
+	shown := e.status().Error
+
+	e.write("Loopfile", lf+"# a comment\n") // changes nothing
+	r = e.loop("wait", "--timeout", "30s")
+	after := e.status().Error
+	if (shown == nil) != (after == nil) {
+		t.Errorf("after the failed `loop up`, status showed loopfile_error %+v; after an edit that changes nothing, %+v (loop wait: %s)\n"+
+			"want the failed up either rejected (no error either time) or reported at once", shown, after, r)
+	}
+}
