@@ -164,6 +164,7 @@ type LogsQuery struct {
 	Grep      string // regular expression
 	After     uint64 // only lines after this sequence number
 	Follow    bool
+	Loopfile  string // read the persisted logs of this Loopfile's project when it is not up
 }
 
 // Logs calls fn for each line until the stream ends (or ctx, with Follow).
@@ -186,6 +187,9 @@ func (c *Client) Logs(ctx context.Context, project string, q LogsQuery, fn func(
 	}
 	if q.Follow {
 		v.Set("follow", "1")
+	}
+	if q.Loopfile != "" {
+		v.Set("loopfile", q.Loopfile)
 	}
 	resp, err := c.send(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(project)+"/logs?"+v.Encode(), nil)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -174,7 +175,7 @@ func (a *app) startDaemon(ctx context.Context, home string) error {
 		}
 		select {
 		case err := <-exited:
-			return fmt.Errorf("loopd exited at start (%v): see %s", err, filepath.Join(home, "loopd.log"))
+			return fmt.Errorf("loopd exited at start (%v): %s(see %s)", err, lastLine(filepath.Join(home, "loopd.log")), filepath.Join(home, "loopd.log"))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
@@ -218,4 +219,14 @@ func (a *app) projectName(ctx context.Context, c *api.Client) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the project of %s is not up: run `loop up`", lf)
+}
+
+// lastLine returns the last line of a log file followed by a space, or "".
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1] + " "
 }

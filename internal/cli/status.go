@@ -131,12 +131,12 @@ func (a *app) logsCmd() *cobra.Command {
 			name := a.project
 			if name == "" {
 				if name, err = a.projectName(ctx, c); err != nil {
-					// Not up: read the persisted logs by directory name.
+					// Not up: read its persisted logs by Loopfile path.
 					lf, ferr := a.findLoopfile()
 					if ferr != nil {
 						return err
 					}
-					name = baseDirName(lf)
+					name, q.Loopfile = baseDirName(lf), lf
 				}
 			}
 			q.Resources = args

@@ -55,11 +55,28 @@ func (a *app) up(ctx context.Context, only []string) (*api.Client, string, error
 	if err != nil {
 		var se *api.StatusError
 		if errors.As(err, &se) && se.Loopfile != nil {
+			if a.isUp(ctx, c, lf) {
+				return nil, "", fmt.Errorf("%s\nthe last good configuration keeps running: fix the Loopfile (it is watched)", se.Loopfile)
+			}
 			return nil, "", fmt.Errorf("%s\nnothing was started: fix the Loopfile and run `loop up` again", se.Loopfile)
 		}
 		return nil, "", err
 	}
 	return c, p.Name, nil
+}
+
+// isUp reports whether the project of loopfile is up in loopd.
+func (a *app) isUp(ctx context.Context, c *api.Client, loopfile string) bool {
+	ps, err := c.Projects(ctx)
+	if err != nil {
+		return false
+	}
+	for _, p := range ps {
+		if p.Loopfile == loopfile {
+			return true
+		}
+	}
+	return false
 }
 
 // follow prints status changes and logs until ctx ends, then stops the

@@ -6,14 +6,16 @@
 //
 // Layout under the state root (Home):
 //
-//	loopd.sock            the API socket
-//	loopd.pid, loopd.log  the daemon's pid and its own log
-//	procs/                process groups loopd started (reaped after a crash)
-//	projects/NAME/logs/   each project's persisted resource logs
+//	loopd.sock                 the API socket
+//	loopd.pid, loopd.log       the daemon's pid and its own log
+//	procs/                     process groups loopd started (reaped after a crash)
+//	projects/DIR-HASH/logs/    each project's persisted logs, keyed by its Loopfile path
 package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +46,15 @@ func Home() string {
 		home = os.TempDir()
 	}
 	return filepath.Join(home, ".local", "state", "loop")
+}
+
+// logDir is where a project's logs persist: keyed by its Loopfile's path,
+// so two projects whose directories share a name never share logs, and a
+// project finds its own after a daemon restart whatever name it gets.
+func logDir(home, loopfile string) string {
+	sum := sha256.Sum256([]byte(loopfile))
+	key := filepath.Base(filepath.Dir(loopfile)) + "-" + hex.EncodeToString(sum[:4])
+	return filepath.Join(home, "projects", key, "logs")
 }
 
 // SocketPath is where loopd listens under home.
@@ -125,6 +136,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
+// maxSocketPath is the longest path a Unix socket address holds on Linux
+// (sun_path is 108 bytes with its terminating NUL).
+const maxSocketPath = 107
+
 // selfExe names this binary for re-execution: /proc/self/exe on Linux, so
 // that a `go run` binary deleted after the daemon started still works.
 func selfExe() string {
@@ -141,6 +156,9 @@ func selfExe() string {
 // listenUnix takes the socket, refusing when a live daemon holds it and
 // replacing a stale socket file left by a crash.
 func listenUnix(sock string) (net.Listener, error) {
+	if len(sock) > maxSocketPath {
+		return nil, fmt.Errorf("socket path %s is %d bytes, too long for a Unix socket (at most %d): set LOOP_HOME to a shorter directory", sock, len(sock), maxSocketPath)
+	}
 	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("%w on %s", ErrRunning, sock)
@@ -224,7 +242,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	name := d.nameFor(req.Loopfile)
 	p, err := startProject(projectConfig{
 		name: name, loopfile: req.Loopfile, env: req.Env,
-		logDir:  filepath.Join(d.Home, "projects", name, "logs"),
+		logDir:  logDir(d.Home, req.Loopfile),
 		runtime: d.runtime, publish: d.hub.Publish, logger: d.Logger,
 	})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -236,9 +235,14 @@ func (d *Daemon) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if p, ok := d.project(name); ok {
 		store = p.logs
 	} else {
-		dir := filepath.Join(d.Home, "projects", filepath.Base(name), "logs")
+		lf := q.Get("loopfile")
+		if lf == "" {
+			writeError(w, http.StatusNotFound, fmt.Errorf("project %q is not up", name), "pass loopfile= to read its persisted logs")
+			return
+		}
+		dir := logDir(d.Home, lf)
 		if _, err := os.Stat(dir); err != nil {
-			writeError(w, http.StatusNotFound, fmt.Errorf("no logs for project %q", name), "run `loop up` in its directory")
+			writeError(w, http.StatusNotFound, fmt.Errorf("no logs for %s", lf), "run `loop up` in its directory")
 			return
 		}
 		s, err := logs.Open(dir, 10000)

@@ -244,6 +244,9 @@ func (p *project) update(ctx context.Context, env []string, only []string) error
 	p.mu.Unlock()
 	m, err := p.evaluate(ctx)
 	if err != nil {
+		// The environment is taken (it is what the user asked for); the
+		// error shows at once and the last good configuration runs on.
+		p.engine.SetLoopfileError(ctx, loopfileError(err))
 		return err
 	}
 	p.mu.Lock()
