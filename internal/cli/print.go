@@ -65,7 +65,9 @@ func (p *printer) line(l api.LogLine) {
 	text := l.Text
 	switch l.Stream {
 	case "loop":
-		text = p.paint(dim, "[loop] "+text)
+		if l.Resource != "" { // "" is the Loopfile's own print() output
+			text = p.paint(dim, "[loop] "+text)
+		}
 	case "stderr":
 		if strings.Contains(strings.ToLower(text), "error") || strings.Contains(text, "panic") {
 			text = p.paint(red, text)

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loopdev/loop/api"
+)
+
+func TestApp_FindLoopfileSearchesUpward(t *testing.T) {
+	root := t.TempDir()
+	lf := filepath.Join(root, "Loopfile")
+	if err := os.WriteFile(lf, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deep := filepath.Join(root, "a", "b")
+	os.MkdirAll(deep, 0o755)
+	t.Chdir(deep)
+	got, err := (&app{}).findLoopfile()
+	if err != nil || got != lf {
+		t.Fatalf("findLoopfile from %s = %q, %v; want %q", deep, got, err, lf)
+	}
+	t.Chdir(t.TempDir())
+	if _, err := (&app{}).findLoopfile(); err == nil || !strings.Contains(err.Error(), "-f PATH") {
+		t.Errorf("findLoopfile without a Loopfile = %v; want an error saying what to do", err)
+	}
+	if _, err := (&app{loopfile: "nope/Loopfile"}).findLoopfile(); err == nil {
+		t.Error("findLoopfile with a missing -f: want an error")
+	}
+}
+
+func TestColorEnabled_NoColorAndPipes(t *testing.T) {
+	var buf bytes.Buffer
+	if colorEnabled(&buf) {
+		t.Error("colour on a non-terminal writer")
+	}
+	t.Setenv("NO_COLOR", "")
+	if colorEnabled(os.Stdout) {
+		t.Error("colour with NO_COLOR set")
+	}
+}
+
+func TestPrinter_Line(t *testing.T) {
+	var buf bytes.Buffer
+	p := newPrinter(&buf, false)
+	p.line(api.LogLine{Resource: "api", Stream: "stdout", Text: "listening"})
+	p.line(api.LogLine{Resource: "api", Stream: "loop", Text: "ready in 5ms"})
+	p.line(api.LogLine{Resource: "", Stream: "loop", Text: "from print()"})
+	want := "api      │ listening\napi      │ [loop] ready in 5ms\nLoopfile │ from print()\n"
+	if got := buf.String(); got != want {
+		t.Errorf("printed:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(buf.String(), "\x1b[") {
+		t.Error("escape codes without colour")
+	}
+}
+
+func TestSummaryLine(t *testing.T) {
+	rs := []api.Resource{{State: api.StateReady}, {State: api.StateReady}, {State: api.StateFailed}, {State: api.StateStarting}}
+	if got, want := summaryLine(rs), "4 resources: 2 ready, 1 starting, 1 failed"; got != want {
+		t.Errorf("summaryLine = %q, want %q", got, want)
+	}
+}
+
+func TestAge(t *testing.T) {
+	tests := []struct {
+		ago  time.Duration
+		want string
+	}{{5 * time.Second, "5s"}, {3 * time.Minute, "3m"}, {2 * time.Hour, "2h"}}
+	for _, tt := range tests {
+		if got := age(time.Now().Add(-tt.ago)); got != tt.want {
+			t.Errorf("age(%s ago) = %s, want %s", tt.ago, got, tt.want)
+		}
+	}
+	if got := age(time.Time{}); got != "-" {
+		t.Errorf("age(zero) = %s, want -", got)
+	}
+}
