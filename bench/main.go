@@ -1,0 +1,175 @@
+// Command bench measures loop's inner-loop latencies against the targets
+// in DESIGN.md, and the same save -> restarted -> answering loop for the
+// peers entr and air when they are installed:
+//
+//	(a) write -> batch delivered by internal/watch
+//	(b) save -> local service restarted and answering (loop, entr, air)
+//	(c) a 100,000-file tree: time to ready, inotify watches, RSS, idle CPU
+//
+// Run it from the repository: go run ./bench [-n 50] [-only a,b,c] [-skip-peers].
+// See docs/benchmark.md for what each figure means.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	edits     int
+	aSamples  int
+	startups  int
+	skipPeers bool
+	dirs      int
+	files     int
+	keep      bool
+}
+
+func main() {
+	var cfg config
+	only := flag.String("only", "a,b,c", "comma-separated sections to run: a (watch), b (restart), c (100k tree)")
+	flag.IntVar(&cfg.edits, "n", 50, "(b) edits per tool")
+	flag.IntVar(&cfg.aSamples, "a-samples", 200, "(a) writes per debounce setting")
+	flag.IntVar(&cfg.startups, "startups", 30, "(b) standalone start-ups of the test server to measure its start-up time")
+	flag.BoolVar(&cfg.skipPeers, "skip-peers", false, "(b) measure loop only, not entr and air")
+	flag.IntVar(&cfg.dirs, "dirs", 5000, "(c) directories in the tree")
+	flag.IntVar(&cfg.files, "files", 20, "(c) files per directory")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (logs, trees) for inspection")
+	flag.Parse()
+	sections := map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			sections[s] = true
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "bench: interrupted, cleaning up")
+		cancel()
+		// A section stuck outside ctx must not leave processes behind.
+		time.Sleep(15 * time.Second)
+		runCleanups()
+		os.Exit(130)
+	}()
+
+	code := run(ctx, cfg, sections)
+	cancel()
+	runCleanups()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, cfg config, sections map[string]bool) int {
+	tmp, err := os.MkdirTemp("", "loopbench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if cfg.keep {
+		fmt.Fprintln(os.Stderr, "bench: keeping", tmp)
+	} else {
+		atCleanup(func() { os.RemoveAll(tmp) })
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	header()
+
+	failed := false
+	report := func(section string, err error) {
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			failed = true
+			fmt.Printf("%s  interrupted\n", section)
+		default:
+			failed = true
+			fmt.Printf("%s  ERROR: %v\n", section, err)
+		}
+	}
+	if sections["a"] {
+		report("a", benchWatch(ctx, cfg, filepath.Join(tmp, "a")))
+	}
+	var bins *binaries
+	if sections["b"] || sections["c"] {
+		fmt.Fprintln(os.Stderr, "bench: building loop, loopd and the test server ...")
+		bins, err = build(ctx, root, filepath.Join(tmp, "bin"))
+		if err != nil {
+			report("build", err)
+			return 1
+		}
+	}
+	if sections["b"] && ctx.Err() == nil {
+		report("b", benchRestart(ctx, cfg, bins, filepath.Join(tmp, "b")))
+	}
+	if sections["c"] && ctx.Err() == nil {
+		report("c", benchTree(ctx, cfg, bins, filepath.Join(tmp, "c")))
+	}
+	if failed || ctx.Err() != nil {
+		return 1
+	}
+	return 0
+}
+
+func header() {
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	fmt.Printf("# loop bench  %s  %s/%s  %d CPUs  kernel %s  %s\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
+		strings.TrimSpace(string(kernel)), time.Now().Format(time.RFC3339))
+}
+
+// moduleRoot is the directory of loop's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("run go run ./bench from loop's repository")
+	}
+	data, err := os.ReadFile(mod)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(string(data), "module github.com/loopdev/loop\n") {
+		return "", fmt.Errorf("%s is not loop's go.mod: run from loop's repository", mod)
+	}
+	return filepath.Dir(mod), nil
+}
+
+type binaries struct {
+	loop, loopd, server string
+}
+
+func build(ctx context.Context, root, dir string) (*binaries, error) {
+	b := &binaries{
+		loop:   filepath.Join(dir, "loop"),
+		loopd:  filepath.Join(dir, "loopd"),
+		server: filepath.Join(dir, "testserver"),
+	}
+	for _, t := range []struct{ out, pkg string }{
+		{b.loop, "./cmd/loop"}, {b.loopd, "./cmd/loopd"}, {b.server, "./bench/testserver"},
+	} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build %s: %v\n%s", t.pkg, err, out)
+		}
+	}
+	return b, nil
+}
