@@ -147,6 +147,20 @@ func (a *app) existingClient(ctx context.Context) (*api.Client, error) {
 	return c, nil
 }
 
+// running connects to a running loopd and resolves the project that the
+// command is about.
+func (a *app) running(ctx context.Context) (*api.Client, string, error) {
+	c, err := a.existingClient(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	name, err := a.projectName(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, name, nil
+}
+
 // startDaemon runs loopd in the background, detached from the terminal so
 // it outlives it, and waits for its socket.
 func (a *app) startDaemon(ctx context.Context, home string) error {

@@ -27,11 +27,7 @@ JSON object per line: a snapshot first, then one event per change).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			c, err := a.existingClient(ctx)
-			if err != nil {
-				return err
-			}
-			name, err := a.projectName(ctx, c)
+			c, name, err := a.running(ctx)
 			if err != nil {
 				return err
 			}
@@ -177,11 +173,7 @@ or has failed. Exit code: 0 ready, 1 failed (errors printed), 3 timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := a.existingClient(ctx)
-			if err != nil {
-				return err
-			}
-			name, err := a.projectName(ctx, c)
+			c, name, err := a.running(ctx)
 			if err != nil {
 				return err
 			}
@@ -223,11 +215,7 @@ func (a *app) actionCmd(action, short string) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := a.existingClient(ctx)
-			if err != nil {
-				return err
-			}
-			name, err := a.projectName(ctx, c)
+			c, name, err := a.running(ctx)
 			if err != nil {
 				return err
 			}
@@ -257,11 +245,7 @@ func pastTense(action string) string {
 
 // resourceNames serves shell completion.
 func (a *app) resourceNames(ctx context.Context) []string {
-	c, err := a.existingClient(ctx)
-	if err != nil {
-		return nil
-	}
-	name, err := a.projectName(ctx, c)
+	c, name, err := a.running(ctx)
 	if err != nil {
 		return nil
 	}

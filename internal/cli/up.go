@@ -156,11 +156,7 @@ func (a *app) downCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := a.existingClient(ctx)
-			if err != nil {
-				return err
-			}
-			name, err := a.projectName(ctx, c)
+			c, name, err := a.running(ctx)
 			if err != nil {
 				return err
 			}
