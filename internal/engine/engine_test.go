@@ -317,3 +317,47 @@ func TestEngine_CommandNotFound(t *testing.T) {
 		t.Fatalf("outcome %s, reason %q; want failed, command not found", res.Outcome, got.Reason)
 	}
 }
+
+func TestEngine_ParallelismLimit(t *testing.T) {
+	dir := t.TempDir()
+	store, err := logs.Open(filepath.Join(dir, ".logs"), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	// Publish runs on the engine goroutine: no lock needed for these.
+	states := map[string]string{}
+	most := 0
+	var seq uint64
+	e := New(Config{Project: "p", Runtime: &process.Runtime{}, Logs: store, BaseEnv: os.Environ(), Parallelism: 2,
+		Publish: func(ev api.Event) uint64 {
+			if ev.Resource != nil {
+				states[ev.Resource.Name] = ev.Resource.State
+				n := 0
+				for _, s := range states {
+					if s == api.StateStarting {
+						n++
+					}
+				}
+				most = max(most, n)
+			}
+			seq++
+			return seq
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	h := &harness{t: t, dir: dir, e: e, logs: store}
+	var rs []*model.Resource
+	for i := range 6 {
+		rs = append(rs, h.task(fmt.Sprintf("t%d", i), "sleep 0.05"))
+	}
+	h.set(rs...)
+	if res := h.wait(); res.Outcome != api.OutcomeReady {
+		t.Fatalf("outcome %s", res.Outcome)
+	}
+	if most != 2 {
+		t.Errorf("at most %d resources were starting at once, want exactly the limit 2", most)
+	}
+}
