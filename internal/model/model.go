@@ -64,7 +64,9 @@ type Project struct {
 	Loopfile  string      // absolute path of the Loopfile
 	Files     []string    // absolute paths of every file evaluation read (Loopfile, load()ed, read_file()d)
 	Resources []*Resource // in declaration order
+	Images    []*Image    // image() declarations, in order
 	Watch     WatchSettings
+	Warnings  []string // things evaluation accepted but ignores (e.g. unsupported devcontainer.json properties)
 }
 
 // Resource returns the resource called name, or nil.
@@ -115,7 +117,8 @@ type Resource struct {
 	StopSignal   string // "SIGTERM", "SIGINT", ...
 	StopTimeout  time.Duration
 	Restart      RestartPolicy
-	Pos          Position // where the resource was declared
+	Container    *Container // KindContainer only
+	Pos          Position   // where the resource was declared
 }
 
 // Equal reports whether two resources declare the same thing; their
@@ -143,7 +146,7 @@ type Probe struct {
 	Kind    ProbeKind
 	URL     string   // http: a 2xx or 3xx answer is ready
 	Addr    string   // tcp: host:port that accepts a connection
-	Cmd     []string // exec: exit 0 is ready (run in the resource's Dir and Env)
+	Cmd     []string // exec: exit 0 is ready (run in the resource's Dir and Env; inside the container for a container resource)
 	Period  time.Duration
 	Timeout time.Duration
 }
@@ -153,3 +156,92 @@ const (
 	DefaultProbePeriod  = 100 * time.Millisecond
 	DefaultProbeTimeout = time.Second
 )
+
+// KindContainer is a service that runs in a container (dev container).
+const KindContainer Kind = "container"
+
+// Image is an image built from the project (image() or a devcontainer's
+// build section).
+type Image struct {
+	Name       string            // the image() name resources refer to
+	Context    string            // absolute build context directory
+	Dockerfile string            // absolute path of the Dockerfile
+	Target     string            // multi-stage target ("" = last stage)
+	BuildArgs  map[string]string //
+	Ignore     []string          // extra .dockerignore-style patterns, relative to Context
+	Pos        Position
+}
+
+// PortMap publishes a container port on the host.
+type PortMap struct {
+	Host      int    `json:"host"`      // 0: same as Container
+	Container int    `json:"container"` //
+	Protocol  string `json:"protocol"`  // "tcp" (default) or "udp"
+}
+
+// Volume mounts a host directory (bind) or a named volume into a container.
+type Volume struct {
+	Source   string // absolute host path (bind), or a volume name (Named)
+	Target   string // absolute path in the container
+	ReadOnly bool
+	Named    bool // a named volume: kept by `loop down` unless --volumes
+}
+
+// SyncRule copies changes under Local (absolute host path, file or
+// directory) to Remote (absolute path in the container).
+type SyncRule struct {
+	Local  string
+	Remote string
+}
+
+// Step is one live-update step of a container: run a command in it (when
+// one of Trigger changed, or on every change when Trigger is empty), or
+// restart its service in place.
+type Step struct {
+	Restart bool
+	Cmd     []string // run: argv; a string command becomes ["/bin/sh", "-c", cmd]
+	Trigger []string // run: absolute host paths (files or directories)
+}
+
+// Lifecycle holds devcontainer.json lifecycle commands, in spec order.
+// Each is nil when absent; Parallel commands (an object in
+// devcontainer.json) run at the same time.
+type Lifecycle struct {
+	Initialize    *Command // on the host, before the container is created
+	OnCreate      *Command // once per container
+	UpdateContent *Command // once per container
+	PostCreate    *Command // once per container
+	PostStart     *Command // on every start
+	PostAttach    *Command // on every `loop shell`/`loop exec` attach (not run by loop up)
+}
+
+// Command is one lifecycle command: a single argv, or named argvs run in
+// parallel.
+type Command struct {
+	Argv     []string            // a string command is ["/bin/sh", "-c", cmd]
+	Parallel map[string][]string // object form
+}
+
+// Container is what a container resource runs.
+type Container struct {
+	Image      string   // an image() name or a reference to an image present locally
+	Build      *Image   // the image() Image refers to; nil for a plain reference
+	Cmd        []string // nil: the image's entrypoint and command
+	Entrypoint []string // nil: the image's
+	Ports      []PortMap
+	Volumes    []Volume
+	Sync       []SyncRule
+	OnChange   []Step
+	RebuildOn  []string // absolute host paths whose changes rebuild and recreate
+	User       string   // container user ("" = the image's)
+	Workdir    string   // working directory in the container ("" = the image's)
+	// Dev container settings (devcontainer.json).
+	RemoteUser string            // user for loop exec/shell and lifecycle commands
+	RemoteEnv  map[string]string // env for loop exec/shell and lifecycle commands
+	Lifecycle  *Lifecycle
+	KeepAlive  bool // overrideCommand: run a sleep loop instead of the image's command
+	Privileged bool
+	CapAdd     []string
+	Init       bool   // --init: the supervisor is PID 1 anyway; recorded for fidelity
+	ConfigFile string // devcontainer.json this came from ("" for container())
+}

@@ -6,10 +6,13 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
 // Spec is one command to run.
@@ -22,6 +25,12 @@ type Spec struct {
 	Stderr      io.Writer
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
+
+	// Container runtimes only.
+	Project    string           // project name: the dev.loop.project label
+	ProjectDir string           // absolute project root: sync never reads outside it
+	Container  *model.Container // what to run; Argv/Dir are unused then
+	Home       string           // loop's state root (markers, supervisor copy)
 }
 
 // Exit says how a process ended.
@@ -41,6 +50,37 @@ func (e Exit) String() string {
 		return "exited 0"
 	}
 	return "exited " + strconv.Itoa(e.Code)
+}
+
+// ErrRebuild is returned by Updater.Update when a change cannot be applied
+// in place (outside every sync rule, or under rebuild_on): the engine then
+// stops the resource and starts it again, rebuilding and recreating.
+var ErrRebuild = errors.New("change needs a rebuild")
+
+// Updater is a Handle that applies file changes in place (containers):
+// sync the changed files under sync rules (deletes included), run the
+// on_change steps whose triggers match, and restart the service in place
+// when a restart() step is present. A failing run step returns its error
+// (with the step's output) and does not restart.
+type Updater interface {
+	Update(ctx context.Context, changed []string) error
+}
+
+// ExecSpec is a command to run inside a running resource (loop exec).
+type ExecSpec struct {
+	Argv    []string
+	User    string   // "" = the resource's remote user
+	Workdir string   // "" = the resource's workspace folder
+	Env     []string // added to the resource's remote env
+	TTY     bool
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+// Execer is a Handle that runs commands inside the resource.
+type Execer interface {
+	Exec(ctx context.Context, spec ExecSpec) (exitCode int, err error)
 }
 
 // Runtime starts commands.
