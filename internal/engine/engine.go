@@ -42,6 +42,8 @@ type LogSink interface {
 type Config struct {
 	Project     string          // project name, for events
 	Runtime     runtime.Runtime // starts processes
+	Containers  runtime.Runtime // starts containers; nil: container resources fail with a clear error
+	Home        string          // loop's state root, passed to container runtimes
 	Logs        LogSink
 	Publish     func(api.Event) uint64 // assigns the event its sequence number; called on the loop goroutine
 	BaseEnv     []string               // environment of `loop up`; resource env is added on top
@@ -62,7 +64,10 @@ type Engine struct {
 	cfg  Config
 	log  *slog.Logger
 	in   chan func()
+	quit chan struct{} // closed when shutdown begins: sends are dropped from then on
 	done chan struct{} // closed when Run returns
+
+	inflight sync.WaitGroup // goroutines doing runtime work (launch, update, stop): shutdown waits for them
 
 	snap atomic.Pointer[api.Project]
 
@@ -94,6 +99,7 @@ func New(cfg Config) *Engine {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "engine", "project", cfg.Project),
 		in:      make(chan func(), 64),
+		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		res:     map[string]*res{},
 		pubSnap: map[string]api.Resource{},
@@ -123,7 +129,7 @@ func (e *Engine) send(f func()) bool {
 	select {
 	case e.in <- f:
 		return true
-	case <-e.done:
+	case <-e.quit:
 		return false
 	}
 }
@@ -140,7 +146,7 @@ func (e *Engine) call(ctx context.Context, f func() error) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-e.done:
+	case <-e.quit:
 		return ErrStopped
 	}
 }
@@ -208,20 +214,26 @@ func (e *Engine) Disable(ctx context.Context, name string) error {
 	return e.call(ctx, func() error { return e.setDisabled(name, true) })
 }
 
-// shutdown stops every process in parallel and waits for them.
+// shutdown stops every process in parallel and waits for them, and for
+// every launch, update and stop already in flight.
 func (e *Engine) shutdown() {
 	e.stopping = true
+	close(e.quit)
 	var wg sync.WaitGroup
 	for _, r := range e.res {
-		if r.handle == nil {
+		r.stopTimer()
+		r.cancelProbe()
+		if r.launchCancel != nil {
+			r.launchCancel() // the launch stops what it brought up itself
+		}
+		if r.handle == nil || r.stopping {
 			continue
 		}
-		r.cancelProbe()
-		h := r.handle
+		h, timeout := r.handle, r.spec.StopTimeout
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), r.spec.StopTimeout+5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), timeout+5*time.Second)
 			defer cancel()
 			if err := h.Stop(ctx); err != nil {
 				e.log.Warn("stop on shutdown", "resource", r.spec.Name, "err", err)
@@ -229,10 +241,10 @@ func (e *Engine) shutdown() {
 		}()
 	}
 	wg.Wait()
+	e.inflight.Wait()
 	for _, r := range e.res {
-		r.stopTimer()
-		if r.handle != nil {
-			r.handle = nil
+		if r.handle != nil || r.launching {
+			r.handle, r.launching = nil, false
 			r.setState(api.StateStopped, "loop down")
 		}
 	}

@@ -47,6 +47,11 @@ type res struct {
 	removed    bool // gone from the Loopfile; dropped once stopped
 	pending    bool // manual trigger: changes are waiting for `loop trigger`
 
+	launching    bool               // a container Start is in flight (no handle yet)
+	launchCancel context.CancelFunc //
+	updating     bool               // an in-place update (or its readiness) is in flight
+	queued       []string           // changes that arrived during an update
+
 	restarts    int
 	backoff     time.Duration
 	timer       *time.Timer // crash restart backoff
@@ -227,6 +232,9 @@ func (e *Engine) setDisabled(name string, off bool) error {
 	if off {
 		r.need = false
 		r.stopTimer()
+		if r.launchCancel != nil {
+			r.launchCancel()
+		}
 		if r.handle != nil {
 			e.stop(r)
 		}
@@ -246,6 +254,9 @@ func (e *Engine) requestRun(r *res, why string) {
 	}
 	r.stopTimer()
 	r.need, r.needWhy = true, why
+	if r.launchCancel != nil {
+		r.launchCancel() // what it brings up is stopped on arrival
+	}
 	if r.handle != nil && !r.stopping {
 		e.stop(r)
 	}
@@ -281,8 +292,10 @@ func (e *Engine) changed(paths []string) {
 			e.logf(r, "%s: waiting for `loop trigger %s`", why, name)
 		case r.spec.Kind == model.KindService && r.spec.Restart == model.RestartNever:
 			e.logf(r, "%s (restart=\"never\": not restarting)", why)
+		case r.spec.Kind == model.KindContainer && r.handle != nil && !r.stopping:
+			e.update(r, hit, why)
 		default:
-			e.logf(r, "%s: %s", why, map[bool]string{true: "restarting", false: "re-running"}[r.spec.Kind == model.KindService])
+			e.logf(r, "%s: %s", why, map[bool]string{true: "re-running", false: "restarting"}[r.spec.Kind == model.KindTask])
 			e.requestRun(r, why)
 		}
 	}
@@ -317,7 +330,7 @@ func (e *Engine) schedule() {
 	}
 	for _, name := range e.order {
 		r := e.res[name]
-		if !r.need || !r.active() || r.handle != nil || r.stopping {
+		if !r.need || !r.active() || r.handle != nil || r.stopping || r.launching {
 			continue
 		}
 		if wait := e.waitingOn(r); wait != "" {
@@ -379,16 +392,18 @@ func (e *Engine) start(r *res) {
 	r.need, r.pending = false, false
 	r.gen++
 	gen := r.gen
-	if err := portsFree(r.spec.Ports); err != nil {
-		r.setState(api.StateFailed, err.Error())
-		e.logf(r, "%v", err)
-		return
+	if r.spec.Kind != model.KindContainer { // containers publish their ports themselves
+		if err := portsFree(r.spec.Ports); err != nil {
+			r.setState(api.StateFailed, err.Error())
+			e.logf(r, "%v", err)
+			return
+		}
 	}
 	r.tail.reset()
-	sig, _ := signalByName(r.spec.StopSignal)
-	spec := runtime.Spec{
-		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r),
-		Stdout: r.stdout, Stderr: r.stderr, StopSignal: sig, StopTimeout: r.spec.StopTimeout,
+	spec := e.spec(r)
+	if r.spec.Kind == model.KindContainer {
+		e.launch(r, gen, why, spec)
+		return
 	}
 	e.logf(r, "starting (%s): %s", why, strings.Join(r.spec.Cmd, " "))
 	h, err := e.cfg.Runtime.Start(context.Background(), spec)
@@ -397,8 +412,27 @@ func (e *Engine) start(r *res) {
 		e.logf(r, "%v", err)
 		return
 	}
-	r.handle, r.phase, r.started = h, starting, time.Now()
+	r.started = time.Now()
 	e.slots++
+	e.running(r, gen, why, h, spec)
+}
+
+func (e *Engine) spec(r *res) runtime.Spec {
+	sig, _ := signalByName(r.spec.StopSignal)
+	spec := runtime.Spec{
+		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r),
+		Stdout: r.stdout, Stderr: r.stderr, StopSignal: sig, StopTimeout: r.spec.StopTimeout,
+	}
+	if r.spec.Kind == model.KindContainer {
+		spec.Env = containerEnv(r.spec.Env)
+		spec.Project, spec.ProjectDir, spec.Container, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Container, e.cfg.Home
+	}
+	return spec
+}
+
+// running records a started handle: r is starting until ready.
+func (e *Engine) running(r *res, gen int, why string, h runtime.Handle, spec runtime.Spec) {
+	r.handle, r.phase = h, starting
 	if r.spec.Kind == model.KindTask {
 		r.setState(api.StateStarting, "running ("+why+")")
 	} else {
@@ -408,16 +442,20 @@ func (e *Engine) start(r *res) {
 		<-h.Done()
 		e.send(func() { e.exited(r, gen, h.Exit()) })
 	}()
-	if r.spec.Kind == model.KindService {
-		if r.spec.Readiness == nil {
-			e.ready(r, gen)
-			return
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		r.probeCancel = cancel
-		checker := probe.New(r.spec.Readiness, r.spec.Dir, spec.Env)
-		go e.probeLoop(ctx, checker, r, gen)
+	if r.spec.Kind != model.KindTask {
+		e.awaitReady(r, gen, spec.Env)
 	}
+}
+
+// awaitReady marks r ready now (no probe) or once its probe passes.
+func (e *Engine) awaitReady(r *res, gen int, env []string) {
+	if r.spec.Readiness == nil {
+		e.ready(r, gen)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.probeCancel = cancel
+	go e.probeLoop(ctx, e.checker(r, env), r, gen)
 }
 
 // probeLoop polls quickly at first (a restarted dev server is usually up in
@@ -442,12 +480,15 @@ func (e *Engine) probeLoop(ctx context.Context, c probe.Checker, r *res, gen int
 }
 
 func (e *Engine) ready(r *res, gen int) {
-	if gen != r.gen || r.handle == nil || r.stopping {
+	if gen != r.gen || r.handle == nil || r.stopping || r.launching {
 		return
 	}
 	r.cancelProbe()
+	if r.phase == starting {
+		e.slots--
+	}
 	r.phase = running
-	e.slots--
+	r.updating = false
 	r.lastRun = time.Since(r.started)
 	r.setState(api.StateReady, "ready in "+roundDur(r.lastRun))
 	e.logf(r, "ready in %s", roundDur(r.lastRun))
@@ -476,6 +517,7 @@ func (e *Engine) exited(r *res, gen int, exit runtime.Exit) {
 		return // a stop in flight handles it
 	}
 	r.cancelProbe()
+	r.updating, r.queued = false, nil
 	r.handle = nil
 	if r.phase == starting {
 		e.slots--
@@ -518,9 +560,12 @@ func (e *Engine) exited(r *res, gen int, exit runtime.Exit) {
 // stop stops r's process in the background and reschedules when it is gone.
 func (e *Engine) stop(r *res) {
 	r.cancelProbe()
+	r.updating, r.queued = false, nil
 	r.stopping = true
 	h := r.handle
+	e.inflight.Add(1)
 	go func() {
+		defer e.inflight.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), r.spec.StopTimeout+10*time.Second)
 		defer cancel()
 		err := h.Stop(ctx)

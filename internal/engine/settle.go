@@ -43,7 +43,7 @@ func (e *Engine) dropRemoved() {
 // busy reports whether some resource is still on its way somewhere.
 func (e *Engine) busy() bool {
 	for _, r := range e.res {
-		if r.stopping || r.phase == starting {
+		if r.stopping || r.phase == starting || r.launching || r.updating {
 			return true
 		}
 		if r.need && r.active() && !e.blocked(r, 0) {
@@ -124,7 +124,7 @@ func (e *Engine) Wait(ctx context.Context) (api.WaitResult, error) {
 			}
 		}
 		return res, nil
-	case <-e.done:
+	case <-e.quit:
 		return api.WaitResult{}, ErrStopped
 	}
 }

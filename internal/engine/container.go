@@ -1,0 +1,166 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/probe"
+	"github.com/loopdev/loop/internal/runtime"
+)
+
+// Containers start asynchronously: building an image and creating a
+// container take seconds, and the loop goroutine never blocks. While a
+// launch is in flight the resource is "launching" (it holds a slot and has
+// no handle yet); a stop or a new run request cancels the launch, and the
+// handle it returns, if any, is stopped when it arrives.
+
+func (e *Engine) launch(r *res, gen int, why string, spec runtime.Spec) {
+	rt := e.cfg.Containers
+	if rt == nil {
+		r.setState(api.StateFailed, "containers need a container runtime, and this loopd has none: run `loop doctor`")
+		return
+	}
+	e.logf(r, "starting container (%s): image %s", why, r.spec.Container.Image)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.launching, r.launchCancel, r.started = true, cancel, time.Now()
+	e.slots++
+	r.setState(api.StateStarting, "starting ("+why+")")
+	e.inflight.Add(1)
+	go func() {
+		defer e.inflight.Done()
+		defer cancel()
+		h, err := rt.Start(ctx, spec)
+		if !e.send(func() { e.launched(r, gen, why, h, err, spec) }) && h != nil {
+			stopQuietly(h, spec) // the engine is gone: leave nothing running
+		}
+	}()
+}
+
+func (e *Engine) launched(r *res, gen int, why string, h runtime.Handle, err error, spec runtime.Spec) {
+	r.launching, r.launchCancel = false, nil
+	superseded := gen != r.gen || r.need || !r.active() || e.stopping
+	if superseded || err != nil {
+		e.slots--
+		if err != nil && !superseded {
+			r.setState(api.StateFailed, err.Error())
+			e.logf(r, "%v", err)
+		}
+		if h != nil { // superseded while launching: stop what came up; schedule decides
+			r.handle, r.phase = h, running
+			e.stop(r)
+		}
+		return
+	}
+	e.running(r, gen, why, h, spec) // keeps the slot until ready
+}
+
+// update applies changed files to a running container in place: sync, run
+// steps, restart in place; a change that needs a rebuild restarts it fully.
+func (e *Engine) update(r *res, paths []string, why string) {
+	u, ok := r.handle.(runtime.Updater)
+	if !ok {
+		e.requestRun(r, why)
+		return
+	}
+	if r.updating {
+		r.queued = append(r.queued, paths...)
+		return
+	}
+	r.cancelProbe()
+	r.updating, r.started = true, time.Now()
+	r.setState(api.StateStarting, "updating ("+why+")")
+	gen, h := r.gen, r.handle
+	e.inflight.Add(1)
+	go func() {
+		defer e.inflight.Done()
+		err := u.Update(context.Background(), paths)
+		e.send(func() { e.updated(r, gen, h, err, why) })
+	}()
+}
+
+func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why string) {
+	if gen != r.gen || r.handle != h || r.stopping {
+		return // restarted or stopped meanwhile
+	}
+	r.updating = false
+	queued := r.queued
+	r.queued = nil
+	switch {
+	case errors.Is(err, runtime.ErrRebuild):
+		e.logf(r, "%s: rebuilding and recreating the container", why)
+		e.requestRun(r, why+": rebuild")
+		return
+	case err != nil:
+		r.setState(api.StateFailed, err.Error())
+		e.logf(r, "update failed: %v", err)
+		return
+	}
+	if len(queued) > 0 {
+		e.update(r, queued, describeChange(e.projectDir(), queued))
+		return
+	}
+	if !restarts(r.spec.Container) {
+		r.setState(api.StateReady, "synced in "+roundDur(time.Since(r.started)))
+		e.logf(r, "synced in %s", roundDur(time.Since(r.started)))
+		return
+	}
+	e.logf(r, "restarted in place")
+	r.updating = true // until ready
+	e.awaitReady(r, gen, containerEnv(r.spec.Env))
+}
+
+func restarts(c *model.Container) bool {
+	return c != nil && slices.ContainsFunc(c.OnChange, func(s model.Step) bool { return s.Restart })
+}
+
+// checker probes from the host (http, tcp on published ports), or inside
+// the container for an exec probe.
+func (e *Engine) checker(r *res, env []string) probe.Checker {
+	if r.spec.Kind == model.KindContainer && r.spec.Readiness.Kind == model.ProbeExec {
+		if x, ok := r.handle.(runtime.Execer); ok {
+			return execChecker{x: x, argv: r.spec.Readiness.Cmd, p: r.spec.Readiness}
+		}
+	}
+	return probe.New(r.spec.Readiness, r.spec.Dir, env)
+}
+
+type execChecker struct {
+	x    runtime.Execer
+	argv []string
+	p    *model.Probe
+}
+
+func (c execChecker) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.p.Timeout)
+	defer cancel()
+	var out tailBuffer
+	out.max = 5
+	code, err := c.x.Exec(ctx, runtime.ExecSpec{Argv: c.argv, Stdout: &out, Stderr: &out})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("exec probe exited %d: %v", code, out.lines())
+	}
+	return nil
+}
+
+func containerEnv(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func stopQuietly(h runtime.Handle, spec runtime.Spec) {
+	ctx, cancel := context.WithTimeout(context.Background(), spec.StopTimeout+10e9)
+	defer cancel()
+	h.Stop(ctx)
+}
