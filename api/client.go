@@ -151,6 +151,17 @@ func (c *Client) Wait(ctx context.Context, project string, timeout time.Duration
 	return res, c.do(ctx, http.MethodPost, path, nil, &res)
 }
 
+// Container returns how to enter a container resource.
+func (c *Client) Container(ctx context.Context, project, resource string) (ContainerInfo, error) {
+	var ci ContainerInfo
+	return ci, c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(project)+"/resources/"+url.PathEscape(resource)+"/container", nil, &ci)
+}
+
+// DownVolumes stops a project and removes its named volumes too.
+func (c *Client) DownVolumes(ctx context.Context, project string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/projects/"+url.PathEscape(project)+"?volumes=1", nil, nil)
+}
+
 // Shutdown asks the daemon to stop every project and exit.
 func (c *Client) Shutdown(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/shutdown", nil, nil)

@@ -69,6 +69,7 @@ type Resource struct {
 	Reason       string    `json:"reason,omitempty"` // why it is in this state
 	Since        time.Time `json:"since"`            // when it entered this state
 	Pid          int       `json:"pid,omitempty"`
+	Container    string    `json:"container,omitempty"` // container ID (container resources)
 	Restarts     int       `json:"restarts"`
 	LastExit     string    `json:"last_exit,omitempty"`
 	Trigger      string    `json:"trigger"`
@@ -151,6 +152,17 @@ type WaitResult struct {
 	Errors    []Error    `json:"errors,omitempty"`
 	Resources []Resource `json:"resources"`
 	Waited    string     `json:"waited"`
+}
+
+// ContainerInfo is what `loop exec` and `loop shell` need to enter a
+// container resource.
+type ContainerInfo struct {
+	ID         string   `json:"id"`
+	Runtime    string   `json:"runtime"` // "docker"
+	User       string   `json:"user,omitempty"`
+	Workdir    string   `json:"workdir,omitempty"`
+	Env        []string `json:"env,omitempty"`         // remoteEnv
+	PostAttach []string `json:"post_attach,omitempty"` // devcontainer postAttachCommand (argv)
 }
 
 // VersionInfo is the handshake.

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/process"
 )
 
@@ -68,6 +69,10 @@ type Daemon struct {
 
 	hub     *hub
 	runtime *process.Runtime
+	// containers runs container resources (nil: none available);
+	// containerRuntime names it ("docker", "containerd").
+	containers       runtime.Runtime
+	containerRuntime string
 
 	mu       sync.Mutex
 	projects map[string]*project // by name

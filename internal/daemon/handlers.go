@@ -31,6 +31,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("DELETE /v1/projects/{project}", d.handleDown)
 	mux.HandleFunc("POST /v1/projects/{project}/wait", d.withProject(d.handleWait))
 	mux.HandleFunc("POST /v1/projects/{project}/resources/{resource}/{action}", d.withProject(d.handleAction))
+	mux.HandleFunc("GET /v1/projects/{project}/resources/{resource}/container", d.withProject(d.handleContainer))
 	mux.HandleFunc("GET /v1/projects/{project}/logs", d.handleLogs)
 	mux.HandleFunc("GET /v1/events", d.handleEvents)
 	return mux
@@ -133,7 +134,57 @@ func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("project %q is not up", name), "")
 		return
 	}
+	if v := r.URL.Query().Get("volumes"); v == "1" || v == "true" {
+		if vr, ok := d.containers.(volumeRemover); ok {
+			if err := vr.RemoveVolumes(r.Context(), name); err != nil {
+				writeError(w, http.StatusInternalServerError, fmt.Errorf("remove volumes of %s: %w", name, err), "")
+				return
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "down"})
+}
+
+// volumeRemover is a container runtime that can remove a project's named
+// volumes (loop down --volumes).
+type volumeRemover interface {
+	RemoveVolumes(ctx context.Context, project string) error
+}
+
+// handleContainer tells `loop exec`/`loop shell` how to enter a container.
+func (d *Daemon) handleContainer(w http.ResponseWriter, r *http.Request, p *project) {
+	name := r.PathValue("resource")
+	var res *api.Resource
+	for _, v := range p.snapshot().Resources {
+		if v.Name == name {
+			res = &v
+		}
+	}
+	spec := p.current().Resource(name)
+	switch {
+	case res == nil || spec == nil:
+		writeError(w, http.StatusNotFound, fmt.Errorf("no resource %q in project %s", name, p.name), "")
+		return
+	case spec.Container == nil:
+		writeError(w, http.StatusBadRequest, fmt.Errorf("%s is a %s, not a container", name, spec.Kind), "loop exec and loop shell enter container resources")
+		return
+	case res.Container == "":
+		writeError(w, http.StatusConflict, fmt.Errorf("%s has no running container (%s: %s)", name, res.State, res.Reason), "wait for it: loop wait")
+		return
+	}
+	c := spec.Container
+	ci := api.ContainerInfo{ID: res.Container, Runtime: d.containerRuntime, User: c.RemoteUser, Workdir: c.Workdir}
+	if ci.User == "" {
+		ci.User = c.User
+	}
+	for k, v := range c.RemoteEnv {
+		ci.Env = append(ci.Env, k+"="+v)
+	}
+	slices.Sort(ci.Env)
+	if c.Lifecycle != nil && c.Lifecycle.PostAttach != nil {
+		ci.PostAttach = c.Lifecycle.PostAttach.Argv
+	}
+	writeJSON(w, http.StatusOK, ci)
 }
 
 func (d *Daemon) handleAction(w http.ResponseWriter, r *http.Request, p *project) {

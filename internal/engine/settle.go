@@ -196,6 +196,9 @@ func (e *Engine) view(r *res) api.Resource {
 	}
 	if r.handle != nil {
 		v.Pid = r.handle.Pid()
+		if c, ok := r.handle.(interface{ ContainerID() string }); ok {
+			v.Container = c.ContainerID()
+		}
 	}
 	for _, l := range s.Links {
 		v.Links = append(v.Links, api.Link{URL: l.URL, Name: l.Name})
