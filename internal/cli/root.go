@@ -72,6 +72,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.actionCmd("restart", "Restart a resource now"),
 		a.actionCmd("enable", "Enable a disabled resource and start it"),
 		a.actionCmd("disable", "Stop a resource and keep it stopped"),
+		a.execCmd(), a.shellCmd(),
 		a.doctorCmd(), a.versionCmd(), a.daemonCmd(),
 	)
 	for _, c := range root.Commands() {

@@ -150,9 +150,10 @@ func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
 var errDown = errors.New("project down")
 
 func (a *app) downCmd() *cobra.Command {
-	return &cobra.Command{
+	var volumes bool
+	cmd := &cobra.Command{
 		Use:   "down",
-		Short: "Stop the project's services",
+		Short: "Stop the project's services and remove its containers (named volumes are kept)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -160,13 +161,19 @@ func (a *app) downCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Down(ctx, name); err != nil {
+			down := c.Down
+			if volumes {
+				down = c.DownVolumes
+			}
+			if err := down(ctx, name); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s: stopped\n", name)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove the project's named volumes")
+	return cmd
 }
 
 func (a *app) ciCmd() *cobra.Command {

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/loopdev/loop/api"
+)
+
+func (a *app) execCmd() *cobra.Command {
+	var noTTY bool
+	cmd := &cobra.Command{
+		Use:   "exec RESOURCE -- CMD [ARGS...]",
+		Short: "Run a command in a container resource (as its remoteUser, in its workspace)",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.enter(cmd.Context(), args[0], args[1:], !noTTY && isTerminal(os.Stdin), false)
+		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+	cmd.Flags().BoolVarP(&noTTY, "no-tty", "T", false, "no terminal, even when stdin is one")
+	return cmd
+}
+
+func (a *app) shellCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "shell RESOURCE",
+		Short: "Open a shell in a container resource (runs postAttachCommand first)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.enter(cmd.Context(), args[0], []string{"/bin/sh", "-c", `if command -v bash >/dev/null; then exec bash -l; fi; exec sh -l`}, isTerminal(os.Stdin), true)
+		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// enter runs argv in a resource's container through the Docker engine,
+// as the resource's remote user in its workspace with its remote env.
+func (a *app) enter(ctx context.Context, resource string, argv []string, tty, attach bool) error {
+	c, name, err := a.running(ctx)
+	if err != nil {
+		return err
+	}
+	info, err := c.Container(ctx, name, resource)
+	if err != nil {
+		return err
+	}
+	if info.Runtime != "docker" {
+		return fmt.Errorf("loop exec supports the docker runtime; %s runs on %s", resource, info.Runtime)
+	}
+	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	defer dc.Close()
+	if attach && len(info.PostAttach) > 0 {
+		code, err := dockerExec(ctx, dc, info, info.PostAttach, false)
+		if err != nil {
+			return fmt.Errorf("postAttachCommand: %w", err)
+		}
+		if code != 0 {
+			return &ExitError{Code: code, Err: fmt.Errorf("postAttachCommand exited %d", code)}
+		}
+	}
+	code, err := dockerExec(ctx, dc, info, argv, tty)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Code: code, Err: fmt.Errorf("%s exited %d", argv[0], code)}
+	}
+	return nil
+}
+
+func dockerExec(ctx context.Context, dc *client.Client, info api.ContainerInfo, argv []string, tty bool) (int, error) {
+	ex, err := dc.ContainerExecCreate(ctx, info.ID, container.ExecOptions{
+		Cmd: argv, User: info.User, WorkingDir: info.Workdir, Env: info.Env, Tty: tty,
+		AttachStdin: true, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("exec in %s: %w", info.ID[:min(12, len(info.ID))], err)
+	}
+	conn, err := dc.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{Tty: tty})
+	if err != nil {
+		return 0, fmt.Errorf("attach: %w", err)
+	}
+	defer conn.Close()
+	if tty {
+		if st, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
+			defer term.Restore(int(os.Stdin.Fd()), st)
+		}
+		resize := func() {
+			if w, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+				dc.ContainerExecResize(ctx, ex.ID, container.ResizeOptions{Width: uint(w), Height: uint(h)})
+			}
+		}
+		resize()
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, syscall.SIGWINCH)
+		defer signal.Stop(winch)
+		go func() {
+			for range winch {
+				resize()
+			}
+		}()
+	}
+	go func() {
+		io.Copy(conn.Conn, os.Stdin)
+		conn.CloseWrite()
+	}()
+	if tty {
+		_, err = io.Copy(os.Stdout, conn.Reader)
+	} else {
+		_, err = stdcopy.StdCopy(os.Stdout, os.Stderr, conn.Reader)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	in, err := dc.ContainerExecInspect(ctx, ex.ID)
+	if err != nil {
+		return 0, err
+	}
+	return in.ExitCode, nil
+}
