@@ -1,0 +1,366 @@
+package docker
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/client"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+
+	"github.com/loopdev/loop/internal/model"
+)
+
+// buildContext is the file list of an image's build context after
+// .dockerignore, with the Dockerfile's name inside it.
+type buildContext struct {
+	dir        string
+	files      []string // slash-separated paths relative to dir, in walk order (dirs too)
+	dockerfile string   // name of the Dockerfile in the tar
+	external   string   // absolute path of a Dockerfile outside dir ("" when inside)
+}
+
+// contextFiles lists the files of img's build context, honouring
+// .dockerignore (or <Dockerfile>.dockerignore) and img.Ignore; the
+// Dockerfile and .dockerignore are always included, as Docker does.
+func contextFiles(img *model.Image) (*buildContext, error) {
+	bc := &buildContext{dir: img.Context}
+	dockerfile := img.Dockerfile
+	if dockerfile == "" {
+		dockerfile = filepath.Join(img.Context, "Dockerfile")
+	}
+	if !filepath.IsAbs(dockerfile) {
+		dockerfile = filepath.Join(img.Context, dockerfile)
+	}
+	if _, err := os.Stat(dockerfile); err != nil {
+		return nil, fmt.Errorf("dockerfile: %w", err)
+	}
+	rel, err := filepath.Rel(img.Context, dockerfile)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		bc.external = dockerfile
+		sum := sha256.Sum256([]byte(dockerfile))
+		bc.dockerfile = ".dockerfile." + hex.EncodeToString(sum[:6])
+	} else {
+		bc.dockerfile = filepath.ToSlash(rel)
+	}
+
+	var patterns []string
+	ignoreFile := dockerfile + ".dockerignore"
+	if _, err := os.Stat(ignoreFile); err != nil {
+		ignoreFile = filepath.Join(img.Context, ".dockerignore")
+	}
+	if f, err := os.Open(ignoreFile); err == nil {
+		patterns, err = ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", ignoreFile, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", ignoreFile, err)
+	}
+	patterns = append(patterns, img.Ignore...)
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return nil, fmt.Errorf("ignore patterns of %s: %w", img.Context, err)
+	}
+	keep := map[string]bool{".dockerignore": true}
+	if bc.external == "" {
+		keep[bc.dockerfile] = true
+	}
+	parents := map[string]patternmatcher.MatchInfo{}
+	err = filepath.WalkDir(img.Context, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == img.Context {
+			return nil
+		}
+		rel, _ := filepath.Rel(img.Context, p)
+		rel = filepath.ToSlash(rel)
+		excluded, info, err := pm.MatchesUsingParentResults(rel, parents[path.Dir(rel)])
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			parents[rel] = info
+			if excluded && !pm.Exclusions() && !ancestorOfKept(rel, keep) {
+				return filepath.SkipDir
+			}
+		}
+		if excluded && !keep[rel] {
+			return nil
+		}
+		bc.files = append(bc.files, rel)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read build context %s: %w", img.Context, err)
+	}
+	return bc, nil
+}
+
+func ancestorOfKept(dir string, keep map[string]bool) bool {
+	for k := range keep {
+		if strings.HasPrefix(k, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// hash is the content address of the build: every file's path, mode and
+// content, the Dockerfile's name, the target and the build args.
+func (bc *buildContext) hash(img *model.Image) (string, error) {
+	h := sha256.New()
+	add := func(name, abs string) error {
+		fi, err := os.Lstat(abs)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%o\x00", name, fi.Mode())
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(abs)
+			if err != nil {
+				return err
+			}
+			io.WriteString(h, target)
+		case fi.Mode().IsRegular():
+			f, err := os.Open(abs)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+		h.Write([]byte{0})
+		return nil
+	}
+	for _, rel := range bc.files {
+		if err := add(rel, filepath.Join(bc.dir, filepath.FromSlash(rel))); err != nil {
+			return "", fmt.Errorf("hash build context: %w", err)
+		}
+	}
+	if bc.external != "" {
+		if err := add(bc.dockerfile, bc.external); err != nil {
+			return "", fmt.Errorf("hash build context: %w", err)
+		}
+	}
+	fmt.Fprintf(h, "dockerfile=%s\x00target=%s\x00", bc.dockerfile, img.Target)
+	keys := make([]string, 0, len(img.BuildArgs))
+	for k := range img.BuildArgs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "arg=%s=%s\x00", k, img.BuildArgs[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// writeTar streams the context as a tar archive.
+func (bc *buildContext) writeTar(w io.Writer) error {
+	tw := tar.NewWriter(w)
+	add := func(name, abs string) error {
+		fi, err := os.Lstat(abs)
+		if err != nil {
+			return err
+		}
+		link := ""
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(abs); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name = name
+		if fi.IsDir() {
+			hdr.Name += "/"
+		}
+		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(abs)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.CopyN(tw, f, hdr.Size)
+		return err
+	}
+	for _, rel := range bc.files {
+		if err := add(rel, filepath.Join(bc.dir, filepath.FromSlash(rel))); err != nil {
+			return err
+		}
+	}
+	if bc.external != "" {
+		if err := add(bc.dockerfile, bc.external); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// imageTag is the content-addressed tag of img in project.
+func imageTag(project, name, hash string) string {
+	return "loop/" + refName(project) + "-" + refName(name) + ":" + hash
+}
+
+var badRef = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+// refName makes s usable in an image repository name.
+func refName(s string) string {
+	s = badRef.ReplaceAllString(strings.ToLower(s), "-")
+	s = strings.Trim(s, "-._")
+	if s == "" {
+		return "x"
+	}
+	return s
+}
+
+// buildImage builds img unless an image with its content-addressed tag
+// exists, and returns the tag. Build output goes to out.
+func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project string, img *model.Image, out io.Writer) (string, error) {
+	bc, err := contextFiles(img)
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", img.Name, err)
+	}
+	sum, err := bc.hash(img)
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", img.Name, err)
+	}
+	tag := imageTag(project, img.Name, sum)
+	if _, err := cli.ImageInspect(ctx, tag); err == nil {
+		fmt.Fprintf(out, "image %s up to date (%s)\n", img.Name, tag)
+		return tag, nil
+	}
+	fmt.Fprintf(out, "building image %s (%s)\n", img.Name, tag)
+
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(bc.writeTar(pw)) }()
+	defer pr.Close()
+	args := map[string]*string{}
+	for k, v := range img.BuildArgs {
+		args[k] = &v
+	}
+	resp, err := cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
+		Tags:        []string{tag},
+		Dockerfile:  bc.dockerfile,
+		Target:      img.Target,
+		BuildArgs:   args,
+		Remove:      true,
+		ForceRemove: true,
+		Labels:      map[string]string{LabelProject: project},
+		Version:     build.BuilderV1,
+	})
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", img.Name, r.baseImageHint(ctx, cli, bc, err))
+	}
+	defer resp.Body.Close()
+	if err := streamBuild(resp.Body, out); err != nil {
+		return "", fmt.Errorf("build image %s: %w", img.Name, r.baseImageHint(ctx, cli, bc, err))
+	}
+	return tag, nil
+}
+
+// buildMessage is one JSON message of a build's output stream.
+type buildMessage struct {
+	Stream      string `json:"stream"`
+	Status      string `json:"status"`
+	Progress    string `json:"progress"`
+	ID          string `json:"id"`
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+	Error string `json:"error"`
+}
+
+// streamBuild writes the build's JSON messages to out as text and returns
+// the build's error.
+func streamBuild(body io.Reader, out io.Writer) error {
+	dec := json.NewDecoder(body)
+	for {
+		var m buildMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read build output: %w", err)
+		}
+		switch {
+		case m.ErrorDetail != nil && m.ErrorDetail.Message != "":
+			return errors.New(strings.TrimSpace(m.ErrorDetail.Message))
+		case m.Error != "":
+			return errors.New(strings.TrimSpace(m.Error))
+		case m.Stream != "":
+			io.WriteString(out, m.Stream)
+		case m.Status != "":
+			line := m.Status
+			if m.ID != "" {
+				line = m.ID + ": " + line
+			}
+			if m.Progress != "" {
+				line += " " + m.Progress
+			}
+			io.WriteString(out, line+"\n")
+		}
+	}
+}
+
+var fromLine = regexp.MustCompile(`(?im)^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?`)
+
+// baseImageHint turns a failed build whose base image is missing locally
+// into an error that says so.
+func (r *Runtime) baseImageHint(ctx context.Context, cli *client.Client, bc *buildContext, err error) error {
+	df := bc.external
+	if df == "" {
+		df = filepath.Join(bc.dir, filepath.FromSlash(bc.dockerfile))
+	}
+	f, ferr := os.Open(df)
+	if ferr != nil {
+		return err
+	}
+	defer f.Close()
+	stages := map[string]bool{"scratch": true}
+	sc := bufio.NewScanner(f)
+	var text strings.Builder
+	for sc.Scan() {
+		text.WriteString(sc.Text() + "\n")
+	}
+	for _, m := range fromLine.FindAllStringSubmatch(text.String(), -1) {
+		base := m[1]
+		if !stages[strings.ToLower(base)] && !strings.Contains(base, "$") {
+			if _, ierr := cli.ImageInspect(ctx, base); ierr != nil && ctx.Err() == nil {
+				return fmt.Errorf("base image %s is not present locally and cannot be pulled (%v): build it or docker load it locally", base, err)
+			}
+		}
+		if m[2] != "" {
+			stages[strings.ToLower(m[2])] = true
+		}
+	}
+	return err
+}

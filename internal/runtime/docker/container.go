@@ -1,0 +1,346 @@
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+	"golang.org/x/sys/unix"
+
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/runtime"
+)
+
+// Defaults for a Spec that leaves them zero.
+const (
+	DefaultStopSignal  = syscall.SIGTERM
+	DefaultStopTimeout = 10 * time.Second
+)
+
+// stopGrace is added to the stop timeout before Docker kills the
+// supervisor: the supervisor itself escalates to SIGKILL at the timeout.
+const stopGrace = 5 * time.Second
+
+// Start builds the image if needed, creates (or adopts) the container,
+// syncs the project files into it, starts it and runs the devcontainer
+// lifecycle commands. ctx bounds only the start.
+func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle, error) {
+	c := spec.Container
+	if c == nil {
+		return nil, fmt.Errorf("start %s: not a container resource", spec.Name)
+	}
+	cli, err := r.client(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	out := newOutputs(spec.Stdout, spec.Stderr)
+
+	if c.Lifecycle != nil && c.Lifecycle.Initialize != nil {
+		if err := runHostCommand(ctx, spec.ProjectDir, c.Lifecycle.Initialize, out); err != nil {
+			return nil, fmt.Errorf("start %s: initializeCommand: %w", spec.Name, err)
+		}
+	}
+
+	ref := c.Image
+	if c.Build != nil {
+		if ref, err = r.buildImage(ctx, cli, spec.Project, c.Build, out.stdout); err != nil {
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+	}
+	img, err := cli.ImageInspect(ctx, ref)
+	if err != nil {
+		if client.IsErrNotFound(err) {
+			return nil, fmt.Errorf("start %s: image %s is not present locally and no registry is reachable: build it or docker load it", spec.Name, ref)
+		}
+		return nil, fmt.Errorf("start %s: inspect image %s: %w", spec.Name, ref, err)
+	}
+	super, err := r.supervisor()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	cfg, hcfg, err := containerConfig(spec, ref, img, super)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	confHash := configHash(img.ID, cfg, hcfg)
+	cfg.Labels[LabelConfig] = confHash
+
+	id, running, err := r.adopt(ctx, cli, spec, confHash)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	created := id == ""
+	if created {
+		if err := r.prepareMounts(ctx, cli, spec); err != nil {
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+		if err := portsFree(c.Ports); err != nil {
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+		resp, err := cli.ContainerCreate(ctx, cfg, hcfg, nil, nil, ContainerName(spec.Project, spec.Name))
+		if err != nil {
+			return nil, fmt.Errorf("start %s: create container: %w", spec.Name, err)
+		}
+		id = resp.ID
+		r.logger().Info("container created", "resource", spec.Name, "container", shortID(id), "image", ref)
+	} else {
+		r.logger().Info("container adopted", "resource", spec.Name, "container", shortID(id), "running", running)
+	}
+
+	h := &handle{r: r, cli: cli, spec: spec, c: c, id: id, out: out, done: make(chan struct{})}
+	if h.uid, h.gid, err = h.resolveUser(ctx, effectiveUser(c.User, img)); err != nil {
+		return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
+	}
+	since := ""
+	if running {
+		since = time.Now().Format(time.RFC3339Nano)
+		if err := h.initialSync(ctx, true); err != nil {
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+	} else {
+		if !created {
+			if err := portsFree(c.Ports); err != nil {
+				return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+			}
+			since = time.Now().Format(time.RFC3339Nano)
+		}
+		if err := h.initialSync(ctx, false); err != nil {
+			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
+		}
+		if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+			return nil, h.fail(ctx, created, fmt.Errorf("start %s: start container: %w", spec.Name, err))
+		}
+	}
+	info, err := cli.ContainerInspect(ctx, id)
+	if err == nil && info.State != nil {
+		h.pid = info.State.Pid
+	}
+	h.watch(since)
+	if err := h.lifecycle(ctx); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), h.stopTimeout()+stopGrace+5*time.Second)
+		defer cancel()
+		t := int(h.stopTimeout().Seconds())
+		_ = cli.ContainerStop(sctx, id, container.StopOptions{Timeout: &t})
+		<-h.done
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	return h, nil
+}
+
+// fail removes a container Start created before failing.
+func (h *handle) fail(ctx context.Context, created bool, err error) error {
+	if created {
+		_ = h.cli.ContainerRemove(context.WithoutCancel(ctx), h.id, container.RemoveOptions{Force: true})
+	}
+	return err
+}
+
+var badName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
+
+// ContainerName is the name of resource's container in project.
+func ContainerName(project, resource string) string {
+	return "loop-" + badName.ReplaceAllString(project, "-") + "-" + badName.ReplaceAllString(resource, "-")
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// adopt finds the container loop made earlier for spec's resource: one
+// with the same configuration is kept (its ID returned), any other is
+// removed.
+func (r *Runtime) adopt(ctx context.Context, cli *client.Client, spec runtime.Spec, confHash string) (id string, running bool, err error) {
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", LabelProject+"="+spec.Project),
+		filters.Arg("label", LabelResource+"="+spec.Name),
+	)})
+	if err != nil {
+		return "", false, fmt.Errorf("list containers: %w", err)
+	}
+	for _, s := range list {
+		if id == "" && s.Labels[LabelConfig] == confHash && s.State != "removing" && s.State != "dead" {
+			id, running = s.ID, s.State == "running"
+			continue
+		}
+		r.logger().Info("removing outdated container", "resource", spec.Name, "container", shortID(s.ID))
+		if err := cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+			return "", false, fmt.Errorf("remove outdated container %s: %w", shortID(s.ID), err)
+		}
+	}
+	return id, running, nil
+}
+
+// containerConfig is the container loop creates for spec.
+func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, super string) (*container.Config, *container.HostConfig, error) {
+	c := spec.Container
+	sig := spec.StopSignal
+	if sig == 0 {
+		sig = DefaultStopSignal
+	}
+	timeout := spec.StopTimeout
+	if timeout <= 0 {
+		timeout = DefaultStopTimeout
+	}
+	entry := []string{supervisorPath, "supervise", "--stop-signal=" + unix.SignalName(sig), "--stop-timeout=" + timeout.String()}
+	if c.KeepAlive {
+		entry = append(entry, "--keepalive")
+	} else {
+		ep, cmd := c.Entrypoint, c.Cmd
+		if ep == nil && img.Config != nil {
+			ep = img.Config.Entrypoint
+			if cmd == nil {
+				cmd = img.Config.Cmd
+			}
+		}
+		argv := append(append([]string{}, ep...), cmd...)
+		if len(argv) == 0 {
+			return nil, nil, fmt.Errorf("image %s has no entrypoint or command: set cmd", ref)
+		}
+		entry = append(append(entry, "--"), argv...)
+	}
+	stopSecs := int((timeout + stopGrace).Seconds())
+	cfg := &container.Config{
+		Image:       ref,
+		Env:         spec.Env,
+		User:        c.User,
+		WorkingDir:  c.Workdir,
+		Entrypoint:  entry,
+		Cmd:         []string{},
+		StopTimeout: &stopSecs,
+		Labels: map[string]string{
+			LabelProject:  spec.Project,
+			LabelResource: spec.Name,
+		},
+		ExposedPorts: nat.PortSet{},
+	}
+	hcfg := &container.HostConfig{
+		PortBindings: nat.PortMap{},
+		Privileged:   c.Privileged,
+		CapAdd:       c.CapAdd,
+		Mounts: []mount.Mount{{
+			Type: mount.TypeBind, Source: super, Target: supervisorPath, ReadOnly: true,
+		}},
+	}
+	for _, p := range c.Ports {
+		proto := p.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		host := p.Host
+		if host == 0 {
+			host = p.Container
+		}
+		port := nat.Port(strconv.Itoa(p.Container) + "/" + proto)
+		cfg.ExposedPorts[port] = struct{}{}
+		hcfg.PortBindings[port] = append(hcfg.PortBindings[port], nat.PortBinding{HostIP: "127.0.0.1", HostPort: strconv.Itoa(host)})
+	}
+	for _, v := range c.Volumes {
+		m := mount.Mount{Type: mount.TypeBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
+		if v.Named {
+			m.Type = mount.TypeVolume
+		}
+		hcfg.Mounts = append(hcfg.Mounts, m)
+	}
+	return cfg, hcfg, nil
+}
+
+// configHash identifies a container configuration: a container whose
+// dev.loop.config label differs is replaced.
+func configHash(imageID string, cfg *container.Config, hcfg *container.HostConfig) string {
+	h := sha256.New()
+	io.WriteString(h, imageID+"\x00")
+	json.NewEncoder(h).Encode(cfg)
+	json.NewEncoder(h).Encode(hcfg)
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// prepareMounts checks that bind sources exist and creates missing named
+// volumes, labelled with the project.
+func (r *Runtime) prepareMounts(ctx context.Context, cli *client.Client, spec runtime.Spec) error {
+	for _, v := range spec.Container.Volumes {
+		if !v.Named {
+			if _, err := os.Stat(v.Source); err != nil {
+				return fmt.Errorf("volume %s -> %s: the host path does not exist (%w): create it or fix the volume", v.Source, v.Target, err)
+			}
+			continue
+		}
+		if _, err := cli.VolumeInspect(ctx, v.Source); err == nil {
+			continue
+		} else if !client.IsErrNotFound(err) {
+			return fmt.Errorf("inspect volume %s: %w", v.Source, err)
+		}
+		if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: v.Source, Labels: map[string]string{LabelProject: spec.Project}}); err != nil {
+			return fmt.Errorf("create volume %s: %w", v.Source, err)
+		}
+	}
+	return nil
+}
+
+// portsFree checks that every published host port is free on 127.0.0.1.
+func portsFree(ports []model.PortMap) error {
+	var errs []error
+	for _, p := range ports {
+		host := p.Host
+		if host == 0 {
+			host = p.Container
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(host))
+		if p.Protocol == "udp" {
+			c, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("port %d/udp is already in use on the host: %w; stop what uses it or publish another host port", host, err))
+				continue
+			}
+			c.Close()
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("port %d is already in use on the host: %w; stop what uses it or publish another host port", host, err))
+			continue
+		}
+		l.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// effectiveUser is the user the container's processes run as.
+func effectiveUser(user string, img image.InspectResponse) string {
+	if user == "" && img.Config != nil {
+		return img.Config.User
+	}
+	return user
+}
+
+// signalExit maps a container exit code to an Exit.
+func signalExit(code int, oom bool) runtime.Exit {
+	if oom {
+		return runtime.Exit{Code: -1, Signal: "SIGKILL"}
+	}
+	if code > 128 && code < 128+65 {
+		if name := unix.SignalName(syscall.Signal(code - 128)); name != "" {
+			return runtime.Exit{Code: -1, Signal: name}
+		}
+	}
+	return runtime.Exit{Code: code}
+}

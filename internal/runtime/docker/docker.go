@@ -1,0 +1,194 @@
+// Package docker runs container resources on a Docker engine.
+//
+// Start builds the resource's image (content-addressed, so an unchanged
+// context never rebuilds), creates or adopts its container and starts it
+// with loop's supervisor (the static loopd binary, bind-mounted read-only at
+// /.loop/loopd) as PID 1. The supervisor runs the service and restarts it in
+// place when asked (signal 39), so a restart keeps the container, its
+// network and whatever was installed in it.
+//
+// Containers are named loop-<project>-<resource> and labelled with the
+// project, the resource and a hash of their configuration: a restarted
+// daemon adopts a container whose configuration is unchanged instead of
+// duplicating it, and replaces one whose configuration changed.
+//
+// Files reach the container as tar streams through the engine API
+// (CopyToContainer), deletes through the supervisor (`loopd __rm`), so
+// images need neither tar nor a shell; that also works for FROM scratch
+// images and, for deletes, for stopped containers (a list the supervisor
+// applies before its next start).
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+
+	"github.com/loopdev/loop/internal/runtime"
+)
+
+// Labels loop puts on what it creates.
+const (
+	LabelProject  = "dev.loop.project"
+	LabelResource = "dev.loop.resource"
+	LabelConfig   = "dev.loop.config"
+)
+
+// ErrUnavailable is wrapped by every error caused by an unreachable Docker
+// engine.
+var ErrUnavailable = errors.New("docker engine unavailable")
+
+// Runtime starts container resources on a Docker engine. Connecting
+// happens on first use.
+type Runtime struct {
+	Logger *slog.Logger // nil: slog.Default()
+	Home   string       // loop's state root (LOOP_HOME): the supervisor copy lives in <Home>/bin
+	// Supervisor is the path of a static loopd binary to mount into
+	// containers; "" uses $LOOP_SUPERVISOR, else a copy of the running
+	// executable (which must then be static).
+	Supervisor string
+
+	mu     sync.Mutex
+	cli    *client.Client
+	host   string // the engine address tried, for errors
+	pinged bool
+	super  string // resolved supervisor path
+}
+
+var _ runtime.Runtime = (*Runtime)(nil)
+
+// New returns a Runtime; it connects to Docker on first use.
+func New(logger *slog.Logger, home string) *Runtime {
+	return &Runtime{Logger: logger, Home: home}
+}
+
+func (r *Runtime) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// Ping checks that the Docker engine answers; the error wraps
+// ErrUnavailable and says what to do.
+func (r *Runtime) Ping(ctx context.Context) error {
+	_, err := r.client(ctx)
+	return err
+}
+
+// client returns the connected client, creating and pinging it the first
+// time (the ping also negotiates the API version).
+func (r *Runtime) client(ctx context.Context) (*client.Client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cli == nil {
+		opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+		host, err := contextHost()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		if host != "" {
+			opts = append(opts, client.WithHost(host))
+		}
+		cli, err := client.NewClientWithOpts(opts...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: docker client: %v; check DOCKER_HOST", ErrUnavailable, err)
+		}
+		r.cli, r.host = cli, cli.DaemonHost()
+	}
+	if !r.pinged {
+		if _, err := r.cli.Ping(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("connect to docker at %s: %w", r.host, ctx.Err())
+			}
+			return nil, fmt.Errorf("%w: cannot reach the Docker engine at %s (%v): start it (`sudo systemctl start docker`, or run dockerd), or set DOCKER_HOST to an engine you can reach",
+				ErrUnavailable, r.host, err)
+		}
+		r.pinged = true
+	}
+	return r.cli, nil
+}
+
+// contextHost returns the engine address of the current Docker context
+// ("" for the default context or when DOCKER_HOST is set, which
+// client.FromEnv honours).
+func contextHost() (string, error) {
+	if os.Getenv("DOCKER_HOST") != "" {
+		return "", nil
+	}
+	dir := os.Getenv("DOCKER_CONFIG")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", nil
+		}
+		dir = filepath.Join(home, ".docker")
+	}
+	name := os.Getenv("DOCKER_CONTEXT")
+	if name == "" {
+		b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+		if err != nil {
+			return "", nil
+		}
+		var cfg struct {
+			CurrentContext string `json:"currentContext"`
+		}
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return "", fmt.Errorf("read %s: %v", filepath.Join(dir, "config.json"), err)
+		}
+		name = cfg.CurrentContext
+	}
+	if name == "" || name == "default" {
+		return "", nil
+	}
+	sum := sha256.Sum256([]byte(name))
+	meta := filepath.Join(dir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
+	b, err := os.ReadFile(meta)
+	if err != nil {
+		return "", fmt.Errorf("docker context %q: %v; run `docker context ls`, or set DOCKER_HOST", name, err)
+	}
+	var m struct {
+		Endpoints map[string]struct {
+			Host string `json:"Host"`
+		} `json:"Endpoints"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", fmt.Errorf("docker context %q: read %s: %v", name, meta, err)
+	}
+	host := m.Endpoints["docker"].Host
+	if host == "" {
+		return "", fmt.Errorf("docker context %q has no docker endpoint (%s); set DOCKER_HOST", name, meta)
+	}
+	return host, nil
+}
+
+// RemoveVolumes removes the named volumes loop created for project (loop
+// down --volumes).
+func (r *Runtime) RemoveVolumes(ctx context.Context, project string) error {
+	cli, err := r.client(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+project))})
+	if err != nil {
+		return fmt.Errorf("list volumes of %s: %w", project, err)
+	}
+	var errs []error
+	for _, v := range list.Volumes {
+		if err := cli.VolumeRemove(ctx, v.Name, false); err != nil {
+			errs = append(errs, fmt.Errorf("remove volume %s: %w (is a container still using it? `loop down` first)", v.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

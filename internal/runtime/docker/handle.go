@@ -1,0 +1,305 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/runtime"
+)
+
+// logGrace bounds the wait for the log stream to end after the container
+// stopped.
+const logGrace = 2 * time.Second
+
+// handle is one started container.
+type handle struct {
+	r    *Runtime
+	cli  *client.Client
+	spec runtime.Spec
+	c    *model.Container
+	id   string
+	out  *outputs
+
+	uid, gid int // owner of synced files
+	pid      int
+
+	update sync.Mutex // serializes Update
+
+	done chan struct{}
+	exit runtime.Exit // written before done is closed
+}
+
+var (
+	_ runtime.Handle  = (*handle)(nil)
+	_ runtime.Updater = (*handle)(nil)
+	_ runtime.Execer  = (*handle)(nil)
+)
+
+func (h *handle) Done() <-chan struct{} { return h.done }
+func (h *handle) Exit() runtime.Exit    { return h.exit }
+func (h *handle) Pid() int              { return h.pid }
+
+// ID is the container ID.
+func (h *handle) ID() string { return h.id }
+
+func (h *handle) stopTimeout() time.Duration {
+	if h.spec.StopTimeout > 0 {
+		return h.spec.StopTimeout
+	}
+	return DefaultStopTimeout
+}
+
+// watch follows the container's logs (since is "" for all of them) and
+// closes done once it stopped and the log stream ended.
+func (h *handle) watch(since string) {
+	logsDone := make(chan struct{})
+	go func() {
+		defer close(logsDone)
+		defer h.out.flush()
+		rc, err := h.cli.ContainerLogs(context.Background(), h.id, container.LogsOptions{
+			ShowStdout: true, ShowStderr: true, Follow: true, Since: since,
+		})
+		if err != nil {
+			h.r.logger().Warn("container logs", "resource", h.spec.Name, "err", err)
+			return
+		}
+		defer rc.Close()
+		_, _ = stdcopy.StdCopy(h.out.stdout, h.out.stderr, rc)
+	}()
+	waitC, errC := h.cli.ContainerWait(context.Background(), h.id, container.WaitConditionNotRunning)
+	go func() {
+		var exit runtime.Exit
+		select {
+		case w := <-waitC:
+			oom := false
+			if info, err := h.cli.ContainerInspect(context.Background(), h.id); err == nil && info.State != nil {
+				oom = info.State.OOMKilled
+			}
+			exit = signalExit(int(w.StatusCode), oom)
+		case err := <-errC:
+			h.r.logger().Warn("container wait", "resource", h.spec.Name, "err", err)
+			exit = runtime.Exit{Code: -1}
+		}
+		select {
+		case <-logsDone:
+		case <-time.After(logGrace):
+		}
+		h.exit = exit
+		close(h.done)
+	}()
+}
+
+// Stop stops the container (the supervisor sends the stop signal to the
+// service and kills it after the stop timeout) and removes it; named
+// volumes stay.
+func (h *handle) Stop(ctx context.Context) error {
+	t := int((h.stopTimeout() + stopGrace).Seconds())
+	if err := h.cli.ContainerStop(ctx, h.id, container.StopOptions{Timeout: &t}); err != nil && !client.IsErrNotFound(err) {
+		return fmt.Errorf("stop %s: %w", h.spec.Name, err)
+	}
+	if err := h.cli.ContainerRemove(ctx, h.id, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+		return fmt.Errorf("stop %s: remove container: %w", h.spec.Name, err)
+	}
+	select {
+	case <-h.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s: %w", h.spec.Name, ctx.Err())
+	}
+}
+
+// Exec runs a command in the container as the remote user (by default)
+// in the workspace folder, with the remote env added.
+func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
+	user := spec.User
+	if user == "" {
+		user = h.remoteUser()
+	}
+	dir := spec.Workdir
+	if dir == "" {
+		dir = h.c.Workdir
+	}
+	env := append(h.remoteEnv(), spec.Env...)
+	code, err := h.exec(ctx, execOpts{argv: spec.Argv, user: user, dir: dir, env: env, tty: spec.TTY, stdin: spec.Stdin, stdout: spec.Stdout, stderr: spec.Stderr})
+	if err != nil {
+		return code, fmt.Errorf("exec in %s: %w", h.spec.Name, err)
+	}
+	return code, nil
+}
+
+func (h *handle) remoteUser() string {
+	if h.c.RemoteUser != "" {
+		return h.c.RemoteUser
+	}
+	return h.c.User
+}
+
+func (h *handle) remoteEnv() []string {
+	env := make([]string, 0, len(h.c.RemoteEnv))
+	for k, v := range h.c.RemoteEnv {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+type execOpts struct {
+	argv           []string
+	user, dir      string
+	env            []string
+	tty            bool
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// exec runs o.argv in the container and returns its exit code.
+func (h *handle) exec(ctx context.Context, o execOpts) (int, error) {
+	if len(o.argv) == 0 {
+		return -1, fmt.Errorf("empty command")
+	}
+	stdout, stderr := o.stdout, o.stderr
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	resp, err := h.cli.ContainerExecCreate(ctx, h.id, container.ExecOptions{
+		User: o.user, WorkingDir: o.dir, Env: o.env, Cmd: o.argv, Tty: o.tty,
+		AttachStdin: o.stdin != nil, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return -1, err
+	}
+	att, err := h.cli.ContainerExecAttach(ctx, resp.ID, container.ExecAttachOptions{Tty: o.tty})
+	if err != nil {
+		return -1, err
+	}
+	defer att.Close()
+	if o.stdin != nil {
+		go func() {
+			_, _ = io.Copy(att.Conn, o.stdin)
+			_ = att.CloseWrite()
+		}()
+	}
+	copied := make(chan error, 1)
+	go func() {
+		var err error
+		if o.tty {
+			_, err = io.Copy(stdout, att.Reader)
+		} else {
+			_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
+		}
+		copied <- err
+	}()
+	select {
+	case err = <-copied:
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+	if err != nil {
+		return -1, err
+	}
+	for {
+		info, err := h.cli.ContainerExecInspect(ctx, resp.ID)
+		if err != nil {
+			return -1, err
+		}
+		if !info.Running {
+			return info.ExitCode, nil
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		}
+	}
+}
+
+// outputs serializes writes to a resource's stdout and stderr, which the
+// log stream and exec'd commands share.
+type outputs struct {
+	mu             sync.Mutex
+	w, e           io.Writer
+	stdout, stderr io.Writer
+}
+
+func newOutputs(stdout, stderr io.Writer) *outputs {
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	o := &outputs{w: stdout, e: stderr}
+	o.stdout = lockedWriter{o, stdout}
+	o.stderr = lockedWriter{o, stderr}
+	return o
+}
+
+// flush flushes writers with a `Flush() error` method, so that a last
+// line without a newline is not lost.
+func (o *outputs) flush() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, w := range []io.Writer{o.w, o.e} {
+		if f, ok := w.(interface{ Flush() error }); ok {
+			_ = f.Flush()
+		}
+	}
+}
+
+type lockedWriter struct {
+	o *outputs
+	w io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.o.mu.Lock()
+	defer l.o.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// tail keeps the last lines written to it.
+type tail struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	part  string
+}
+
+func newTail(max int) *tail { return &tail{max: max} }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.part + string(p)
+	parts := strings.Split(s, "\n")
+	t.part = parts[len(parts)-1]
+	t.lines = append(t.lines, parts[:len(parts)-1]...)
+	if len(t.lines) > t.max {
+		t.lines = append([]string(nil), t.lines[len(t.lines)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := t.lines
+	if t.part != "" {
+		lines = append(append([]string(nil), lines...), t.part)
+		if len(lines) > t.max {
+			lines = lines[len(lines)-t.max:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
