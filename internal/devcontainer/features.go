@@ -1,6 +1,7 @@
 package devcontainer
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -303,7 +304,7 @@ func (p *parser) featureImage(base string) (*model.Image, error) {
 	}
 	fmt.Fprintf(&df, "\nUSER ${%s}\n", imageUserArg)
 	dockerfile := filepath.Join(dir, "Dockerfile")
-	if err := os.WriteFile(dockerfile, []byte(df.String()), 0o644); err != nil {
+	if err := writeIfChanged(dockerfile, []byte(df.String())); err != nil {
 		return nil, fmt.Errorf("devcontainer: write %s: %w", dockerfile, err)
 	}
 	return &model.Image{
@@ -312,6 +313,19 @@ func (p *parser) featureImage(base string) (*model.Image, error) {
 		Dockerfile: dockerfile,
 		Pos:        p.pos(p.features[0].configPos),
 	}, nil
+}
+
+// writeIfChanged replaces path atomically, and only when its content
+// changes, so that a build reading it never sees a partial file.
+func writeIfChanged(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // shellQuote quotes s for /bin/sh.
