@@ -44,6 +44,17 @@ func (h *handle) Update(ctx context.Context, changed []string) error {
 		return fmt.Errorf("update %s: sync: %w", h.spec.Name, err)
 	}
 	h.reportRefused(stats)
+	if len(h.c.OnChange) == 0 {
+		return nil
+	}
+	if info, err := h.cli.ContainerInspect(ctx, h.id); err != nil {
+		return fmt.Errorf("update %s: %w", h.spec.Name, err)
+	} else if info.State == nil || !info.State.Running {
+		// Synced (deletes queued); the next start runs the service
+		// afresh, but nothing can run in a stopped container.
+		fmt.Fprintf(h.out.stderr, "container %s is stopped: files synced, on_change steps skipped\n", h.spec.Name)
+		return nil
+	}
 	restart := false
 	for _, s := range h.c.OnChange {
 		if s.Restart {
