@@ -5,11 +5,13 @@
 // it declares in an evalState carried by the Starlark thread (thread-local,
 // never a global). Nothing runs during evaluation except local(). When the
 // top-level file and everything it load()ed have run, the collected
-// resources are checked as a whole (resource_deps exist, no cycles) and
-// returned as a Project.
+// resources are completed (a container's image= is resolved against every
+// image() declared) and checked as a whole (resource_deps exist, no cycles)
+// and returned as a Project.
 //
 // Builtins come from plugins, one per group (resources.go, probes.go,
-// settings.go, files.go); each registers its builtins into the predeclared
+// settings.go, files.go, containers.go with devcontainers.go and
+// liveupdate.go); each registers its builtins into the predeclared
 // environment. load()ed modules share the thread and its state, are cached
 // per evaluation, and are frozen once loaded.
 //
@@ -60,12 +62,13 @@ var fileOptions = &syntax.FileOptions{
 type plugin func(predeclared starlark.StringDict)
 
 // plugins lists every builtin group; see resources.go, probes.go,
-// settings.go and files.go.
+// settings.go, files.go and containers.go.
 var plugins = []plugin{
 	registerResources,
 	registerProbes,
 	registerSettings,
 	registerFiles,
+	registerContainers,
 }
 
 // predeclared returns a fresh environment with every plugin's builtins.
@@ -91,6 +94,8 @@ type evalState struct {
 	calls   map[string]map[syntax.Position]*syntax.CallExpr // per file, by '(' position
 	modules map[string]*module                              // load() cache by absolute path
 	loading []string                                        // load stack, for cycle detection
+
+	containers []*pendingContainer // container() calls, resolved after evaluation
 
 	watchSet      bool // watch_settings was called
 	watchPos      model.Position
@@ -173,6 +178,7 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	if err := ctx.Err(); err != nil {
 		return nil, st.fail(err)
 	}
+	st.resolveContainers()
 	if err := validate(st.project); err != nil {
 		return nil, st.fail(err)
 	}

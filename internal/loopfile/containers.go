@@ -1,0 +1,469 @@
+package loopfile
+
+// The containers plugin: image() declares an image built from the project,
+// container() and devcontainer() declare container resources, and sync(),
+// run() and restart() build their live-update rules (devcontainers.go and
+// liveupdate.go hold the latter two groups).
+//
+// A container's image= may name an image() declared later in the Loopfile,
+// so it is resolved after evaluation (resolveContainers), together with the
+// default deps that depend on it.
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/loopdev/loop/internal/model"
+	"go.starlark.net/starlark"
+)
+
+func registerContainers(env starlark.StringDict) {
+	env["image"] = starlark.NewBuiltin("image", builtinImage)
+	env["container"] = starlark.NewBuiltin("container", builtinContainer)
+	env["devcontainer"] = starlark.NewBuiltin("devcontainer", builtinDevcontainer)
+	env["sync"] = starlark.NewBuiltin("sync", builtinSync)
+	env["run"] = starlark.NewBuiltin("run", builtinRun)
+	env["restart"] = starlark.NewBuiltin("restart", builtinRestart)
+}
+
+var imageParams = []string{"name", "context?", "dockerfile?", "target?", "build_args?", "ignore?"}
+
+var containerParams = []string{
+	"name", "image", "cmd?", "entrypoint?", "env?", "ports?", "volumes?",
+	"sync?", "on_change?", "rebuild_on?", "readiness?", "resource_deps?",
+	"links?", "labels?", "user?", "workdir?", "deps?", "ignore?", "trigger?",
+	"auto_start?", "stop_signal?", "stop_timeout?",
+}
+
+// pendingContainer is a container() whose image is resolved after
+// evaluation.
+type pendingContainer struct {
+	r           *model.Resource
+	defaultDeps bool // deps= not given: computed once the image is known
+}
+
+// image(name, context=".", dockerfile="Dockerfile", target="",
+// build_args={}, ignore=[]) declares an image built from the project.
+// Returns name.
+func builtinImage(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, imageParams...)
+	if err != nil {
+		return nil, err
+	}
+	s := stateOf(thread)
+	img := &model.Image{
+		Name:      a.imageRef("name", false),
+		Context:   a.dir(s, "context"),
+		Target:    a.str("target", ""),
+		BuildArgs: a.strDict("build_args"),
+		Ignore:    a.strList("ignore"),
+	}
+	img.Dockerfile = a.dockerfile("dockerfile", img.Context)
+	if a.err != nil {
+		return nil, a.err
+	}
+	if prev := s.image(img.Name); prev != nil {
+		return nil, a.errorAt("name", "rename one of them; image names are unique across the project",
+			"image: duplicate image name %q (first declared at %s)", img.Name, s.relPos(prev.Pos))
+	}
+	img.Pos = callerPos(thread)
+	if len(img.BuildArgs) == 0 {
+		img.BuildArgs = nil
+	}
+	if len(img.Ignore) == 0 {
+		img.Ignore = nil
+	}
+	s.project.Images = append(s.project.Images, img)
+	return starlark.String(img.Name), nil
+}
+
+// image returns the image called name, or nil.
+func (s *evalState) image(name string) *model.Image {
+	for _, img := range s.project.Images {
+		if img.Name == name {
+			return img
+		}
+	}
+	return nil
+}
+
+// imageRef reads an image reference ("api", "postgres:16",
+// "ghcr.io/org/app@sha256:..."). An image() name may not have a digest.
+func (a *args) imageRef(name string, digestOK bool) string {
+	s := a.str(name, "")
+	if a.err != nil {
+		return ""
+	}
+	const hint = `an image reference is lowercase, without spaces: [registry/]name[:tag][@digest], e.g. "postgres:16"`
+	ref, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		why := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "invalid reference format"), ": ")
+		if why != "" {
+			why = ": " + why
+		}
+		a.fail(name, hint, "invalid image reference %q%s", s, why)
+		return ""
+	}
+	if _, ok := ref.(reference.Digested); ok && !digestOK {
+		a.fail(name, "drop the @digest; loop tags the image it builds", "image name %q has a digest", s)
+		return ""
+	}
+	return s
+}
+
+// dockerfile reads a Dockerfile path relative to the build context (as in
+// Compose); it must exist.
+func (a *args) dockerfile(name, context string) string {
+	df := a.str(name, "Dockerfile")
+	if a.err != nil {
+		return ""
+	}
+	if df == "" {
+		a.fail(name, `give the Dockerfile's path, e.g. "Dockerfile.dev"`, "empty path")
+		return ""
+	}
+	abs := df
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(context, df)
+	}
+	abs = filepath.Clean(abs)
+	fi, err := os.Stat(abs)
+	switch {
+	case err != nil:
+		a.fail(name, "create it or fix the path; the dockerfile is relative to the context directory ("+context+")",
+			"Dockerfile %q does not exist", df)
+	case fi.IsDir():
+		a.fail(name, "name the Dockerfile itself, relative to the context directory", "%q is a directory", df)
+	}
+	return abs
+}
+
+// container(name, image, ...) declares a service that runs in a container.
+// Returns name.
+func builtinContainer(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, containerParams...)
+	if err != nil {
+		return nil, err
+	}
+	s := stateOf(thread)
+	r := readContainerCommon(s, a)
+	c := &model.Container{
+		Image:      a.imageRef("image", true),
+		Cmd:        a.containerCmd("cmd"),
+		Entrypoint: a.entrypoint("entrypoint"),
+		Ports:      a.portMaps("ports"),
+		Volumes:    a.volumes(s, "volumes"),
+		Sync:       a.syncs("sync"),
+		OnChange:   a.steps("on_change"),
+		RebuildOn:  a.paths(s, "rebuild_on"),
+		User:       a.str("user", ""),
+		Workdir:    a.containerPath("workdir"),
+	}
+	r.Deps = a.paths(s, "deps")
+	r.Container = c
+	normalizeContainer(c)
+	if _, err := s.declare(thread, a, r); err != nil {
+		return nil, err
+	}
+	s.containers = append(s.containers, &pendingContainer{r: r, defaultDeps: !a.has("deps")})
+	return starlark.String(r.Name), nil
+}
+
+// readContainerCommon reads the arguments container() and devcontainer()
+// share. The resource runs in the project directory.
+func readContainerCommon(s *evalState, a *args) *model.Resource {
+	r := &model.Resource{
+		Name:         a.str("name", ""),
+		Kind:         model.KindContainer,
+		Dir:          s.project.Dir,
+		Env:          a.strDict("env"),
+		Ignore:       a.strList("ignore"),
+		ResourceDeps: a.strList("resource_deps"),
+		Readiness:    a.probe("readiness"),
+		Links:        a.links("links"),
+		Labels:       a.strList("labels"),
+		Trigger: model.Trigger(a.oneOf("trigger", string(model.TriggerAuto),
+			string(model.TriggerAuto), string(model.TriggerManual))),
+		AutoStart:   a.boolean("auto_start", true),
+		StopSignal:  a.signal("stop_signal"),
+		StopTimeout: a.duration("stop_timeout", defaultStopTimeout),
+	}
+	if a.err == nil && !namePattern.MatchString(r.Name) {
+		a.fail("name", "use letters, digits, '.', '_' and '-', starting with a letter or digit",
+			"invalid resource name %q", r.Name)
+	}
+	for _, d := range r.ResourceDeps {
+		if d == "" && a.err == nil {
+			a.fail("resource_deps", "", "empty resource name")
+		}
+	}
+	return r
+}
+
+// normalizeContainer makes empty lists nil, so that `ports=[]` and no ports
+// declare the same container (model.Resource.Equal).
+func normalizeContainer(c *model.Container) {
+	if len(c.Ports) == 0 {
+		c.Ports = nil
+	}
+	if len(c.Volumes) == 0 {
+		c.Volumes = nil
+	}
+	if len(c.Sync) == 0 {
+		c.Sync = nil
+	}
+	if len(c.OnChange) == 0 {
+		c.OnChange = nil
+	}
+	if len(c.RebuildOn) == 0 {
+		c.RebuildOn = nil
+	}
+}
+
+// resolveContainers runs once evaluation is over and every image() is
+// known: a container's image names an image() (then Container.Build is
+// set) or is a reference to an image present locally. Containers without
+// deps= get their default deps here, since they include the build context.
+func (s *evalState) resolveContainers() {
+	names := make([]string, len(s.project.Images))
+	for i, img := range s.project.Images {
+		names[i] = img.Name
+	}
+	for _, pc := range s.containers {
+		c := pc.r.Container
+		c.Build = s.image(c.Image)
+		if c.Build == nil {
+			if n := nearest(c.Image, names); n != "" {
+				s.project.Warnings = append(s.project.Warnings, fmt.Sprintf(
+					"%s: container %q: image %q is not declared by image(), so it is used as an image reference; did you mean %q?",
+					s.relPos(pc.r.Pos), pc.r.Name, c.Image, n))
+			}
+		}
+		if pc.defaultDeps {
+			pc.r.Deps = containerDeps(c, c.Build)
+		}
+	}
+}
+
+// containerDeps is the default deps of a container: the build context of
+// the image built for it (nil for none), every sync local, every
+// rebuild_on path and every run() trigger. Paths inside another one are
+// dropped.
+func containerDeps(c *model.Container, build *model.Image) []string {
+	var all []string
+	if build != nil {
+		all = append(all, build.Context)
+		if !within(build.Dockerfile, build.Context) {
+			all = append(all, build.Dockerfile)
+		}
+	}
+	for _, r := range c.Sync {
+		all = append(all, r.Local)
+	}
+	all = append(all, c.RebuildOn...)
+	for _, st := range c.OnChange {
+		all = append(all, st.Trigger...)
+	}
+	var deps []string
+	for i, p := range all {
+		covered := slices.ContainsFunc(all, func(q string) bool { return q != p && within(p, q) }) ||
+			slices.Contains(all[:i], p)
+		if !covered {
+			deps = append(deps, p)
+		}
+	}
+	return deps
+}
+
+// within reports whether path p is dir or inside it.
+func within(p, dir string) bool {
+	r, err := filepath.Rel(dir, p)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
+}
+
+// containerCmd reads a command run in a container: a string runs with
+// /bin/sh -c (so the image needs a shell), a list is the argv as is.
+func (a *args) containerCmd(name string) []string {
+	argv := a.cmd(name)
+	if _, isStr := a.vals[name].(starlark.String); isStr && argv != nil {
+		argv[0] = "/bin/sh"
+	}
+	return argv
+}
+
+// entrypoint is containerCmd, except that an empty list clears the image's
+// entrypoint (an empty, non-nil argv).
+func (a *args) entrypoint(name string) []string {
+	if v, ok := a.vals[name].(starlark.Indexable); ok && a.err == nil && v.Len() == 0 {
+		if _, isStr := v.(starlark.String); !isStr {
+			return []string{}
+		}
+	}
+	return a.containerCmd(name)
+}
+
+// containerPath reads an absolute path in the container, or "".
+func (a *args) containerPath(name string) string {
+	p := a.str(name, "")
+	if a.err != nil || p == "" {
+		return p
+	}
+	if !path.IsAbs(p) {
+		a.fail(name, fmt.Sprintf("use an absolute path in the container, e.g. %q", path.Join("/", p)),
+			"%q is not an absolute path", p)
+		return ""
+	}
+	return path.Clean(p)
+}
+
+// list returns argument name as a list or tuple, or nil (recording a type
+// error) when it is something else.
+func (a *args) list(name, want string) starlark.Indexable {
+	v, ok := a.vals[name]
+	if !ok || a.err != nil {
+		return nil
+	}
+	seq, ok := v.(starlark.Indexable)
+	if _, isStr := v.(starlark.String); !ok || isStr {
+		a.wrongType(name, v, want)
+		return nil
+	}
+	return seq
+}
+
+const portHint = `use a port (8080), "HOST:CONTAINER" ("8080:80") or "HOST:CONTAINER/udp"`
+
+// portMaps reads a list of ports to publish: an int (the same port on both
+// sides) or a "[HOST:]CONTAINER[/PROTO]" string.
+func (a *args) portMaps(name string) []model.PortMap {
+	seq := a.list(name, "list of ports")
+	if seq == nil {
+		return nil
+	}
+	var out []model.PortMap
+	for i := range seq.Len() {
+		var pm model.PortMap
+		switch x := seq.Index(i).(type) {
+		case starlark.Int:
+			n, ok := x.Int64()
+			if !ok || n < 1 || n > 65535 {
+				a.fail(name, "", "element %d: port %s out of range 1-65535", i, x)
+				return nil
+			}
+			pm = model.PortMap{Host: int(n), Container: int(n), Protocol: "tcp"}
+		case starlark.String:
+			var err error
+			if pm, err = parsePortMap(string(x)); err != nil {
+				a.fail(name, portHint, "element %d: %v", i, err)
+				return nil
+			}
+		default:
+			a.fail(name, portHint, "element %d: got %s, want int or string", i, x.Type())
+			return nil
+		}
+		for _, prev := range out {
+			if prev.Host == pm.Host && prev.Protocol == pm.Protocol {
+				a.fail(name, "publish each host port once", "element %d: host port %d/%s published twice", i, pm.Host, pm.Protocol)
+				return nil
+			}
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+// parsePortMap parses "[HOST:]CONTAINER[/PROTO]".
+func parsePortMap(s string) (model.PortMap, error) {
+	spec, proto, hasProto := strings.Cut(s, "/")
+	if !hasProto {
+		proto = "tcp"
+	}
+	if proto != "tcp" && proto != "udp" {
+		return model.PortMap{}, fmt.Errorf("port %q: unknown protocol %q (want tcp or udp)", s, proto)
+	}
+	parts := strings.Split(spec, ":")
+	if len(parts) == 1 {
+		parts = append(parts, parts[0])
+	}
+	if len(parts) != 2 {
+		return model.PortMap{}, fmt.Errorf("invalid port %q (a host address is not supported)", s)
+	}
+	var ns [2]int
+	for j, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return model.PortMap{}, fmt.Errorf("invalid port %q", s)
+		}
+		ns[j] = n
+	}
+	return model.PortMap{Host: ns[0], Container: ns[1], Protocol: proto}, nil
+}
+
+const volumeHint = `use "./dir:/path" or "/abs/dir:/path" for a host directory, "name:/path" for a named volume, with ":ro" to mount read-only`
+
+// volumes reads a list of "SOURCE:TARGET[:ro|:rw]" mounts. A source that
+// starts with "." or "/" is a host path (relative to the project
+// directory); anything else names a volume.
+func (a *args) volumes(s *evalState, name string) []model.Volume {
+	seq := a.list(name, "list of strings")
+	if seq == nil {
+		return nil
+	}
+	var out []model.Volume
+	for i := range seq.Len() {
+		x, ok := seq.Index(i).(starlark.String)
+		if !ok {
+			a.fail(name, volumeHint, "element %d: got %s, want string", i, seq.Index(i).Type())
+			return nil
+		}
+		v, err := parseVolume(s, string(x))
+		if err != nil {
+			a.fail(name, volumeHint, "element %d: %v", i, err)
+			return nil
+		}
+		for _, prev := range out {
+			if prev.Target == v.Target {
+				a.fail(name, "mount one volume per container path", "element %d: %s mounted twice", i, v.Target)
+				return nil
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func parseVolume(s *evalState, spec string) (model.Volume, error) {
+	parts := strings.Split(spec, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return model.Volume{}, fmt.Errorf("invalid volume %q", spec)
+	}
+	v := model.Volume{Target: parts[1]}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ro":
+			v.ReadOnly = true
+		case "rw":
+		default:
+			return model.Volume{}, fmt.Errorf("volume %q: unknown option %q (want ro or rw)", spec, parts[2])
+		}
+	}
+	if !path.IsAbs(v.Target) {
+		return model.Volume{}, fmt.Errorf("volume %q: target %q is not an absolute path", spec, v.Target)
+	}
+	v.Target = path.Clean(v.Target)
+	switch src := parts[0]; {
+	case strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/"):
+		v.Source = s.abs(src)
+	case namePattern.MatchString(src):
+		v.Source, v.Named = src, true
+	default:
+		return model.Volume{}, fmt.Errorf("volume %q: invalid volume name %q", spec, src)
+	}
+	return v, nil
+}

@@ -1,0 +1,151 @@
+package loopfile
+
+// Live-update values, part of the containers plugin: sync() and run() /
+// restart() return values that container(sync=, on_change=) and
+// devcontainer() read.
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/loopdev/loop/internal/model"
+	"go.starlark.net/starlark"
+)
+
+// syncValue is what sync() returns: one sync rule.
+type syncValue struct {
+	rule  model.SyncRule
+	shown string // as written, for String
+}
+
+var _ starlark.Value = (*syncValue)(nil)
+
+func (v *syncValue) String() string        { return v.shown }
+func (v *syncValue) Type() string          { return "sync" }
+func (v *syncValue) Freeze()               {}
+func (v *syncValue) Truth() starlark.Bool  { return true }
+func (v *syncValue) Hash() (uint32, error) { return starlark.String(v.shown).Hash() }
+
+// sync(local, remote) returns a sync rule for container(sync=...): changes
+// under local (relative to the project directory) are copied to remote, an
+// absolute path in the container.
+func builtinSync(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, "local", "remote")
+	if err != nil {
+		return nil, err
+	}
+	local, remote := a.str("local", ""), a.str("remote", "")
+	if a.err == nil && local == "" {
+		a.fail("local", `use "." for the project directory`, "empty path")
+	}
+	if a.err == nil && !path.IsAbs(remote) {
+		a.fail("remote", fmt.Sprintf("use an absolute path in the container, e.g. %q", path.Join("/", remote)),
+			"remote path %q is not absolute", remote)
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	return &syncValue{
+		rule:  model.SyncRule{Local: stateOf(thread).abs(local), Remote: path.Clean(remote)},
+		shown: fmt.Sprintf("sync(%q, %q)", local, remote),
+	}, nil
+}
+
+// syncs reads a list of sync() values.
+func (a *args) syncs(name string) []model.SyncRule {
+	seq := a.list(name, "list of sync() values")
+	if seq == nil {
+		return nil
+	}
+	var out []model.SyncRule
+	for i := range seq.Len() {
+		v, ok := seq.Index(i).(*syncValue)
+		if !ok {
+			a.fail(name, `use sync("src", "/app/src")`, "element %d: got %s, want sync()", i, seq.Index(i).Type())
+			return nil
+		}
+		out = append(out, v.rule)
+	}
+	return out
+}
+
+// stepValue is what run() and restart() return: one live-update step.
+type stepValue struct{ step model.Step }
+
+var _ starlark.Value = (*stepValue)(nil)
+
+func (v *stepValue) String() string {
+	if v.step.Restart {
+		return "restart()"
+	}
+	return fmt.Sprintf("run(%q)", strings.Join(v.step.Cmd, " "))
+}
+func (v *stepValue) Type() string         { return "step" }
+func (v *stepValue) Freeze()              {}
+func (v *stepValue) Truth() starlark.Bool { return true }
+func (v *stepValue) Hash() (uint32, error) {
+	return 0, fmt.Errorf("unhashable type: step")
+}
+
+// run(cmd, trigger=[]) returns a step that runs cmd in the container after
+// a sync: on every change, or only when one of trigger (paths relative to
+// the project directory) changed.
+func builtinRun(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, "cmd", "trigger?")
+	if err != nil {
+		return nil, err
+	}
+	st := model.Step{Cmd: a.containerCmd("cmd"), Trigger: a.paths(stateOf(thread), "trigger")}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if len(st.Trigger) == 0 {
+		st.Trigger = nil
+	}
+	return &stepValue{step: st}, nil
+}
+
+// restart() returns a step that restarts the container's service in place.
+func builtinRestart(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(posArgs)+len(kwargs) > 0 {
+		return nil, errorf("call it as restart()", "restart: takes no arguments")
+	}
+	return &stepValue{step: model.Step{Restart: true}}, nil
+}
+
+// steps reads a list of run() and restart() values. restart() may appear
+// once, as the last step.
+func (a *args) steps(name string) []model.Step {
+	seq := a.list(name, "list of run() and restart() values")
+	if seq == nil {
+		return nil
+	}
+	var out []model.Step
+	restartAt := -1
+	for i := range seq.Len() {
+		v, ok := seq.Index(i).(*stepValue)
+		if !ok {
+			a.fail(name, `use run("...") and restart()`, "element %d: got %s, want run() or restart()", i, seq.Index(i).Type())
+			return nil
+		}
+		if restartAt >= 0 {
+			what := "run()"
+			if v.step.Restart {
+				what = "a second restart()"
+			}
+			a.fail(name, "give restart() once, as the last step: the steps run in order, then the service restarts",
+				"element %d: %s after restart() (element %d)", i, what, restartAt)
+			return nil
+		}
+		if v.step.Restart {
+			restartAt = i
+		}
+		st := v.step
+		st.Cmd = slices.Clone(st.Cmd)
+		st.Trigger = slices.Clone(st.Trigger)
+		out = append(out, st)
+	}
+	return out
+}
