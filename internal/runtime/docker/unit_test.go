@@ -1,0 +1,203 @@
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loopdev/loop/internal/model"
+	loopsync "github.com/loopdev/loop/internal/sync"
+)
+
+func TestRuntime_PingUnavailable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	r := New(nil, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := r.Ping(ctx)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Ping = %v, want ErrUnavailable", err)
+	}
+	for _, want := range []string{"unix:///nonexistent/docker.sock", "systemctl start docker", "DOCKER_HOST"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestContextHost(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DOCKER_HOST", "")
+	os.Unsetenv("DOCKER_HOST")
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv("DOCKER_CONTEXT", "")
+	sum := sha256.Sum256([]byte("remote"))
+	meta := filepath.Join(dir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
+	writeFile(t, meta, `{"Name":"remote","Endpoints":{"docker":{"Host":"tcp://build-host:2375","SkipTLSVerify":false}}}`)
+
+	if got, err := contextHost(); err != nil || got != "" {
+		t.Errorf("no config: contextHost = %q, %v; want default", got, err)
+	}
+	writeFile(t, filepath.Join(dir, "config.json"), `{"currentContext":"remote"}`)
+	if got, err := contextHost(); err != nil || got != "tcp://build-host:2375" {
+		t.Errorf("currentContext: contextHost = %q, %v; want tcp://build-host:2375", got, err)
+	}
+	t.Setenv("DOCKER_CONTEXT", "default")
+	if got, err := contextHost(); err != nil || got != "" {
+		t.Errorf("DOCKER_CONTEXT=default: contextHost = %q, %v; want default", got, err)
+	}
+	t.Setenv("DOCKER_CONTEXT", "missing")
+	if _, err := contextHost(); err == nil || !strings.Contains(err.Error(), `"missing"`) {
+		t.Errorf("missing context: err = %v", err)
+	}
+	t.Setenv("DOCKER_HOST", "unix:///x.sock")
+	if got, err := contextHost(); err != nil || got != "" {
+		t.Errorf("DOCKER_HOST set: contextHost = %q, %v; want FromEnv to decide", got, err)
+	}
+}
+
+func TestContextFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"Dockerfile", "main.go", "node_modules/a/index.js", "docs/a.md", "docs/keep.md", "tmp/x", "build/out"} {
+		writeFile(t, filepath.Join(dir, f), f)
+	}
+	writeFile(t, filepath.Join(dir, ".dockerignore"), "# comment\nnode_modules\ndocs\n!docs/keep.md\nDockerfile\n.dockerignore\n")
+	img := &model.Image{Name: "app", Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile"), Ignore: []string{"tmp/"}}
+	bc, err := contextFiles(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range bc.files {
+		got[f] = true
+	}
+	for _, want := range []string{"Dockerfile", ".dockerignore", "main.go", "docs/keep.md", "build/out"} {
+		if !got[want] {
+			t.Errorf("%s missing from the context %v", want, bc.files)
+		}
+	}
+	for _, not := range []string{"node_modules/a/index.js", "docs/a.md", "tmp/x"} {
+		if got[not] {
+			t.Errorf("%s is in the context though ignored", not)
+		}
+	}
+
+	h1, err := bc.hash(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "tmp/x"), "changed")
+	if h2, _ := mustContext(t, img).hash(img); h2 != h1 {
+		t.Errorf("an ignored file changed the hash")
+	}
+	writeFile(t, filepath.Join(dir, "main.go"), "changed")
+	if h3, _ := mustContext(t, img).hash(img); h3 == h1 {
+		t.Errorf("a changed file kept the hash")
+	}
+	h4, _ := mustContext(t, img).hash(img)
+	img.BuildArgs = map[string]string{"V": "1"}
+	if h5, _ := mustContext(t, img).hash(img); h5 == h4 {
+		t.Errorf("a build arg kept the hash")
+	}
+}
+
+func mustContext(t *testing.T, img *model.Image) *buildContext {
+	t.Helper()
+	bc, err := contextFiles(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bc
+}
+
+func TestContextFiles_ExternalDockerfile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ctx", "a"), "a")
+	writeFile(t, filepath.Join(dir, "docker", "app.Dockerfile"), "FROM scratch\n")
+	writeFile(t, filepath.Join(dir, "docker", "app.Dockerfile.dockerignore"), "a\n")
+	bc := mustContext(t, &model.Image{Context: filepath.Join(dir, "ctx"), Dockerfile: filepath.Join(dir, "docker", "app.Dockerfile")})
+	if bc.external == "" || !strings.HasPrefix(bc.dockerfile, ".dockerfile.") {
+		t.Errorf("external Dockerfile: %+v", bc)
+	}
+	if len(bc.files) != 0 {
+		t.Errorf("files = %v; the Dockerfile's own .dockerignore excludes a", bc.files)
+	}
+}
+
+func TestParseHashes(t *testing.T) {
+	in := "F\t00000000000000ff\t644\t/app/main.go\n" +
+		"L\t../x\t0\t/app/link\n" +
+		"D\t-\t2755\t/app\n"
+	got, err := parseHashes(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]loopsync.Entry{
+		"/app/main.go": {Kind: 'F', Hash: 0xff, Mode: 0o644},
+		"/app/link":    {Kind: 'L', Link: "../x"},
+		"/app":         {Kind: 'D', Mode: 0o755 | fs.ModeSetgid},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parseHashes = %v, want %v", got, want)
+	}
+	if _, err := parseHashes(strings.NewReader("garbage\n")); err == nil {
+		t.Errorf("parseHashes accepted garbage")
+	}
+}
+
+func TestRuntime_Supervisor(t *testing.T) {
+	r := &Runtime{Supervisor: "/bin/ls"}
+	if _, err := r.supervisor(); !errors.Is(err, errDynamic) || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Errorf("dynamic supervisor: err = %v, want errDynamic", err)
+	}
+
+	t.Setenv("LOOP_SUPERVISOR", "")
+	r = &Runtime{Home: t.TempDir()}
+	self, _ := os.Executable()
+	p, err := r.supervisor()
+	if checkStatic(self) != nil {
+		if !errors.Is(err, errDynamic) {
+			t.Errorf("dynamic test binary: err = %v, want errDynamic", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o755 || filepath.Dir(p) != filepath.Join(r.Home, "bin") || !strings.HasPrefix(filepath.Base(p), "loopd-") {
+		t.Errorf("supervisor copy %s: %v %v", p, fi, err)
+	}
+}
+
+func TestSignalExit(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		oom  bool
+		want string
+	}{
+		{0, false, "exited 0"},
+		{3, false, "exited 3"},
+		{137, false, "killed by SIGKILL"},
+		{143, false, "killed by SIGTERM"},
+		{1, true, "killed by SIGKILL"},
+	} {
+		if got := signalExit(tc.code, tc.oom).String(); got != tc.want {
+			t.Errorf("signalExit(%d, %v) = %s, want %s", tc.code, tc.oom, got, tc.want)
+		}
+	}
+}
+
+func TestImageTag(t *testing.T) {
+	if got, want := imageTag("My Project", "web_App", "0123456789abcdef"), "loop/my-project-web_app:0123456789abcdef"; got != want {
+		t.Errorf("imageTag = %q, want %q", got, want)
+	}
+}
