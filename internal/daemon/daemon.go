@@ -248,7 +248,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	p, err := startProject(projectConfig{
 		name: name, loopfile: req.Loopfile, env: req.Env,
 		logDir:  logDir(d.Home, req.Loopfile),
-		runtime: d.runtime, publish: d.hub.Publish, logger: d.Logger,
+		runtime: d.runtime, containers: d.containers, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
 	})
 	if err != nil {
 		return nil, err

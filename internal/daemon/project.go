@@ -26,6 +26,7 @@ import (
 type project struct {
 	name     string
 	loopfile string
+	stateDir string // this project's state under LOOP_HOME
 	log      *slog.Logger
 	logs     *logs.Store
 	engine   *engine.Engine
@@ -43,20 +44,22 @@ type project struct {
 }
 
 type projectConfig struct {
-	name     string
-	loopfile string
-	env      []string
-	logDir   string
-	runtime  runtime.Runtime
-	publish  func(api.Event) uint64
-	logger   *slog.Logger
+	name       string
+	loopfile   string
+	env        []string
+	logDir     string
+	runtime    runtime.Runtime
+	containers runtime.Runtime
+	home       string
+	publish    func(api.Event) uint64
+	logger     *slog.Logger
 }
 
 // startProject evaluates the Loopfile and, if it is good, starts the
 // project's goroutines. A bad Loopfile on first start is returned as is.
 func startProject(cfg projectConfig) (*project, error) {
 	p := &project{
-		name: cfg.name, loopfile: cfg.loopfile, env: cfg.env,
+		name: cfg.name, loopfile: cfg.loopfile, env: cfg.env, stateDir: filepath.Dir(cfg.logDir),
 		log:      cfg.logger.With("project", cfg.name),
 		done:     make(chan struct{}),
 		flushReq: make(chan chan struct{}),
@@ -74,8 +77,8 @@ func startProject(cfg projectConfig) (*project, error) {
 		return nil, err
 	}
 	p.engine = engine.New(engine.Config{
-		Project: cfg.name, Runtime: cfg.runtime, Logs: store, Publish: cfg.publish,
-		BaseEnv: cfg.env, Logger: cfg.logger,
+		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Home: cfg.home,
+		Logs: store, Publish: cfg.publish, BaseEnv: cfg.env, Logger: cfg.logger,
 	})
 	p.cur, p.watched = m, m.Files
 	p.cancel = cancel
@@ -105,7 +108,7 @@ func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
 	p.mu.Unlock()
 	// print() and local() output goes to the project's own log ("loop"
 	// stream of resource ""), shown by `loop logs`.
-	return loopfile.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: p.logs.Writer("", "loop")})
+	return loopfile.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: p.logs.Writer("", "loop"), StateDir: p.stateDir})
 }
 
 // run watches the project's files until ctx ends, restarting the watcher

@@ -48,7 +48,7 @@ func builtinDevcontainer(thread *starlark.Thread, b *starlark.Builtin, posArgs s
 		Path:       config,
 		Env:        s.opts.Env,
 		Name:       r.Name,
-		StateDir:   "", // TODO: a directory under LOOP_HOME, once loopfile.Options carries one
+		StateDir:   devcontainerStateDir(s.opts.StateDir, r.Name),
 	})
 	if err != nil {
 		return nil, s.devcontainerError(err, config, pos)
@@ -147,4 +147,14 @@ func (s *evalState) devcontainerError(err error, config string, pos model.Positi
 		hint = de.Hint + "; " + hint
 	}
 	return &Error{File: de.File, Line: de.Line, Col: de.Col, Msg: "devcontainer: " + msg, Hint: hint, cause: err}
+}
+
+// devcontainerStateDir is where a devcontainer's generated Features build
+// lives: stable per project and resource, so re-evaluation neither leaks
+// directories nor changes the image's context.
+func devcontainerStateDir(root, name string) string {
+	if root == "" {
+		return ""
+	}
+	return filepath.Join(root, "devcontainer", name)
 }

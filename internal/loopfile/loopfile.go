@@ -42,6 +42,7 @@ type Options struct {
 	MaxSteps     uint64        // bound on Starlark execution steps (0 = default 10_000_000); a Loopfile that loops forever is an error, not a hang
 	LocalTimeout time.Duration // bound on each local() command (0 = 60s)
 	Stdout       io.Writer     // where print() and local() output goes (nil = discard)
+	StateDir     string        // loop's per-project state directory (generated devcontainer builds); "" = a temp dir per evaluation
 }
 
 // Defaults for zero Options fields.

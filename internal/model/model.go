@@ -129,7 +129,19 @@ func (r *Resource) Equal(o *Resource) bool {
 	}
 	a, b := *r, *o
 	a.Pos, b.Pos = Position{}, Position{}
+	a.Container, b.Container = a.Container.withoutPos(), b.Container.withoutPos()
 	return reflect.DeepEqual(a, b)
+}
+
+// withoutPos returns a copy of c whose image has no position, for Equal.
+func (c *Container) withoutPos() *Container {
+	if c == nil || c.Build == nil {
+		return c
+	}
+	cc, img := *c, *c.Build
+	img.Pos = Position{}
+	cc.Build = &img
+	return &cc
 }
 
 // ProbeKind names a readiness probe type.
