@@ -75,10 +75,15 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	cfg, hcfg, err := containerConfig(spec, ref, img, super)
+	bindSuper := ""
+	if !r.copySuper {
+		bindSuper = super
+	}
+	cfg, hcfg, err := containerConfig(spec, ref, img, bindSuper)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
+	cfg.Labels[LabelSupervisor] = r.superSum
 	confHash := configHash(img.ID, cfg, hcfg)
 	cfg.Labels[LabelConfig] = confHash
 
@@ -105,6 +110,11 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 
 	h := &handle{r: r, cli: cli, spec: spec, c: c, id: id, out: out, done: make(chan struct{})}
+	if created && r.copySuper {
+		if err := h.copySupervisor(ctx, super); err != nil {
+			return nil, h.fail(ctx, true, fmt.Errorf("start %s: %w", spec.Name, err))
+		}
+	}
 	if h.uid, h.gid, err = h.resolveUser(ctx, effectiveUser(c.User, img)); err != nil {
 		return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
 	}
@@ -190,7 +200,8 @@ func (r *Runtime) adopt(ctx context.Context, cli *client.Client, spec runtime.Sp
 	return id, running, nil
 }
 
-// containerConfig is the container loop creates for spec.
+// containerConfig is the container loop creates for spec; super is the
+// host path of the supervisor to bind-mount ("" when it is copied in).
 func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, super string) (*container.Config, *container.HostConfig, error) {
 	c := spec.Container
 	sig := spec.StopSignal
@@ -237,9 +248,9 @@ func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, s
 		PortBindings: nat.PortMap{},
 		Privileged:   c.Privileged,
 		CapAdd:       c.CapAdd,
-		Mounts: []mount.Mount{{
-			Type: mount.TypeBind, Source: super, Target: supervisorPath, ReadOnly: true,
-		}},
+	}
+	if super != "" {
+		hcfg.Mounts = append(hcfg.Mounts, mount.Mount{Type: mount.TypeBind, Source: super, Target: supervisorPath, ReadOnly: true})
 	}
 	for _, p := range c.Ports {
 		proto := p.Protocol

@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/docker/docker/api/types/filters"
@@ -43,6 +44,9 @@ const (
 	LabelProject  = "dev.loop.project"
 	LabelResource = "dev.loop.resource"
 	LabelConfig   = "dev.loop.config"
+	// LabelSupervisor is the content hash of the supervisor the container
+	// runs: a new loopd recreates containers.
+	LabelSupervisor = "dev.loop.supervisor"
 )
 
 // ErrUnavailable is wrapped by every error caused by an unreachable Docker
@@ -59,11 +63,16 @@ type Runtime struct {
 	// executable (which must then be static).
 	Supervisor string
 
-	mu     sync.Mutex
-	cli    *client.Client
-	host   string // the engine address tried, for errors
-	pinged bool
-	super  string // resolved supervisor path
+	mu       sync.Mutex
+	cli      *client.Client
+	host     string // the engine address tried, for errors
+	pinged   bool
+	super    string // resolved supervisor path
+	superSum string // its content hash
+	// copySuper: the engine is not on this host (DOCKER_HOST tcp:// or
+	// ssh://), so the supervisor is copied into each container instead of
+	// bind-mounted.
+	copySuper bool
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -106,6 +115,7 @@ func (r *Runtime) client(ctx context.Context) (*client.Client, error) {
 			return nil, fmt.Errorf("%w: docker client: %v; check DOCKER_HOST", ErrUnavailable, err)
 		}
 		r.cli, r.host = cli, cli.DaemonHost()
+		r.copySuper = !strings.HasPrefix(r.host, "unix://") && !strings.HasPrefix(r.host, "npipe://")
 	}
 	if !r.pinged {
 		if _, err := r.cli.Ping(ctx); err != nil {

@@ -580,3 +580,35 @@ func errString(err error) string {
 	}
 	return " " + err.Error()
 }
+
+// TestRuntime_CopiedSupervisor runs the way a remote engine is used: the
+// supervisor is copied into the container, not bind-mounted.
+func TestRuntime_CopiedSupervisor(t *testing.T) {
+	r := testRuntime(t)
+	r.copySuper = true
+	project := testProject(t, r)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "src", "a.txt"), "a\n")
+	c := &model.Container{Image: testImage, KeepAlive: true, Sync: []model.SyncRule{{Local: filepath.Join(dir, "src"), Remote: "/src"}}}
+	h := start(t, r, testSpec(project, "app", dir, c, io.Discard))
+	defer stopHandle(t, h)
+	info, err := r.cli.ContainerInspect(context.Background(), h.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range info.Mounts {
+		if m.Destination == supervisorPath {
+			t.Errorf("supervisor bind-mounted: %+v", m)
+		}
+	}
+	if got, _ := run(t, h, "", "cat", "/src/a.txt"); got != "a\n" {
+		t.Errorf("/src/a.txt = %q", got)
+	}
+	os.Remove(filepath.Join(dir, "src", "a.txt"))
+	if err := h.Update(context.Background(), []string{filepath.Join(dir, "src", "a.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := run(t, h, "", "test", "-e", "/src/a.txt"); code == 0 {
+		t.Errorf("/src/a.txt not deleted")
+	}
+}

@@ -1,13 +1,20 @@
 package docker
 
 import (
+	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
 )
 
 // supervisorPath is where the supervisor is mounted in every container.
@@ -38,7 +45,12 @@ func (r *Runtime) supervisor() (string, error) {
 		if err := checkStatic(abs); err != nil {
 			return "", err
 		}
-		r.super = abs
+		b, err := os.ReadFile(abs)
+		if err != nil {
+			return "", fmt.Errorf("supervisor: %w", err)
+		}
+		sum := sha256.Sum256(b)
+		r.super, r.superSum = abs, hex.EncodeToString(sum[:])[:16]
 		return abs, nil
 	}
 	self, err := os.Executable()
@@ -72,8 +84,43 @@ func (r *Runtime) supervisor() (string, error) {
 			return "", fmt.Errorf("supervisor: copy loopd to %s: %w", dst, err)
 		}
 	}
-	r.super = dst
+	r.super, r.superSum = dst, hex.EncodeToString(sum[:])[:16]
 	return dst, nil
+}
+
+// copySupervisor copies the supervisor into a created container, for
+// engines that cannot bind-mount a path of this host (a remote DOCKER_HOST).
+func (h *handle) copySupervisor(ctx context.Context, super string) error {
+	f, err := os.Open(super)
+	if err != nil {
+		return fmt.Errorf("copy supervisor: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("copy supervisor: %w", err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		dir := strings.TrimPrefix(path.Dir(supervisorPath), "/") + "/"
+		err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: fi.ModTime()})
+		if err == nil {
+			err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(supervisorPath, "/"), Mode: 0o755, Size: fi.Size(), ModTime: fi.ModTime()})
+		}
+		if err == nil {
+			_, err = io.CopyN(tw, f, fi.Size())
+		}
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	defer pr.Close()
+	if err := h.cli.CopyToContainer(ctx, h.id, "/", pr, container.CopyToContainerOptions{}); err != nil {
+		return fmt.Errorf("copy supervisor: %w", err)
+	}
+	return nil
 }
 
 // checkStatic fails for a dynamically linked (or non-ELF) binary.
