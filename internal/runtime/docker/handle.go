@@ -48,8 +48,8 @@ func (h *handle) Done() <-chan struct{} { return h.done }
 func (h *handle) Exit() runtime.Exit    { return h.exit }
 func (h *handle) Pid() int              { return h.pid }
 
-// ID is the container ID.
-func (h *handle) ID() string { return h.id }
+// ContainerID is the container ID (the engine shows it to `loop exec`).
+func (h *handle) ContainerID() string { return h.id }
 
 func (h *handle) stopTimeout() time.Duration {
 	if h.spec.StopTimeout > 0 {
