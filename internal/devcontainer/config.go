@@ -341,6 +341,7 @@ func (p *parser) images(root hujson.Value) error {
 		if err != nil {
 			return err
 		}
+		img.Base = p.build // built first; the runtime passes its tag as LOOP_BASE_IMAGE
 		p.res.Images = append(p.res.Images, img)
 	}
 	if n := len(p.res.Images); n > 0 {

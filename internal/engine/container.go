@@ -11,6 +11,7 @@ import (
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/probe"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/watch"
 )
 
 // Containers start asynchronously: building an image and creating a
@@ -112,6 +113,17 @@ func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why strin
 	e.logf(r, "restarted in place")
 	r.updating = true // until ready
 	e.awaitReady(r, gen, containerEnv(r.spec.Env))
+}
+
+// syncIgnore is what the initial sync of r leaves alone: .git, the
+// project's watch_settings ignores and r's own ignore= patterns.
+func (e *Engine) syncIgnore(r *res) func(string, bool) bool {
+	patterns := append([]string{".git/"}, r.spec.Ignore...)
+	if e.project != nil {
+		patterns = append(patterns, e.project.Watch.Ignore...)
+	}
+	m := watch.NewMatcher(e.projectDir(), patterns)
+	return m.Match
 }
 
 func restarts(c *model.Container) bool {

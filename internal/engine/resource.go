@@ -426,6 +426,7 @@ func (e *Engine) spec(r *res) runtime.Spec {
 	if r.spec.Kind == model.KindContainer {
 		spec.Env = containerEnv(r.spec.Env)
 		spec.Project, spec.ProjectDir, spec.Container, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Container, e.cfg.Home
+		spec.Ignore = e.syncIgnore(r)
 	}
 	return spec
 }

@@ -138,10 +138,19 @@ func (c *Container) withoutPos() *Container {
 	if c == nil || c.Build == nil {
 		return c
 	}
-	cc, img := *c, *c.Build
-	img.Pos = Position{}
-	cc.Build = &img
+	cc := *c
+	cc.Build = c.Build.withoutPos()
 	return &cc
+}
+
+func (img *Image) withoutPos() *Image {
+	if img == nil {
+		return nil
+	}
+	cp := *img
+	cp.Pos = Position{}
+	cp.Base = img.Base.withoutPos()
+	return &cp
 }
 
 // ProbeKind names a readiness probe type.
@@ -181,7 +190,10 @@ type Image struct {
 	Target     string            // multi-stage target ("" = last stage)
 	BuildArgs  map[string]string //
 	Ignore     []string          // extra .dockerignore-style patterns, relative to Context
-	Pos        Position
+	// Base, when set, is built first and its tag passed as the build arg
+	// LOOP_BASE_IMAGE (devcontainer Features extend a built image).
+	Base *Image
+	Pos  Position
 }
 
 // PortMap publishes a container port on the host.

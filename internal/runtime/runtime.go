@@ -31,6 +31,9 @@ type Spec struct {
 	ProjectDir string           // absolute project root: sync never reads outside it
 	Container  *model.Container // what to run; Argv/Dir are unused then
 	Home       string           // loop's state root (markers, supervisor copy)
+	// Ignore reports host paths the initial sync must neither copy nor
+	// delete in the container (.git, watch_settings and resource ignores).
+	Ignore func(hostPath string, isDir bool) bool
 }
 
 // Exit says how a process ended.

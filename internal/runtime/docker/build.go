@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -246,6 +247,20 @@ func refName(s string) string {
 // buildImage builds img unless an image with its content-addressed tag
 // exists, and returns the tag. Build output goes to out.
 func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project string, img *model.Image, out io.Writer) (string, error) {
+	if img.Base != nil {
+		baseTag, err := r.buildImage(ctx, cli, project, img.Base, out)
+		if err != nil {
+			return "", err
+		}
+		withBase := *img
+		withBase.BuildArgs = maps.Clone(img.BuildArgs)
+		if withBase.BuildArgs == nil {
+			withBase.BuildArgs = map[string]string{}
+		}
+		withBase.BuildArgs["LOOP_BASE_IMAGE"] = baseTag // part of the content hash too
+		withBase.Base = nil
+		img = &withBase
+	}
 	bc, err := contextFiles(img)
 	if err != nil {
 		return "", fmt.Errorf("build image %s: %w", img.Name, err)

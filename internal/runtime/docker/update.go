@@ -107,7 +107,7 @@ func triggered(trigger, changed []string) bool {
 }
 
 func (h *handle) syncOptions() loopsync.Options {
-	return loopsync.Options{Root: h.spec.ProjectDir, UID: h.uid, GID: h.gid}
+	return loopsync.Options{Root: h.spec.ProjectDir, UID: h.uid, GID: h.gid, Ignore: h.spec.Ignore}
 }
 
 func (h *handle) reportRefused(s loopsync.Stats) {
