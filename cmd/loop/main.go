@@ -9,6 +9,7 @@ import (
 
 	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/supervise"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -17,6 +18,9 @@ var version = "dev"
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
 		os.Exit(process.ReaperMain(os.Stdin))
+	}
+	if len(os.Args) > 1 && supervise.IsCommand(os.Args[1]) {
+		os.Exit(supervise.Main(os.Args[1:]))
 	}
 	err := cli.NewRoot(cli.Version(version)).ExecuteContext(context.Background())
 	if err == nil {

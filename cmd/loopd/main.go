@@ -11,6 +11,7 @@ import (
 	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/supervise"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -19,6 +20,9 @@ var version = "dev"
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
 		os.Exit(process.ReaperMain(os.Stdin))
+	}
+	if len(os.Args) > 1 && supervise.IsCommand(os.Args[1]) {
+		os.Exit(supervise.Main(os.Args[1:]))
 	}
 	err := cli.RunDaemon(context.Background(), cli.Version(version))
 	if err == nil {

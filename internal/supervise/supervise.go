@@ -1,0 +1,82 @@
+// Package supervise is loop's in-container supervisor. The static loopd
+// binary is bind-mounted read-only into every dev container at
+// /.loop/loopd and becomes its entrypoint:
+//
+//	/.loop/loopd supervise --stop-signal=SIGTERM --stop-timeout=10s -- CMD [ARGS...]
+//
+// As PID 1 it starts CMD in its own process group, forwards signals to that
+// group, reaps every zombie, and restarts CMD in place on signal 39 (stop
+// signal to the group, SIGKILL after the stop timeout, pending deletes
+// applied, CMD started again): the container, its network and installed
+// packages stay. Two helpers run through `docker exec` in images that have
+// no shell or tools: __rm removes paths and __hash lists a tree with xxh3
+// content hashes so loop can diff it against the host.
+//
+// Everything here is pure Go on raw syscalls (no cgo, no libc, no shell),
+// so it works in scratch and distroless images.
+package supervise
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+)
+
+// Subcommand names. The __ ones are internal helpers run by loop through
+// `docker exec`.
+const (
+	CmdSupervise = "supervise"
+	CmdRm        = "__rm"
+	CmdHash      = "__hash"
+)
+
+// SigRestart asks the supervisor to restart its command in place
+// (SIGRTMIN+5 in glibc terms). `docker kill --signal=39 <id>` sends it.
+const SigRestart = syscall.Signal(39)
+
+// deletesFile holds pending deletes, newline-separated absolute paths, that
+// loop writes with CopyToContainer while the container is stopped. Tests
+// point it elsewhere.
+var deletesFile = "/.loop-state/deletes"
+
+// IsCommand reports whether name (os.Args[1]) is one of this package's
+// subcommands; cmd/loop and cmd/loopd dispatch on it before anything else.
+func IsCommand(name string) bool {
+	switch name {
+	case CmdSupervise, CmdRm, CmdHash:
+		return true
+	}
+	return false
+}
+
+// Main runs a subcommand; args are os.Args[1:], starting with the
+// subcommand. It returns the process's exit code.
+func Main(args []string) int {
+	return run(args, os.Stdout, os.Stderr)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "loop supervise: no subcommand")
+		return 2
+	}
+	switch args[0] {
+	case CmdSupervise:
+		return superviseMain(args[1:], stderr)
+	case CmdRm:
+		return rmMain(args[1:], stderr)
+	case CmdHash:
+		return hashMain(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "loop supervise: unknown subcommand %q\n", args[0])
+	return 2
+}
+
+// operands returns the arguments after an optional leading "--".
+func operands(args []string) []string {
+	if len(args) > 0 && args[0] == "--" {
+		return args[1:]
+	}
+	return args
+}
