@@ -30,6 +30,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/runtime/process"
 )
 
@@ -111,6 +112,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer reaper.Close()
 	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs, Reaper: reaper}
+	d.containers, d.containerRuntime = containerRuntime(d.Logger, d.Home)
 
 	sock := SocketPath(d.Home)
 	ln, err := listenUnix(sock)
@@ -144,6 +146,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 // maxSocketPath is the longest path a Unix socket address holds on Linux
 // (sun_path is 108 bytes with its terminating NUL).
 const maxSocketPath = 107
+
+// containerRuntime picks the runtime for container resources: Docker (any
+// engine the client reaches: DOCKER_HOST, Docker contexts). It does not
+// connect before first use, so a missing engine only fails the container
+// resources, with a clear error.
+func containerRuntime(logger *slog.Logger, home string) (runtime.Runtime, string) {
+	return docker.New(logger, home), "docker"
+}
 
 // selfExe names this binary for re-execution: /proc/self/exe on Linux, so
 // that a `go run` binary deleted after the daemon started still works.
