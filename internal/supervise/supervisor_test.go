@@ -41,7 +41,7 @@ func TestSupervise_RestartCoalesces(t *testing.T) {
 	pidFile := filepath.Join(dir, "pid")
 	// The child takes its time to stop, so the later requests arrive
 	// while the restart is in progress.
-	script := writePid(pidFile) + "; trap 'sleep 0.3; exit 0' TERM; while :; do sleep 0.05; done"
+	script := "trap 'sleep 0.3; exit 0' TERM; " + writePid(pidFile) + "; while :; do sleep 0.05; done"
 	s := startSupervisor(t, "", "--stop-timeout=5s", "--", "sh", "-c", script)
 	old := readPid(t, pidFile, 0)
 	for range 5 {
@@ -59,17 +59,19 @@ func TestSupervise_StopForwardsAndExits(t *testing.T) {
 	tests := []struct {
 		name   string
 		sig    syscall.Signal
-		script string
+		traps  string
+		wait   string
 		want   int
 	}{
-		{"TERM killed", syscall.SIGTERM, "exec sleep 1000", 128 + int(syscall.SIGTERM)},
-		{"TERM trapped", syscall.SIGTERM, "trap 'exit 7' TERM; while :; do sleep 0.05; done", 7},
-		{"INT killed", syscall.SIGINT, "exec sleep 1000", 128 + int(syscall.SIGINT)},
+		{"TERM killed", syscall.SIGTERM, "", "exec sleep 1000", 128 + int(syscall.SIGTERM)},
+		{"TERM trapped", syscall.SIGTERM, "trap 'exit 7' TERM; ", "while :; do sleep 0.05; done", 7},
+		{"INT killed", syscall.SIGINT, "", "exec sleep 1000", 128 + int(syscall.SIGINT)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
-			s := startSupervisor(t, "", "--stop-timeout=10s", "--", "sh", "-c", writePid(pidFile)+"; "+tt.script)
+			// The script sets its traps before it writes its pid.
+			s := startSupervisor(t, "", "--stop-timeout=10s", "--", "sh", "-c", tt.traps+writePid(pidFile)+"; "+tt.wait)
 			readPid(t, pidFile, 0)
 			s.signal(tt.sig)
 			if got := s.wait(5 * time.Second); got != tt.want {
@@ -82,7 +84,7 @@ func TestSupervise_StopForwardsAndExits(t *testing.T) {
 func TestSupervise_StopSignalOption(t *testing.T) {
 	// docker stop sends SIGTERM; the command gets its own stop signal.
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	script := writePid(pidFile) + "; trap 'exit 3' INT; trap 'exit 4' TERM; while :; do sleep 0.05; done"
+	script := "trap 'exit 3' INT; trap 'exit 4' TERM; " + writePid(pidFile) + "; while :; do sleep 0.05; done"
 	s := startSupervisor(t, "", "--stop-signal=SIGINT", "--", "sh", "-c", script)
 	readPid(t, pidFile, 0)
 	s.signal(syscall.SIGTERM)
@@ -149,7 +151,8 @@ func TestSupervise_Keepalive(t *testing.T) {
 		// A restart starts it again.
 		s.signal(SigRestart)
 		readPid(t, pidFile, old)
-		s.signal(syscall.SIGTERM)
+		poll(t, 5*time.Second, "the second exit line", func() bool { return strings.Count(s.stderr.String(), "staying alive") == 2 })
+		s.signal(syscall.SIGTERM) // the command is not running: exit 0
 		if got := s.wait(5 * time.Second); got != 0 {
 			t.Errorf("exit code = %d, want 0", got)
 		}
