@@ -57,11 +57,11 @@ func TestSupervise_RestartCoalesces(t *testing.T) {
 
 func TestSupervise_StopForwardsAndExits(t *testing.T) {
 	tests := []struct {
-		name   string
-		sig    syscall.Signal
-		traps  string
-		wait   string
-		want   int
+		name  string
+		sig   syscall.Signal
+		traps string
+		wait  string
+		want  int
 	}{
 		{"TERM killed", syscall.SIGTERM, "", "exec sleep 1000", 128 + int(syscall.SIGTERM)},
 		{"TERM trapped", syscall.SIGTERM, "trap 'exit 7' TERM; ", "while :; do sleep 0.05; done", 7},
