@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
@@ -53,9 +54,15 @@ func (r *Runtime) supervisor() (string, error) {
 		r.super, r.superSum = abs, hex.EncodeToString(sum[:])[:16]
 		return abs, nil
 	}
-	self, err := os.Executable()
-	if err != nil {
-		self = "/proc/self/exe"
+	// /proc/self/exe still reads after the file was deleted (a `go run`
+	// binary, an upgrade in place); os.Executable's path would not.
+	self := "/proc/self/exe"
+	if goruntime.GOOS != "linux" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("supervisor: %w", err)
+		}
+		self = exe
 	}
 	if err := checkStatic(self); err != nil {
 		return "", err
