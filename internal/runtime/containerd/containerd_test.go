@@ -1,0 +1,410 @@
+package containerd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
+
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/runtime"
+)
+
+const testImage = "loop-test/busybox:latest"
+
+// env is a containerd namespace holding the test image, and a supervisor
+// when loopd has one.
+type env struct {
+	addr, ns   string
+	cli        *client.Client
+	supervisor string // "": run commands plainly
+}
+
+// unavailable skips the test, or fails it when LOOP_REQUIRE_DOCKER=1.
+func unavailable(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
+		t.Fatalf("containerd test needs Docker's containerd: %s", why)
+	}
+	t.Skipf("skipping: %s (set LOOP_REQUIRE_DOCKER=1 to fail instead)", why)
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	addr := os.Getenv("LOOP_CONTAINERD_ADDRESS")
+	for _, a := range []string{"/var/run/docker/containerd/containerd.sock", DefaultAddress} {
+		if addr == "" {
+			if _, err := os.Stat(a); err == nil {
+				addr = a
+			}
+		}
+	}
+	if addr == "" {
+		unavailable(t, "no containerd socket (tried /var/run/docker/containerd/containerd.sock, "+DefaultAddress+", $LOOP_CONTAINERD_ADDRESS)")
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		unavailable(t, "no docker CLI to export "+testImage)
+	}
+	ns := "loop-test-" + strconv.Itoa(os.Getpid())
+	cli, err := client.New(addr, client.WithDefaultNamespace(ns), client.WithTimeout(5*time.Second))
+	if err != nil {
+		unavailable(t, "connect to containerd at "+addr+": "+err.Error())
+	}
+	ctx := namespaces.WithNamespace(t.Context(), ns)
+	if _, err := cli.Version(ctx); err != nil {
+		cli.Close()
+		unavailable(t, "containerd at "+addr+" does not answer: "+err.Error())
+	}
+	e := &env{addr: addr, ns: ns, cli: cli}
+	t.Cleanup(func() { e.cleanup(t) })
+
+	save := exec.Command("docker", "save", testImage)
+	tarball, err := save.Output()
+	if err != nil {
+		unavailable(t, "docker save "+testImage+" (run scripts/test-images.sh): "+err.Error())
+	}
+	imgs, err := cli.Import(ctx, bytes.NewReader(tarball))
+	if err != nil {
+		t.Fatalf("import %s: %v", testImage, err)
+	}
+	if len(imgs) == 0 {
+		t.Fatalf("import %s: no image", testImage)
+	}
+	e.supervisor = buildSupervisor(t)
+	return e
+}
+
+// buildSupervisor builds a static loopd; "" when it has no supervise
+// subcommand yet.
+func buildSupervisor(t *testing.T) string {
+	t.Helper()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	mains, _ := filepath.Glob(filepath.Join(root, "cmd", "loopd", "*.go"))
+	dispatches := false
+	for _, m := range mains {
+		b, _ := os.ReadFile(m)
+		dispatches = dispatches || bytes.Contains(b, []byte("supervise.IsCommand"))
+	}
+	if !dispatches {
+		t.Logf("cmd/loopd does not dispatch the supervisor's subcommands yet; running commands without it")
+		return ""
+	}
+	bin := filepath.Join(t.TempDir(), "loopd")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/loopd")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build loopd: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, bin, "__hash", "--", filepath.Join(t.TempDir(), "missing")).CombinedOutput(); err != nil || len(out) != 0 {
+		t.Fatalf("loopd __hash of a missing dir = %v, %q; want no output", err, out)
+	}
+	return bin
+}
+
+// cleanup removes everything created in the namespace, then the namespace.
+func (e *env) cleanup(t *testing.T) {
+	ctx := namespaces.WithNamespace(context.Background(), e.ns)
+	defer e.cli.Close()
+	ctrs, _ := e.cli.Containers(ctx)
+	for _, c := range ctrs {
+		if err := removeContainer(ctx, c); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	}
+	is := e.cli.ImageService()
+	list, _ := is.List(ctx)
+	for _, img := range list {
+		if err := is.Delete(ctx, img.Name, images.SynchronousDelete()); err != nil {
+			t.Errorf("cleanup: delete image %s: %v", img.Name, err)
+		}
+	}
+	if err := e.cli.NamespaceService().Delete(ctx, e.ns); err != nil {
+		t.Errorf("cleanup: delete namespace %s: %v", e.ns, err)
+	}
+}
+
+func (e *env) runtime() *Runtime {
+	return &Runtime{Address: e.addr, Namespace: e.ns, Supervisor: e.supervisor, plain: e.supervisor == ""}
+}
+
+// buffer is an io.Writer safe for concurrent use.
+type buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// poll calls cond until it returns true, failing after timeout.
+func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// execOut runs argv in h and returns its exit code and output.
+func execOut(t *testing.T, h runtime.Handle, argv ...string) (int, string) {
+	t.Helper()
+	var out buffer
+	code, err := h.(runtime.Execer).Exec(t.Context(), runtime.ExecSpec{Argv: argv, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatalf("exec %v: %v", argv, err)
+	}
+	return code, out.String()
+}
+
+func TestRuntime(t *testing.T) {
+	e := setup(t)
+	project := t.TempDir()
+	src := filepath.Join(project, "src")
+	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "initial.txt"), []byte("initial\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr buffer
+	spec := runtime.Spec{
+		Name: "web", Project: "ctrdtest", ProjectDir: project,
+		Env:    []string{"GREETING=hello"},
+		Stdout: &stdout, Stderr: &stderr, StopTimeout: 2 * time.Second,
+		Container: &model.Container{
+			Image: testImage,
+			Cmd: []string{"/bin/sh", "-c", `echo "$GREETING from container"; echo started >> /tmp/starts; echo oops >&2; ` +
+				`trap "exit 0" TERM; sleep 1000 & wait`},
+			Sync: []model.SyncRule{{Local: src, Remote: "/app"}},
+			OnChange: []model.Step{
+				{Cmd: []string{"/bin/sh", "-c", "cp /app/a.txt /tmp/copied"}, Trigger: []string{filepath.Join(src, "a.txt")}},
+			},
+		},
+	}
+	if e.supervisor != "" {
+		spec.Container.OnChange = append(spec.Container.OnChange, model.Step{Restart: true})
+	}
+	rt := e.runtime()
+	defer rt.Close()
+	h, err := rt.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer h.Stop(context.Background())
+	id := containerID(spec.Project, spec.Name)
+
+	poll(t, 10*time.Second, "the container's output", func() bool {
+		return strings.Contains(stdout.String(), "hello from container\n") && strings.Contains(stderr.String(), "oops\n")
+	})
+	if h.Pid() <= 0 {
+		t.Errorf("Pid() = %d, want > 0", h.Pid())
+	}
+
+	t.Run("exec", func(t *testing.T) {
+		if code, out := execOut(t, h, "cat", "/tmp/starts"); code != 0 || out != "started\n" {
+			t.Errorf("cat /tmp/starts = %d %q, want 0 %q", code, out, "started\n")
+		}
+		if code, out := execOut(t, h, "cat", "/app/initial.txt"); code != 0 || out != "initial\n" {
+			t.Errorf("initial sync: cat /app/initial.txt = %d %q, want 0 %q", code, out, "initial\n")
+		}
+		if code, _ := execOut(t, h, "sh", "-c", "exit 3"); code != 3 {
+			t.Errorf("exit code = %d, want 3", code)
+		}
+		var out buffer
+		code, err := h.(runtime.Execer).Exec(t.Context(), runtime.ExecSpec{
+			Argv: []string{"sh", "-c", "id -u; echo $GREETING $EXTRA; pwd; cat"}, User: "65534", Workdir: "/tmp",
+			Env: []string{"EXTRA=x"}, Stdin: strings.NewReader("from stdin\n"), Stdout: &out, Stderr: &out,
+		})
+		want := "65534\nhello x\n/tmp\nfrom stdin\n"
+		if err != nil || code != 0 || out.String() != want {
+			t.Errorf("exec as 65534 = %d, %v, %q; want 0, nil, %q", code, err, out.String(), want)
+		}
+	})
+
+	t.Run("update", func(t *testing.T) {
+		u := h.(runtime.Updater)
+		a := filepath.Join(src, "a.txt")
+		b := filepath.Join(src, "sub", "b.txt")
+		if err := os.WriteFile(a, []byte("v1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(b, []byte("bee\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := u.Update(t.Context(), []string{a, b}); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		if code, out := execOut(t, h, "cat", "/app/a.txt", "/app/sub/b.txt", "/tmp/copied"); code != 0 || out != "v1\nbee\nv1\n" {
+			t.Errorf("after copy: cat = %d %q, want 0 %q", code, out, "v1\nbee\nv1\n")
+		}
+		if code, out := execOut(t, h, "stat", "-c", "%a", "/app/sub/b.txt"); code != 0 || out != "600\n" {
+			t.Errorf("mode of b.txt = %q, want 600", out)
+		}
+		if err := os.Remove(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := u.Update(t.Context(), []string{b}); err != nil {
+			t.Fatalf("Update (delete): %v", err)
+		}
+		if code, _ := execOut(t, h, "test", "-e", "/app/sub/b.txt"); code != 1 {
+			t.Errorf("b.txt still exists after its delete was synced")
+		}
+		outside := filepath.Join(project, "Loopfile")
+		if err := u.Update(t.Context(), []string{outside}); !errors.Is(err, runtime.ErrRebuild) {
+			t.Errorf("Update(outside every rule) = %v, want ErrRebuild", err)
+		}
+		if e.supervisor == "" {
+			t.Log("no supervisor: restart in place not tested")
+			return
+		}
+		defer func() {
+			if t.Failed() {
+				t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			}
+		}()
+		// Both updates that synced restarted the service in place.
+		pid := h.Pid()
+		poll(t, 10*time.Second, "two restarts in place", func() bool {
+			_, out := execOut(t, h, "cat", "/tmp/starts")
+			return out == "started\nstarted\nstarted\n"
+		})
+		if h.Pid() != pid {
+			t.Errorf("Pid after restart in place = %d, want %d (the same container)", h.Pid(), pid)
+		}
+		select {
+		case <-h.Done():
+			t.Fatalf("the container exited on restart in place: %v", h.Exit())
+		default:
+		}
+	})
+
+	t.Run("adopt", func(t *testing.T) {
+		var out2 buffer
+		spec2 := spec
+		spec2.Stdout, spec2.Stderr = &out2, &out2
+		rt2 := e.runtime()
+		defer rt2.Close()
+		h2, err := rt2.Start(t.Context(), spec2)
+		if err != nil {
+			t.Fatalf("Start (adopt): %v", err)
+		}
+		if h2.Pid() != h.Pid() {
+			t.Errorf("adopted Pid = %d, want the running task's %d", h2.Pid(), h.Pid())
+		}
+		if code, out := execOut(t, h2, "cat", "/app/a.txt"); code != 0 || out != "v1\n" {
+			t.Errorf("adopted: cat /app/a.txt = %d %q", code, out)
+		}
+	})
+
+	t.Run("stop", func(t *testing.T) {
+		start := time.Now()
+		if err := h.Stop(t.Context()); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		select {
+		case <-h.Done():
+		default:
+			t.Fatal("Done not closed after Stop")
+		}
+		if e.supervisor != "" && !h.Exit().Success() {
+			t.Errorf("Exit = %v, want exited 0 (the trap)", h.Exit())
+		}
+		t.Logf("stopped in %s: %v", time.Since(start), h.Exit())
+		ctx := namespaces.WithNamespace(t.Context(), e.ns)
+		if _, err := e.cli.LoadContainer(ctx, id); !errdefs.IsNotFound(err) {
+			t.Errorf("container %s after Stop: err = %v, want not found", id, err)
+		}
+		if _, err := e.cli.SnapshotService(DefaultSnapshotter).Stat(ctx, id); !errdefs.IsNotFound(err) {
+			t.Errorf("snapshot %s after Stop: err = %v, want not found", id, err)
+		}
+		if err := h.Stop(t.Context()); err != nil {
+			t.Errorf("second Stop: %v", err)
+		}
+	})
+
+	t.Run("exit", func(t *testing.T) {
+		s := spec
+		s.Name = "task"
+		s.Container = &model.Container{Image: testImage, Cmd: []string{"sh", "-c", "echo bye; exit 7"}}
+		var out buffer
+		s.Stdout, s.Stderr = &out, &out
+		h, err := rt.Start(t.Context(), s)
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		defer h.Stop(context.Background())
+		select {
+		case <-h.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("Done not closed after the command exited")
+		}
+		if got := h.Exit(); got.Code != 7 || out.String() != "bye\n" {
+			t.Errorf("Exit = %v, output %q; want exited 7, %q", got, out.String(), "bye\n")
+		}
+	})
+}
+
+func TestRuntime_Start_unsupported(t *testing.T) {
+	rt := &Runtime{Address: "/nonexistent.sock", Supervisor: "/nonexistent", plain: true}
+	tests := []struct {
+		name string
+		c    model.Container
+		want string
+	}{
+		{"build", model.Container{Image: "app", Build: &model.Image{Name: "app", Dockerfile: "/p/Dockerfile"}}, "build with the docker runtime or import the image"},
+		{"named volume", model.Container{Image: "x", Volumes: []model.Volume{{Source: "data", Target: "/data", Named: true}}}, "no named volumes"},
+		{"remapped port", model.Container{Image: "x", Ports: []model.PortMap{{Host: 8080, Container: 80}}}, "host networking"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := rt.Start(t.Context(), runtime.Spec{Name: "r", Project: "p", Container: &tt.c})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Start = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestContainerID(t *testing.T) {
+	tests := []struct{ project, resource, want string }{
+		{"app", "web", "loop-app-web"},
+		{"my app", "web/1", "loop-my-app-web-1"},
+		{"a", strings.Repeat("x", 100), "loop-a-" + strings.Repeat("x", 69)},
+	}
+	for _, tt := range tests {
+		if got := containerID(tt.project, tt.resource); got != tt.want {
+			t.Errorf("containerID(%q, %q) = %q, want %q", tt.project, tt.resource, got, tt.want)
+		}
+	}
+}

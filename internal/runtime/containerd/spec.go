@@ -1,0 +1,242 @@
+package containerd
+
+import (
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/runtime"
+)
+
+// supervisorPath is where the supervisor is mounted in every container.
+const supervisorPath = "/.loop/loopd"
+
+// Defaults for a Spec that leaves them zero.
+const (
+	DefaultStopSignal  = syscall.SIGTERM
+	DefaultStopTimeout = 10 * time.Second
+)
+
+// keepAlive is the command of a dev container whose command is overridden
+// (devcontainer.json overrideCommand): it idles and exits on SIGTERM.
+var keepAlive = []string{"/bin/sh", "-c", `echo Container started; trap "exit 0" 15; while sleep 1 & wait $!; do :; done`}
+
+// config is everything that decides how a container is created; its hash
+// (with the image digest) is the dev.loop.config label, so any change in it
+// replaces the container.
+type config struct {
+	Entrypoint  []string // nil: the image's
+	Cmd         []string // nil: the image's (unless Entrypoint is set)
+	KeepAlive   bool
+	Env         []string
+	User        string
+	Workdir     string
+	Mounts      []specs.Mount
+	Privileged  bool
+	CapAdd      []string
+	Supervisor  string // host path; "" when plain
+	StopSignal  syscall.Signal
+	StopTimeout time.Duration
+}
+
+// config checks spec and turns it into a config.
+func (r *Runtime) config(spec runtime.Spec) (*config, error) {
+	c := spec.Container
+	cfg := &config{
+		Entrypoint: c.Entrypoint, Cmd: c.Cmd, KeepAlive: c.KeepAlive,
+		Env: spec.Env, User: c.User, Workdir: c.Workdir,
+		Privileged: c.Privileged, StopSignal: spec.StopSignal, StopTimeout: spec.StopTimeout,
+	}
+	if cfg.StopSignal == 0 {
+		cfg.StopSignal = DefaultStopSignal
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = DefaultStopTimeout
+	}
+	for _, cap := range c.CapAdd {
+		cap = strings.ToUpper(cap)
+		if !strings.HasPrefix(cap, "CAP_") {
+			cap = "CAP_" + cap
+		}
+		cfg.CapAdd = append(cfg.CapAdd, cap)
+	}
+	for _, p := range c.Ports {
+		if p.Host != 0 && p.Host != p.Container {
+			return nil, fmt.Errorf("port %d:%d: the containerd runtime uses host networking and cannot map host port %d to container port %d; listen on %d in the container, or use the docker runtime",
+				p.Host, p.Container, p.Host, p.Container, p.Host)
+		}
+	}
+	for _, v := range c.Volumes {
+		if v.Named {
+			return nil, fmt.Errorf("volume %s:%s: the containerd runtime has no named volumes; bind-mount a host directory instead, or use the docker runtime", v.Source, v.Target)
+		}
+		if !filepath.IsAbs(v.Source) || !filepath.IsAbs(v.Target) {
+			return nil, fmt.Errorf("volume %s:%s: both paths must be absolute", v.Source, v.Target)
+		}
+		if _, err := os.Stat(v.Source); err != nil {
+			return nil, fmt.Errorf("volume %s:%s: %w; create the host directory first", v.Source, v.Target, err)
+		}
+		opt := "rw"
+		if v.ReadOnly {
+			opt = "ro"
+		}
+		cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: v.Target, Type: "bind", Source: v.Source, Options: []string{"rbind", opt}})
+	}
+	if !r.plain {
+		sup, err := r.supervisor()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Supervisor = sup
+		cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: supervisorPath, Type: "bind", Source: sup, Options: []string{"rbind", "ro"}})
+	}
+	return cfg, nil
+}
+
+// hash is the dev.loop.config label of cfg running image (a digest).
+func (cfg *config) hash(image string) (string, error) {
+	b, err := json.Marshal(struct {
+		V      int
+		Image  string
+		Config *config
+	}{1, image, cfg})
+	if err != nil {
+		return "", fmt.Errorf("hash configuration: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16]), nil
+}
+
+// command is the service's argv: Docker's rules for combining the image's
+// entrypoint and command with the resource's.
+func (cfg *config) command(img ocispec.ImageConfig) ([]string, error) {
+	if cfg.KeepAlive {
+		return keepAlive, nil
+	}
+	ep, cmd := img.Entrypoint, img.Cmd
+	if cfg.Entrypoint != nil {
+		ep, cmd = cfg.Entrypoint, nil
+	}
+	if cfg.Cmd != nil {
+		cmd = cfg.Cmd
+	}
+	argv := append(slices.Clone(ep), cmd...)
+	if len(argv) == 0 {
+		return nil, errors.New("the image has no entrypoint or command and the resource sets none: set cmd=")
+	}
+	return argv, nil
+}
+
+// args wraps argv in the supervisor.
+func (cfg *config) args(argv []string) []string {
+	if cfg.Supervisor == "" {
+		return argv
+	}
+	return append([]string{supervisorPath, "supervise",
+		"--stop-signal=" + signalName(cfg.StopSignal),
+		"--stop-timeout=" + cfg.StopTimeout.String(),
+		"--"}, argv...)
+}
+
+// specOpts build the OCI spec of a container running argv from img. The
+// user is resolved in the container's snapshot, so they must come after
+// client.WithNewSnapshot.
+func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
+	opts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithProcessArgs(cfg.args(argv)...),
+		oci.WithEnv(cfg.Env),
+		oci.WithHostNamespace(specs.NetworkNamespace),
+		oci.WithHostResolvconf,
+		oci.WithHostHostsFile,
+		oci.WithMounts(cfg.Mounts),
+	}
+	if name, err := os.Hostname(); err == nil {
+		opts = append(opts, oci.WithHostname(name))
+	}
+	if cfg.User != "" {
+		opts = append(opts, oci.WithUser(cfg.User))
+	}
+	if cfg.Workdir != "" {
+		opts = append(opts, oci.WithProcessCwd(cfg.Workdir))
+	}
+	if cfg.Privileged {
+		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
+	}
+	if len(cfg.CapAdd) > 0 {
+		opts = append(opts, oci.WithAddedCapabilities(cfg.CapAdd))
+	}
+	return opts
+}
+
+// signalName is "SIGTERM" for syscall.SIGTERM, the number for one without
+// a name.
+func signalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	return strconv.Itoa(int(sig))
+}
+
+// portsFree fails when a port a container will listen on (on the host:
+// containers use host networking) is taken.
+func portsFree(ports []model.PortMap) error {
+	for _, p := range ports {
+		addr := ":" + strconv.Itoa(p.Container)
+		if p.Protocol == "udp" {
+			c, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return fmt.Errorf("udp port %d is in use on the host (containers share the host network here): stop what listens on it: %w", p.Container, err)
+			}
+			c.Close()
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("port %d is in use on the host (containers share the host network here): stop what listens on it: %w", p.Container, err)
+		}
+		l.Close()
+	}
+	return nil
+}
+
+// supervisor returns the host path of the static loopd to mount.
+func (r *Runtime) supervisor() (string, error) {
+	p := firstNonEmpty(r.Supervisor, os.Getenv("LOOP_SUPERVISOR"))
+	if p == "" {
+		return "", errors.New("no supervisor: the containerd runtime needs a static loopd to mount at " + supervisorPath + "; set LOOP_SUPERVISOR to one (CGO_ENABLED=0 go build ./cmd/loopd)")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("supervisor %s: %w", p, err)
+	}
+	f, err := elf.Open(abs)
+	if err != nil {
+		return "", fmt.Errorf("supervisor %s: %w; set LOOP_SUPERVISOR to a static loopd", abs, err)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return "", fmt.Errorf("supervisor %s is dynamically linked (built with cgo) and cannot run inside containers: build it with CGO_ENABLED=0", abs)
+		}
+	}
+	return abs, nil
+}
