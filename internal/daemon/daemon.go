@@ -30,6 +30,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/runtime/containerd"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/runtime/process"
 )
@@ -147,11 +148,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 // (sun_path is 108 bytes with its terminating NUL).
 const maxSocketPath = 107
 
-// containerRuntime picks the runtime for container resources: Docker (any
-// engine the client reaches: DOCKER_HOST, Docker contexts). It does not
-// connect before first use, so a missing engine only fails the container
-// resources, with a clear error.
+// containerRuntime picks the runtime for container resources:
+// LOOP_CONTAINER_RUNTIME=containerd selects containerd (images already
+// present there); the default is Docker (any engine the client reaches:
+// DOCKER_HOST, Docker contexts). Neither connects before first use, so a
+// missing engine only fails the container resources, with a clear error.
 func containerRuntime(logger *slog.Logger, home string) (runtime.Runtime, string) {
+	if os.Getenv("LOOP_CONTAINER_RUNTIME") == "containerd" {
+		return &containerd.Runtime{Logger: logger}, "containerd"
+	}
 	return docker.New(logger, home), "docker"
 }
 

@@ -2,7 +2,6 @@ package containerd
 
 import (
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/supervise"
 )
 
 // supervisorPath is where the supervisor is mounted in every container.
@@ -101,7 +101,7 @@ func (r *Runtime) config(spec runtime.Spec) (*config, error) {
 		cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: v.Target, Type: "bind", Source: v.Source, Options: []string{"rbind", opt}})
 	}
 	if !r.plain {
-		sup, err := r.supervisor()
+		sup, err := r.supervisor(spec.Home)
 		if err != nil {
 			return nil, err
 		}
@@ -218,25 +218,10 @@ func portsFree(ports []model.PortMap) error {
 	return nil
 }
 
-// supervisor returns the host path of the static loopd to mount.
-func (r *Runtime) supervisor() (string, error) {
-	p := firstNonEmpty(r.Supervisor, os.Getenv("LOOP_SUPERVISOR"))
-	if p == "" {
-		return "", errors.New("no supervisor: the containerd runtime needs a static loopd to mount at " + supervisorPath + "; set LOOP_SUPERVISOR to one (CGO_ENABLED=0 go build ./cmd/loopd)")
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", fmt.Errorf("supervisor %s: %w", p, err)
-	}
-	f, err := elf.Open(abs)
-	if err != nil {
-		return "", fmt.Errorf("supervisor %s: %w; set LOOP_SUPERVISOR to a static loopd", abs, err)
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("supervisor %s is dynamically linked (built with cgo) and cannot run inside containers: build it with CGO_ENABLED=0", abs)
-		}
-	}
-	return abs, nil
+// supervisor returns the host path of the static loopd to mount (see
+// supervise.Binary: the Supervisor field, $LOOP_SUPERVISOR, or a copy of
+// the running loopd under home).
+func (r *Runtime) supervisor(home string) (string, error) {
+	p, _, err := supervise.Binary(home, r.Supervisor)
+	return p, err
 }
