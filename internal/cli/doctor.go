@@ -19,6 +19,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/supervise"
 )
 
 func (a *app) versionCmd() *cobra.Command {
@@ -91,6 +92,14 @@ func (a *app) doctorCmd() *cobra.Command {
 				fmt.Fprintf(a.stdout, "- loopd: not running (`loop up` starts it)\n")
 			}
 			fmt.Fprintf(a.stdout, "- docker: %s\n", dockerStatus(ctx))
+			if goruntime.GOOS == "linux" {
+				// Only dev containers need it: a warning, not a failure.
+				if _, _, err := supervise.Binary(daemon.Home(), ""); err != nil {
+					fmt.Fprintf(a.stdout, "%s container supervisor: %v\n", pr.paint(yellow, "!"), err)
+				} else {
+					fmt.Fprintf(a.stdout, "%s container supervisor: static, can run inside dev containers\n", pr.paint(green, "✓"))
+				}
+			}
 			if bad > 0 {
 				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("doctor found %d problem(s)", bad)}
 			}
