@@ -84,6 +84,38 @@ func (e *Engine) update(r *res, paths []string, why string) {
 	}()
 }
 
+// restartInPlace restarts a running container's service without replacing
+// the container, and reports whether it could.
+func (e *Engine) restartInPlace(r *res, why string) bool {
+	rs, ok := r.handle.(runtime.Restarter)
+	if !ok || r.stopping || r.updating {
+		return false
+	}
+	r.cancelProbe()
+	r.updating, r.started = true, time.Now()
+	r.setState(api.StateStarting, "restarting in place ("+why+")")
+	e.logf(r, "%s: restarting in place", why)
+	gen, h := r.gen, r.handle
+	e.inflight.Add(1)
+	go func() {
+		defer e.inflight.Done()
+		err := rs.Restart(context.Background())
+		e.send(func() {
+			if gen != r.gen || r.handle != h || r.stopping {
+				return
+			}
+			if err != nil {
+				r.updating = false
+				r.setState(api.StateFailed, err.Error())
+				e.logf(r, "%v", err)
+				return
+			}
+			e.awaitReady(r, gen, containerEnv(r.spec.Env))
+		})
+	}()
+	return true
+}
+
 func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why string) {
 	if gen != r.gen || r.handle != h || r.stopping {
 		return // restarted or stopped meanwhile
@@ -113,6 +145,26 @@ func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why strin
 	e.logf(r, "restarted in place")
 	r.updating = true // until ready
 	e.awaitReady(r, gen, containerEnv(r.spec.Env))
+}
+
+// removeLeftover removes the container a resource without a live handle
+// left behind (it exited and waits for a crash restart), in the
+// background; shutdown waits for it.
+func (e *Engine) removeLeftover(r *res) {
+	rm, ok := e.cfg.Containers.(runtime.Remover)
+	if !ok || r.spec.Kind != model.KindContainer || r.handle != nil || r.launching {
+		return
+	}
+	spec := e.spec(r)
+	e.inflight.Add(1)
+	go func() {
+		defer e.inflight.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := rm.Remove(ctx, spec); err != nil {
+			e.log.Warn("remove container", "resource", spec.Name, "err", err)
+		}
+	}()
 }
 
 // syncIgnore is what the initial sync of r leaves alone: .git, the

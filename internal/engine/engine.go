@@ -199,9 +199,10 @@ func (e *Engine) Trigger(ctx context.Context, name string) error {
 	return e.call(ctx, func() error { return e.command(name, "triggered", false) })
 }
 
-// Restart restarts a resource now.
+// Restart restarts a resource now: a container's service in place, when
+// its runtime can; anything else by stopping and starting it.
 func (e *Engine) Restart(ctx context.Context, name string) error {
-	return e.call(ctx, func() error { return e.command(name, "restart requested", false) })
+	return e.call(ctx, func() error { return e.command(name, "restart requested", true) })
 }
 
 // Enable re-enables a disabled resource and starts it.
@@ -226,7 +227,11 @@ func (e *Engine) shutdown() {
 		if r.launchCancel != nil {
 			r.launchCancel() // the launch stops what it brought up itself
 		}
-		if r.handle == nil || r.stopping {
+		if r.handle == nil {
+			e.removeLeftover(r)
+			continue
+		}
+		if r.stopping {
 			continue
 		}
 		h, timeout := r.handle, r.spec.StopTimeout

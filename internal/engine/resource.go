@@ -150,6 +150,7 @@ func (e *Engine) apply(p *model.Project) {
 			e.logf(r, "removed from the Loopfile: stopping")
 			e.stop(r)
 		} else {
+			e.removeLeftover(r)
 			r.setState(api.StateStopped, "removed from the Loopfile")
 		}
 	}
@@ -207,7 +208,7 @@ func (e *Engine) selectOnly(names []string) error {
 	return nil
 }
 
-func (e *Engine) command(name, why string, _ bool) error {
+func (e *Engine) command(name, why string, restart bool) error {
 	r, err := e.lookup(name)
 	if err != nil {
 		return err
@@ -216,6 +217,9 @@ func (e *Engine) command(name, why string, _ bool) error {
 		return fmt.Errorf("%s is disabled: run `loop enable %s` first", name, name)
 	}
 	r.pending = false
+	if restart && e.restartInPlace(r, why) {
+		return nil
+	}
 	e.requestRun(r, why)
 	return nil
 }
@@ -237,6 +241,8 @@ func (e *Engine) setDisabled(name string, off bool) error {
 		}
 		if r.handle != nil {
 			e.stop(r)
+		} else {
+			e.removeLeftover(r)
 		}
 		r.setState(api.StateDisabled, "disabled: run `loop enable "+name+"` to start it again")
 		e.logf(r, "disabled")

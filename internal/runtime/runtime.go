@@ -69,6 +69,20 @@ type Updater interface {
 	Update(ctx context.Context, changed []string) error
 }
 
+// Restarter is a Handle that restarts its service in place (the
+// container stays; only the service process is replaced). Restart returns
+// once the new process runs.
+type Restarter interface {
+	Restart(ctx context.Context) error
+}
+
+// Remover is a container Runtime that removes what a resource left behind
+// when it has no live handle (a container that exited and waits for its
+// crash restart): loop down and disable leave nothing.
+type Remover interface {
+	Remove(ctx context.Context, spec Spec) error
+}
+
 // ExecSpec is a command to run inside a running resource (loop exec).
 type ExecSpec struct {
 	Argv    []string

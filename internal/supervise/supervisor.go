@@ -164,6 +164,7 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 		}
 		if len(s.opts.argv) == 0 {
 			applyDeletes(s.deletes, s.stderr)
+			fmt.Fprintln(s.stderr, RestartedPrefix+"nothing (--keepalive without a command)")
 			return
 		}
 		s.phase = restarting
@@ -288,13 +289,13 @@ func (s *supervisor) progress() {
 	s.phase = running
 	applyDeletes(s.deletes, s.stderr)
 	if err := s.start(); err != nil {
-		fmt.Fprintf(s.stderr, "loop supervise: restart: %v\n", err)
+		fmt.Fprintf(s.stderr, "%s%v\n", RestartFailedPrefix, err)
 		if !s.opts.keepalive {
 			s.exit, s.done = 127, true
 		}
 		return
 	}
-	fmt.Fprintf(s.stderr, "loop supervise: restarted %s (pid %d)\n", s.opts.argv[0], s.pid)
+	fmt.Fprintf(s.stderr, "%s%s (pid %d)\n", RestartedPrefix, s.opts.argv[0], s.pid)
 }
 
 // start runs the command in its own process group with this process's

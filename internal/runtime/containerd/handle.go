@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/supervise"
 )
 
 // killWait bounds the wait after SIGKILL.
@@ -40,7 +41,8 @@ type handle struct {
 	stopMu  sync.Mutex // serializes Stop
 	removed bool       // guarded by stopMu
 
-	execSeq atomic.Uint64
+	execSeq  atomic.Uint64
+	restarts *supervise.Restarts // the task's stderr, watched for the supervisor's restart lines
 }
 
 var (
@@ -69,7 +71,8 @@ func outputs(spec runtime.Spec) (io.Writer, io.Writer) {
 // writers and starts it.
 func (r *Runtime) startTask(ctx context.Context, cli *client.Client, ctr client.Container, spec runtime.Spec, cfg *config, logger *slog.Logger) (*handle, error) {
 	out, errw := outputs(spec)
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, out, errw)))
+	rs := supervise.NewRestarts(errw)
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, out, rs)))
 	if err != nil {
 		return nil, fmt.Errorf("create task of %s: %w", ctr.ID(), err)
 	}
@@ -78,6 +81,7 @@ func (r *Runtime) startTask(ctx context.Context, cli *client.Client, ctr client.
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 		return nil, err
 	}
+	h.restarts = rs
 	if err := h.initialSync(ctx, false); err != nil {
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 		return nil, err
@@ -95,7 +99,8 @@ func (r *Runtime) startTask(ctx context.Context, cli *client.Client, ctr client.
 // container (nil handle: the caller starts one).
 func (r *Runtime) adopt(ctx context.Context, cli *client.Client, ctr client.Container, spec runtime.Spec, cfg *config, logger *slog.Logger) (*handle, error) {
 	out, errw := outputs(spec)
-	task, err := ctr.Task(ctx, reattach(cio.NewAttach(cio.WithStreams(nil, out, errw))))
+	rs := supervise.NewRestarts(errw)
+	task, err := ctr.Task(ctx, reattach(cio.NewAttach(cio.WithStreams(nil, out, rs))))
 	if errdefs.IsNotFound(err) {
 		logger.Info("adopted container, starting its task")
 		return nil, nil
@@ -105,6 +110,9 @@ func (r *Runtime) adopt(ctx context.Context, cli *client.Client, ctr client.Cont
 		if st, err = task.Status(ctx); err == nil {
 			if st.Status == client.Running {
 				h, werr := r.watch(ctx, cli, ctr, task, spec, cfg, logger)
+				if h != nil {
+					h.restarts = rs
+				}
 				if werr == nil {
 					logger.Info("adopted running container", "pid", task.Pid())
 					if err := h.initialSync(ctx, true); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/loopdev/loop/internal/runtime"
 	lsync "github.com/loopdev/loop/internal/sync"
@@ -72,11 +73,29 @@ func (h *handle) restart(ctx context.Context) error {
 	if h.cfg.Supervisor == "" {
 		return fmt.Errorf("restart %s in place: no supervisor: %w", h.spec.Name, runtime.ErrRebuild)
 	}
+	n := h.restarts.Count()
 	if err := h.task.Kill(h.rt.ctx(ctx), sigRestart); err != nil {
+		return fmt.Errorf("restart %s in place: %w", h.spec.Name, err)
+	}
+	// Return once the new process runs (the supervisor says so on
+	// stderr), so that readiness is never probed against the old one.
+	ctx, cancel := context.WithTimeout(ctx, h.spec.StopTimeout+15*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-h.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := h.restarts.Wait(ctx, n); err != nil {
 		return fmt.Errorf("restart %s in place: %w", h.spec.Name, err)
 	}
 	return nil
 }
+
+// Restart restarts the service in place (loop restart).
+func (h *handle) Restart(ctx context.Context) error { return h.restart(ctx) }
 
 // owner is the numeric uid and gid of the container's process.
 func (h *handle) owner(ctx context.Context) (int, int, error) {

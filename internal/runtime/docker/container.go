@@ -26,6 +26,7 @@ import (
 
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/supervise"
 )
 
 // Defaults for a Spec that leaves them zero.
@@ -110,6 +111,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 
 	h := &handle{r: r, cli: cli, spec: spec, c: c, id: id, out: out, done: make(chan struct{})}
+	h.restarts = supervise.NewRestarts(out.stderr)
 	if created && r.copySuper {
 		if err := h.copySupervisor(ctx, super); err != nil {
 			return nil, h.fail(ctx, true, fmt.Errorf("start %s: %w", spec.Name, err))
@@ -143,12 +145,17 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		h.pid = info.State.Pid
 	}
 	h.watch(since)
-	if err := h.lifecycle(ctx); err != nil {
+	// postStartCommand runs when loop started the container, not when it
+	// adopted one that was already running.
+	if err := h.lifecycle(ctx, !running); err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), h.stopTimeout()+stopGrace+5*time.Second)
 		defer cancel()
-		t := int(h.stopTimeout().Seconds())
+		t := int((h.stopTimeout() + stopGrace).Seconds())
 		_ = cli.ContainerStop(sctx, id, container.StopOptions{Timeout: &t})
 		<-h.done
+		// Removed, not kept: the next start creates it again and reruns the
+		// steps, and `loop down` finds nothing left behind.
+		_ = cli.ContainerRemove(sctx, id, container.RemoveOptions{Force: true})
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	return h, nil
@@ -354,4 +361,27 @@ func signalExit(code int, oom bool) runtime.Exit {
 		}
 	}
 	return runtime.Exit{Code: code}
+}
+
+// Remove removes the container of a resource that has no running handle
+// (it exited and waits for a crash restart, or was disabled): `loop down`
+// leaves no container behind.
+func (r *Runtime) Remove(ctx context.Context, spec runtime.Spec) error {
+	cli, err := r.client(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", LabelProject+"="+spec.Project),
+		filters.Arg("label", LabelResource+"="+spec.Name),
+	)})
+	if err != nil {
+		return fmt.Errorf("remove %s: list containers: %w", spec.Name, err)
+	}
+	for _, s := range list {
+		if err := cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+			return fmt.Errorf("remove %s: %w", spec.Name, err)
+		}
+	}
+	return nil
 }

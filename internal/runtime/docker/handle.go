@@ -14,6 +14,7 @@ import (
 
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/supervise"
 )
 
 // logGrace bounds the wait for the log stream to end after the container
@@ -31,6 +32,7 @@ type handle struct {
 
 	uid, gid int // owner of synced files
 	pid      int
+	restarts *supervise.Restarts // the log stream's stderr, watched for restart lines
 
 	update sync.Mutex // serializes Update
 
@@ -39,9 +41,11 @@ type handle struct {
 }
 
 var (
-	_ runtime.Handle  = (*handle)(nil)
-	_ runtime.Updater = (*handle)(nil)
-	_ runtime.Execer  = (*handle)(nil)
+	_ runtime.Remover   = (*Runtime)(nil)
+	_ runtime.Handle    = (*handle)(nil)
+	_ runtime.Updater   = (*handle)(nil)
+	_ runtime.Restarter = (*handle)(nil)
+	_ runtime.Execer    = (*handle)(nil)
 )
 
 func (h *handle) Done() <-chan struct{} { return h.done }
@@ -73,7 +77,7 @@ func (h *handle) watch(since string) {
 			return
 		}
 		defer rc.Close()
-		_, _ = stdcopy.StdCopy(h.out.stdout, h.out.stderr, rc)
+		_, _ = stdcopy.StdCopy(h.out.stdout, h.restarts, rc)
 	}()
 	waitC, errC := h.cli.ContainerWait(context.Background(), h.id, container.WaitConditionNotRunning)
 	go func() {

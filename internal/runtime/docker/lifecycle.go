@@ -31,8 +31,9 @@ const outputLines = 20
 
 // lifecycle runs the devcontainer commands after a start: onCreate,
 // updateContent and postCreate once per container (a marker file records
-// each success), postStart every time.
-func (h *handle) lifecycle(ctx context.Context) error {
+// each success), postStart each time loop started the container (not when
+// it adopted a running one).
+func (h *handle) lifecycle(ctx context.Context, started bool) error {
 	lc := h.c.Lifecycle
 	if lc == nil {
 		return nil
@@ -48,7 +49,7 @@ func (h *handle) lifecycle(ctx context.Context) error {
 		{"postStartCommand", lc.PostStart, false},
 	}
 	for _, s := range steps {
-		if s.cmd == nil {
+		if s.cmd == nil || (!s.once && !started) {
 			continue
 		}
 		marker := stateDir + "/" + s.name + ".done"

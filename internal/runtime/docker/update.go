@@ -77,11 +77,39 @@ func (h *handle) Update(ctx context.Context, changed []string) error {
 		}
 	}
 	if restart {
-		if err := h.cli.ContainerKill(ctx, h.id, restartSignal); err != nil {
-			return fmt.Errorf("update %s: restart in place: %w", h.spec.Name, err)
-		}
+		return h.restartInPlace(ctx)
 	}
 	return nil
+}
+
+// restartInPlace asks the supervisor to restart the service and returns
+// once the new process runs (the supervisor says so on stderr), so that a
+// readiness probe never reaches the old one.
+func (h *handle) restartInPlace(ctx context.Context) error {
+	n := h.restarts.Count()
+	if err := h.cli.ContainerKill(ctx, h.id, restartSignal); err != nil {
+		return fmt.Errorf("restart %s in place: %w", h.spec.Name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.stopTimeout()+stopGrace+10*time.Second)
+	defer cancel()
+	go func() { // a container that stops instead ends the wait
+		select {
+		case <-h.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := h.restarts.Wait(ctx, n); err != nil {
+		return fmt.Errorf("restart %s in place: %w", h.spec.Name, err)
+	}
+	return nil
+}
+
+// Restart restarts the service in place (loop restart).
+func (h *handle) Restart(ctx context.Context) error {
+	h.update.Lock()
+	defer h.update.Unlock()
+	return h.restartInPlace(ctx)
 }
 
 // within reports whether p is dir or below it (host paths).
