@@ -5,8 +5,14 @@
 //	(a) write -> batch delivered by internal/watch
 //	(b) save -> local service restarted and answering (loop, entr, air)
 //	(c) a 100,000-file tree: time to ready, inotify watches, RSS, idle CPU
+//	(d) save -> file visible inside a container (loop, docker cp, CopyToContainer)
+//	(e) save -> container service restarted in place and answering (loop,
+//	    Tilt's docker exec tar + docker restart)
 //
-// Run it from the repository: go run ./bench [-n 50] [-only a,b,c] [-skip-peers].
+// Sections d and e need a Docker engine and the local image
+// loop-test/busybox:latest; without an engine they are skipped.
+//
+// Run it from the repository: go run ./bench [-n 50] [-only a,b,c,d,e] [-skip-peers].
 // See docs/benchmark.md for what each figure means.
 package main
 
@@ -36,10 +42,10 @@ type config struct {
 
 func main() {
 	var cfg config
-	only := flag.String("only", "a,b,c", "comma-separated sections to run: a (watch), b (restart), c (100k tree)")
-	flag.IntVar(&cfg.edits, "n", 50, "(b) edits per tool")
+	only := flag.String("only", "a,b,c,d,e", "comma-separated sections to run: a (watch), b (restart), c (100k tree), d (container sync), e (container restart)")
+	flag.IntVar(&cfg.edits, "n", 50, "(b, d, e) edits per tool")
 	flag.IntVar(&cfg.aSamples, "a-samples", 200, "(a) writes per debounce setting")
-	flag.IntVar(&cfg.startups, "startups", 30, "(b) standalone start-ups of the test server to measure its start-up time")
+	flag.IntVar(&cfg.startups, "startups", 30, "(b, e) standalone start-ups of the test server to measure its start-up time")
 	flag.BoolVar(&cfg.skipPeers, "skip-peers", false, "(b) measure loop only, not entr and air")
 	flag.IntVar(&cfg.dirs, "dirs", 5000, "(c) directories in the tree")
 	flag.IntVar(&cfg.files, "files", 20, "(c) files per directory")
@@ -105,8 +111,19 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 		report("a", benchWatch(ctx, cfg, filepath.Join(tmp, "a")))
 	}
 	var bins *binaries
-	if sections["b"] || sections["c"] {
-		fmt.Fprintln(os.Stderr, "bench: building loop, loopd and the test server ...")
+	var db *dockerBench
+	if sections["d"] || sections["e"] {
+		if db, err = newDockerBench(ctx); err != nil {
+			for _, s := range []string{"d", "e"} {
+				if sections[s] {
+					fmt.Printf("%s  skipped: Docker engine not reachable: %v\n", s, err)
+					delete(sections, s)
+				}
+			}
+		}
+	}
+	if sections["b"] || sections["c"] || sections["d"] || sections["e"] {
+		fmt.Fprintln(os.Stderr, "bench: building loop, loopd and the test servers ...")
 		bins, err = build(ctx, root, filepath.Join(tmp, "bin"))
 		if err != nil {
 			report("build", err)
@@ -118,6 +135,12 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 	}
 	if sections["c"] && ctx.Err() == nil {
 		report("c", benchTree(ctx, cfg, bins, filepath.Join(tmp, "c")))
+	}
+	if sections["d"] && ctx.Err() == nil {
+		report("d", benchSync(ctx, cfg, bins, db, filepath.Join(tmp, "d")))
+	}
+	if sections["e"] && ctx.Err() == nil {
+		report("e", benchContainerRestart(ctx, cfg, bins, db, filepath.Join(tmp, "e")))
 	}
 	if failed || ctx.Err() != nil {
 		return 1
@@ -154,19 +177,26 @@ func moduleRoot() (string, error) {
 
 type binaries struct {
 	loop, loopd, server string
+	ctrbin              string // static, for the containers of (d) and (e)
 }
+
+// build builds the binaries static (CGO_ENABLED=0): loopd mounts itself
+// into containers as their supervisor and refuses a dynamically linked
+// binary, and ctrbin runs in a FROM scratch busybox image.
 
 func build(ctx context.Context, root, dir string) (*binaries, error) {
 	b := &binaries{
 		loop:   filepath.Join(dir, "loop"),
 		loopd:  filepath.Join(dir, "loopd"),
 		server: filepath.Join(dir, "testserver"),
+		ctrbin: filepath.Join(dir, "ctrbin"),
 	}
 	for _, t := range []struct{ out, pkg string }{
-		{b.loop, "./cmd/loop"}, {b.loopd, "./cmd/loopd"}, {b.server, "./bench/testserver"},
+		{b.loop, "./cmd/loop"}, {b.loopd, "./cmd/loopd"}, {b.server, "./bench/testserver"}, {b.ctrbin, "./bench/ctrbin"},
 	} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("go build %s: %v\n%s", t.pkg, err, out)
 		}

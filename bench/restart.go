@@ -262,6 +262,9 @@ type toolRun struct {
 	edits                  int
 	samples                []time.Duration
 	timeouts               int
+	// push, when set, runs after each write: what a naive script does to
+	// get the saved file into the service (part of the measured time).
+	push func(ctx context.Context) error
 }
 
 func newToolRun(dir, server string, edits int) (*toolRun, error) {
@@ -301,6 +304,11 @@ func (t *toolRun) editLoop(ctx context.Context, exited <-chan struct{}) error {
 		start := time.Now()
 		if err := writeInPlace(t.file, content); err != nil {
 			return err
+		}
+		if t.push != nil {
+			if err := t.push(ctx); err != nil {
+				return err
+			}
 		}
 		err := waitBody(ctx, t.addr, content, editTimeout, exited)
 		d := time.Since(start)
