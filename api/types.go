@@ -91,6 +91,7 @@ type Project struct {
 	Dir       string       `json:"dir"`
 	Loopfile  string       `json:"loopfile"`
 	Error     *Error       `json:"loopfile_error,omitempty"` // the Loopfile fails to evaluate; the last good configuration runs
+	Warnings  []string     `json:"warnings,omitempty"`       // what evaluation accepted but ignores (unsupported devcontainer.json properties, ...)
 	Resources []Resource   `json:"resources"`
 	Seq       uint64       `json:"seq"` // event sequence number this snapshot includes
 	Watch     *WatchStatus `json:"watch,omitempty"`

@@ -75,6 +75,9 @@ func (a *app) printStatus(p *api.Project) {
 	if p.Error != nil {
 		fmt.Fprintf(a.stdout, "%s Loopfile error (the last good configuration keeps running):\n  %s\n", pr.paint(red, "✗"), p.Error)
 	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(a.stdout, "%s %s\n", pr.paint(yellow, "!"), w)
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESOURCE\tKIND\tSTATE\tFOR\tPID\tRESTARTS\tREASON")
 	for _, r := range p.Resources {

@@ -62,6 +62,9 @@ func (a *app) up(ctx context.Context, only []string) (*api.Client, string, error
 		}
 		return nil, "", err
 	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(a.stderr, "loop: warning: %s\n", w)
+	}
 	return c, p.Name, nil
 }
 

@@ -154,7 +154,7 @@ func (e *Engine) waitResult(outcome string, start time.Time) api.WaitResult {
 func (e *Engine) publish() {
 	snap := &api.Project{Name: e.cfg.Project, Error: e.loopErr, Resources: make([]api.Resource, 0, len(e.order))}
 	if e.project != nil {
-		snap.Dir, snap.Loopfile = e.project.Dir, e.project.Loopfile
+		snap.Dir, snap.Loopfile, snap.Warnings = e.project.Dir, e.project.Loopfile, e.project.Warnings
 	}
 	for _, name := range e.order {
 		r := e.res[name]
