@@ -47,13 +47,13 @@ func (h *handle) Update(ctx context.Context, changed []string) error {
 	if len(h.c.OnChange) == 0 {
 		return nil
 	}
-	if info, err := h.cli.ContainerInspect(ctx, h.id); err != nil {
-		return fmt.Errorf("update %s: %w", h.spec.Name, err)
-	} else if info.State == nil || !info.State.Running {
+	select {
+	case <-h.done:
 		// Synced (deletes queued); the next start runs the service
 		// afresh, but nothing can run in a stopped container.
 		fmt.Fprintf(h.out.stderr, "container %s is stopped: files synced, on_change steps skipped\n", h.spec.Name)
 		return nil
+	default:
 	}
 	restart := false
 	for _, s := range h.c.OnChange {
