@@ -1,0 +1,229 @@
+package engine
+
+// A resource's run: start, readiness, exit (crash backoff, task outcome)
+// and stop. All of it runs on the loop goroutine; the goroutines it starts
+// only wait and report back through e.send.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/probe"
+	"github.com/loopdev/loop/internal/runtime"
+)
+
+func (e *Engine) start(r *res) {
+	why := r.needWhy
+	r.need, r.pending = false, false
+	r.gen++
+	gen := r.gen
+	if r.spec.Kind != model.KindContainer { // containers publish their ports themselves
+		if err := portsFree(r.spec.Ports); err != nil {
+			r.setState(api.StateFailed, err.Error())
+			e.logf(r, "%v", err)
+			return
+		}
+	}
+	r.tail.reset()
+	spec := e.spec(r)
+	if r.spec.Kind == model.KindContainer {
+		e.launch(r, gen, why, spec)
+		return
+	}
+	e.logf(r, "starting (%s): %s", why, strings.Join(r.spec.Cmd, " "))
+	h, err := e.cfg.Runtime.Start(context.Background(), spec)
+	if err != nil {
+		r.setState(api.StateFailed, err.Error())
+		e.logf(r, "%v", err)
+		return
+	}
+	r.started = time.Now()
+	e.slots++
+	e.running(r, gen, why, h, spec)
+}
+
+func (e *Engine) spec(r *res) runtime.Spec {
+	sig, _ := signalByName(r.spec.StopSignal)
+	spec := runtime.Spec{
+		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r),
+		Stdout: r.stdout, Stderr: r.stderr, StopSignal: sig, StopTimeout: r.spec.StopTimeout,
+	}
+	if r.spec.Kind == model.KindContainer {
+		spec.Env = containerEnv(r.spec.Env)
+		spec.Project, spec.ProjectDir, spec.Container, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Container, e.cfg.Home
+		spec.Ignore = e.syncIgnore(r)
+	}
+	return spec
+}
+
+// running records a started handle: r is starting until ready.
+func (e *Engine) running(r *res, gen int, why string, h runtime.Handle, spec runtime.Spec) {
+	r.handle, r.phase = h, starting
+	if r.spec.Kind == model.KindTask {
+		r.setState(api.StateStarting, "running ("+why+")")
+	} else {
+		r.setState(api.StateStarting, "starting ("+why+")")
+	}
+	go func() {
+		<-h.Done()
+		e.send(func() { e.exited(r, gen, h.Exit()) })
+	}()
+	if r.spec.Kind != model.KindTask {
+		e.awaitReady(r, gen, spec.Env)
+	}
+}
+
+// awaitReady marks r ready now (no probe) or once its probe passes.
+func (e *Engine) awaitReady(r *res, gen int, env []string) {
+	if r.spec.Readiness == nil {
+		e.ready(r, gen)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.probeCancel = cancel
+	go e.probeLoop(ctx, e.checker(r, env), r, gen)
+}
+
+// probeLoop polls quickly at first (a restarted dev server is usually up in
+// milliseconds), backing off to the probe's period.
+func (e *Engine) probeLoop(ctx context.Context, c probe.Checker, r *res, gen int) {
+	period := r.spec.Readiness.Period
+	interval := 5 * time.Millisecond
+	for {
+		if err := c.Check(ctx); err == nil {
+			e.send(func() { e.ready(r, gen) })
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+		if interval *= 2; interval > period {
+			interval = period
+		}
+	}
+}
+
+func (e *Engine) ready(r *res, gen int) {
+	if gen != r.gen || r.handle == nil || r.stopping || r.launching {
+		return
+	}
+	r.cancelProbe()
+	if r.phase == starting {
+		e.slots--
+	}
+	r.phase = running
+	r.updating = false
+	r.lastRun = time.Since(r.started)
+	r.setState(api.StateReady, "ready in "+roundDur(r.lastRun))
+	e.logf(r, "ready in %s", roundDur(r.lastRun))
+	e.ranOK(r)
+}
+
+// ranOK re-runs the dependants of a task that ran again successfully.
+func (e *Engine) ranOK(r *res) {
+	first := !r.ran
+	r.ran = true
+	if first || r.spec.Kind != model.KindTask {
+		return
+	}
+	for _, name := range e.order {
+		d := e.res[name]
+		if !d.ran || !d.active() || !slices.Contains(d.spec.ResourceDeps, r.spec.Name) {
+			continue
+		}
+		e.logf(d, "dependency %s re-ran: %s", r.spec.Name, map[bool]string{true: "restarting", false: "re-running"}[d.spec.Kind == model.KindService])
+		e.requestRun(d, r.spec.Name+" re-ran")
+	}
+}
+
+func (e *Engine) exited(r *res, gen int, exit runtime.Exit) {
+	if gen != r.gen || r.handle == nil || r.stopping {
+		return // a stop in flight handles it
+	}
+	r.cancelProbe()
+	r.updating, r.queued = false, nil
+	r.handle = nil
+	if r.phase == starting {
+		e.slots--
+	}
+	r.phase = idle
+	r.lastExit = exit.String()
+	ran := time.Since(r.started)
+	if r.spec.Kind == model.KindTask {
+		r.lastRun = ran
+		if exit.Success() {
+			r.setState(api.StateReady, "succeeded in "+roundDur(ran))
+			e.logf(r, "succeeded in %s", roundDur(ran))
+			e.ranOK(r)
+		} else {
+			r.setState(api.StateFailed, exit.String())
+			e.logf(r, "failed: %s after %s", exit, roundDur(ran))
+		}
+		return
+	}
+	// A service that exits on its own crashed: restart with backoff.
+	if ran >= stableUptime || r.backoff == 0 {
+		r.backoff = minBackoff
+	} else if r.backoff *= 2; r.backoff > maxBackoff {
+		r.backoff = maxBackoff
+	}
+	r.restarts++
+	delay := r.backoff
+	r.setState(api.StateCrashed, fmt.Sprintf("%s; restarting in %s (crash %d)", exit, roundDur(delay), r.restarts))
+	e.logf(r, "%s; restarting in %s", exit, roundDur(delay))
+	r.timer = time.AfterFunc(delay, func() {
+		e.send(func() {
+			if r.timer != nil && r.state == api.StateCrashed {
+				r.timer = nil
+				r.need, r.needWhy = true, "crash restart"
+			}
+		})
+	})
+}
+
+// stop stops r's process in the background and reschedules when it is gone.
+func (e *Engine) stop(r *res) {
+	r.cancelProbe()
+	r.updating, r.queued = false, nil
+	r.stopping = true
+	h := r.handle
+	e.inflight.Add(1)
+	go func() {
+		defer e.inflight.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), r.spec.StopTimeout+10*time.Second)
+		defer cancel()
+		err := h.Stop(ctx)
+		e.send(func() { e.stopped(r, h, err) })
+	}()
+}
+
+func (e *Engine) stopped(r *res, h runtime.Handle, err error) {
+	if r.handle != h {
+		return
+	}
+	if err != nil {
+		e.logf(r, "stop: %v", err)
+	}
+	if r.phase == starting {
+		e.slots--
+	}
+	r.handle, r.phase, r.stopping = nil, idle, false
+	r.lastExit = h.Exit().String()
+	switch {
+	case r.removed:
+		r.setState(api.StateStopped, "removed from the Loopfile")
+	case r.disabled:
+		r.setState(api.StateDisabled, r.reason)
+	case r.unselected:
+		r.setState(api.StateDisabled, "not selected by `loop up`")
+	case !r.need:
+		r.setState(api.StateStopped, "stopped")
+	}
+}
