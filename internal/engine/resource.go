@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -393,11 +392,9 @@ func (e *Engine) env(r *res) []string {
 
 func portsFree(ports []int) error {
 	for _, p := range ports {
-		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
-		if err != nil {
-			return fmt.Errorf("port %d is already in use by another process: stop it or change ports= in the Loopfile", p)
+		if err := runtime.PortFree("", p, "tcp"); err != nil {
+			return fmt.Errorf("%w: stop what listens there or change ports= in the Loopfile", err)
 		}
-		l.Close()
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -200,20 +199,9 @@ func signalName(sig syscall.Signal) string {
 // containers use host networking) is taken.
 func portsFree(ports []model.PortMap) error {
 	for _, p := range ports {
-		addr := ":" + strconv.Itoa(p.Container)
-		if p.Protocol == "udp" {
-			c, err := net.ListenPacket("udp", addr)
-			if err != nil {
-				return fmt.Errorf("udp port %d is in use on the host (containers share the host network here): stop what listens on it: %w", p.Container, err)
-			}
-			c.Close()
-			continue
+		if err := runtime.PortFree("", p.Container, p.Protocol); err != nil {
+			return fmt.Errorf("%w (containers share the host network here): stop what listens on it", err)
 		}
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("port %d is in use on the host (containers share the host network here): stop what listens on it: %w", p.Container, err)
-		}
-		l.Close()
 	}
 	return nil
 }
