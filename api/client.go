@@ -162,6 +162,12 @@ func (c *Client) DownVolumes(ctx context.Context, project string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/projects/"+url.PathEscape(project)+"?volumes=1", nil, nil)
 }
 
+// Errors returns the current diagnostics of every resource of a project.
+func (c *Client) Errors(ctx context.Context, project string) ([]Diagnostic, error) {
+	var ds []Diagnostic
+	return ds, c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(project)+"/errors", nil, &ds)
+}
+
 // Shutdown asks the daemon to stop every project and exit.
 func (c *Client) Shutdown(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/shutdown", nil, nil)

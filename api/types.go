@@ -55,6 +55,18 @@ func (e Error) String() string {
 	return s
 }
 
+// Diagnostic is a problem found in a resource's output (a compile error,
+// a failing test, a traceback), with its host file position when known.
+type Diagnostic struct {
+	Resource string `json:"resource"`
+	File     string `json:"file,omitempty"` // absolute host path (container paths are mapped back through sync rules)
+	Line     int    `json:"line,omitempty"` // 1-based
+	Col      int    `json:"col,omitempty"`  // 1-based
+	Severity string `json:"severity"`       // "error", "warning", "info"
+	Message  string `json:"message"`
+	Source   string `json:"source,omitempty"` // the tool: "go", "go vet", "go test", "tsc", "eslint", "python", "rustc", "generic"
+}
+
 // Link is a URL shown next to a resource.
 type Link struct {
 	URL  string `json:"url"`
@@ -83,6 +95,9 @@ type Resource struct {
 	Declared     string    `json:"declared,omitempty"` // Loopfile position (file:line:col)
 	// LastRun is how long the last start took to become ready (task: to finish).
 	LastRun time.Duration `json:"last_run_ns,omitempty"`
+	// Diagnostics found in the output of the resource's last failed run;
+	// cleared when it is ready again.
+	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
 }
 
 // Project is a snapshot of one project.
@@ -149,10 +164,11 @@ const (
 
 // WaitResult answers "has everything settled after my edit?".
 type WaitResult struct {
-	Outcome   string     `json:"outcome"`
-	Errors    []Error    `json:"errors,omitempty"`
-	Resources []Resource `json:"resources"`
-	Waited    string     `json:"waited"`
+	Outcome     string       `json:"outcome"`
+	Errors      []Error      `json:"errors,omitempty"`
+	Diagnostics []Diagnostic `json:"diagnostics,omitempty"` // every failing resource's, file:line first
+	Resources   []Resource   `json:"resources"`
+	Waited      string       `json:"waited"`
 }
 
 // ContainerInfo is what `loop exec` and `loop shell` need to enter a
