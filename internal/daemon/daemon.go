@@ -123,9 +123,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 	os.WriteFile(filepath.Join(d.Home, "loopd.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 
 	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	d.Logger.Info("loopd listening", "socket", sock, "version", d.Version)
+
+	hln, hinfo, err := listenHTTP(d.Home)
+	if err != nil {
+		d.Logger.Warn("no HTTP listener", "err", err)
+	}
+	var hsrv *http.Server
+	if hln != nil {
+		hsrv = &http.Server{Handler: guard(d.httpRoutes(), hinfo), ReadHeaderTimeout: 10 * time.Second}
+		go func() { serveErr <- hsrv.Serve(hln) }()
+		d.Logger.Info("loopd listening", "http", hinfo.URL)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -136,6 +147,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
+	if hsrv != nil {
+		hsrv.Shutdown(sctx)
+		os.Remove(filepath.Join(d.Home, "http.json"))
+	}
 	os.Remove(sock)
 	os.Remove(filepath.Join(d.Home, "loopd.pid"))
 	if errors.Is(err, http.ErrServerClosed) {

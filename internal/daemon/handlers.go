@@ -37,6 +37,14 @@ func (d *Daemon) routes() http.Handler {
 	return mux
 }
 
+// httpRoutes is what the 127.0.0.1 listener serves (behind guard): the API
+// of the socket, and the MCP endpoint.
+func (d *Daemon) httpRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", d.routes())
+	return mux
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
