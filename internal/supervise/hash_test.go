@@ -34,7 +34,7 @@ func TestRm(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stdout, stderr bytes.Buffer
-			code := run(append([]string{CmdRm}, tt.paths(dir)...), &stdout, &stderr)
+			code := run(append([]string{CmdRm}, tt.paths(dir)...), nil, &stdout, &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.wantCode, stderr.String())
 			}
@@ -81,7 +81,7 @@ func TestHash(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	// A relative DIR is printed absolute; a missing DIR prints nothing.
 	t.Chdir(filepath.Dir(dir))
-	code := run([]string{CmdHash, "--", filepath.Base(dir), filepath.Join(dir, "missing")}, &stdout, &stderr)
+	code := run([]string{CmdHash, "--", filepath.Base(dir), filepath.Join(dir, "missing")}, nil, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit code = %d, stderr %q", code, stderr.String())
 	}
@@ -101,7 +101,7 @@ func TestHash(t *testing.T) {
 
 func TestHash_Missing(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{CmdHash, "--", "/nonexistent/loop-test"}, &stdout, &stderr); code != 0 || stdout.Len() != 0 {
+	if code := run([]string{CmdHash, "--", "/nonexistent/loop-test"}, nil, &stdout, &stderr); code != 0 || stdout.Len() != 0 {
 		t.Errorf("exit code = %d, stdout %q, stderr %q; want 0 and nothing", code, stdout.String(), stderr.String())
 	}
 }

@@ -8,9 +8,12 @@
 // group, reaps every zombie, and restarts CMD in place on signal 39 (stop
 // signal to the group, SIGKILL after the stop timeout, pending deletes
 // applied, CMD started again): the container, its network and installed
-// packages stay. Two helpers run through `docker exec` in images that have
-// no shell or tools: __rm removes paths and __hash lists a tree with xxh3
-// content hashes so loop can diff it against the host.
+// packages stay. Helpers run through `docker exec` in images that have no
+// shell or tools: __rm removes paths, __hash lists a tree with xxh3
+// content hashes so loop can diff it against the host, and __recv is a
+// long-lived sync channel: it reads framed tar streams and delete lists on
+// stdin and acknowledges each on stdout, so a save costs one write into an
+// open stream instead of an engine call.
 //
 // Everything here is pure Go on raw syscalls (no cgo, no libc, no shell),
 // so it works in scratch and distroless images.
@@ -29,6 +32,7 @@ const (
 	CmdSupervise = "supervise"
 	CmdRm        = "__rm"
 	CmdHash      = "__hash"
+	CmdRecv      = "__recv"
 )
 
 // SigRestart asks the supervisor to restart its command in place
@@ -44,7 +48,7 @@ var deletesFile = "/.loop-state/deletes"
 // subcommands; cmd/loop and cmd/loopd dispatch on it before anything else.
 func IsCommand(name string) bool {
 	switch name {
-	case CmdSupervise, CmdRm, CmdHash:
+	case CmdSupervise, CmdRm, CmdHash, CmdRecv:
 		return true
 	}
 	return false
@@ -53,10 +57,10 @@ func IsCommand(name string) bool {
 // Main runs a subcommand; args are os.Args[1:], starting with the
 // subcommand. It returns the process's exit code.
 func Main(args []string) int {
-	return run(args, os.Stdout, os.Stderr)
+	return run(args, os.Stdin, os.Stdout, os.Stderr)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "loop supervise: no subcommand")
 		return 2
@@ -68,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return rmMain(args[1:], stderr)
 	case CmdHash:
 		return hashMain(args[1:], stdout, stderr)
+	case CmdRecv:
+		return recvMain(args[1:], stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "loop supervise: unknown subcommand %q\n", args[0])
 	return 2
