@@ -1,0 +1,183 @@
+package loopfile
+
+// A read-only table of the builtins for editors (completion, hover,
+// signature help): names, parameters in order with their defaults, and a
+// one-paragraph doc, as docs/loopfile.md describes them. doc_test.go checks
+// it against the builtins the plugins register, so it cannot drift.
+
+import "strings"
+
+// Param is one parameter of a builtin.
+type Param struct {
+	Name    string
+	Default string // Starlark source of the default; "" = required
+	Doc     string
+}
+
+// BuiltinDoc documents one builtin.
+type BuiltinDoc struct {
+	Name    string
+	Params  []Param // in positional order
+	Returns string  // what the call returns ("name", "probe", ...)
+	Doc     string  // a paragraph (Markdown)
+}
+
+// Signature renders `service(name, cmd, dir=".", ...)`.
+func (b BuiltinDoc) Signature() string {
+	return b.Name + "(" + strings.Join(b.ParamLabels(), ", ") + ")"
+}
+
+// ParamLabels renders each parameter as it appears in Signature: `name`
+// or `dir="."`.
+func (b BuiltinDoc) ParamLabels() []string {
+	out := make([]string, len(b.Params))
+	for i, p := range b.Params {
+		out[i] = p.Name
+		if p.Default != "" {
+			out[i] += "=" + p.Default
+		}
+	}
+	return out
+}
+
+// Param returns the parameter called name.
+func (b BuiltinDoc) Param(name string) (Param, bool) {
+	for _, p := range b.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// Builtins returns every builtin of the Loopfile dialect, sorted by name.
+// The result is a fresh copy.
+func Builtins() []BuiltinDoc {
+	out := make([]BuiltinDoc, len(builtinDocs))
+	for i, b := range builtinDocs {
+		b.Params = append([]Param(nil), b.Params...)
+		out[i] = b
+	}
+	return out
+}
+
+// LookupBuiltin returns the doc of the builtin called name.
+func LookupBuiltin(name string) (BuiltinDoc, bool) {
+	for _, b := range builtinDocs {
+		if b.Name == name {
+			b.Params = append([]Param(nil), b.Params...)
+			return b, true
+		}
+	}
+	return BuiltinDoc{}, false
+}
+
+// Parameters several builtins share.
+var (
+	pName      = Param{"name", "", "unique across the project; letters, digits, `.`, `_`, `-`, starting with a letter or digit"}
+	pCmd       = Param{"cmd", "", "a string runs as `sh -c cmd`; a list of strings is the argv as is"}
+	pDir       = Param{"dir", `"."`, "working directory, relative to the project directory; must exist"}
+	pEnv       = Param{"env", "{}", "dict string -> string added to the environment `loop up` was run with (values must be strings)"}
+	pDeps      = Param{"deps", "[dir]", "files and directories watched for this resource (need not exist yet); `[]` watches nothing"}
+	pIgnore    = Param{"ignore", "[]", "gitignore-style patterns, relative to the project directory"}
+	pReadiness = Param{"readiness", "None", "an `http_probe()`, `tcp_probe()` or `exec_probe()`; without one the resource is ready once started"}
+	pResDeps   = Param{"resource_deps", "[]", "resources that must be ready first; when one of them runs again, this one restarts too"}
+	pLinks     = Param{"links", "[]", "URL strings or `link()` values shown next to the resource"}
+	pLabels    = Param{"labels", "[]", "strings for grouping in the CLI and portal"}
+	pTrigger   = Param{"trigger", `"auto"`, "`\"auto\"` or `\"manual\"`: with manual, file changes do nothing until `loop trigger NAME`"}
+	pAutoStart = Param{"auto_start", "True", "`False`: not started by `loop up`, only by `loop trigger NAME`"}
+	pStopSig   = Param{"stop_signal", `"SIGTERM"`, "SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGKILL, SIGUSR1 or SIGUSR2 (the SIG prefix and case are optional)"}
+	pStopTime  = Param{"stop_timeout", `"10s"`, "how long to wait after the stop signal before SIGKILL (a duration)"}
+	pSync      = Param{"sync", "[]", "`sync()` rules: what to copy into the running container"}
+	pOnChange  = Param{"on_change", "[]", "`run()` and `restart()` steps after a sync, in order; `restart()` at most once, and last"}
+	pCDeps     = Param{"deps", "None", "paths watched for this resource; `None`: derived from the image context, sync locals, rebuild_on and run triggers; `[]` watches nothing"}
+	pPeriod    = Param{"period", `"100ms"`, "how often to probe (a duration)"}
+	pTimeout   = Param{"timeout", `"1s"`, "how long one probe may take (a duration)"}
+)
+
+// builtinDocs is sorted by name.
+var builtinDocs = []BuiltinDoc{
+	{Name: "container", Returns: "name", Params: []Param{
+		pName,
+		{"image", "", "the name of an `image()` declared anywhere in the Loopfile, or an image reference that must be present locally (`\"postgres:16\"`)"},
+		{"cmd", "None", "`None`: the image's command; a string runs as `/bin/sh -c cmd` (the image needs a shell); a list is the argv"},
+		{"entrypoint", "None", "as `cmd`; `None`: the image's entrypoint; `[]` clears it"},
+		{"env", "{}", "the container's environment (dict string -> string)"},
+		{"ports", "[]", "ports published on the host: `8080`, `\"8080:80\"`, `\"5353:53/udp\"`"},
+		{"volumes", "[]", "`\"SOURCE:TARGET\"` or `\"SOURCE:TARGET:ro\"`; a source starting with `.` or `/` is a host path, anything else a named volume"},
+		pSync, pOnChange,
+		{"rebuild_on", "[]", "changes here rebuild the image and recreate the container"},
+		pReadiness, pResDeps, pLinks, pLabels,
+		{"user", `""`, "container user (`\"1000:1000\"`, `\"node\"`); `\"\"`: the image's"},
+		{"workdir", `""`, "absolute working directory in the container; `\"\"`: the image's"},
+		pCDeps, pIgnore, pTrigger, pAutoStart, pStopSig, pStopTime,
+	}, Doc: "A service that runs in a container, kept up to date without rebuilding: changed files are synced into it, `run()` steps run in it and the service is restarted in place. A change no sync rule covers, or one under `rebuild_on`, rebuilds the image and recreates the container. Returns `name`."},
+	{Name: "devcontainer", Returns: "name", Params: []Param{
+		pName,
+		{"path", `""`, "the devcontainer.json relative to the project directory; `\"\"` looks it up as the spec does"},
+		pSync, pOnChange, pReadiness, pResDeps, pLinks, pLabels, pTrigger, pAutoStart,
+		{"deps", "None", "paths watched for this resource; `None`: what needs a rebuild, sync locals and run triggers"},
+		pIgnore, pStopSig, pStopTime,
+	}, Doc: "A container resource declared by a devcontainer.json (JSONC). Its image or build, container settings, `containerEnv`, `forwardPorts` and lifecycle commands become the resource; the workspace is bind-mounted. Returns `name`."},
+	{Name: "env", Returns: "string", Params: []Param{
+		{"name", "", "the environment variable"},
+		{"default", `""`, "returned when the variable is unset"},
+	}, Doc: "Returns the environment variable `name` of the environment `loop up` was run with, or `default` when unset."},
+	{Name: "exec_probe", Returns: "probe", Params: []Param{
+		{"cmd", "", "a string (`sh -c`) or an argv list, run in the resource's dir and env"},
+		pPeriod, pTimeout,
+	}, Doc: "A readiness probe for `readiness=`: ready when `cmd` exits 0 (inside the container for container resources)."},
+	{Name: "http_probe", Returns: "probe", Params: []Param{
+		{"url", "", "the URL to GET"},
+		pPeriod, pTimeout,
+	}, Doc: "A readiness probe for `readiness=`: ready on a 2xx or 3xx answer."},
+	{Name: "image", Returns: "name", Params: []Param{
+		{"name", "", "what containers refer to; a valid image reference (lowercase, no spaces, no `@digest`), unique among images"},
+		{"context", `"."`, "build context directory, relative to the project directory; must exist"},
+		{"dockerfile", `"Dockerfile"`, "relative to the context; must exist"},
+		{"target", `""`, "multi-stage build target (`\"\"`: the last stage)"},
+		{"build_args", "{}", "`--build-arg`s (dict string -> string)"},
+		{"ignore", "[]", "`.dockerignore`-style patterns, relative to the context"},
+	}, Doc: "An image built from the project, for `container(image=...)`. Returns `name`."},
+	{Name: "link", Returns: "link", Params: []Param{
+		{"url", "", "the URL"},
+		{"name", `""`, "display name"},
+	}, Doc: "A URL with a display name, for `links=`. A plain string in `links=` is a link without a name."},
+	{Name: "local", Returns: "string", Params: []Param{
+		{"cmd", "", "a string for `sh -c`, or an argv list"},
+		{"quiet", "False", "`True`: do not copy its output to the project log"},
+		{"env", "{}", "added to the daemon's environment for the project"},
+		{"dir", `"."`, "working directory, relative to the project directory"},
+	}, Doc: "Runs `cmd` during evaluation and returns its standard output. Stopped after 60 seconds; a non-zero exit is an error. Files it reads are not watched."},
+	{Name: "read_file", Returns: "string", Params: []Param{
+		{"path", "", "relative to the file that contains the call"},
+		{"default", "None", "returned when the file is missing (otherwise that is an error)"},
+	}, Doc: "Returns the contents of a file as a string. The file is watched either way: creating, changing or deleting it re-evaluates the Loopfile."},
+	{Name: "restart", Returns: "step", Doc: "A step for `on_change=`: restart the container's service in place. Takes no arguments; at most once, as the last step."},
+	{Name: "run", Returns: "step", Params: []Param{
+		{"cmd", "", "a string (`/bin/sh -c`, the image needs a shell) or an argv list"},
+		{"trigger", "[]", "only run when one of these paths (relative to the project directory) changed; `[]`: after every sync"},
+	}, Doc: "A step for `on_change=`: run `cmd` in the container after a sync. A failing step stops the update."},
+	{Name: "service", Returns: "name", Params: []Param{
+		pName, pCmd, pDir, pEnv, pDeps, pIgnore, pReadiness, pResDeps,
+		{"ports", "[]", "ports the service listens on (1-65535, checked free before start)"},
+		pLinks, pLabels, pTrigger, pAutoStart, pStopSig, pStopTime,
+		{"restart", `"on-change"`, "`\"on-change\"` or `\"never\"` (the service reloads itself)"},
+	}, Doc: "A long-running process, restarted when its deps change. Returns `name`, so the result can be used in another resource's `resource_deps`."},
+	{Name: "sync", Returns: "sync", Params: []Param{
+		{"local", "", "a file or directory relative to the project directory (need not exist yet)"},
+		{"remote", "", "an absolute path in the container"},
+	}, Doc: "A rule for `sync=`: copy changes under `local` to `remote` in the running container. Deletes are synced too."},
+	{Name: "task", Returns: "name", Params: []Param{
+		pName, pCmd, pDir, pEnv, pDeps, pIgnore, pResDeps, pLabels, pTrigger, pAutoStart,
+	}, Doc: "A command that runs to completion (build, generate, migrate, test); ready when it exits 0, and runs again when its deps change. Returns `name`."},
+	{Name: "tcp_probe", Returns: "probe", Params: []Param{
+		{"addr", "", "`host:port`"},
+		pPeriod, pTimeout,
+	}, Doc: "A readiness probe for `readiness=`: ready when `addr` accepts a connection."},
+	{Name: "watch_settings", Returns: "None", Params: []Param{
+		{"ignore", "[]", "gitignore-style patterns relative to the project directory"},
+		{"debounce", `"15ms"`, "the quiet period that ends a batch of changes"},
+		{"max_wait", `"2s"`, "how long a batch may keep growing (at least `debounce`)"},
+	}, Doc: "Tunes the file watcher for the whole project. Call it at most once."},
+}
