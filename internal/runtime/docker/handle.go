@@ -35,6 +35,7 @@ type handle struct {
 	restarts *supervise.Restarts // the log stream's stderr, watched for restart lines
 
 	update sync.Mutex // serializes Update
+	recv   receiver   // the sync channel into the running container
 
 	done chan struct{}
 	exit runtime.Exit // written before done is closed
@@ -97,6 +98,7 @@ func (h *handle) watch(since string) {
 		case <-logsDone:
 		case <-time.After(logGrace):
 		}
+		h.recv.stop()
 		h.exit = exit
 		close(h.done)
 	}()
@@ -106,6 +108,7 @@ func (h *handle) watch(since string) {
 // service and kills it after the stop timeout) and removes it; named
 // volumes stay.
 func (h *handle) Stop(ctx context.Context) error {
+	h.recv.stop()
 	t := int((h.stopTimeout() + stopGrace).Seconds())
 	if err := h.cli.ContainerStop(ctx, h.id, container.StopOptions{Timeout: &t}); err != nil && !client.IsErrNotFound(err) {
 		return fmt.Errorf("stop %s: %w", h.spec.Name, err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -151,9 +152,9 @@ func (h *handle) initialSync(ctx context.Context, running bool) error {
 	if len(h.c.Sync) == 0 {
 		return nil
 	}
-	var t loopsync.Target = h.target()
+	var t loopsync.Target = target{h: h}
 	if running {
-		t = hashTarget{h.target()}
+		t = hashTarget{target{h: h, live: true}}
 	}
 	start := time.Now()
 	stats, err := loopsync.Initial(ctx, t, h.c.Sync, h.syncOptions())
@@ -165,10 +166,24 @@ func (h *handle) initialSync(ctx context.Context, running bool) error {
 	return nil
 }
 
-func (h *handle) target() target { return target{h} }
+// target is the sync target for Update: through the sync channel while
+// the container runs.
+func (h *handle) target() target {
+	select {
+	case <-h.done:
+		return target{h: h}
+	default:
+		return target{h: h, live: true}
+	}
+}
 
-// target syncs into the container through the engine API.
-type target struct{ h *handle }
+// target syncs into the container: through the sync channel (a long-lived
+// `loopd __recv`, see recv.go) when live, else, or when the channel
+// fails, through the engine API.
+type target struct {
+	h    *handle
+	live bool // the container runs: the channel may be used
+}
 
 var (
 	_ loopsync.Target = target{}
@@ -178,15 +193,48 @@ var (
 // Copy extracts the tar stream at "/" (works on stopped containers and
 // images without tar).
 func (t target) Copy(ctx context.Context, tr io.Reader) error {
+	if t.live {
+		rp := &replay{r: tr, max: replayMax}
+		err := t.h.recv.do(ctx, t.h, func(c *recvConn) error { return c.copyTar(ctx, rp) })
+		if err == nil || !t.fallback(ctx, err) {
+			return err
+		}
+		again, ok := rp.again()
+		if !ok {
+			return fmt.Errorf("sync channel broke after %d MiB of the stream: %w", replayMax>>20, err)
+		}
+		tr = again
+	}
 	return t.h.cli.CopyToContainer(ctx, t.h.id, "/", tr, container.CopyToContainerOptions{AllowOverwriteDirWithFile: true})
 }
 
-// Delete removes paths with the supervisor's __rm while the container
-// runs, and queues them for the supervisor's next start while it is
-// stopped.
+// fallback reports whether an operation the channel failed with err goes
+// through the engine instead.
+func (t target) fallback(ctx context.Context, err error) bool {
+	var rerr *recvError
+	var serr *srcError
+	if errors.As(err, &rerr) || errors.As(err, &serr) || ctx.Err() != nil {
+		return false
+	}
+	if !errors.Is(err, errRecvOff) {
+		t.h.recv.fallbacks.Add(1)
+		t.h.r.logger().Debug("sync channel failed; syncing through the engine", "resource", t.h.spec.Name, "err", err)
+	}
+	return true
+}
+
+// Delete removes paths through the sync channel or the supervisor's __rm
+// while the container runs, and queues them for the supervisor's next
+// start while it is stopped.
 func (t target) Delete(ctx context.Context, paths []string) error {
 	if len(paths) == 0 {
 		return nil
+	}
+	if t.live {
+		err := t.h.recv.do(ctx, t.h, func(c *recvConn) error { return c.remove(ctx, paths) })
+		if err == nil || !t.fallback(ctx, err) {
+			return err
+		}
 	}
 	info, err := t.h.cli.ContainerInspect(ctx, t.h.id)
 	if err != nil {
