@@ -196,6 +196,7 @@ or has failed. Exit code: 0 ready, 1 failed (errors printed), 3 timeout.`,
 			case api.OutcomeFailed:
 				if !asJSON {
 					a.printErrors(res.Errors)
+					a.printDiagnostics(res.Diagnostics)
 				}
 				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s: settled with failures: %s", name, failedNames(res.Errors))}
 			default:

@@ -226,6 +226,7 @@ func (a *app) ci(ctx context.Context, c *api.Client, name string, timeout, readi
 			return nil
 		case api.OutcomeFailed:
 			a.printErrors(res.Errors)
+			a.printDiagnostics(res.Diagnostics)
 			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("loop ci: %s failed: %s", name, failedNames(res.Errors))}
 		}
 		for _, r := range res.Resources {
@@ -253,6 +254,13 @@ func failedNames(errs []api.Error) string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// printDiagnostics prints file:line:col lines (editors and CI parse them).
+func (a *app) printDiagnostics(ds []api.Diagnostic) {
+	for _, d := range ds {
+		fmt.Fprintln(a.stderr, formatDiagnostic(d))
+	}
 }
 
 func (a *app) printErrors(errs []api.Error) {

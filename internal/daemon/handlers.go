@@ -16,6 +16,7 @@ import (
 	"github.com/loopdev/loop/internal/engine"
 	"github.com/loopdev/loop/internal/logs"
 	"github.com/loopdev/loop/internal/loopfile"
+	mcpserver "github.com/loopdev/loop/internal/mcp"
 )
 
 func (d *Daemon) routes() http.Handler {
@@ -30,6 +31,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("GET /v1/projects/{project}", d.withProject(d.handleProject))
 	mux.HandleFunc("DELETE /v1/projects/{project}", d.handleDown)
 	mux.HandleFunc("POST /v1/projects/{project}/wait", d.withProject(d.handleWait))
+	mux.HandleFunc("GET /v1/projects/{project}/errors", d.withProject(d.handleErrors))
 	mux.HandleFunc("POST /v1/projects/{project}/resources/{resource}/{action}", d.withProject(d.handleAction))
 	mux.HandleFunc("GET /v1/projects/{project}/resources/{resource}/container", d.withProject(d.handleContainer))
 	mux.HandleFunc("GET /v1/projects/{project}/logs", d.handleLogs)
@@ -42,6 +44,7 @@ func (d *Daemon) routes() http.Handler {
 func (d *Daemon) httpRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", d.routes())
+	mux.Handle("/mcp", mcpserver.NewHandler(api.NewClient(SocketPath(d.Home)), mcpserver.Options{Version: d.Version}))
 	return mux
 }
 
@@ -134,6 +137,15 @@ func (d *Daemon) withProject(h projectHandler) http.HandlerFunc {
 
 func (d *Daemon) handleProject(w http.ResponseWriter, r *http.Request, p *project) {
 	writeJSON(w, http.StatusOK, p.snapshot())
+}
+
+// handleErrors lists the diagnostics of every resource of a project.
+func (d *Daemon) handleErrors(w http.ResponseWriter, r *http.Request, p *project) {
+	ds := []api.Diagnostic{}
+	for _, res := range p.snapshot().Resources {
+		ds = append(ds, res.Diagnostics...)
+	}
+	writeJSON(w, http.StatusOK, ds)
 }
 
 func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {

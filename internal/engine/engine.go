@@ -56,7 +56,8 @@ const (
 	minBackoff   = 250 * time.Millisecond
 	maxBackoff   = 30 * time.Second
 	stableUptime = 10 * time.Second // a service that ran this long resets its backoff
-	tailLines    = 20               // output lines kept per resource for error reports
+	tailLines    = 200              // output lines kept per resource, parsed for diagnostics on failure
+	reportLines  = 20               // of which error reports carry the last
 )
 
 // Engine reconciles one project.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/diag"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/watch"
@@ -56,6 +57,7 @@ type res struct {
 	lastRun     time.Duration
 	probeCancel context.CancelFunc
 	tail        *tailBuffer
+	diags       []api.Diagnostic // from the last failed run's output; nil once ready
 	stdout      io.Writer
 	stderr      io.Writer
 	loopLog     io.Writer
@@ -66,6 +68,26 @@ func (r *res) setState(state, reason string) {
 		r.since = time.Now()
 	}
 	r.state, r.reason = state, reason
+	switch state {
+	case api.StateReady:
+		r.diags = nil
+	case api.StateFailed, api.StateCrashed:
+		r.diags = r.diagnose()
+	}
+}
+
+// diagnose finds diagnostics in the output of the run that just failed,
+// with container paths mapped back to host paths.
+func (r *res) diagnose() []api.Diagnostic {
+	var rules []model.SyncRule
+	if r.spec.Container != nil {
+		rules = r.spec.Container.Sync
+	}
+	ds := diag.Resolve(diag.Parse(r.tail.lines()), r.spec.Dir, rules)
+	for i := range ds {
+		ds[i].Resource = r.spec.Name
+	}
+	return ds
 }
 
 func (r *res) cancelProbe() {

@@ -121,6 +121,7 @@ func (e *Engine) Wait(ctx context.Context) (api.WaitResult, error) {
 		for _, r := range snap.Resources {
 			if r.State != api.StateReady && r.State != api.StateDisabled {
 				res.Errors = append(res.Errors, api.Error{Resource: r.Name, Message: r.State + ": " + r.Reason})
+				res.Diagnostics = append(res.Diagnostics, r.Diagnostics...)
 			}
 		}
 		return res, nil
@@ -144,8 +145,9 @@ func (e *Engine) waitResult(outcome string, start time.Time) api.WaitResult {
 			Resource: name,
 			File:     r.spec.Pos.File, Line: r.spec.Pos.Line, Col: r.spec.Pos.Col,
 			Message: r.state + ": " + r.reason,
-			Log:     r.tail.lines(),
+			Log:     lastN(r.tail.lines(), reportLines),
 		})
+		res.Diagnostics = append(res.Diagnostics, r.diags...)
 	}
 	return res
 }
@@ -192,7 +194,7 @@ func (e *Engine) view(r *res) api.Resource {
 		Name: s.Name, Kind: string(s.Kind), State: r.state, Reason: r.reason, Since: r.since,
 		Restarts: r.restarts, LastExit: r.lastExit, Trigger: string(s.Trigger), Pending: r.pending,
 		ResourceDeps: s.ResourceDeps, Ports: s.Ports, Labels: s.Labels, Cmd: s.Cmd, Dir: s.Dir,
-		Declared: s.Pos.String(), LastRun: r.lastRun,
+		Declared: s.Pos.String(), LastRun: r.lastRun, Diagnostics: r.diags,
 	}
 	if r.handle != nil {
 		v.Pid = r.handle.Pid()
@@ -211,6 +213,7 @@ func (e *Engine) view(r *res) api.Resource {
 
 func sameView(a, b api.Resource) bool {
 	return a.State == b.State && a.Reason == b.Reason && a.Pid == b.Pid && a.Restarts == b.Restarts &&
+		len(a.Diagnostics) == len(b.Diagnostics) && a.Container == b.Container &&
 		a.Pending == b.Pending && a.Since.Equal(b.Since) && a.Declared == b.Declared &&
 		strings.Join(a.Cmd, "\x00") == strings.Join(b.Cmd, "\x00")
 }
@@ -257,4 +260,11 @@ func (t *tailBuffer) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf, t.partial = nil, nil
+}
+
+func lastN(lines []string, n int) []string {
+	if len(lines) > n {
+		return lines[len(lines)-n:]
+	}
+	return lines
 }
