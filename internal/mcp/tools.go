@@ -1,0 +1,577 @@
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/loopdev/loop/api"
+)
+
+// Wait limits of wait_settled, in seconds.
+const (
+	defaultWait = 60
+	maxWait     = 600
+)
+
+// annotations: read-only tools change nothing; destructive ones stop or
+// kill something that runs. Every tool talks to a local daemon only.
+func readOnly() []mcp.ToolOption {
+	return []mcp.ToolOption{
+		mcp.WithReadOnlyHintAnnotation(true),
+		mcp.WithDestructiveHintAnnotation(false),
+		mcp.WithIdempotentHintAnnotation(true),
+		mcp.WithOpenWorldHintAnnotation(false),
+	}
+}
+
+func mutating(destructive, idempotent bool) []mcp.ToolOption {
+	return []mcp.ToolOption{
+		mcp.WithReadOnlyHintAnnotation(false),
+		mcp.WithDestructiveHintAnnotation(destructive),
+		mcp.WithIdempotentHintAnnotation(idempotent),
+		mcp.WithOpenWorldHintAnnotation(false),
+	}
+}
+
+func newTool(name, desc string, ann []mcp.ToolOption, params ...mcp.ToolOption) mcp.Tool {
+	opts := append([]mcp.ToolOption{mcp.WithDescription(desc)}, ann...)
+	return mcp.NewTool(name, append(opts, params...)...)
+}
+
+var projectParam = mcp.WithString("project",
+	mcp.Description("Project name (see list_projects). Default: the only project that is up, or the first one."))
+
+func resourceParam(verb string) mcp.ToolOption {
+	return mcp.WithString("resource", mcp.Required(), mcp.Description("Resource name (see list_resources) "+verb+"."))
+}
+
+func (s *srv) tools() []tool {
+	return []tool{
+		{newTool("list_projects",
+			"List the projects that are up in loopd, with their directory, Loopfile and a count of resources by state. Start here when you do not know the project name.",
+			readOnly()), listProjects},
+		{newTool("list_resources",
+			"Summarize every resource (service or task) of a project: state (pending, starting, ready, crashed, failed, stopped, disabled), why, links, and how many diagnostics it has. Also shows a broken Loopfile.",
+			readOnly(), projectParam), listResources},
+		{newTool("get_resource",
+			"Describe one resource: state and reason, command and directory, pid/container, restarts and last exit, ports and links, dependencies, its diagnostics with file:line, and loop's last messages about it (starts, exits, restarts).",
+			readOnly(), projectParam, resourceParam("to describe")), getResource},
+		{newTool("get_logs",
+			"Read a project's recent log lines, newest last. Bounded: tail defaults to 50 lines and is capped at 500; the reply says how many of the matching lines it returned. Filter with resource, since and a regex.",
+			readOnly(), projectParam,
+			mcp.WithString("resource", mcp.Description("Only this resource's lines. Default: every resource's.")),
+			mcp.WithNumber("tail", mcp.Description("How many of the last matching lines to return (default 50, at most 500)."), mcp.Min(1), mcp.Max(maxTail)),
+			mcp.WithString("since", mcp.Description("Only lines newer than this: a duration ago (\"5m\", \"30s\") or an RFC 3339 time.")),
+			mcp.WithString("regex", mcp.Description("Only lines matching this regular expression (Go RE2 syntax, e.g. \"(?i)error|panic\")."))),
+			getLogs},
+		{newTool("wait_settled",
+			"Wait until everything affected by your latest file changes has settled (rebuilt, restarted, ready — or failed), then report the outcome (ready, failed or timeout) with the errors and compile/test diagnostics as file:line:col. Call this after every edit instead of polling.",
+			readOnly(), projectParam,
+			mcp.WithNumber("timeout_seconds", mcp.Description("How long to wait at most, in seconds (default 60, at most 600)."), mcp.Min(1), mcp.Max(maxWait))),
+			waitSettled},
+		{newTool("get_errors",
+			"List the current diagnostics (compile errors, failing tests, tracebacks) of every resource of a project as file:line:col: message, plus failing resources without a parsed location and a broken Loopfile. Empty when everything is clean.",
+			readOnly(), projectParam), getErrors},
+		{newTool("trigger",
+			"Run a resource now: a task with trigger \"manual\" or pending changes runs; a finished task runs again. Then call wait_settled for the outcome.",
+			mutating(false, false), projectParam, resourceParam("to run")), action("trigger", "triggered")},
+		{newTool("restart",
+			"Restart a resource now (stops its process group and starts it again; in-memory state of the service is lost). Then call wait_settled.",
+			mutating(true, false), projectParam, resourceParam("to restart")), action("restart", "restarted")},
+		{newTool("enable",
+			"Enable a disabled resource and start it. Then call wait_settled.",
+			mutating(false, true), projectParam, resourceParam("to enable")), action("enable", "enabled")},
+		{newTool("disable",
+			"Stop a resource and keep it stopped (file changes no longer restart it) until enable.",
+			mutating(true, true), projectParam, resourceParam("to disable")), action("disable", "disabled")},
+		{newTool("up",
+			"Start a project (or update one that is up) from its Loopfile: loopd runs its services and tasks and watches its files from then on. Processes get the environment of the loop MCP server. Then call wait_settled.",
+			mutating(false, true),
+			mcp.WithString("path", mcp.Required(), mcp.Description("Path of the Loopfile, or of the directory that holds it (absolute, or relative to the MCP server's working directory).")),
+			mcp.WithArray("resources", mcp.WithStringItems(), mcp.Description("Only these resources (and what they depend on). Default: all."))),
+			up},
+		{newTool("down",
+			"Stop every process of a project and forget it (its logs stay readable). Destructive: running services stop.",
+			mutating(true, true),
+			mcp.WithString("project", mcp.Required(), mcp.Description("Project name (see list_projects)."))),
+			down},
+	}
+}
+
+func listProjects(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+	ps, err := c.Projects(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(ps) == 0 {
+		return "No project is up. Call up with the path of a Loopfile (or run `loop up` in the project directory).", nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d project(s) up:\n", len(ps))
+	for _, p := range ps {
+		fmt.Fprintf(&b, "- %s: %s (Loopfile %s); %s\n", p.Name, p.Dir, p.Loopfile, countStates(p.Resources))
+		if p.Error != nil {
+			fmt.Fprintf(&b, "  Loopfile error: %s (the last good configuration runs)\n", p.Error)
+		}
+	}
+	return b.String(), nil
+}
+
+func listResources(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+	p, note, err := resolve(ctx, c, req.GetString("project", ""))
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(note)
+	fmt.Fprintf(&b, "project %s (%s): %s\n", p.Name, p.Loopfile, countStates(p.Resources))
+	if p.Error != nil {
+		fmt.Fprintf(&b, "Loopfile error: %s (the last good configuration runs)\n", p.Error)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	if p.Watch != nil && !p.Watch.Ready {
+		b.WriteString("the file watcher is still setting up\n")
+	}
+	if p.Watch != nil && p.Watch.Error != "" {
+		fmt.Fprintf(&b, "the file watcher stopped: %s\n", p.Watch.Error)
+	}
+	for _, r := range p.Resources {
+		fmt.Fprintf(&b, "- %s (%s): %s", r.Name, r.Kind, r.State)
+		if r.Reason != "" {
+			fmt.Fprintf(&b, " — %s", clip(r.Reason))
+		}
+		if n := len(r.Diagnostics); n > 0 {
+			fmt.Fprintf(&b, " [%d diagnostic(s)]", n)
+		}
+		if r.Pending {
+			b.WriteString(" [changes wait for trigger]")
+		}
+		for _, l := range r.Links {
+			fmt.Fprintf(&b, " %s", l.URL)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
+
+func getResource(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+	p, note, err := resolve(ctx, c, req.GetString("project", ""))
+	if err != nil {
+		return "", err
+	}
+	r, err := findResource(p, req.GetString("resource", ""))
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(note)
+	writeResource(&b, p.Name, r)
+	events, err := loopLines(ctx, c, p.Name, r.Name, eventLines)
+	if err != nil {
+		return "", err
+	}
+	if len(events) > 0 {
+		b.WriteString("recent events (loop's messages):\n")
+		for _, l := range events {
+			fmt.Fprintf(&b, "  %s %s\n", l.Time.Local().Format("15:04:05.000"), clip(l.Text))
+		}
+	}
+	return b.String(), nil
+}
+
+// writeResource renders one resource's snapshot.
+func writeResource(b *strings.Builder, project string, r *api.Resource) {
+	fmt.Fprintf(b, "resource %s of project %s (%s)\n", r.Name, project, r.Kind)
+	fmt.Fprintf(b, "state: %s since %s", r.State, r.Since.Local().Format(time.RFC3339))
+	if r.Reason != "" {
+		fmt.Fprintf(b, " — %s", clip(r.Reason))
+	}
+	b.WriteByte('\n')
+	if len(r.Cmd) > 0 {
+		fmt.Fprintf(b, "cmd: %s\n", clip(strings.Join(r.Cmd, " ")))
+	}
+	if r.Dir != "" {
+		fmt.Fprintf(b, "dir: %s\n", r.Dir)
+	}
+	if r.Declared != "" {
+		fmt.Fprintf(b, "declared at: %s\n", r.Declared)
+	}
+	fmt.Fprintf(b, "trigger: %s", r.Trigger)
+	if r.Pending {
+		b.WriteString(" (changes wait for trigger)")
+	}
+	b.WriteByte('\n')
+	if r.Pid > 0 {
+		fmt.Fprintf(b, "pid: %d\n", r.Pid)
+	}
+	if r.Container != "" {
+		fmt.Fprintf(b, "container: %s\n", r.Container)
+	}
+	fmt.Fprintf(b, "restarts: %d\n", r.Restarts)
+	if r.LastExit != "" {
+		fmt.Fprintf(b, "last exit: %s\n", r.LastExit)
+	}
+	if r.LastRun > 0 {
+		fmt.Fprintf(b, "last run took: %s\n", r.LastRun.Round(time.Millisecond))
+	}
+	if len(r.ResourceDeps) > 0 {
+		fmt.Fprintf(b, "depends on: %s\n", strings.Join(r.ResourceDeps, ", "))
+	}
+	if len(r.Ports) > 0 {
+		fmt.Fprintf(b, "ports: %v\n", r.Ports)
+	}
+	for _, l := range r.Links {
+		if l.Name != "" {
+			fmt.Fprintf(b, "link: %s (%s)\n", l.URL, l.Name)
+		} else {
+			fmt.Fprintf(b, "link: %s\n", l.URL)
+		}
+	}
+	if len(r.Labels) > 0 {
+		fmt.Fprintf(b, "labels: %s\n", strings.Join(r.Labels, ", "))
+	}
+	if len(r.Diagnostics) > 0 {
+		fmt.Fprintf(b, "diagnostics (%d):\n", len(r.Diagnostics))
+		for _, d := range r.Diagnostics {
+			fmt.Fprintf(b, "  %s\n", diagnostic(d))
+		}
+	}
+}
+
+// loopLines returns the last n lines loop itself logged about a resource.
+func loopLines(ctx context.Context, c *api.Client, project, resource string, n int) ([]api.LogLine, error) {
+	var out []api.LogLine
+	err := c.Logs(ctx, project, api.LogsQuery{Resources: []string{resource}, Tail: 2000}, func(l api.LogLine) error {
+		if l.Stream == "loop" {
+			out = append(out, l)
+			if len(out) > n {
+				out = out[1:]
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func getLogs(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+	tail := req.GetInt("tail", defaultTail)
+	if tail <= 0 {
+		return "", userErrorf("tail %d: want a number of lines from 1 to %d", tail, maxTail)
+	}
+	capped := tail > maxTail
+	tail = min(tail, maxTail)
+	re := req.GetString("regex", "")
+	if re != "" {
+		if _, err := regexp.Compile(re); err != nil {
+			return "", userErrorf("regex %q is not a valid regular expression (Go RE2 syntax): %v", re, err)
+		}
+	}
+	p, note, err := resolve(ctx, c, req.GetString("project", ""))
+	if err != nil {
+		return "", err
+	}
+	q := api.LogsQuery{Since: req.GetString("since", ""), Grep: re}
+	resource := req.GetString("resource", "")
+	if resource != "" {
+		if _, err := findResource(p, resource); err != nil {
+			return "", err
+		}
+		q.Resources = []string{resource}
+	}
+	lines, total, err := lastLines(ctx, c, p.Name, q, tail)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(note)
+	for _, l := range lines {
+		b.WriteString(logLine(l, resource == ""))
+	}
+	fmt.Fprintf(&b, "returned %d of %d lines", len(lines), total)
+	if total > len(lines) {
+		b.WriteString(" (the most recent; raise tail or narrow with since/regex for others)")
+	}
+	if capped {
+		fmt.Fprintf(&b, " (tail is capped at %d)", maxTail)
+	}
+	b.WriteByte('\n')
+	return b.String(), nil
+}
+
+// lastLines streams every matching line and keeps the last n; total is
+// how many matched.
+func lastLines(ctx context.Context, c *api.Client, project string, q api.LogsQuery, n int) ([]api.LogLine, int, error) {
+	ring := make([]api.LogLine, 0, n)
+	total := 0
+	err := c.Logs(ctx, project, q, func(l api.LogLine) error {
+		total++
+		if len(ring) == n {
+			copy(ring, ring[1:])
+			ring = ring[:n-1]
+		}
+		ring = append(ring, l)
+		return nil
+	})
+	return ring, total, err
+}
+
+// logLine renders one line; withResource prefixes the resource's name.
+func logLine(l api.LogLine, withResource bool) string {
+	var b strings.Builder
+	b.WriteString(l.Time.Local().Format("15:04:05.000"))
+	b.WriteByte(' ')
+	if withResource {
+		b.WriteString(l.Resource)
+		b.WriteByte(' ')
+	}
+	switch l.Stream {
+	case "loop":
+		b.WriteString("[loop] ")
+	case "stderr":
+		b.WriteString("[stderr] ")
+	}
+	b.WriteString(clip(l.Text))
+	b.WriteByte('\n')
+	return b.String()
+}
+
+func waitSettled(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+	secs := req.GetFloat("timeout_seconds", defaultWait)
+	if secs <= 0 {
+		return "", userErrorf("timeout_seconds %v: want a number of seconds from 1 to %d", secs, maxWait)
+	}
+	timeout := time.Duration(min(secs, maxWait) * float64(time.Second))
+	p, note, err := resolve(ctx, c, req.GetString("project", ""))
+	if err != nil {
+		return "", err
+	}
+	res, err := c.Wait(ctx, p.Name, timeout)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(note)
+	fmt.Fprintf(&b, "outcome: %s (project %s, waited %s)\n", res.Outcome, p.Name, res.Waited)
+	switch res.Outcome {
+	case api.OutcomeReady:
+		b.WriteString("everything affected by your changes is ready\n")
+	case api.OutcomeTimeout:
+		fmt.Fprintf(&b, "not settled within %s: something is still starting; call wait_settled again or get_logs to see why\n", timeout)
+	}
+	writeWaitErrors(&b, res)
+	fmt.Fprintf(&b, "resources: %s\n", resourceStates(res.Resources))
+	return b.String(), nil
+}
+
+// writeWaitErrors renders a wait's diagnostics (file:line first) and errors
+// with each resource's last output lines.
+func writeWaitErrors(b *strings.Builder, res api.WaitResult) {
+	if len(res.Diagnostics) > 0 {
+		fmt.Fprintf(b, "diagnostics (%d):\n", len(res.Diagnostics))
+		for _, d := range res.Diagnostics {
+			fmt.Fprintf(b, "- %s\n", diagnostic(d))
+		}
+	}
+	if len(res.Errors) > 0 {
+		fmt.Fprintf(b, "errors (%d):\n", len(res.Errors))
+		for _, e := range res.Errors {
+			who := e.Resource
+			if who == "" {
+				who = "Loopfile"
+			}
+			fmt.Fprintf(b, "- %s: %s\n", who, clip(e.String()))
+			log := e.Log
+			if len(log) > 30 {
+				fmt.Fprintf(b, "  (last 30 of %d output lines)\n", len(log))
+				log = log[len(log)-30:]
+			}
+			for _, l := range log {
+				fmt.Fprintf(b, "  | %s\n", clip(l))
+			}
+		}
+	}
+}
+
+// diagnostic renders file:line:col: severity: message (resource, source).
+func diagnostic(d api.Diagnostic) string {
+	var b strings.Builder
+	if d.File != "" {
+		b.WriteString(d.File)
+		if d.Line > 0 {
+			fmt.Fprintf(&b, ":%d", d.Line)
+			if d.Col > 0 {
+				fmt.Fprintf(&b, ":%d", d.Col)
+			}
+		}
+		b.WriteString(": ")
+	}
+	if d.Severity != "" {
+		b.WriteString(d.Severity + ": ")
+	}
+	b.WriteString(clip(d.Message))
+	var from []string
+	if d.Resource != "" {
+		from = append(from, d.Resource)
+	}
+	if d.Source != "" {
+		from = append(from, d.Source)
+	}
+	if len(from) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(from, ", "))
+	}
+	return b.String()
+}
+
+func getErrors(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+	p, note, err := resolve(ctx, c, req.GetString("project", ""))
+	if err != nil {
+		return "", err
+	}
+	ds, err := c.Errors(ctx, p.Name)
+	if api.IsNotFound(err) {
+		// A loopd without the errors endpoint: the snapshot has the same.
+		ds, err = nil, nil
+		for _, r := range p.Resources {
+			ds = append(ds, r.Diagnostics...)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(note)
+	if p.Error != nil {
+		fmt.Fprintf(&b, "Loopfile error: %s (the last good configuration runs)\n", p.Error)
+	}
+	if len(ds) > 0 {
+		fmt.Fprintf(&b, "diagnostics (%d):\n", len(ds))
+		for _, d := range ds {
+			fmt.Fprintf(&b, "- %s\n", diagnostic(d))
+		}
+	}
+	var failing []string
+	for _, r := range p.Resources {
+		if (r.State == api.StateFailed || r.State == api.StateCrashed) && len(r.Diagnostics) == 0 {
+			failing = append(failing, fmt.Sprintf("- %s: %s — %s (no file:line found in its output; see get_logs)", r.Name, r.State, clip(r.Reason)))
+		}
+	}
+	if len(failing) > 0 {
+		b.WriteString("failing resources:\n" + strings.Join(failing, "\n") + "\n")
+	}
+	if b.Len() == len(note) {
+		fmt.Fprintf(&b, "no errors in project %s: %s\n", p.Name, countStates(p.Resources))
+	}
+	return b.String(), nil
+}
+
+// action runs trigger, restart, enable or disable.
+func action(name, done string) func(context.Context, *api.Client, mcp.CallToolRequest) (string, error) {
+	return func(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+		p, note, err := resolve(ctx, c, req.GetString("project", ""))
+		if err != nil {
+			return "", err
+		}
+		r, err := findResource(p, req.GetString("resource", ""))
+		if err != nil {
+			return "", err
+		}
+		if err := c.Action(ctx, p.Name, r.Name, name); err != nil {
+			return "", err
+		}
+		next := " Call wait_settled for the outcome."
+		if name == "disable" {
+			next = ""
+		}
+		return fmt.Sprintf("%s%s %s of project %s.%s\n", note, done, r.Name, p.Name, next), nil
+	}
+}
+
+func up(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+	path, err := req.RequireString("path")
+	if err != nil || path == "" {
+		return "", userError("path is required: the Loopfile or the directory that holds it")
+	}
+	lf, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(lf); err == nil && fi.IsDir() {
+		lf = filepath.Join(lf, "Loopfile")
+	}
+	if _, err := os.Stat(lf); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", userErrorf("no Loopfile at %s: pass the path of a Loopfile or of the directory that holds one", lf)
+		}
+		return "", err
+	}
+	p, err := c.Up(ctx, api.UpRequest{Loopfile: lf, Env: os.Environ(), Resources: req.GetStringSlice("resources", nil)})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "project %s is up from %s: %s\n", p.Name, p.Loopfile, countStates(p.Resources))
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	b.WriteString("Call wait_settled (project " + p.Name + ") to know when it is ready.\n")
+	return b.String(), nil
+}
+
+func down(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
+	name, err := req.RequireString("project")
+	if err != nil || name == "" {
+		return "", userError("project is required: the name of the project to stop (see list_projects)")
+	}
+	if _, _, err := resolve(ctx, c, name); err != nil {
+		return "", err
+	}
+	if err := c.Down(ctx, name); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("project %s is down: its processes are stopped. Call up with its Loopfile to start it again.\n", name), nil
+}
+
+// countStates says how many resources are in each state.
+func countStates(rs []api.Resource) string {
+	if len(rs) == 0 {
+		return "no resources"
+	}
+	order := []string{api.StateReady, api.StateStarting, api.StatePending, api.StateFailed, api.StateCrashed, api.StateStopped, api.StateDisabled}
+	n := map[string]int{}
+	for _, r := range rs {
+		n[r.State]++
+	}
+	var parts []string
+	for _, s := range order {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+			delete(n, s)
+		}
+	}
+	for s, k := range n {
+		parts = append(parts, fmt.Sprintf("%d %s", k, s))
+	}
+	return fmt.Sprintf("%d resource(s): %s", len(rs), strings.Join(parts, ", "))
+}
+
+// resourceStates lists name=state pairs.
+func resourceStates(rs []api.Resource) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.Name + " " + r.State
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
