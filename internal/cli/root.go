@@ -74,7 +74,6 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.actionCmd("disable", "Stop a resource and keep it stopped"),
 		a.execCmd(), a.shellCmd(),
 		a.lspCmd(),
-		a.lspCmd(),
 		a.doctorCmd(), a.versionCmd(), a.daemonCmd(),
 		a.mcpCmd(),
 	)
