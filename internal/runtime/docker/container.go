@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -322,22 +321,9 @@ func portsFree(ports []model.PortMap) error {
 		if host == 0 {
 			host = p.Container
 		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(host))
-		if p.Protocol == "udp" {
-			c, err := net.ListenPacket("udp", addr)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("port %d/udp is already in use on the host: %w; stop what uses it or publish another host port", host, err))
-				continue
-			}
-			c.Close()
-			continue
+		if err := runtime.PortFree("127.0.0.1", host, p.Protocol); err != nil {
+			errs = append(errs, fmt.Errorf("%w; stop what uses it or publish another host port", err))
 		}
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("port %d is already in use on the host: %w; stop what uses it or publish another host port", host, err))
-			continue
-		}
-		l.Close()
 	}
 	return errors.Join(errs...)
 }
