@@ -196,6 +196,10 @@ func (s *Server) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 	if req.Params != nil {
 		gctx.Params = *req.Params
 	}
+	if req.Method == string(protocol.MethodExit) {
+		// glsp's handler refuses every method after shutdown, exit included.
+		return nil, s.exit(gctx)
+	}
 	r, validMethod, validParams, err := s.handler.Handle(gctx)
 	switch {
 	case !validMethod:
