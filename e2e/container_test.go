@@ -253,11 +253,11 @@ container(
 func TestContainer_DownKeepsNamedVolumes(t *testing.T) {
 	t.Parallel()
 	e := newDockerEnv(t, "cvol")
-	// Named volumes are not scoped to the project: a unique name.
-	vol := e.project() + "-data"
+	// Named volumes are scoped to the project, as in Compose.
+	vol := e.project() + "_data"
 	e.write("Loopfile", fmt.Sprintf(`
-container("db", image = %q, cmd = ["sleep", "1000"], volumes = ["%s:/data"], stop_timeout = "1s")
-`, baseImage, vol))
+container("db", image = %q, cmd = ["sleep", "1000"], volumes = ["data:/data"], stop_timeout = "1s")
+`, baseImage))
 	e.up()
 	e.exec("db", "sh", "-c", "echo kept > /data/f")
 

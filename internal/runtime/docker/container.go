@@ -170,6 +170,13 @@ func (h *handle) fail(ctx context.Context, created bool, err error) error {
 
 var badName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
 
+// VolumeName scopes a named volume to its project, as Compose does
+// ("data" in project "shop" is the volume "shop_data"), so two projects
+// never share one by accident.
+func VolumeName(project, name string) string {
+	return badName.ReplaceAllString(project, "-") + "_" + name
+}
+
 // ContainerName is the name of resource's container in project.
 func ContainerName(project, resource string) string {
 	return "loop-" + badName.ReplaceAllString(project, "-") + "-" + badName.ReplaceAllString(resource, "-")
@@ -274,7 +281,7 @@ func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, s
 	for _, v := range c.Volumes {
 		m := mount.Mount{Type: mount.TypeBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		if v.Named {
-			m.Type = mount.TypeVolume
+			m.Type, m.Source = mount.TypeVolume, VolumeName(spec.Project, v.Source)
 		}
 		hcfg.Mounts = append(hcfg.Mounts, m)
 	}
@@ -301,13 +308,14 @@ func (r *Runtime) prepareMounts(ctx context.Context, cli *client.Client, spec ru
 			}
 			continue
 		}
-		if _, err := cli.VolumeInspect(ctx, v.Source); err == nil {
+		name := VolumeName(spec.Project, v.Source)
+		if _, err := cli.VolumeInspect(ctx, name); err == nil {
 			continue
 		} else if !client.IsErrNotFound(err) {
-			return fmt.Errorf("inspect volume %s: %w", v.Source, err)
+			return fmt.Errorf("inspect volume %s: %w", name, err)
 		}
-		if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: v.Source, Labels: map[string]string{LabelProject: spec.Project}}); err != nil {
-			return fmt.Errorf("create volume %s: %w", v.Source, err)
+		if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{LabelProject: spec.Project}}); err != nil {
+			return fmt.Errorf("create volume %s: %w", name, err)
 		}
 	}
 	return nil

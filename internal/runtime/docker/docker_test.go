@@ -413,7 +413,7 @@ func TestRuntime_Service(t *testing.T) {
 	writeFile(t, filepath.Join(www, "gone.txt"), "soon gone\n")
 	writeFile(t, filepath.Join(dir, "Dockerfile"), "not synced\n")
 	port := freePort(t)
-	vol := project + "-data"
+	vol := VolumeName(project, "data") // named volumes are scoped to the project
 	c := &model.Container{
 		Image: testImage,
 		Cmd:   []string{"/bin/sh", "-c", "echo $$ > /tmp/pid; exec httpd -f -p 8080 -h /www"},
@@ -426,7 +426,7 @@ func TestRuntime_Service(t *testing.T) {
 			{Restart: true},
 		},
 		RebuildOn: []string{filepath.Join(dir, "deps")},
-		Volumes:   []model.Volume{{Source: vol, Target: "/data", Named: true}},
+		Volumes:   []model.Volume{{Source: "data", Target: "/data", Named: true}},
 	}
 	var out buffer
 	h := start(t, r, testSpec(project, "web", dir, c, &out))
