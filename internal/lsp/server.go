@@ -34,6 +34,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -68,7 +69,7 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the server starts
 
-	conn *jsonrpc2.Conn
+	conn atomic.Pointer[jsonrpc2.Conn] // set before the first handler runs
 
 	mu       sync.Mutex
 	docs     map[string]*document // by URI
@@ -98,14 +99,15 @@ func Run(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
 	defer s.close()
 	closer, _ := in.(io.Closer)
 	st := newStream(in, out, closer, s.log)
-	s.conn = jsonrpc2.NewConn(s.ctx, st, jsonrpc2.HandlerWithError(s.handle),
+	conn := jsonrpc2.NewConn(s.ctx, st, jsonrpc2.HandlerWithError(s.handle),
 		jsonrpc2.SetLogger(slogPrinter{s.log}))
+	s.conn.CompareAndSwap(nil, conn)
 	select {
-	case <-s.conn.DisconnectNotify():
+	case <-conn.DisconnectNotify():
 		s.log.Info("client disconnected")
 		return nil
 	case <-s.exited:
-		s.conn.Close()
+		conn.Close()
 		s.mu.Lock()
 		clean := s.shutdown
 		s.mu.Unlock()
@@ -114,7 +116,7 @@ func Run(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
 		}
 		return nil
 	case <-ctx.Done():
-		s.conn.Close()
+		conn.Close()
 		return nil
 	}
 }
@@ -178,6 +180,7 @@ func (s *Server) close() {
 // A panic in a handler is logged and answered as an internal error: bad
 // input never ends the session.
 func (s *Server) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) (result any, err error) {
+	s.conn.CompareAndSwap(nil, conn) // NewConn reads before Run can store it
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("handler panic", "method", req.Method, "panic", p, "stack", string(debug.Stack()))
@@ -226,10 +229,11 @@ func (s *Server) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 
 // notify sends a notification to the client.
 func (s *Server) notify(method string, params any) {
-	if s.conn == nil {
+	conn := s.conn.Load()
+	if conn == nil {
 		return
 	}
-	if err := s.conn.Notify(s.ctx, method, params); err != nil && s.ctx.Err() == nil {
+	if err := conn.Notify(s.ctx, method, params); err != nil && s.ctx.Err() == nil {
 		s.log.Warn("notify client", "method", method, "error", err)
 	}
 }
