@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	mcpserver "github.com/loopdev/loop/internal/mcp"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/containerd"
 	"github.com/loopdev/loop/internal/runtime/docker"
@@ -122,21 +123,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	os.WriteFile(filepath.Join(d.Home, "loopd.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 
-	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- srv.Serve(ln) }()
-	d.Logger.Info("loopd listening", "socket", sock, "version", d.Version)
-
-	hln, hinfo, err := listenHTTP(d.Home)
-	if err != nil {
-		d.Logger.Warn("no HTTP listener", "err", err)
+	hln, hinfo, herr := listenHTTP(d.Home)
+	if herr != nil {
+		d.Logger.Warn("no HTTP listener", "err", herr)
 	}
 	var hsrv *http.Server
 	if hln != nil {
-		hsrv = &http.Server{Handler: guard(d.httpRoutes(), hinfo), ReadHeaderTimeout: 10 * time.Second}
+		// The MCP endpoint talks to this daemon through its own socket.
+		mcp := mcpserver.NewHandler(api.NewClient(sock), mcpserver.Options{Version: d.Version})
+		defer mcp.Close()
+		hsrv = &http.Server{Handler: guard(d.httpRoutes(mcp), hinfo), ReadHeaderTimeout: 10 * time.Second}
 		go func() { serveErr <- hsrv.Serve(hln) }()
 		d.Logger.Info("loopd listening", "http", hinfo.URL)
 	}
+
+	// The socket last: once a client can connect, http.json is in place.
+	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { serveErr <- srv.Serve(ln) }()
+	d.Logger.Info("loopd listening", "socket", sock, "version", d.Version)
 
 	select {
 	case <-ctx.Done():

@@ -16,7 +16,6 @@ import (
 	"github.com/loopdev/loop/internal/engine"
 	"github.com/loopdev/loop/internal/logs"
 	"github.com/loopdev/loop/internal/loopfile"
-	mcpserver "github.com/loopdev/loop/internal/mcp"
 )
 
 func (d *Daemon) routes() http.Handler {
@@ -40,11 +39,11 @@ func (d *Daemon) routes() http.Handler {
 }
 
 // httpRoutes is what the 127.0.0.1 listener serves (behind guard): the API
-// of the socket, and the MCP endpoint.
-func (d *Daemon) httpRoutes() http.Handler {
+// of the socket, and the MCP endpoint (closed by Run on shutdown).
+func (d *Daemon) httpRoutes(mcp http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", d.routes())
-	mux.Handle("/mcp", mcpserver.NewHandler(api.NewClient(SocketPath(d.Home)), mcpserver.Options{Version: d.Version}))
+	mux.Handle("/mcp", mcp)
 	return mux
 }
 
