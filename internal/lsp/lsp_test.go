@@ -81,10 +81,20 @@ func TestLSP_diagnosticsOnSaveAndInLoadedFile(t *testing.T) {
 	if got := ds[0].Range.Start; got != (position{1, 25}) {
 		t.Errorf("error in the loaded file at %+v, want 1:25 (the 42)", got)
 	}
-	// The error is in the library: fix it on disk and save the Loopfile.
-	writeFile(t, lib, "def svc(name):\n    return service(name, \"sleep 100\")\n")
-	c.notify("textDocument/didSave", map[string]any{"textDocument": textDoc(lf)})
+	// Fix the library in the editor and save it: the Loopfile that loads
+	// it is evaluated again, and the error clears.
+	fixed := "def svc(name):\n    return service(name, \"sleep 100\")\n"
+	c.open(lib, fixed)
+	writeFile(t, lib, fixed)
+	c.notify("textDocument/didSave", map[string]any{"textDocument": textDoc(lib)})
 	c.waitDiagnostics(from, uri(lib), func(ds []diagnostic) bool { return len(ds) == 0 })
+
+	// Saving the Loopfile evaluates it from disk.
+	writeFile(t, lf, "svc(\"api\")\n")
+	c.notify("textDocument/didSave", map[string]any{"textDocument": textDoc(lf)})
+	c.waitDiagnostics(from, uri(lf), func(ds []diagnostic) bool {
+		return len(ds) == 1 && strings.Contains(ds[0].Message, "undefined: svc")
+	})
 }
 
 func labels(t *testing.T, c *client, path string, line, char int) []string {

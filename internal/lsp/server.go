@@ -423,6 +423,19 @@ func (s *Server) didSave(_ *glsp.Context, p *protocol.DidSaveTextDocumentParams)
 		d.text = *p.Text
 	}
 	s.scheduleEval(d, true, 0)
+	// Other open Loopfiles may load this one: evaluate them again too, so
+	// an error they reported in it clears.
+	s.mu.Lock()
+	var others []document
+	for _, o := range s.docs {
+		if o.uri != d.uri && isLoopfile(o.path) {
+			others = append(others, *o)
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range others {
+		s.scheduleEval(o, false, s.opts.Debounce)
+	}
 	return nil
 }
 
