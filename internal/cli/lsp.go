@@ -2,6 +2,7 @@ package cli
 
 import (
 	"log/slog"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -27,10 +28,19 @@ workspace's running project (when loopd runs). See docs/editors.md.`,
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			var loopfile string // -f: the running project to follow, instead of the workspace root's
+			if a.loopfile != "" {
+				abs, err := filepath.Abs(a.loopfile)
+				if err != nil {
+					return err
+				}
+				loopfile = abs
+			}
 			return lsp.Run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), lsp.Options{
-				Version: a.version,
-				Socket:  daemon.SocketPath(daemon.Home()),
-				Logger:  log.With("component", "lsp"),
+				Version:  a.version,
+				Socket:   daemon.SocketPath(daemon.Home()),
+				Loopfile: loopfile,
+				Logger:   log.With("component", "lsp"),
 			})
 		},
 	}

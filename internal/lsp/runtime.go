@@ -221,8 +221,12 @@ func (s *Server) executeCommand(_ *glsp.Context, p *protocol.ExecuteCommandParam
 	s.mu.Lock()
 	project, root := s.project, s.root
 	s.mu.Unlock()
-	if project == "" && root != "" {
-		name, _, err := findProject(ctx, c, filepath.Join(root, "Loopfile"))
+	if project == "" && (root != "" || s.opts.Loopfile != "") {
+		lf := s.opts.Loopfile
+		if lf == "" {
+			lf = filepath.Join(root, "Loopfile")
+		}
+		name, _, err := findProject(ctx, c, lf)
 		if err != nil {
 			return nil, fmt.Errorf("%s: loopd is not running: run `loop up` in %s", p.Command, root)
 		}

@@ -52,6 +52,7 @@ const (
 type Options struct {
 	Version  string        // reported in serverInfo
 	Socket   string        // loopd's socket; "" = no runtime diagnostics or commands
+	Loopfile string        // the running project's Loopfile; "" = the Loopfile in the workspace root
 	Env      []string      // environment for evaluation (env(), local()); nil = os.Environ()
 	Debounce time.Duration // quiet time after an edit before evaluating (0 = 150ms)
 	Logger   *slog.Logger  // nil = discard
@@ -276,7 +277,10 @@ func (s *Server) initialize(_ *glsp.Context, p *protocol.InitializeParams) (any,
 	s.root = root
 	s.mu.Unlock()
 	if first && s.opts.Socket != "" {
-		loopfile := filepath.Join(root, "Loopfile")
+		loopfile := s.opts.Loopfile
+		if loopfile == "" {
+			loopfile = filepath.Join(root, "Loopfile")
+		}
 		s.goFn(func() { s.followDaemon(s.ctx, loopfile) })
 	}
 	s.log.Info("initialize", "root", root)
