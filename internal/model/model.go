@@ -65,6 +65,7 @@ type Project struct {
 	Files     []string    // absolute paths of every file evaluation read (Loopfile, load()ed, read_file()d)
 	Resources []*Resource // in declaration order
 	Images    []*Image    // image() declarations, in order
+	Ships     []*Ship     // ship() declarations, in order
 	Watch     WatchSettings
 	Warnings  []string // things evaluation accepted but ignores (e.g. unsupported devcontainer.json properties)
 }
@@ -268,4 +269,35 @@ type Container struct {
 	CapAdd     []string
 	Init       bool   // --init: the supervisor is PID 1 anyway; recorded for fidelity
 	ConfigFile string // devcontainer.json this came from ("" for container())
+}
+
+// Ship is how a resource leaves the laptop (`loop ship`): the production
+// image pushed to Repository, then handed to the outer loop through a
+// deploy API, a GitOps repository, or both.
+type Ship struct {
+	Resource   string // the resource shipped (the deploy API's "service")
+	Image      *Image // the production image (Name = Resource + "-ship")
+	Repository string // registry repository, e.g. "registry.example.com/team/api" (no tag)
+	DeployAPI  *DeployAPI
+	GitOps     *GitOps
+	Pos        Position
+}
+
+// DeployAPI is the team's deploy endpoint (docs/deploy-api.md).
+type DeployAPI struct {
+	URL     string
+	Token   string // bearer token ("" = none); from env() in the Loopfile
+	Secret  string // HMAC-SHA256 signing key for the X-Loop-Signature header ("" = unsigned)
+	Timeout time.Duration
+}
+
+// GitOps is a config repository that Argo CD or Flux reconciles: loop
+// sets the image to the pushed digest, commits and pushes.
+type GitOps struct {
+	Repo    string // URL or local path of the config repository
+	Branch  string // default "main"
+	Path    string // file in the repo: a kustomization.yaml, or any YAML file with Field
+	Image   string // kustomize: the images[].name entry to update ("" = Ship.Repository)
+	Field   string // plain YAML: dotted path of the field to set, e.g. "image.repository" or "spec.template.spec.containers[0].image"
+	Message string // commit message template: {service}, {digest}, {commit}, {short}
 }
