@@ -1,0 +1,209 @@
+// Package store is loop's small embedded database: one SQLite file
+// ($LOOP_HOME/loop.db, WAL mode) that several processes open at once — the
+// loop CLI records each `loop ship` attempt there, and loopd reads it for
+// the portal and its metrics.
+//
+// The schema is a list of migrations applied in order and counted by
+// PRAGMA user_version, so a later feature adds a table by appending one
+// statement. Times are stored as Unix nanoseconds (0 = unset).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// FileName is the database's name under LOOP_HOME.
+const FileName = "loop.db"
+
+// Ship outcomes.
+const (
+	OutcomeShipped = "shipped"
+	OutcomeFailed  = "failed"
+	OutcomeDryRun  = "dry-run"
+)
+
+// Ship is one `loop ship` attempt of one resource.
+type Ship struct {
+	ID         int64
+	Project    string
+	Service    string
+	Commit     string // git commit shipped (full SHA)
+	CommitTime time.Time
+	Started    time.Time
+	Finished   time.Time
+	Outcome    string // OutcomeShipped, OutcomeFailed, OutcomeDryRun
+	Image      string // repository@sha256:... once pushed (the tag it would push, in a dry run)
+	Digest     string
+	Error      string // why it failed, naming the step
+	Deploy     string // deploy API result (deployment ID and status), "" when not used
+	GitOps     string // GitOps result (config commit), "" when not used
+}
+
+// Store is an open database. It is safe for concurrent use, and other
+// processes may have the same file open.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// migrations build the schema; user_version counts how many have run.
+// Append only: never edit one that has shipped.
+var migrations = []string{
+	`CREATE TABLE ships (
+		id          INTEGER PRIMARY KEY AUTOINCREMENT,
+		project     TEXT    NOT NULL,
+		service     TEXT    NOT NULL,
+		commit_sha  TEXT    NOT NULL DEFAULT '',
+		commit_time INTEGER NOT NULL DEFAULT 0,
+		started     INTEGER NOT NULL,
+		finished    INTEGER NOT NULL DEFAULT 0,
+		outcome     TEXT    NOT NULL,
+		image       TEXT    NOT NULL DEFAULT '',
+		digest      TEXT    NOT NULL DEFAULT '',
+		error       TEXT    NOT NULL DEFAULT '',
+		deploy      TEXT    NOT NULL DEFAULT '',
+		gitops      TEXT    NOT NULL DEFAULT ''
+	);
+	CREATE INDEX ships_started ON ships (started);`,
+}
+
+// busyTimeout is how long a writer waits for another process's lock.
+const busyTimeout = 10 * time.Second
+
+// Open opens (creating when missing) the database at path and brings its
+// schema up to date.
+func Open(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	q := url.Values{}
+	// busy_timeout first: switching to WAL takes a lock another process may hold.
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate") // writers queue on busy_timeout instead of failing on upgrade
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// DB is the underlying handle, for packages that add their own tables
+// (with a migration here).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// migrate applies the migrations this file has not seen yet, each in a
+// transaction with the user_version bump, so two processes opening a new
+// file at once apply each exactly once.
+func (s *Store) migrate(ctx context.Context) error {
+	for {
+		tx, err := s.db.BeginTx(ctx, nil) // immediate: holds the write lock
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		var v int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate: read schema version: %w", err)
+		}
+		if v > len(migrations) {
+			tx.Rollback()
+			return fmt.Errorf("schema version %d is newer than this loop knows (%d): upgrade loop", v, len(migrations))
+		}
+		if v == len(migrations) {
+			return tx.Rollback()
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+	}
+}
+
+// RecordShip stores one ship attempt and returns its ID.
+func (s *Store) RecordShip(ctx context.Context, sh Ship) (int64, error) {
+	if sh.Project == "" || sh.Service == "" || sh.Outcome == "" {
+		return 0, errors.New("record ship: project, service and outcome are required")
+	}
+	if sh.Started.IsZero() {
+		sh.Started = time.Now()
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO ships
+		(project, service, commit_sha, commit_time, started, finished, outcome, image, digest, error, deploy, gitops)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sh.Project, sh.Service, sh.Commit, nanos(sh.CommitTime), nanos(sh.Started), nanos(sh.Finished),
+		sh.Outcome, sh.Image, sh.Digest, sh.Error, sh.Deploy, sh.GitOps)
+	if err != nil {
+		return 0, fmt.Errorf("record ship of %s: %w", sh.Service, err)
+	}
+	return res.LastInsertId()
+}
+
+// Ships returns the attempts started at or after since, oldest first.
+func (s *Store) Ships(ctx context.Context, since time.Time) ([]Ship, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT
+		id, project, service, commit_sha, commit_time, started, finished, outcome, image, digest, error, deploy, gitops
+		FROM ships WHERE started >= ? ORDER BY started, id`, nanos(since))
+	if err != nil {
+		return nil, fmt.Errorf("list ships: %w", err)
+	}
+	defer rows.Close()
+	var out []Ship
+	for rows.Next() {
+		var sh Ship
+		var ct, st, fi int64
+		if err := rows.Scan(&sh.ID, &sh.Project, &sh.Service, &sh.Commit, &ct, &st, &fi,
+			&sh.Outcome, &sh.Image, &sh.Digest, &sh.Error, &sh.Deploy, &sh.GitOps); err != nil {
+			return nil, fmt.Errorf("list ships: %w", err)
+		}
+		sh.CommitTime, sh.Started, sh.Finished = fromNanos(ct), fromNanos(st), fromNanos(fi)
+		out = append(out, sh)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list ships: %w", err)
+	}
+	return out, nil
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
