@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 
 	"github.com/tailscale/hujson"
@@ -178,14 +177,4 @@ func (s *source) scalar(v *hujson.Value, what string) (string, error) {
 		}
 	}
 	return "", s.typeError(v, what, "a string, boolean or number")
-}
-
-// sortedKeys returns m's keys in order, for deterministic output.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
