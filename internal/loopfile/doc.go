@@ -112,6 +112,12 @@ var builtinDocs = []BuiltinDoc{
 		{"workdir", `""`, "absolute working directory in the container; `\"\"`: the image's"},
 		pCDeps, pIgnore, pTrigger, pAutoStart, pStopSig, pStopTime,
 	}, Doc: "A service that runs in a container, kept up to date without rebuilding: changed files are synced into it, `run()` steps run in it and the service is restarted in place. A change no sync rule covers, or one under `rebuild_on`, rebuilds the image and recreates the container. Returns `name`."},
+	{Name: "deploy_api", Returns: "deploy_api", Params: []Param{
+		{"url", "", "the deploy endpoint, an `http://` or `https://` URL (docs/deploy-api.md)"},
+		{"token", `""`, "bearer token sent as `Authorization: Bearer ...`; keep it out of the Loopfile: `token = env(\"DEPLOY_TOKEN\")`"},
+		{"secret", `""`, "HMAC-SHA256 key: the request body is signed in the `X-Loop-Signature` header (`\"\"`: unsigned); e.g. `env(\"DEPLOY_SECRET\")`"},
+		{"timeout", `"30s"`, "how long the deploy request may take (a positive duration)"},
+	}, Doc: "The team's deploy endpoint, for `ship(deploy_api=...)`: after pushing, `loop ship` POSTs the service, image digest and commit to `url` (docs/deploy-api.md)."},
 	{Name: "devcontainer", Returns: "name", Params: []Param{
 		pName,
 		{"path", `""`, "the devcontainer.json relative to the project directory; `\"\"` looks it up as the spec does"},
@@ -127,6 +133,14 @@ var builtinDocs = []BuiltinDoc{
 		{"cmd", "", "a string (`sh -c`) or an argv list, run in the resource's dir and env"},
 		pPeriod, pTimeout,
 	}, Doc: "A readiness probe for `readiness=`: ready when `cmd` exits 0 (inside the container for container resources)."},
+	{Name: "gitops", Returns: "gitops", Params: []Param{
+		{"repo", "", "the config repository: a URL (`https://`, `ssh://`, `file://`), `\"git@host:org/config.git\"`, or a local path relative to the project directory (need not exist)"},
+		{"path", "", "the file to update, relative to the repository root (no `..`): a kustomization.yaml, or any YAML file with `field`"},
+		{"branch", `"main"`, "the branch to commit to and push"},
+		{"image", `""`, "kustomize: the `images[].name` entry to set; `\"\"` (and no `field`): the ship's repository"},
+		{"field", `""`, "plain YAML: the dotted path of the field set to the image, e.g. `\"spec.template.spec.containers[0].image\"`; not with `image`"},
+		{"message", `"deploy {service} {short}"`, "commit message; placeholders `{service}`, `{digest}`, `{commit}`, `{short}` (anything else in braces is an error)"},
+	}, Doc: "A GitOps config repository, for `ship(gitops=...)`: after pushing, `loop ship` sets the image to the pushed digest in `path`, commits and pushes; Argo CD or Flux deploys it (docs/outer-loop.md)."},
 	{Name: "http_probe", Returns: "probe", Params: []Param{
 		{"url", "", "the URL to GET"},
 		pPeriod, pTimeout,
@@ -164,6 +178,16 @@ var builtinDocs = []BuiltinDoc{
 		pLinks, pLabels, pTrigger, pAutoStart, pStopSig, pStopTime,
 		{"restart", `"on-change"`, "`\"on-change\"` or `\"never\"` (the service reloads itself)"},
 	}, Doc: "A long-running process, restarted when its deps change. Returns `name`, so the result can be used in another resource's `resource_deps`."},
+	{Name: "ship", Returns: "None", Params: []Param{
+		{"resource", "", "the resource to ship (declared anywhere in the Loopfile; once per resource)"},
+		{"repository", "", "the registry repository pushed to, without tag or digest, e.g. `\"registry.example.com/team/api\"`"},
+		{"context", `"."`, "build context of the production image, relative to the project directory; must exist"},
+		{"dockerfile", `"Dockerfile"`, "relative to the context; must exist"},
+		{"target", `""`, "multi-stage build target (`\"\"`: the last stage)"},
+		{"build_args", "{}", "`--build-arg`s (dict string -> string)"},
+		{"deploy_api", "None", "a `deploy_api()`: call the team's deploy endpoint"},
+		{"gitops", "None", "a `gitops()`: update a config repository; give `deploy_api`, `gitops` or both"},
+	}, Doc: "How `resource` leaves the laptop: `loop ship RESOURCE` builds the production image (`RESOURCE-ship`), pushes it to `repository`, then hands the digest to the deploy API and/or the GitOps repository. Returns `None`."},
 	{Name: "sync", Returns: "sync", Params: []Param{
 		{"local", "", "a file or directory relative to the project directory (need not exist yet)"},
 		{"remote", "", "an absolute path in the container"},

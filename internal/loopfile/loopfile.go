@@ -6,12 +6,13 @@
 // never a global). Nothing runs during evaluation except local(). When the
 // top-level file and everything it load()ed have run, the collected
 // resources are completed (a container's image= is resolved against every
-// image() declared) and checked as a whole (resource_deps exist, no cycles)
+// image() declared, a ship()'s resource against every resource) and
+// checked as a whole (resource_deps exist, no cycles)
 // and returned as a Project.
 //
 // Builtins come from plugins, one per group (resources.go, probes.go,
 // settings.go, files.go, containers.go with devcontainers.go and
-// liveupdate.go); each registers its builtins into the predeclared
+// liveupdate.go, ship.go); each registers its builtins into the predeclared
 // environment. load()ed modules share the thread and its state, are cached
 // per evaluation, and are frozen once loaded.
 //
@@ -63,13 +64,14 @@ var fileOptions = &syntax.FileOptions{
 type plugin func(predeclared starlark.StringDict)
 
 // plugins lists every builtin group; see resources.go, probes.go,
-// settings.go, files.go and containers.go.
+// settings.go, files.go, containers.go and ship.go.
 var plugins = []plugin{
 	registerResources,
 	registerProbes,
 	registerSettings,
 	registerFiles,
 	registerContainers,
+	registerShip,
 }
 
 // predeclared returns a fresh environment with every plugin's builtins.
@@ -97,6 +99,7 @@ type evalState struct {
 	loading []string                                        // load stack, for cycle detection
 
 	containers []*pendingContainer // container() calls, resolved after evaluation
+	ships      []*pendingShip      // ship() calls, resolved after evaluation
 
 	watchSet      bool // watch_settings was called
 	watchPos      model.Position
@@ -181,6 +184,9 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	}
 	st.resolveContainers()
 	if err := validate(st.project); err != nil {
+		return nil, st.fail(err)
+	}
+	if err := st.resolveShips(); err != nil {
 		return nil, st.fail(err)
 	}
 	st.project.Files = st.files
