@@ -76,6 +76,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.lspCmd(),
 		a.doctorCmd(), a.versionCmd(), a.daemonCmd(),
 		a.mcpCmd(),
+		a.shipCmd(),
 	)
 	for _, c := range root.Commands() {
 		switch c.Name() {

@@ -181,7 +181,8 @@ func (a *app) downCmd() *cobra.Command {
 
 func (a *app) ciCmd() *cobra.Command {
 	var timeout, readiness time.Duration
-	var keep bool
+	var keep, shipAfter bool
+	var junit string
 	cmd := &cobra.Command{
 		Use:   "ci [RESOURCE...]",
 		Short: "Run the project headless until every service is ready and every task succeeded",
@@ -189,12 +190,21 @@ func (a *app) ciCmd() *cobra.Command {
 task has succeeded, and exits 0; it exits non-zero on the first failure,
 naming the resource with its last log lines, or when a service is not ready
 within --readiness-timeout or the whole run exceeds --timeout. The project's
-services are stopped at the end unless --keep.`,
+services are stopped at the end unless --keep.
+
+--junit FILE writes a JUnit XML report of the tasks labelled "test" (also
+when ci fails). --ship runs 'loop ship' for every ship() after a successful
+run, before the services stop: a pipeline's deploy stage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			c, name, err := a.up(ctx, args)
 			if err != nil {
+				if junit != "" {
+					if jerr := a.writeJUnit(junit, nil, "", err); jerr != nil {
+						fmt.Fprintf(a.stderr, "loop ci: %v\n", jerr)
+					}
+				}
 				return &ExitError{Code: ExitFailed, Err: err}
 			}
 			if !keep {
@@ -204,12 +214,26 @@ services are stopped at the end unless --keep.`,
 					c.Down(dctx, name)
 				}()
 			}
-			return a.ci(ctx, c, name, timeout, readiness)
+			err = a.ci(ctx, c, name, timeout, readiness)
+			if junit != "" {
+				if jerr := a.writeJUnit(junit, c, name, err); jerr != nil {
+					fmt.Fprintf(a.stderr, "loop ci: %v\n", jerr)
+					if err == nil {
+						err = &ExitError{Code: ExitFailed, Err: jerr}
+					}
+				}
+			}
+			if err != nil || !shipAfter {
+				return err
+			}
+			return a.ship(ctx, c, nil, false, false)
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "fail when the whole run takes longer")
 	cmd.Flags().DurationVar(&readiness, "readiness-timeout", 5*time.Minute, "fail when a resource stays starting longer")
 	cmd.Flags().BoolVar(&keep, "keep", false, "leave the services running afterwards")
+	cmd.Flags().BoolVar(&shipAfter, "ship", false, "after a successful run, ship every ship() of the Loopfile (loop ship)")
+	cmd.Flags().StringVar(&junit, "junit", "", "write a JUnit XML report of the tasks labelled \"test\" to `FILE`")
 	return cmd
 }
 

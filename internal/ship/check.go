@@ -1,0 +1,108 @@
+package ship
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/loopdev/loop/api"
+)
+
+// TestLabel marks the tasks whose success a ship requires.
+const TestLabel = "test"
+
+// projects is what the preconditions need from loopd.
+type projects interface {
+	Projects(ctx context.Context) ([]api.Project, error)
+}
+
+var _ projects = (*api.Client)(nil)
+
+// findUp returns loopd's snapshot of the project whose Loopfile is
+// loopfile (or whose name is name), or an error saying to bring it up.
+func findUp(ctx context.Context, c projects, loopfile, name string) (*api.Project, error) {
+	ps, err := c.Projects(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ask loopd for the project: %w", err)
+	}
+	for i := range ps {
+		if ps[i].Loopfile == loopfile {
+			return &ps[i], nil
+		}
+	}
+	for i := range ps {
+		if ps[i].Name == name {
+			return &ps[i], nil
+		}
+	}
+	return nil, fmt.Errorf("project %s is not up, so loop cannot tell whether its tests passed: run loop ci or loop up first", name)
+}
+
+// testTasks returns the project's tasks labelled "test".
+func testTasks(p *api.Project) []api.Resource {
+	var out []api.Resource
+	for _, r := range p.Resources {
+		if r.Kind == "task" && slices.Contains(r.Labels, TestLabel) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// checkTests requires every test task to have passed (state ready): none
+// still running, none failed.
+func checkTests(p *api.Project) error {
+	var failed, running []string
+	for _, r := range testTasks(p) {
+		switch r.State {
+		case api.StateReady:
+		case api.StateFailed, api.StateCrashed:
+			failed = append(failed, describe(r))
+		default:
+			running = append(running, r.Name+" ("+r.State+")")
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return fmt.Errorf("test tasks failed: %s: fix them (loop errors, loop logs) before shipping", strings.Join(failed, "; "))
+	case len(running) > 0:
+		return fmt.Errorf("test tasks have not finished: %s: run loop wait, then ship", strings.Join(running, ", "))
+	}
+	return nil
+}
+
+// checkReady requires the shipped resource to be ready.
+func checkReady(p *api.Project, resource string) error {
+	for _, r := range p.Resources {
+		if r.Name != resource {
+			continue
+		}
+		if r.State == api.StateReady {
+			return nil
+		}
+		return fmt.Errorf("%s is %s, not ready: fix it (loop status, loop logs %s) before shipping", resource, describe(r), resource)
+	}
+	return fmt.Errorf("%s is not running in project %s: run loop up (without a resource filter) first", resource, p.Name)
+}
+
+func describe(r api.Resource) string {
+	s := r.Name + " " + r.State
+	if r.Reason != "" {
+		s += ": " + r.Reason
+	}
+	return s
+}
+
+// testSummary counts the test tasks for the deploy request.
+func testSummary(p *api.Project) (passed, failed int, names []string) {
+	for _, r := range testTasks(p) {
+		names = append(names, r.Name)
+		if r.State == api.StateReady {
+			passed++
+		} else {
+			failed++
+		}
+	}
+	return passed, failed, names
+}
