@@ -18,7 +18,7 @@ type source struct {
 	Time        time.Time
 	Branch      string // "" on a detached HEAD
 	Remote      string // URL of origin (else the first remote), "" without one
-	Author      string // "Name <email>" of whoever ships (git config), else the commit's author
+	Author      string // "Name <email>": the commit's author (docs/deploy-api.md)
 	AuthorName  string // for commits loop makes: git config user.name, else "loop"
 	AuthorEmail string
 	Dirty       []string // changed and untracked files, sorted
@@ -65,7 +65,6 @@ func readSource(dir string) (*source, error) {
 		if cfg.User.Email != "" {
 			s.AuthorEmail = cfg.User.Email
 		}
-		s.Author = fmt.Sprintf("%s <%s>", s.AuthorName, s.AuthorEmail)
 	}
 	wt, err := repo.Worktree()
 	if err != nil {

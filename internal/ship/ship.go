@@ -13,7 +13,6 @@ package ship
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -313,10 +312,7 @@ func (r *run) deploy(ctx context.Context, sh *model.Ship, image, digest string) 
 	fmt.Fprintf(r.out, "ship %s: deploying through %s\n", sh.Resource, d.URL)
 	res, err := c.Deploy(ctx, req, key)
 	if err != nil {
-		if errors.Is(err, deploy.ErrRejected) {
-			return "", fmt.Errorf("the deploy API at %s refused the deployment: %w", d.URL, err)
-		}
-		return "", fmt.Errorf("deploy API %s: %w", d.URL, err)
+		return "", err // says the URL, the status and what to check
 	}
 	fmt.Fprintf(r.out, "ship %s: deployment %s %s (%d attempts)\n", sh.Resource, res.ID, res.Status, res.Attempts)
 	return strings.TrimSpace(res.ID + " " + res.Status), nil

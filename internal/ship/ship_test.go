@@ -50,7 +50,7 @@ func gitRepo(t *testing.T, dir string, files map[string]string) string {
 }
 
 func TestReadSource(t *testing.T) {
-	t.Setenv("HOME", t.TempDir()) // no global git config: the author is the commit's, commits by "loop"
+	t.Setenv("HOME", t.TempDir()) // no global git config: loop commits as "loop"
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	dir := t.TempDir()
 	commit := gitRepo(t, dir, map[string]string{"Loopfile": "", "app/main.go": "package main\n"})

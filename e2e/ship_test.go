@@ -1,0 +1,426 @@
+package e2e
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+	"github.com/go-git/go-git/v5"
+	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/sirupsen/logrus"
+
+	"github.com/loopdev/loop/internal/store"
+)
+
+// testRegistry is a real OCI registry (distribution) in this process, on
+// 127.0.0.1, which Docker treats as insecure: plain HTTP pushes work.
+type testRegistry struct {
+	addr string
+	reg  *registry.Registry
+	done chan error
+}
+
+func startRegistry(t *testing.T) *testRegistry {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg, err := configuration.Parse(strings.NewReader(fmt.Sprintf(`
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  inmemory: {}
+http:
+  addr: %s
+`, addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.NewRegistry(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logrus.SetOutput(io.Discard) // the registry logs every 404 a push probes for, at error level
+	r := &testRegistry{addr: addr, reg: reg, done: make(chan error, 1)}
+	go func() { r.done <- reg.ListenAndServe() }()
+	if !poll(10*time.Second, func() bool {
+		resp, err := httpClient.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("the test registry on %s did not answer", addr)
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *testRegistry) stop() {
+	if r.reg == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.reg.Shutdown(ctx)
+	<-r.done
+	r.reg = nil
+}
+
+// hasManifest reports whether the registry serves repo@digest.
+func (r *testRegistry) hasManifest(t *testing.T, repo, digest string) bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+r.addr+"/v2/"+repo+"/manifests/"+digest, nil)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET manifest %s: %v", digest, err)
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && resp.Header.Get("Docker-Content-Digest") == digest
+}
+
+// deployServer implements docs/deploy-api.md: it checks the signature,
+// treats a repeated Idempotency-Key as the same deployment and answers 503
+// to the first attempt of each, to exercise the retry.
+type deployServer struct {
+	*httptest.Server
+	mu          sync.Mutex
+	attempts    int
+	deployments map[string]map[string]any // by idempotency key
+	reject      bool                      // answer 401
+	badSigs     int
+}
+
+func startDeployServer(t *testing.T, secret string) *deployServer {
+	d := &deployServer{deployments: map[string]map[string]any{}}
+	seen := map[string]bool{}
+	d.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		want := "sha256=" + hex.EncodeToString(m.Sum(nil))
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.attempts++
+		w.Header().Set("Content-Type", "application/json")
+		key := r.Header.Get("Idempotency-Key")
+		switch {
+		case d.reject:
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error": "token expired"}`)
+			return
+		case !hmac.Equal([]byte(r.Header.Get("X-Loop-Signature")), []byte(want)):
+			d.badSigs++
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error": "bad signature"}`)
+			return
+		case key == "":
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error": "no Idempotency-Key"}`)
+			return
+		case !seen[key]:
+			seen[key] = true
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error": "warming up"}`)
+			return
+		}
+		if d.deployments[key] == nil {
+			var req map[string]any
+			if err := json.Unmarshal(body, &req); err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			d.deployments[key] = req
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"id": "dep-%d", "status": "deployed"}`, len(d.deployments))
+	}))
+	t.Cleanup(d.Close)
+	return d
+}
+
+func (d *deployServer) counts() (deployments, attempts int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.deployments), d.attempts
+}
+
+// configRepo is a bare git repository seeded with a kustomization.
+func configRepo(t *testing.T, image string) string {
+	t.Helper()
+	seed := filepath.Join(t.TempDir(), "seed")
+	repo, err := git.PlainInitWithOptions(seed, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTo(t, filepath.Join(seed, "deploy/kustomization.yaml"), fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - deployment.yaml
+images:
+  - name: %s
+    newTag: old
+`, image))
+	commitAll(t, repo, "seed")
+	bare := filepath.Join(t.TempDir(), "config.git")
+	if _, err := git.PlainClone(bare, true, &git.CloneOptions{URL: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return bare
+}
+
+func writeTo(t *testing.T, path, content string) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func commitAll(t *testing.T, repo *git.Repository, msg string) string {
+	t.Helper()
+	wt, err := repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: "Ada", Email: "ada@example.com", When: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.String()
+}
+
+// headOf returns the commit at refs/heads/main of a bare repository.
+func headOf(t *testing.T, bare string) *object.Commit {
+	t.Helper()
+	repo, err := git.PlainOpen(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := repo.Reference(plumbing.NewBranchReferenceName("main"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func fileAt(t *testing.T, c *object.Commit, path string) string {
+	t.Helper()
+	f, err := c.File(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.Contents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var pushedRef = regexp.MustCompile(`pushed (\S+@(sha256:[0-9a-f]{64}))`)
+
+func TestShip(t *testing.T) {
+	requireDocker(t)
+	reg := startRegistry(t)
+	const secret = "s3cret"
+	dep := startDeployServer(t, secret)
+	repository := reg.addr + "/team/web"
+	cfgRepo := configRepo(t, repository)
+	t.Cleanup(func() {
+		if ids, err := dockerCmd("images", "-q", "--filter", "reference="+repository); err == nil && ids != "" {
+			dockerCmd(append([]string{"image", "rm", "-f"}, strings.Fields(ids)...)...)
+		}
+	})
+
+	e := newEnv(t, "shipweb")
+	port := freePort(t)
+	loopfile := func(testCmd string) string {
+		return fmt.Sprintf(`
+task("unit", cmd = %q, labels = ["test"], deps = [])
+service("web", cmd = %s, env = {"PORT": "%d"}, deps = [], resource_deps = ["unit"],
+        readiness = http_probe("http://127.0.0.1:%d/"))
+ship("web", repository = %q,
+     deploy_api = deploy_api(%q, secret = %q),
+     gitops = gitops(%q, path = "deploy/kustomization.yaml"))
+`, testCmd, serverCmd(), port, port, repository, dep.URL, secret, cfgRepo)
+	}
+	e.write("Loopfile", loopfile("true"))
+	e.write("Dockerfile", "FROM "+baseImage+"\nCOPY app.txt /app.txt\nCMD [\"cat\", \"/app.txt\"]\n")
+	e.write("app.txt", "v1\n")
+	repo, err := git.PlainInit(e.dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{"git@example.com:team/web.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	commit := commitAll(t, repo, "web v1")
+	seed := headOf(t, cfgRepo)
+	e.up()
+
+	// Ship: pushed by digest, deployed once (after a 503), committed to GitOps.
+	r := e.loop("ship")
+	if r.code != 0 {
+		t.Fatalf("loop ship: %s", r)
+	}
+	t.Logf("loop ship:\n%s", r.stdout)
+	m := pushedRef.FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("loop ship: no pushed digest in the output:\n%s", r)
+	}
+	image, digest := m[1], m[2]
+	if !strings.HasPrefix(image, repository+"@") {
+		t.Errorf("pushed %s, want %s@sha256:...", image, repository)
+	}
+	if !reg.hasManifest(t, "team/web", digest) {
+		t.Errorf("the registry does not serve team/web@%s", digest)
+	}
+	deployments, attempts := dep.counts()
+	if deployments != 1 || attempts != 2 {
+		t.Errorf("deploy server: %d deployments in %d attempts, want 1 in 2 (a 503, then the retry)", deployments, attempts)
+	}
+	for _, req := range dep.deployments {
+		if req["image"] != image || req["digest"] != digest || req["git_commit"] != commit || req["service"] != "web" || req["author"] != "Ada <ada@example.com>" ||
+			req["git_remote"] != "git@example.com:team/web.git" {
+			t.Errorf("deploy request = %v, want image %s, commit %s, the origin remote", req, image, commit)
+		}
+		if tests, _ := req["tests"].(map[string]any); tests == nil || tests["passed"] != float64(1) {
+			t.Errorf("deploy request tests = %v, want 1 passed", req["tests"])
+		}
+	}
+	head := headOf(t, cfgRepo)
+	if head.Hash == seed.Hash {
+		t.Fatalf("the config repository's main was not updated")
+	}
+	if !strings.Contains(fileAt(t, head, "deploy/kustomization.yaml"), digest) {
+		t.Errorf("kustomization.yaml does not pin %s:\n%s", digest, fileAt(t, head, "deploy/kustomization.yaml"))
+	}
+	for _, want := range []string{"deploy web " + commit[:7], "Loop-Source-Commit: " + commit, "Loop-Image-Digest: " + digest} {
+		if !strings.Contains(head.Message, want) {
+			t.Errorf("config commit message lacks %q:\n%s", want, head.Message)
+		}
+	}
+
+	// shipFails runs loop ship, wants it to fail mentioning want, and
+	// checks nothing was handed off.
+	shipFails := func(t *testing.T, step string, want ...string) {
+		t.Helper()
+		before := headOf(t, cfgRepo).Hash
+		deps, _ := dep.counts()
+		r := e.loop("ship")
+		if r.code == 0 {
+			t.Fatalf("loop ship: want a failure, got %s", r)
+		}
+		t.Logf("loop ship:\n%s", r.stderr)
+		for _, w := range append([]string{"ship web: " + step}, want...) {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("loop ship: stderr lacks %q:\n%s", w, r)
+			}
+		}
+		if after := headOf(t, cfgRepo).Hash; after != before {
+			t.Errorf("a failed ship committed %s to the config repository", after)
+		}
+		if n, _ := dep.counts(); n != deps {
+			t.Errorf("a failed ship made a deployment (%d, was %d)", n, deps)
+		}
+	}
+
+	t.Run("dry run", func(t *testing.T) {
+		before := headOf(t, cfgRepo).Hash
+		r := e.mustLoop("ship", "--dry-run")
+		t.Logf("loop ship --dry-run:\n%s", r.stdout)
+		for _, want := range []string{"would push " + repository + ":" + commit[:7], "POST " + dep.URL, "X-Loop-Signature: sha256=", "+", "kustomization.yaml"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("loop ship --dry-run: stdout lacks %q:\n%s", want, r)
+			}
+		}
+		if n, _ := dep.counts(); n != 1 {
+			t.Errorf("a dry run deployed: %d deployments", n)
+		}
+		if headOf(t, cfgRepo).Hash != before {
+			t.Error("a dry run committed to the config repository")
+		}
+	})
+
+	t.Run("dirty tree", func(t *testing.T) {
+		e.write("notes.txt", "wip")
+		shipFails(t, "preconditions", "uncommitted", "notes.txt", "--allow-dirty")
+		os.Remove(filepath.Join(e.dir, "notes.txt"))
+	})
+
+	t.Run("deploy API 401", func(t *testing.T) {
+		e.write("app.txt", "v2\n")
+		commitAll(t, repo, "web v2")
+		dep.mu.Lock()
+		dep.reject = true
+		dep.mu.Unlock()
+		defer func() { dep.mu.Lock(); dep.reject = false; dep.mu.Unlock() }()
+		shipFails(t, "deploy", "token expired")
+		// The image was pushed, but nobody was told: the push is harmless,
+		// the config repository and the deploy server are untouched.
+	})
+
+	t.Run("registry down", func(t *testing.T) {
+		e.write("app.txt", "v3\n")
+		commitAll(t, repo, "web v3")
+		reg.stop()
+		shipFails(t, "push", reg.addr)
+	})
+
+	t.Run("failing test task", func(t *testing.T) {
+		e.write("Loopfile", loopfile("echo 'FAIL: TestCart' >&2; exit 1"))
+		commitAll(t, repo, "break the tests")
+		if !poll(30*time.Second, func() bool { return e.resource("unit").State == "failed" }) {
+			t.Fatalf("the unit task did not fail after the Loopfile change: %+v", e.resource("unit"))
+		}
+		shipFails(t, "preconditions", "unit failed")
+	})
+
+	// Every attempt is in the store: one shipped, four failed.
+	st, err := store.Open(filepath.Join(e.home, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ships, err := st.Ships(context.Background(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, s := range ships {
+		outcomes = append(outcomes, s.Outcome)
+	}
+	if got := strings.Join(outcomes, ","); got != "shipped,dry-run,failed,failed,failed,failed" {
+		t.Errorf("recorded outcomes = %s, want shipped, dry-run, then 4 failed", got)
+	}
+	if len(ships) > 0 && (ships[0].Digest != digest || ships[0].Commit != commit || ships[0].Finished.Before(ships[0].Started)) {
+		t.Errorf("the shipped record = %+v", ships[0])
+	}
+}
