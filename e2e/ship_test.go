@@ -424,3 +424,68 @@ ship("web", repository = %q,
 		t.Errorf("the shipped record = %+v", ships[0])
 	}
 }
+
+// loop ci --junit writes the report also when ci fails; loop ci --ship
+// ships after a good run (a pipeline's deploy stage).
+func TestCI_JUnitAndShip(t *testing.T) {
+	requireDocker(t)
+	reg := startRegistry(t)
+	dep := startDeployServer(t, "k")
+	repository := reg.addr + "/team/api"
+	t.Cleanup(func() {
+		if ids, err := dockerCmd("images", "-q", "--filter", "reference="+repository); err == nil && ids != "" {
+			dockerCmd(append([]string{"image", "rm", "-f"}, strings.Fields(ids)...)...)
+		}
+	})
+	e := newEnv(t, "ciship")
+	loopfile := func(testCmd string) string {
+		return fmt.Sprintf(`
+task("unit", cmd = %q, labels = ["test"], deps = [])
+task("build", cmd = "true", deps = [])
+ship("build", repository = %q, deploy_api = deploy_api(%q, secret = "k"))
+`, testCmd, repository, dep.URL)
+	}
+	e.write("Loopfile", loopfile("echo 'FAIL: TestCart <want 1>' >&2; exit 1"))
+	e.write("Dockerfile", "FROM "+baseImage+"\n")
+	e.write(".gitignore", "report.xml\n")
+	repo, err := git.PlainInit(e.dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, repo, "red")
+	report := filepath.Join(e.dir, "report.xml")
+
+	r := e.loop("ci", "--timeout", "30s", "--junit", "report.xml", "--ship")
+	if r.code == 0 {
+		t.Fatalf("loop ci with a failing test: want a failure, got %s", r)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatalf("loop ci --junit did not write the report when ci failed: %v\n%s", err, r)
+	}
+	for _, want := range []string{`<testcase name="unit"`, `<failure message="unit failed`, "FAIL: TestCart &lt;want 1&gt;"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report.xml lacks %q:\n%s", want, b)
+		}
+	}
+	if n, _ := dep.counts(); n != 0 {
+		t.Errorf("a failed ci shipped: %d deployments", n)
+	}
+
+	e.write("Loopfile", loopfile("true"))
+	commitAll(t, repo, "green")
+	r = e.loop("ci", "--timeout", "30s", "--junit", "report.xml", "--ship")
+	if r.code != 0 {
+		t.Fatalf("loop ci --ship: %s", r)
+	}
+	if !strings.Contains(r.stdout, "build shipped "+repository+"@sha256:") {
+		t.Errorf("loop ci --ship: no shipped image in the output:\n%s", r)
+	}
+	if n, _ := dep.counts(); n != 1 {
+		t.Errorf("loop ci --ship: %d deployments, want 1", n)
+	}
+	b, _ = os.ReadFile(report)
+	if !strings.Contains(string(b), `failures="0"`) || strings.Contains(string(b), "<failure") {
+		t.Errorf("report.xml after a green run:\n%s", b)
+	}
+}

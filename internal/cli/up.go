@@ -215,18 +215,21 @@ run, before the services stop: a pipeline's deploy stage.`,
 				}()
 			}
 			err = a.ci(ctx, c, name, timeout, readiness)
+			ciErr := err
+			if err == nil && shipAfter {
+				err = a.ship(ctx, c, nil, false, false)
+			}
+			// The report is written last, so that it does not make the
+			// tree the ship checks dirty.
 			if junit != "" {
-				if jerr := a.writeJUnit(junit, c, name, err); jerr != nil {
+				if jerr := a.writeJUnit(junit, c, name, ciErr); jerr != nil {
 					fmt.Fprintf(a.stderr, "loop ci: %v\n", jerr)
 					if err == nil {
 						err = &ExitError{Code: ExitFailed, Err: jerr}
 					}
 				}
 			}
-			if err != nil || !shipAfter {
-				return err
-			}
-			return a.ship(ctx, c, nil, false, false)
+			return err
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "fail when the whole run takes longer")
