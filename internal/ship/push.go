@@ -97,7 +97,7 @@ func readPush(r io.Reader, ref, host string, out io.Writer) (string, error) {
 }
 
 // ErrRegistryAuth is a registry that refused (or demanded) credentials.
-var ErrRegistryAuth = errors.New("registry refused the credentials")
+var ErrRegistryAuth = errors.New("the registry refused the credentials")
 
 // pushError turns the engine's error text into what to do about it.
 func pushError(ref, host, msg string) error {
@@ -107,7 +107,7 @@ func pushError(ref, host, msg string) error {
 	case strings.Contains(low, "unauthorized") || strings.Contains(low, "authentication required") ||
 		strings.Contains(low, "no basic auth credentials") || strings.Contains(low, "401") ||
 		strings.Contains(low, "denied"):
-		return fmt.Errorf("push %s: %w: the registry refused the credentials for %s: docker login %s (%s)", ref, ErrRegistryAuth, host, host, msg)
+		return fmt.Errorf("push %s: %w for %s: docker login %s (%s)", ref, ErrRegistryAuth, host, host, msg)
 	case strings.Contains(low, "connection refused") || strings.Contains(low, "no such host") ||
 		strings.Contains(low, "i/o timeout") || strings.Contains(low, "no route to host") ||
 		strings.Contains(low, "dial tcp"):
