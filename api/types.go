@@ -95,6 +95,9 @@ type Resource struct {
 	Declared     string    `json:"declared,omitempty"` // Loopfile position (file:line:col)
 	// LastRun is how long the last start took to become ready (task: to finish).
 	LastRun time.Duration `json:"last_run_ns,omitempty"`
+	// SaveToLive is how long the last change took from the first file
+	// event to this resource being ready again (0 when not change-driven).
+	SaveToLive time.Duration `json:"save_to_live_ns,omitempty"`
 	// Diagnostics found in the output of the resource's last failed run;
 	// cleared when it is ready again.
 	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`

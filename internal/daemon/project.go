@@ -214,7 +214,7 @@ func (p *project) handle(ctx context.Context, b watch.Batch) (reloaded bool) {
 		p.reload(ctx)
 		reloaded = true
 	}
-	p.engine.Changed(ctx, paths)
+	p.engine.ChangedAt(ctx, paths, b.Start)
 	return reloaded
 }
 

@@ -189,8 +189,14 @@ func (e *Engine) Select(ctx context.Context, names []string) error {
 
 // Changed hands the engine a batch of changed files (absolute paths).
 func (e *Engine) Changed(ctx context.Context, paths []string) error {
+	return e.ChangedAt(ctx, paths, time.Now())
+}
+
+// ChangedAt is Changed for changes first seen at `at` (the watcher batch's
+// first event): the resources they restart report save-to-live from then.
+func (e *Engine) ChangedAt(ctx context.Context, paths []string, at time.Time) error {
 	return e.call(ctx, func() error {
-		e.changed(paths)
+		e.changed(paths, at)
 		return nil
 	})
 }

@@ -361,3 +361,18 @@ func TestEngine_ParallelismLimit(t *testing.T) {
 		t.Errorf("at most %d resources were starting at once, want exactly the limit 2", most)
 	}
 }
+
+func TestEngine_SaveToLive(t *testing.T) {
+	h := newHarness(t)
+	h.set(h.service("a", "exec sleep 100"))
+	h.wait()
+	if got := h.resource("a").SaveToLive; got != 0 {
+		t.Fatalf("SaveToLive after the initial start = %s, want 0 (not change-driven)", got)
+	}
+	seen := time.Now().Add(-300 * time.Millisecond) // the watcher saw the change earlier
+	h.e.ChangedAt(context.Background(), []string{filepath.Join(h.dir, "a", "main.go")}, seen)
+	h.wait()
+	if got := h.resource("a").SaveToLive; got < 300*time.Millisecond || got > 10*time.Second {
+		t.Errorf("SaveToLive = %s, want it measured from the change (>= 300ms)", got)
+	}
+}

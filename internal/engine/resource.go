@@ -58,6 +58,8 @@ type res struct {
 	probeCancel context.CancelFunc
 	tail        *tailBuffer
 	diags       []api.Diagnostic // from the last failed run's output; nil once ready
+	changeAt    time.Time        // first file change not yet live (zero: none)
+	saveToLive  time.Duration    // the last change's file event -> ready
 	stdout      io.Writer
 	stderr      io.Writer
 	loopLog     io.Writer
@@ -71,8 +73,19 @@ func (r *res) setState(state, reason string) {
 	switch state {
 	case api.StateReady:
 		r.diags = nil
+		if !r.changeAt.IsZero() {
+			r.saveToLive, r.changeAt = time.Since(r.changeAt), time.Time{}
+		}
 	case api.StateFailed, api.StateCrashed:
 		r.diags = r.diagnose()
+	}
+}
+
+// markChange records when the first change not yet live was seen: the
+// next ready reports save-to-live from there.
+func (r *res) markChange(at time.Time) {
+	if r.changeAt.IsZero() {
+		r.changeAt = at
 	}
 }
 
@@ -288,7 +301,7 @@ func (e *Engine) requestRun(r *res, why string) {
 }
 
 // changed maps changed paths to the resources that watch them.
-func (e *Engine) changed(paths []string) {
+func (e *Engine) changed(paths []string, at time.Time) {
 	if e.project == nil {
 		return
 	}
@@ -318,8 +331,10 @@ func (e *Engine) changed(paths []string) {
 		case r.spec.Kind == model.KindService && r.spec.Restart == model.RestartNever:
 			e.logf(r, "%s (restart=\"never\": not restarting)", why)
 		case r.spec.Kind == model.KindContainer && r.handle != nil && !r.stopping:
+			r.markChange(at)
 			e.update(r, hit, why)
 		default:
+			r.markChange(at)
 			e.logf(r, "%s: %s", why, map[bool]string{true: "re-running", false: "restarting"}[r.spec.Kind == model.KindTask])
 			e.requestRun(r, why)
 		}

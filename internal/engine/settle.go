@@ -194,7 +194,7 @@ func (e *Engine) view(r *res) api.Resource {
 		Name: s.Name, Kind: string(s.Kind), State: r.state, Reason: r.reason, Since: r.since,
 		Restarts: r.restarts, LastExit: r.lastExit, Trigger: string(s.Trigger), Pending: r.pending,
 		ResourceDeps: s.ResourceDeps, Ports: s.Ports, Labels: s.Labels, Cmd: s.Cmd, Dir: s.Dir,
-		Declared: s.Pos.String(), LastRun: r.lastRun, Diagnostics: r.diags,
+		Declared: s.Pos.String(), LastRun: r.lastRun, Diagnostics: r.diags, SaveToLive: r.saveToLive,
 	}
 	if r.handle != nil {
 		v.Pid = r.handle.Pid()
@@ -213,7 +213,7 @@ func (e *Engine) view(r *res) api.Resource {
 
 func sameView(a, b api.Resource) bool {
 	return a.State == b.State && a.Reason == b.Reason && a.Pid == b.Pid && a.Restarts == b.Restarts &&
-		len(a.Diagnostics) == len(b.Diagnostics) && a.Container == b.Container &&
+		len(a.Diagnostics) == len(b.Diagnostics) && a.Container == b.Container && a.SaveToLive == b.SaveToLive &&
 		a.Pending == b.Pending && a.Since.Equal(b.Since) && a.Declared == b.Declared &&
 		strings.Join(a.Cmd, "\x00") == strings.Join(b.Cmd, "\x00")
 }

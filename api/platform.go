@@ -1,0 +1,116 @@
+package api
+
+import "time"
+
+// CatalogEntry is a project's or resource's catalog() metadata.
+type CatalogEntry struct {
+	Project     string   `json:"project"`
+	Resource    string   `json:"resource,omitempty"` // "" = the project itself
+	Owner       string   `json:"owner,omitempty"`
+	Team        string   `json:"team,omitempty"`
+	Tier        string   `json:"tier,omitempty"`      // e.g. "1", "critical"
+	Lifecycle   string   `json:"lifecycle,omitempty"` // "experimental", "production", "deprecated"
+	Description string   `json:"description,omitempty"`
+	Repository  string   `json:"repository,omitempty"`
+	Docs        string   `json:"docs,omitempty"`     // URL or project-relative path
+	Runbook     string   `json:"runbook,omitempty"`  // URL
+	APISpec     string   `json:"api_spec,omitempty"` // project-relative path of an OpenAPI file
+	SLO         string   `json:"slo,omitempty"`      // free text, e.g. "99.9% availability"
+	Tags        []string `json:"tags,omitempty"`
+}
+
+// APIOperation is one operation of an OpenAPI file.
+type APIOperation struct {
+	Method      string `json:"method"`
+	Path        string `json:"path"`
+	OperationID string `json:"operation_id,omitempty"`
+	Summary     string `json:"summary,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// APISpec is a parsed OpenAPI file.
+type APISpec struct {
+	File       string         `json:"file"`
+	Title      string         `json:"title"`
+	Version    string         `json:"version"`
+	Operations []APIOperation `json:"operations"`
+}
+
+// DocPage is a rendered markdown page of a project's docs/.
+type DocPage struct {
+	Name  string `json:"name"`  // file name, e.g. "runbook.md"
+	Title string `json:"title"` // first heading
+	HTML  string `json:"html,omitempty"`
+}
+
+// Percentiles of a duration distribution.
+type Percentiles struct {
+	Count int           `json:"count"`
+	P50   time.Duration `json:"p50_ns"`
+	P95   time.Duration `json:"p95_ns"`
+	Max   time.Duration `json:"max_ns"`
+}
+
+// ResourceStats are the inner-loop metrics of one resource.
+type ResourceStats struct {
+	Project     string      `json:"project"`
+	Resource    string      `json:"resource"`
+	SaveToLive  Percentiles `json:"save_to_live"` // file change -> ready again
+	Runs        int         `json:"runs"`         // builds/task runs/starts
+	Failures    int         `json:"failures"`
+	SuccessRate float64     `json:"success_rate"` // 0..1
+	Restarts    int         `json:"restarts"`
+	Crashes     int         `json:"crashes"`
+}
+
+// SLO is one of loop's own service-level objectives.
+type SLO struct {
+	Name        string  `json:"name"`   // "save-to-live p95", "build success", "daemon availability"
+	Target      float64 `json:"target"` // e.g. 0.99 (ratio) or 0.3 (seconds, for latency)
+	Actual      float64 `json:"actual"`
+	Unit        string  `json:"unit"`        // "ratio" or "seconds"
+	BudgetLeft  float64 `json:"budget_left"` // 1 = untouched, 0 = spent, < 0 = overspent
+	Met         bool    `json:"met"`
+	Description string  `json:"description"`
+}
+
+// Stats are the platform metrics over a window.
+type Stats struct {
+	Since            time.Time       `json:"since"`
+	Until            time.Time       `json:"until"`
+	Resources        []ResourceStats `json:"resources"`
+	TimeToFirstReady Percentiles     `json:"time_to_first_ready"` // loop up -> everything ready
+	Deploys          int             `json:"deploys"`
+	DeploysPerWeek   float64         `json:"deploys_per_week"`
+	LeadTime         Percentiles     `json:"lead_time"`           // commit -> shipped
+	ChangeFailRate   float64         `json:"change_failure_rate"` // failed ships / ships
+	SLOs             []SLO           `json:"slos"`
+	NPS              *NPS            `json:"nps,omitempty"`
+}
+
+// NPS summarises developer feedback (0-10 scores).
+type NPS struct {
+	Responses  int     `json:"responses"`
+	Score      float64 `json:"score"` // -100..100
+	Promoters  int     `json:"promoters"`
+	Passives   int     `json:"passives"`
+	Detractors int     `json:"detractors"`
+}
+
+// Feedback is one `loop feedback` answer.
+type Feedback struct {
+	Score   int       `json:"score"` // 0-10
+	Comment string    `json:"comment,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// HistoryEntry is one run of a resource: a build, task run, start or restart.
+type HistoryEntry struct {
+	Project  string        `json:"project"`
+	Resource string        `json:"resource"`
+	Kind     string        `json:"kind"` // "start", "restart", "update", "task", "crash"
+	Outcome  string        `json:"outcome"`
+	Reason   string        `json:"reason,omitempty"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns"`
+}
