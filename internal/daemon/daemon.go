@@ -34,6 +34,7 @@ import (
 	"github.com/loopdev/loop/internal/runtime/containerd"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/store"
 )
 
 // Home returns the state root: $LOOP_HOME, else $XDG_STATE_HOME/loop,
@@ -71,6 +72,7 @@ type Daemon struct {
 	Logger  *slog.Logger
 
 	hub     *hub
+	store   *store.Store // events, metrics, ship records, feedback ($LOOP_HOME/loop.db); nil if it cannot open
 	runtime *process.Runtime
 	// containers runs container resources (nil: none available);
 	// containerRuntime names it ("docker", "containerd").
@@ -102,6 +104,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := os.Chmod(d.Home, 0o700); err != nil {
 		return fmt.Errorf("secure state dir: %w", err)
 	}
+	st, err := store.Open(filepath.Join(d.Home, "loop.db"))
+	if err != nil {
+		d.Logger.Warn("no metrics store: loopd runs without it", "err", err)
+	} else {
+		d.store = st
+		defer st.Close()
+	}
+	recCtx, stopRec := context.WithCancel(context.Background())
+	recDone := make(chan struct{})
+	go func() { defer close(recDone); d.record(recCtx) }()
+	defer func() { stopRec(); <-recDone }()
+
 	procs := filepath.Join(d.Home, "procs")
 	if err := process.ReapOrphans(procs, d.Logger); err != nil {
 		d.Logger.Warn("reap orphans", "err", err)

@@ -35,6 +35,8 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("GET /v1/projects/{project}/resources/{resource}/container", d.withProject(d.handleContainer))
 	mux.HandleFunc("GET /v1/projects/{project}/logs", d.handleLogs)
 	mux.HandleFunc("GET /v1/events", d.handleEvents)
+	d.statsRoutes(mux)
+	d.catalogRoutes(mux)
 	return mux
 }
 
@@ -44,6 +46,7 @@ func (d *Daemon) httpRoutes(mcp http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", d.routes())
 	mux.Handle("/mcp", mcp)
+	d.portalRoutes(mux)
 	return mux
 }
 
