@@ -1,7 +1,8 @@
 // Package store is loop's small embedded database: one SQLite file
 // ($LOOP_HOME/loop.db, WAL mode) that several processes open at once — the
-// loop CLI records each `loop ship` attempt there, and loopd reads it for
-// the portal and its metrics.
+// loop CLI records each `loop ship` attempt there; loopd records its event
+// log, `loop feedback` answers and its own heartbeats there, and reads it
+// all back for the portal and its metrics (package metrics).
 //
 // The schema is a list of migrations applied in order and counted by
 // PRAGMA user_version, so a later feature adds a table by appending one
@@ -74,6 +75,39 @@ var migrations = []string{
 		gitops      TEXT    NOT NULL DEFAULT ''
 	);
 	CREATE INDEX ships_started ON ships (started);`,
+	// 2: loopd's event log, `loop feedback` answers and daemon heartbeats.
+	`CREATE TABLE events (
+		id              INTEGER PRIMARY KEY AUTOINCREMENT,
+		time            INTEGER NOT NULL,
+		seq             INTEGER NOT NULL DEFAULT 0,
+		project         TEXT    NOT NULL,
+		resource        TEXT    NOT NULL DEFAULT '',
+		resource_kind   TEXT    NOT NULL DEFAULT '',
+		kind            TEXT    NOT NULL,
+		state           TEXT    NOT NULL DEFAULT '',
+		prev_state      TEXT    NOT NULL DEFAULT '',
+		reason          TEXT    NOT NULL DEFAULT '',
+		run             TEXT    NOT NULL DEFAULT '',
+		duration_ns     INTEGER NOT NULL DEFAULT 0,
+		save_to_live_ns INTEGER NOT NULL DEFAULT 0,
+		outcome         TEXT    NOT NULL DEFAULT ''
+	);
+	CREATE INDEX events_time ON events (time);
+	CREATE INDEX events_resource ON events (project, resource, time);
+	CREATE TABLE feedback (
+		id      INTEGER PRIMARY KEY AUTOINCREMENT,
+		time    INTEGER NOT NULL,
+		score   INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+		comment TEXT    NOT NULL DEFAULT ''
+	);
+	CREATE INDEX feedback_time ON feedback (time);
+	CREATE TABLE uptime (
+		id   INTEGER PRIMARY KEY AUTOINCREMENT,
+		time INTEGER NOT NULL,
+		boot TEXT    NOT NULL,
+		kind TEXT    NOT NULL
+	);
+	CREATE INDEX uptime_time ON uptime (time);`,
 }
 
 // busyTimeout is how long a writer waits for another process's lock.
