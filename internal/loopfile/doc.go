@@ -97,6 +97,20 @@ var (
 
 // builtinDocs is sorted by name.
 var builtinDocs = []BuiltinDoc{
+	{Name: "catalog", Returns: "None", Params: []Param{
+		{"resource", "None", "the resource described (declared anywhere in the Loopfile); `None`: the project itself. One `catalog()` per target"},
+		{"owner", `""`, "who answers for it: a person or an address"},
+		{"team", `""`, "the owning team"},
+		{"tier", `""`, "criticality, free form (`\"1\"`, `\"critical\"`)"},
+		{"lifecycle", `""`, "`\"experimental\"`, `\"production\"` or `\"deprecated\"`"},
+		{"description", `""`, "one line: what it does"},
+		{"repository", `""`, "source repository URL (with a scheme, e.g. `https://`)"},
+		{"docs", `""`, "documentation: a URL, or a path relative to the project directory (need not exist); the portal also renders the project's `docs/*.md`"},
+		{"runbook", `""`, "runbook URL (with a scheme)"},
+		{"api_spec", `""`, "an OpenAPI 3.x or Swagger 2.0 file (JSON or YAML), relative to the project directory; must exist. The portal lists its operations"},
+		{"slo", `""`, "service-level objective, free text (`\"99.9% availability\"`)"},
+		{"tags", "[]", "strings for search in the catalog"},
+	}, Doc: "Service-catalog metadata for the project or one of its resources, shown on the portal's catalog page across every project and served by `GET /v1/catalog` (docs/catalog.md). Declares nothing that runs. Returns `None`."},
 	{Name: "container", Returns: "name", Params: []Param{
 		pName,
 		{"image", "", "the name of an `image()` declared anywhere in the Loopfile, or an image reference that must be present locally (`\"postgres:16\"`)"},

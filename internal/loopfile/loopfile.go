@@ -12,7 +12,7 @@
 //
 // Builtins come from plugins, one per group (resources.go, probes.go,
 // settings.go, files.go, containers.go with devcontainers.go and
-// liveupdate.go, ship.go); each registers its builtins into the predeclared
+// liveupdate.go, ship.go, catalog.go); each registers its builtins into the predeclared
 // environment. load()ed modules share the thread and its state, are cached
 // per evaluation, and are frozen once loaded.
 //
@@ -64,7 +64,7 @@ var fileOptions = &syntax.FileOptions{
 type plugin func(predeclared starlark.StringDict)
 
 // plugins lists every builtin group; see resources.go, probes.go,
-// settings.go, files.go, containers.go and ship.go.
+// settings.go, files.go, containers.go, ship.go and catalog.go.
 var plugins = []plugin{
 	registerResources,
 	registerProbes,
@@ -72,6 +72,7 @@ var plugins = []plugin{
 	registerFiles,
 	registerContainers,
 	registerShip,
+	registerCatalog,
 }
 
 // predeclared returns a fresh environment with every plugin's builtins.
@@ -100,6 +101,7 @@ type evalState struct {
 
 	containers []*pendingContainer // container() calls, resolved after evaluation
 	ships      []*pendingShip      // ship() calls, resolved after evaluation
+	catalogs   []*pendingCatalog   // catalog() calls, resolved after evaluation
 
 	watchSet      bool // watch_settings was called
 	watchPos      model.Position
@@ -187,6 +189,9 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 		return nil, st.fail(err)
 	}
 	if err := st.resolveShips(); err != nil {
+		return nil, st.fail(err)
+	}
+	if err := st.resolveCatalog(); err != nil {
 		return nil, st.fail(err)
 	}
 	st.project.Files = st.files

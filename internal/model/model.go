@@ -68,6 +68,10 @@ type Project struct {
 	Ships     []*Ship     // ship() declarations, in order
 	Watch     WatchSettings
 	Warnings  []string // things evaluation accepted but ignores (e.g. unsupported devcontainer.json properties)
+
+	// Catalog holds the catalog() declarations, in order: service-catalog
+	// metadata of the project and its resources.
+	Catalog []*CatalogEntry
 }
 
 // Resource returns the resource called name, or nil.
@@ -300,4 +304,39 @@ type GitOps struct {
 	Image   string // kustomize: the images[].name entry to update ("" = Ship.Repository)
 	Field   string // plain YAML: dotted path of the field to set, e.g. "image.repository" or "spec.template.spec.containers[0].image"
 	Message string // commit message template: {service}, {digest}, {commit}, {short}
+}
+
+// Lifecycle stages a catalog entry may be in.
+const (
+	LifecycleExperimental = "experimental"
+	LifecycleProduction   = "production"
+	LifecycleDeprecated   = "deprecated"
+)
+
+// CatalogEntry is a catalog() declaration: service-catalog metadata of the
+// project (Resource "") or of one of its resources.
+type CatalogEntry struct {
+	Resource    string // "" = the project itself
+	Owner       string
+	Team        string
+	Tier        string // free form, e.g. "1" or "critical"
+	Lifecycle   string // "", or one of the Lifecycle* constants
+	Description string
+	Repository  string // URL
+	Docs        string // URL, or a path relative to the project directory
+	Runbook     string // URL
+	APISpec     string // absolute path of an OpenAPI file ("" = none); it existed at evaluation
+	SLO         string // free text, e.g. "99.9% availability"
+	Tags        []string
+	Pos         Position // where catalog() was called
+}
+
+// CatalogFor returns the catalog entry of resource ("" = the project), or nil.
+func (p *Project) CatalogFor(resource string) *CatalogEntry {
+	for _, c := range p.Catalog {
+		if c.Resource == resource {
+			return c
+		}
+	}
+	return nil
 }
