@@ -49,6 +49,7 @@ type Percentiles struct {
 	P50   time.Duration `json:"p50_ns"`
 	P95   time.Duration `json:"p95_ns"`
 	Max   time.Duration `json:"max_ns"`
+	Sum   time.Duration `json:"sum_ns,omitempty"` // of every sample (Prometheus summaries need it)
 }
 
 // ResourceStats are the inner-loop metrics of one resource.
@@ -86,6 +87,13 @@ type Stats struct {
 	ChangeFailRate   float64         `json:"change_failure_rate"` // failed ships / ships
 	SLOs             []SLO           `json:"slos"`
 	NPS              *NPS            `json:"nps,omitempty"`
+	// FailedShips counts failed `loop ship` attempts in the window (Deploys the shipped ones).
+	FailedShips int `json:"failed_ships"`
+	// StoreErrors counts failed writes to the metrics store since loopd
+	// started (a full disk, a read-only file); StoreError is the last one.
+	// The daemon keeps serving; metrics miss what could not be written.
+	StoreErrors int64  `json:"store_errors"`
+	StoreError  string `json:"store_error,omitempty"`
 }
 
 // NPS summarises developer feedback (0-10 scores).
