@@ -77,6 +77,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.doctorCmd(), a.versionCmd(), a.daemonCmd(),
 		a.mcpCmd(),
 		a.shipCmd(),
+		a.openCmd(),
 	)
 	for _, c := range root.Commands() {
 		switch c.Name() {

@@ -91,6 +91,7 @@ func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
 		return err
 	}
 	pr := newPrinter(a.stdout, a.color)
+	a.printPortalURL()
 	pr.summary(p.Resources)
 	// The resources' own "loop" log lines narrate each start; events only
 	// refresh the one-line summary when the counts change.

@@ -37,6 +37,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("GET /v1/events", d.handleEvents)
 	d.statsRoutes(mux)
 	d.catalogRoutes(mux)
+	d.portalAPIRoutes(mux)
 	return mux
 }
 

@@ -128,6 +128,10 @@ func guard(h http.Handler, info *HTTPInfo) http.Handler {
 				return
 			}
 		}
+		if r.Method == http.MethodGet && r.URL.Path == "/login" {
+			h.ServeHTTP(w, r) // the one-time login link of `loop open`: its handler checks the code
+			return
+		}
 		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if c, err := r.Cookie("loop_token"); got == "" && err == nil {
 			got = c.Value
