@@ -265,3 +265,80 @@ func (c *Client) Events(ctx context.Context, project string, after uint64, fn fu
 	}
 	return io.ErrUnexpectedEOF
 }
+
+// Catalog lists the catalog entries of every registered project that
+// match q: each project's own entry first, then its resources'.
+func (c *Client) Catalog(ctx context.Context, q CatalogQuery) ([]CatalogEntry, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"q": q.Q, "team": q.Team, "lifecycle": q.Lifecycle} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	path := "/v1/catalog"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var es []CatalogEntry
+	return es, c.do(ctx, http.MethodGet, path, nil, &es)
+}
+
+// OpenAPI returns the operations of a catalog entry's API spec; resource
+// "-" is the project's own entry. A spec that does not parse is a 422
+// StatusError whose message has file:line:col.
+func (c *Client) OpenAPI(ctx context.Context, project, resource string) (APISpec, error) {
+	var s APISpec
+	return s, c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(project)+"/openapi/"+url.PathEscape(resource), nil, &s)
+}
+
+// Docs lists a project's docs/*.md pages (names and titles).
+func (c *Client) Docs(ctx context.Context, project string) ([]DocPage, error) {
+	var ps []DocPage
+	return ps, c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(project)+"/docs", nil, &ps)
+}
+
+// Doc returns one docs/*.md page rendered to HTML.
+func (c *Client) Doc(ctx context.Context, project, name string) (DocPage, error) {
+	var p DocPage
+	return p, c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(project)+"/docs/"+url.PathEscape(name), nil, &p)
+}
+
+// Stats returns the platform metrics over the last `since` ("7d", "2w",
+// "36h"; "" = 7 days), of one project or all when project is "".
+func (c *Client) Stats(ctx context.Context, since, project string) (Stats, error) {
+	v := url.Values{}
+	if since != "" {
+		v.Set("since", since)
+	}
+	if project != "" {
+		v.Set("project", project)
+	}
+	var st Stats
+	err := c.do(ctx, http.MethodGet, "/v1/stats?"+v.Encode(), nil, &st)
+	return st, err
+}
+
+// History returns the last runs (at most limit; 0 = the daemon's default)
+// of a project's resource, a project ("" resource) or everything.
+func (c *Client) History(ctx context.Context, project, resource string, limit int) ([]HistoryEntry, error) {
+	v := url.Values{}
+	if project != "" {
+		v.Set("project", project)
+	}
+	if resource != "" {
+		v.Set("resource", resource)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	var h []HistoryEntry
+	err := c.do(ctx, http.MethodGet, "/v1/history?"+v.Encode(), nil, &h)
+	return h, err
+}
+
+// Feedback records a `loop feedback` answer (score 0-10).
+func (c *Client) Feedback(ctx context.Context, score int, comment string) (Feedback, error) {
+	var fb Feedback
+	err := c.do(ctx, http.MethodPost, "/v1/feedback", Feedback{Score: score, Comment: comment}, &fb)
+	return fb, err
+}

@@ -122,3 +122,10 @@ type HistoryEntry struct {
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration_ns"`
 }
+
+// CatalogQuery filters GET /v1/catalog; empty fields match everything.
+type CatalogQuery struct {
+	Q         string // every word must occur in the name, description, owner, team or tags (case ignored)
+	Team      string // exact team (case ignored)
+	Lifecycle string // "experimental", "production" or "deprecated"
+}
