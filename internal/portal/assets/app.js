@@ -353,7 +353,7 @@ function logView(project, resource, viewSignal) {
   let ctl = null;
   const MAX = 2000;
 
-  const show = l => el('li', { class: `s-${l.stream}`, 'data-stream': l.stream, hidden: stream.value && l.stream !== stream.value },
+  const show = l => el('li', { class: `s-${l.stream}`, 'data-stream': l.stream, hidden: !!stream.value && l.stream !== stream.value },
     el('span', { class: 'time' }, new Date(l.time).toLocaleTimeString()),
     el('span', { class: 'stream' }, l.stream),
     el('span', { class: 'text' }, l.text));
