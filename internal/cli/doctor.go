@@ -88,6 +88,12 @@ func (a *app) doctorCmd() *cobra.Command {
 					detail += ": API mismatch, run `loop daemon stop`"
 				}
 				check(ok, "loopd", detail)
+				if st, err := c.Stats(ctx, "7d", ""); err == nil {
+					printSLOs(a.stdout, pr, st.SLOs) // an SLO miss warns; it is not a broken install
+					if st.StoreErrors > 0 || st.StoreError != "" {
+						fmt.Fprintf(a.stdout, "%s metrics store: %d failed writes (%s): check the free space of %s\n", pr.paint(yellow, "!"), st.StoreErrors, st.StoreError, home)
+					}
+				}
 			} else {
 				fmt.Fprintf(a.stdout, "- loopd: not running (`loop up` starts it)\n")
 			}

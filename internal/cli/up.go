@@ -30,6 +30,7 @@ stops this project's services; -d leaves them running in loopd.`,
 			if err != nil {
 				return err
 			}
+			defer a.maybeAskFeedback(ctx)
 			if detach {
 				fmt.Fprintf(a.stdout, "%s is up in loopd. Next: `loop status`, `loop logs -f`, `loop wait`, `loop down`.\n", name)
 				return nil

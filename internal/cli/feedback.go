@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/metrics"
+)
+
+const feedbackQuestion = "How likely are you to recommend loop to a colleague? (0-10"
+
+func (a *app) feedbackCmd() *cobra.Command {
+	var comment string
+	cmd := &cobra.Command{
+		Use:   "feedback [SCORE]",
+		Short: "Tell the platform team how loop works for you (0-10 and a comment)",
+		Long: `Record how likely you are to recommend loop (0-10) with an optional comment;
+the platform team sees the NPS in 'loop stats'. Without SCORE it asks on a
+terminal. 'loop up' asks by itself at most every 4 weeks: set
+LOOP_FEEDBACK_EVERY (e.g. 8w) to change that, or "off" to never ask.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var score int
+			if len(args) == 1 {
+				var err error
+				if score, err = parseScore(args[0]); err != nil {
+					return &ExitError{Code: ExitUsage, Err: err}
+				}
+			} else {
+				if !isTerminal(os.Stdin) {
+					return &ExitError{Code: ExitUsage, Err: errors.New("no SCORE and no terminal to ask on: run `loop feedback 0-10 [--comment TEXT]`")}
+				}
+				in := bufio.NewReader(os.Stdin)
+				s, c, ok := askFeedback(in, a.stdout, comment == "")
+				if !ok {
+					return nil
+				}
+				score = s
+				if comment == "" {
+					comment = c
+				}
+			}
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if _, err := c.Feedback(cmd.Context(), score, comment); err != nil {
+				return fmt.Errorf("record feedback: %w", err)
+			}
+			markAsked(daemon.Home(), time.Now())
+			fmt.Fprintln(a.stdout, "Thank you: the platform team sees it in `loop stats`.")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&comment, "comment", "", "what works, what does not")
+	return cmd
+}
+
+func parseScore(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 || n > 10 {
+		return 0, fmt.Errorf("score %q: want a whole number from 0 to 10", s)
+	}
+	return n, nil
+}
+
+// askFeedback asks for a score (and a comment when withComment); ok is
+// false when the user skips (an empty answer or end of input).
+func askFeedback(in *bufio.Reader, out io.Writer, withComment bool) (score int, comment string, ok bool) {
+	for {
+		fmt.Fprint(out, feedbackQuestion+", Enter to skip) ")
+		line, err := in.ReadString('\n')
+		line = strings.TrimSpace(line)
+		if line == "" {
+			return 0, "", false
+		}
+		if score, err = parseScore(line); err == nil {
+			break
+		}
+		fmt.Fprintln(out, err)
+	}
+	if withComment {
+		fmt.Fprint(out, "Anything to add? (Enter to skip) ")
+		line, _ := in.ReadString('\n')
+		comment = strings.TrimSpace(line)
+	}
+	return score, comment, true
+}
+
+// defaultFeedbackEvery is how often `loop up` asks at most.
+const defaultFeedbackEvery = 4 * 7 * 24 * time.Hour
+
+// askedFile remembers when loop last asked (or got an answer).
+func askedFile(home string) string { return filepath.Join(home, "feedback-asked") }
+
+func markAsked(home string, now time.Time) {
+	os.WriteFile(askedFile(home), []byte(now.UTC().Format(time.RFC3339)+"\n"), 0o600)
+}
+
+// shouldAsk decides whether `loop up` asks for feedback now: never in CI,
+// without a terminal on both stdin and stdout, or with LOOP_FEEDBACK_EVERY
+// "0" or "off"; otherwise when the last ask is older than the interval.
+// The first run only starts the clock: a new user is not asked at once.
+func shouldAsk(getenv func(string) string, tty bool, now time.Time, lastAsked time.Time, known bool) (ask, start bool) {
+	if !tty || getenv("CI") != "" {
+		return false, false
+	}
+	every := defaultFeedbackEvery
+	switch v := strings.TrimSpace(getenv("LOOP_FEEDBACK_EVERY")); v {
+	case "":
+	case "0", "off", "false", "never":
+		return false, false
+	default:
+		d, err := metrics.ParseWindow(v)
+		if err != nil {
+			return false, false
+		}
+		every = d
+	}
+	if !known {
+		return false, true
+	}
+	return now.Sub(lastAsked) >= every, false
+}
+
+// maybeAskFeedback asks, at most every LOOP_FEEDBACK_EVERY (4 weeks), how
+// likely the user is to recommend loop. `loop up` calls it after a
+// successful up. It never fails the command; Ctrl-C or Enter skips it.
+func (a *app) maybeAskFeedback(ctx context.Context) {
+	home := daemon.Home()
+	var last time.Time
+	b, err := os.ReadFile(askedFile(home))
+	known := err == nil
+	if known {
+		last, _ = time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+	}
+	tty := isTerminal(os.Stdin) && isTerminal(os.Stdout) && a.stdout == io.Writer(os.Stdout)
+	ask, start := shouldAsk(os.Getenv, tty, time.Now(), last, known)
+	if start {
+		markAsked(home, time.Now())
+	}
+	if !ask {
+		return
+	}
+	markAsked(home, time.Now())
+	// `loop up` may have been ended by Ctrl-C: ask on a fresh context,
+	// and let another Ctrl-C (or a minute of silence) skip the question.
+	sctx, stop := signal.NotifyContext(context.WithoutCancel(ctx), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sctx, cancel := context.WithTimeout(sctx, time.Minute)
+	defer cancel()
+	type answer struct {
+		score   int
+		comment string
+		ok      bool
+	}
+	got := make(chan answer, 1)
+	fmt.Fprintln(a.stdout)
+	go func() { // ends when stdin does; the process exits soon after a skip
+		s, c, ok := askFeedback(bufio.NewReader(os.Stdin), a.stdout, true)
+		got <- answer{s, c, ok}
+	}()
+	var ans answer
+	select {
+	case ans = <-got:
+	case <-sctx.Done():
+		fmt.Fprintln(a.stdout)
+	}
+	if !ans.ok {
+		fmt.Fprintln(a.stdout, "Skipped. `loop feedback` any time; LOOP_FEEDBACK_EVERY=off stops these questions.")
+		return
+	}
+	c, err := a.existingClient(sctx)
+	if err == nil {
+		_, err = c.Feedback(sctx, ans.score, ans.comment)
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "loop: feedback not recorded: %v\n", err)
+		return
+	}
+	fmt.Fprintln(a.stdout, "Thank you: the platform team sees it in `loop stats`.")
+}
