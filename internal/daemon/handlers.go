@@ -45,9 +45,9 @@ func (d *Daemon) routes() http.Handler {
 // of the socket, and the MCP endpoint (closed by Run on shutdown).
 func (d *Daemon) httpRoutes(mcp http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	api := d.routes()
-	mux.Handle("/v1/", api)
-	mux.Handle("GET /metrics", api) // Prometheus, behind the token
+	v1 := d.routes()
+	mux.Handle("/v1/", v1)
+	mux.Handle("GET /metrics", v1) // Prometheus, behind the token
 	mux.Handle("/mcp", mcp)
 	d.portalRoutes(mux)
 	return mux
