@@ -115,6 +115,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	recDone := make(chan struct{})
 	go func() { defer close(recDone); d.record(recCtx) }()
 	defer func() { stopRec(); <-recDone }()
+	gwCtx, stopGw := context.WithCancel(context.Background())
+	gwDone := make(chan struct{})
+	go func() { defer close(gwDone); d.gateway(gwCtx) }()
+	defer func() { stopGw(); <-gwDone }()
 
 	procs := filepath.Join(d.Home, "procs")
 	if err := process.ReapOrphans(procs, d.Logger); err != nil {

@@ -73,6 +73,10 @@ var plugins = []plugin{
 	registerContainers,
 	registerShip,
 	registerCatalog,
+	registerSecrets,
+	registerDatabases,
+	registerRoutes,
+	registerCompose,
 }
 
 // predeclared returns a fresh environment with every plugin's builtins.

@@ -66,6 +66,9 @@ type Project struct {
 	Resources []*Resource // in declaration order
 	Images    []*Image    // image() declarations, in order
 	Ships     []*Ship     // ship() declarations, in order
+	Secrets   []*Secret   // secret() declarations
+	Databases []*Database // database() declarations
+	Routes    []*Route    // route() declarations
 	Watch     WatchSettings
 	Warnings  []string // things evaluation accepted but ignores (e.g. unsupported devcontainer.json properties)
 

@@ -1,0 +1,6 @@
+package loopfile
+
+import "go.starlark.net/starlark"
+
+// registerSecrets registers the secrets builtins.
+func registerSecrets(env starlark.StringDict) {}
