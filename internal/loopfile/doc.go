@@ -139,6 +139,9 @@ var builtinDocs = []BuiltinDoc{
 		{"deps", "None", "paths watched for this resource; `None`: what needs a rebuild, sync locals and run triggers"},
 		pIgnore, pStopSig, pStopTime,
 	}, Doc: "A container resource declared by a devcontainer.json (JSONC). Its image or build, container settings, `containerEnv`, `forwardPorts` and lifecycle commands become the resource; the workspace is bind-mounted. Returns `name`."},
+	{Name: "dotenv", Returns: "dict", Params: []Param{
+		{"path", `".env"`, "a `.env` file (KEY=value lines), relative to the Loopfile's directory"},
+	}, Doc: "Returns the variables of a `.env` file as a dict of strings, for `env=`. Its values are plain strings, not secrets: they are not redacted. Use `secret(from_file=...)` for a value that must stay hidden (docs/secrets.md)."},
 	{Name: "env", Returns: "string", Params: []Param{
 		{"name", "", "the environment variable"},
 		{"default", `""`, "returned when the variable is unset"},
@@ -186,6 +189,14 @@ var builtinDocs = []BuiltinDoc{
 		{"cmd", "", "a string (`/bin/sh -c`, the image needs a shell) or an argv list"},
 		{"trigger", "[]", "only run when one of these paths (relative to the project directory) changed; `[]`: after every sync"},
 	}, Doc: "A step for `on_change=`: run `cmd` in the container after a sync. A failing step stops the update."},
+	{Name: "secret", Returns: "string", Params: []Param{
+		{"name", "", "the secret's name, shown as `[redacted:NAME]` where its value would appear"},
+		{"from_env", `""`, "the environment variable of `loop up` holding the value"},
+		{"from_file", `""`, "a file holding the value (trailing newline trimmed), relative to the Loopfile's directory"},
+		{"from_cmd", `""`, "a command (`sh -c`, in the Loopfile's directory, 10s timeout) printing the value (trimmed)"},
+		{"vault", `""`, "a Vault KV v2 path `MOUNT/data/PATH` (VAULT_ADDR and VAULT_TOKEN from the `loop up` environment)"},
+		{"key", `""`, "the field of the Vault secret; required with `vault=`"},
+	}, Doc: "A secret for an `env=` value of `service()`, `task()` or `container()`: exactly one source. The Loopfile holds only a reference; the value is resolved when the resource starts and replaced by `[redacted:NAME]` in logs, the API, MCP, the portal and the event store (docs/secrets.md)."},
 	{Name: "service", Returns: "name", Params: []Param{
 		pName, pCmd, pDir, pEnv, pDeps, pIgnore, pReadiness, pResDeps,
 		{"ports", "[]", "ports the service listens on (1-65535, checked free before start)"},

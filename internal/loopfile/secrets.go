@@ -1,6 +1,109 @@
 package loopfile
 
-import "go.starlark.net/starlark"
+// The secrets plugin: secret() and dotenv().
+//
+// secret() returns a string placeholder (model.Secret.Placeholder) that
+// names the secret and its source but never holds its value; used as an
+// env value of service() or container() it is resolved by the engine when
+// the resource starts. dotenv() reads a .env file into a dict of plain
+// strings: its values are not treated as secrets.
+
+import (
+	"os"
+	"regexp"
+
+	"github.com/joho/godotenv"
+	"github.com/loopdev/loop/internal/model"
+	"go.starlark.net/starlark"
+)
 
 // registerSecrets registers the secrets builtins.
-func registerSecrets(env starlark.StringDict) {}
+func registerSecrets(env starlark.StringDict) {
+	env["secret"] = starlark.NewBuiltin("secret", builtinSecret)
+	env["dotenv"] = starlark.NewBuiltin("dotenv", builtinDotenv)
+}
+
+var secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// secret(name, from_env=, from_file=, from_cmd=, vault=, key=) returns the
+// placeholder of a secret with exactly one source.
+func builtinSecret(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, "name", "from_env?", "from_file?", "from_cmd?", "vault?", "key?")
+	if err != nil {
+		return nil, err
+	}
+	s := stateOf(thread)
+	sec := model.Secret{Name: a.str("name", ""), Dir: s.project.Dir}
+	if a.err == nil && !secretNamePattern.MatchString(sec.Name) {
+		a.fail("name", "use letters, digits, '.', '_' and '-', starting with a letter or digit",
+			"invalid secret name %q", sec.Name)
+	}
+	sources := []struct {
+		param string
+		src   model.SecretSource
+	}{{"from_env", model.SecretEnv}, {"from_file", model.SecretFile}, {"from_cmd", model.SecretCmd}, {"vault", model.SecretVault}}
+	var given []string
+	for _, x := range sources {
+		v := a.str(x.param, "")
+		if !a.has(x.param) || a.err != nil {
+			continue
+		}
+		if v == "" {
+			a.fail(x.param, "give a value or leave the argument out", "empty %s", x.param)
+			break
+		}
+		given = append(given, x.param)
+		sec.Source, sec.Ref = x.src, v
+	}
+	sec.Key = a.str("key", "")
+	if a.err != nil {
+		return nil, a.err
+	}
+	const hint = `give exactly one of from_env=, from_file=, from_cmd= or vault=, e.g. secret("api-token", from_env="API_TOKEN")`
+	switch {
+	case len(given) == 0:
+		return nil, errorf(hint, "secret: %s has no source", sec.Name)
+	case len(given) > 1:
+		return nil, a.errorAt(given[1], hint, "secret: %s has more than one source (%s and %s)", sec.Name, given[0], given[1])
+	}
+	switch {
+	case sec.Source == model.SecretVault && sec.Key == "":
+		return nil, a.errorAt("vault", `name the field: key="password"`, "secret: vault= needs key=")
+	case sec.Source != model.SecretVault && sec.Key != "":
+		return nil, a.errorAt("key", "key= is the field of a vault= secret; remove it", "secret: key= without vault=")
+	case sec.Source == model.SecretFile:
+		sec.Ref = s.abs(sec.Ref)
+	}
+	sec.Pos = callerPos(thread)
+	return starlark.String(sec.Placeholder()), nil
+}
+
+// dotenv(path=".env") returns the file's variables as a dict of strings.
+func builtinDotenv(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, "path?")
+	if err != nil {
+		return nil, err
+	}
+	s := stateOf(thread)
+	p := a.str("path", ".env")
+	if a.err != nil {
+		return nil, a.err
+	}
+	abs := s.abs(p)
+	s.addFile(abs)
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, a.errorAt("path", "create it or fix the path; it is relative to the Loopfile's directory",
+			"dotenv: cannot read %q: %v", p, err)
+	}
+	defer f.Close()
+	vals, err := godotenv.Parse(f)
+	if err != nil {
+		return nil, a.errorAt("path", "use KEY=value lines", "dotenv: parse %q: %v", p, err)
+	}
+	d := starlark.NewDict(len(vals))
+	for k, v := range vals {
+		d.SetKey(starlark.String(k), starlark.String(v))
+	}
+	return d, nil
+}
