@@ -1,0 +1,356 @@
+// Package gateway is loopd's local reverse proxy: it gives services stable
+// URLs (http://NAME.localhost:PORT, declared with route() in a Loopfile) and
+// routes each request by Host and the longest matching path prefix to
+// 127.0.0.1:PORT of the target resource.
+//
+// While a target is not ready (restarting) or its port refuses connections,
+// a request is held, not refused: it waits for the readiness source to say
+// the target is ready again, or retries after a short backoff, within a
+// bound (HoldTimeout per request, MaxHeld requests at once; beyond: 503).
+// Retries are safe: a request is retried only if nothing of it reached the
+// target (the dial failed), or if it is a GET, HEAD or OPTIONS without a body
+// that got no response; any other failure is a 502.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of Gateway's bounds.
+const (
+	DefaultHoldTimeout = 30 * time.Second
+	DefaultMaxHeld     = 1000
+	minBackoff         = 5 * time.Millisecond
+	maxBackoff         = 100 * time.Millisecond
+)
+
+// Route sends requests for Host (and Path, a prefix) to 127.0.0.1:Port.
+type Route struct {
+	Host     string // "api" or "api.localhost"; matched without the port
+	Path     string // prefix, "/" when empty
+	Target   string // readiness key of the target resource ("project/resource")
+	Port     int    // the target's port on 127.0.0.1
+	Declared string // where the route was declared, for the 404 page
+}
+
+// URLHost is the host name the route answers to ("api.localhost").
+func (r Route) URLHost() string { return canonicalHost(r.Host) }
+
+// Readiness says whether a target is ready; changed is closed at its next
+// change of readiness.
+type Readiness interface {
+	Ready(target string) (ready bool, changed <-chan struct{})
+}
+
+// Gateway is an http.Handler. Its zero value is not usable: use New.
+type Gateway struct {
+	// HoldTimeout bounds how long one request is held; MaxHeld how many
+	// are held at once. Set before serving.
+	HoldTimeout time.Duration
+	MaxHeld     int
+	// Observe, if set, is called with how long each held request waited
+	// (for benchmarks and metrics).
+	Observe func(held time.Duration)
+
+	ready     Readiness // nil: always ready
+	table     atomic.Pointer[table]
+	held      atomic.Int64
+	proxy     *httputil.ReverseProxy
+	transport *http.Transport
+}
+
+// table is an immutable route table, sorted by host then longest path first.
+type table struct{ routes []Route }
+
+type ctxKey struct{}
+
+// reqState travels with a request through the proxy.
+type reqState struct {
+	route Route
+	body  *trackedBody // nil without a body
+	held  time.Duration
+}
+
+// New returns a gateway that asks ready about targets (nil: always ready).
+func New(ready Readiness) *Gateway {
+	g := &Gateway{HoldTimeout: DefaultHoldTimeout, MaxHeld: DefaultMaxHeld, ready: ready}
+	g.table.Store(&table{})
+	g.transport = &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			st := pr.In.Context().Value(ctxKey{}).(*reqState)
+			pr.SetURL(&url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(st.route.Port)})
+			pr.Out.Host = pr.In.Host // the service sees the URL the browser used
+			pr.SetXForwarded()
+		},
+		Transport:     roundTripper(g.roundTrip),
+		FlushInterval: -1, // stream (server-sent events, long polls)
+		ErrorHandler:  g.proxyError,
+	}
+	return g
+}
+
+// Close drops idle connections to targets.
+func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
+
+// SetRoutes replaces the route table atomically.
+func (g *Gateway) SetRoutes(routes []Route) {
+	rs := make([]Route, len(routes))
+	for i, r := range routes {
+		r.Host = canonicalHost(r.Host)
+		if r.Path == "" {
+			r.Path = "/"
+		}
+		rs[i] = r
+	}
+	slices.SortStableFunc(rs, func(a, b Route) int {
+		if c := strings.Compare(a.Host, b.Host); c != 0 {
+			return c
+		}
+		return len(b.Path) - len(a.Path)
+	})
+	g.table.Store(&table{routes: rs})
+}
+
+// Routes returns the current route table.
+func (g *Gateway) Routes() []Route { return slices.Clone(g.table.Load().routes) }
+
+// canonicalHost lowercases h, drops a port and a trailing dot, and adds
+// ".localhost" to a bare name.
+func canonicalHost(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if !strings.HasSuffix(h, ".localhost") && h != "localhost" {
+		h += ".localhost"
+	}
+	return h
+}
+
+// lookup finds the route for host and path: the longest prefix that ends
+// at a segment boundary.
+func (t *table) lookup(host, path string) (Route, bool) {
+	host = canonicalHost(host)
+	for _, r := range t.routes {
+		if r.Host == host && prefixMatch(r.Path, path) {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+func prefixMatch(prefix, path string) bool {
+	if prefix == "/" || path == prefix {
+		return true
+	}
+	if !strings.HasPrefix(path, prefix) {
+		return false
+	}
+	return strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
+}
+
+// ServeHTTP routes r, holding it while its target is down.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t := g.table.Load()
+	route, ok := t.lookup(r.Host, r.URL.Path)
+	if !ok {
+		g.notFound(w, r, t)
+		return
+	}
+	st := &reqState{route: route}
+	if r.Body != nil && r.Body != http.NoBody {
+		st.body = &trackedBody{rc: r.Body}
+		r.Body = st.body
+	}
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+	g.proxy.ServeHTTP(w, r)
+	if st.held > 0 && g.Observe != nil {
+		g.Observe(st.held)
+	}
+}
+
+func (g *Gateway) notFound(w http.ResponseWriter, r *http.Request, t *table) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprintf(w, "loop gateway: no route for %s%s\n", canonicalHost(r.Host), r.URL.Path)
+	if len(t.routes) == 0 {
+		fmt.Fprintln(w, "\nNo routes: declare one in a Loopfile, e.g. route(\"api\", to = \"api:8080\").")
+		return
+	}
+	fmt.Fprintln(w, "\nRoutes:")
+	port := ""
+	if _, p, err := net.SplitHostPort(r.Host); err == nil {
+		port = ":" + p
+	}
+	for _, rt := range t.routes {
+		fmt.Fprintf(w, "  http://%s%s%s -> %s (127.0.0.1:%d)", rt.Host, port, rt.Path, rt.Target, rt.Port)
+		if rt.Declared != "" {
+			fmt.Fprintf(w, "  declared at %s", rt.Declared)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// Errors of the hold; proxyError maps them to 503.
+var (
+	ErrHoldTimeout = errors.New("target not ready in time")
+	ErrTooManyHeld = errors.New("too many requests held")
+)
+
+// roundTripper adapts a function to http.RoundTripper.
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// roundTrip sends req to its target, holding it while the target is not
+// ready or refuses connections.
+func (g *Gateway) roundTrip(req *http.Request) (*http.Response, error) {
+	st := req.Context().Value(ctxKey{}).(*reqState)
+	var (
+		start    time.Time // when the hold began; zero: not held yet
+		deadline <-chan time.Time
+		backoff  = minBackoff
+	)
+	hold := func() error { // start holding, once
+		if !start.IsZero() {
+			return nil
+		}
+		if g.held.Add(1) > int64(g.MaxHeld) {
+			g.held.Add(-1)
+			return ErrTooManyHeld
+		}
+		start = time.Now()
+		tm := time.NewTimer(g.HoldTimeout)
+		deadline = tm.C
+		return nil
+	}
+	defer func() {
+		if !start.IsZero() {
+			g.held.Add(-1)
+			st.held = time.Since(start)
+		}
+	}()
+	for {
+		var changed <-chan struct{}
+		if g.ready != nil {
+			var ready bool
+			ready, changed = g.ready.Ready(st.route.Target)
+			if !ready {
+				if err := hold(); err != nil {
+					return nil, err
+				}
+				select {
+				case <-changed:
+					continue
+				case <-deadline:
+					return nil, ErrHoldTimeout
+				case <-req.Context().Done():
+					return nil, req.Context().Err()
+				}
+			}
+		}
+		resp, err := g.transport.RoundTrip(req)
+		if err == nil {
+			return resp, nil
+		}
+		if !retryable(req, st, err) {
+			return nil, err
+		}
+		if err := hold(); err != nil {
+			return nil, err
+		}
+		tm := time.NewTimer(backoff)
+		select {
+		case <-tm.C:
+		case <-changed:
+			tm.Stop()
+		case <-deadline:
+			tm.Stop()
+			return nil, ErrHoldTimeout
+		case <-req.Context().Done():
+			tm.Stop()
+			return nil, req.Context().Err()
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// retryable: nothing reached the target (the dial failed), or the request
+// is safe to send again (GET, HEAD, OPTIONS without a body).
+func retryable(req *http.Request, st *reqState, err error) bool {
+	if req.Context().Err() != nil {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return st.body == nil || !st.body.read.Load()
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return st.body == nil || !st.body.read.Load()
+	}
+	return false
+}
+
+// proxyError answers a request that could not be proxied.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	st := r.Context().Value(ctxKey{}).(*reqState)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case errors.Is(err, ErrHoldTimeout):
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "loop gateway: %s (127.0.0.1:%d) is not ready after %s; see `loop status` and `loop logs %s`\n",
+			st.route.Target, st.route.Port, g.HoldTimeout, resourceName(st.route.Target))
+	case errors.Is(err, ErrTooManyHeld):
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "loop gateway: %d requests are already waiting for their targets; retry shortly\n", g.MaxHeld)
+	case errors.Is(err, context.Canceled):
+		w.WriteHeader(499) // the client went away; nobody reads this
+	default:
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprintf(w, "loop gateway: %s (127.0.0.1:%d) failed: %v\n", st.route.Target, st.route.Port, err)
+	}
+}
+
+func resourceName(target string) string {
+	if i := strings.LastIndexByte(target, '/'); i >= 0 {
+		return target[i+1:]
+	}
+	return target
+}
+
+// trackedBody records whether the transport read from the request body and
+// ignores Close, so a request that never reached the target can be sent
+// again; the server closes the real body.
+type trackedBody struct {
+	rc   io.ReadCloser
+	read atomic.Bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.rc.Read(p)
+}
+
+func (b *trackedBody) Close() error { return nil }
