@@ -78,6 +78,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.mcpCmd(),
 		a.shipCmd(),
 		a.openCmd(),
+		a.newCmd(),
 	)
 	for _, c := range root.Commands() {
 		switch c.Name() {

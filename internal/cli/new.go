@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loopdev/loop/internal/scaffold"
+)
+
+// newCmd is `loop new`: a project from an embedded or team template.
+func (a *app) newCmd() *cobra.Command {
+	var (
+		list    bool
+		dir     string
+		force   bool
+		sets    []string
+		tmplDir []string
+	)
+	cmd := &cobra.Command{
+		Use:   "new TEMPLATE NAME",
+		Short: "Create a project from a golden-path or team template",
+		Long: `loop new generates a project: source with tests, Dockerfile (dev and prod
+targets), Loopfile, devcontainer, CI pipelines, catalog metadata and a README.
+
+Templates are embedded in loop, or come from --template-dir and $LOOP_TEMPLATES
+(comma-separated directories or git URLs; a later one shadows an earlier one).
+Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if list {
+				return nil
+			}
+			if len(args) != 2 {
+				return &ExitError{ExitUsage, errors.New("new: give TEMPLATE and NAME (loop new --list shows the templates)")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var sources []string
+			for _, s := range strings.Split(os.Getenv("LOOP_TEMPLATES"), ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					sources = append(sources, s)
+				}
+			}
+			sources = append(sources, tmplDir...)
+			all, cleanup, err := scaffold.Sources(cmd.Context(), sources)
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+			if list {
+				for _, t := range all {
+					fmt.Fprintf(a.stdout, "%-14s %s (%s)\n", t.Name, t.Description, t.Source)
+				}
+				return nil
+			}
+			t, err := scaffold.Find(all, args[0])
+			if err != nil {
+				return &ExitError{ExitUsage, err}
+			}
+			given := map[string]string{"Name": args[1]}
+			for _, s := range sets {
+				k, v, ok := strings.Cut(s, "=")
+				if !ok || k == "" {
+					return &ExitError{ExitUsage, fmt.Errorf("new: --set %q: want NAME=VALUE", s)}
+				}
+				given[k] = v
+			}
+			var ask func(scaffold.Param) (string, error)
+			if isTerminal(os.Stdin) && isTerminal(os.Stdout) {
+				in := bufio.NewReader(os.Stdin)
+				ask = func(p scaffold.Param) (string, error) {
+					prompt := p.Prompt
+					if prompt == "" {
+						prompt = p.Name
+					}
+					if p.Default != "" {
+						prompt += " [" + p.Default + "]"
+					}
+					fmt.Fprintf(a.stdout, "%s: ", prompt)
+					line, err := in.ReadString('\n')
+					if err != nil && line == "" {
+						return "", err
+					}
+					return strings.TrimSpace(line), nil
+				}
+			}
+			vals, err := t.Resolve(given, ask)
+			if err != nil {
+				return &ExitError{ExitUsage, err}
+			}
+			if dir == "" {
+				dir = args[1]
+			}
+			files, err := t.Render(dir, vals, force)
+			if err != nil {
+				return err
+			}
+			abs, _ := filepath.Abs(dir)
+			fmt.Fprintf(a.stdout, "created %s from %s (%d files)\n\nnext:\n  cd %s\n  loop up\n", abs, t.Name, len(files), dir)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&list, "list", false, "list the available templates")
+	cmd.Flags().StringVar(&dir, "dir", "", "target directory (default: ./NAME)")
+	cmd.Flags().BoolVar(&force, "force", false, "write into an existing non-empty directory")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "a parameter value, `NAME=VALUE` (repeatable)")
+	cmd.Flags().StringArrayVar(&tmplDir, "template-dir", nil, "a directory or git URL of team templates (repeatable)")
+	return cmd
+}
