@@ -1,6 +1,347 @@
 package loopfile
 
-import "go.starlark.net/starlark"
+// The compose plugin: compose() imports the services of a Docker Compose
+// file (loaded with compose-spec/compose-go) as container resources, with
+// their develop.watch rules mapped onto sync(), restart() and rebuild_on.
+// What loop cannot honour becomes a Project warning, never a silent drop.
+// docs/compose.md has the mapping table.
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/loopdev/loop/internal/model"
+	"go.starlark.net/starlark"
+)
 
 // registerCompose registers the compose builtins.
-func registerCompose(env starlark.StringDict) {}
+func registerCompose(env starlark.StringDict) {
+	env["compose"] = starlark.NewBuiltin("compose", builtinCompose)
+}
+
+var composeParams = []string{"path?", "profiles?", "env_file?"}
+
+// composeKeys are the service keys compose() maps; any other key a service
+// sets is reported as a warning. "networks" is checked on its own.
+var composeKeys = map[string]bool{
+	"image": true, "build": true, "command": true, "entrypoint": true,
+	"environment": true, "env_file": true, "ports": true, "volumes": true,
+	"user": true, "working_dir": true, "depends_on": true, "develop": true,
+	"stop_signal": true, "stop_grace_period": true, "privileged": true,
+	"cap_add": true, "init": true, "profiles": true, "networks": true,
+}
+
+// compose(path="docker-compose.yml", profiles=[], env_file=None) declares
+// one container resource per service of a Compose file. Returns the list
+// of resource names.
+func builtinCompose(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, composeParams...)
+	if err != nil {
+		return nil, err
+	}
+	s := stateOf(thread)
+	file := s.abs(a.str("path", "docker-compose.yml"))
+	profiles := a.strList("profiles")
+	envFile := a.str("env_file", "")
+	if a.err != nil {
+		return nil, a.err
+	}
+	s.addFile(file)
+	opts := []cli.ProjectOptionsFn{
+		cli.WithName(loader.NormalizeProjectName(s.project.Name)),
+		cli.WithWorkingDirectory(filepath.Dir(file)),
+		cli.WithEnv(s.opts.Env),
+		cli.WithResolvedPaths(true),
+		cli.WithProfiles(profiles),
+	}
+	if envFile != "" {
+		envFile = s.abs(envFile)
+		s.addFile(envFile)
+		opts = append(opts, cli.WithEnvFiles(envFile))
+	}
+	opts = append(opts, cli.WithDotEnv)
+	po, err := cli.NewProjectOptions([]string{file}, opts...)
+	if err == nil {
+		var cp *types.Project
+		if cp, err = po.LoadProject(s.ctx); err == nil {
+			return s.importCompose(thread, a, file, cp)
+		}
+	}
+	if ctxErr := s.ctx.Err(); ctxErr != nil {
+		return nil, ctxErr
+	}
+	return nil, composeError(file, err)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
+
+// composeError points at the Compose file when compose-go names a line,
+// else at the compose() call.
+func composeError(file string, err error) error {
+	msg := "compose: " + strings.TrimPrefix(err.Error(), "failed to parse "+file+": ")
+	const hint = "fix the Compose file; `docker compose config` shows how Compose reads it"
+	if m := yamlLine.FindAllStringSubmatch(err.Error(), -1); m != nil {
+		line, _ := strconv.Atoi(m[len(m)-1][1]) // the last position is the problem's
+		col, _ := strconv.Atoi(m[len(m)-1][2])
+		return &Error{File: file, Line: line, Col: max(col, 1), Msg: msg, Hint: hint, cause: err}
+	}
+	return &builtinError{msg: msg, hint: hint, arg: "path", index: 0}
+}
+
+// importCompose declares the services of cp, in name order.
+func (s *evalState) importCompose(thread *starlark.Thread, a *args, file string, cp *types.Project) (starlark.Value, error) {
+	pos := callerPos(thread)
+	var names []starlark.Value
+	for _, name := range slices.Sorted(maps.Keys(cp.Services)) {
+		svc := cp.Services[name]
+		warn := func(format string, xs ...any) {
+			s.project.Warnings = append(s.project.Warnings,
+				fmt.Sprintf("%s: compose: service %s: ", s.relPos(pos), name)+fmt.Sprintf(format, xs...))
+		}
+		if !namePattern.MatchString(name) {
+			return nil, a.errorAt("path", "rename the service: letters, digits, '.', '_' and '-'",
+				"compose: service %q: invalid resource name", name)
+		}
+		if prev := s.project.Resource(name); prev != nil {
+			return nil, a.errorAt("path", "rename the service or the other resource",
+				"compose: service %q clashes with the resource declared at %s", name, s.relPos(prev.Pos))
+		}
+		r, err := s.composeService(file, cp, svc, warn)
+		if err != nil {
+			return nil, a.errorAt("path", "", "compose: service %s: %v", name, err)
+		}
+		r.Pos = pos
+		if r.Container.Build != nil {
+			if prev := s.image(r.Container.Build.Name); prev != nil {
+				return nil, a.errorAt("path", "rename the image() or the service",
+					"compose: service %s: image %q clashes with the image declared at %s", name, r.Container.Build.Name, s.relPos(prev.Pos))
+			}
+			r.Container.Build.Pos = pos
+			s.project.Images = append(s.project.Images, r.Container.Build)
+		}
+		s.project.Resources = append(s.project.Resources, r)
+		names = append(names, starlark.String(name))
+	}
+	return starlark.NewList(names), nil
+}
+
+// composeService maps one service onto a container resource.
+func (s *evalState) composeService(file string, cp *types.Project, svc types.ServiceConfig, warn func(string, ...any)) (*model.Resource, error) {
+	r := &model.Resource{
+		Name:        svc.Name,
+		Kind:        model.KindContainer,
+		Dir:         s.project.Dir,
+		Trigger:     model.TriggerAuto,
+		AutoStart:   true,
+		StopSignal:  defaultStopSignal,
+		StopTimeout: defaultStopTimeout,
+		Env:         map[string]string{},
+	}
+	for k, v := range svc.Environment {
+		if v != nil {
+			r.Env[k] = *v
+		}
+	}
+	r.ResourceDeps = slices.Sorted(maps.Keys(svc.DependsOn))
+	if svc.StopSignal != "" {
+		r.StopSignal = strings.ToUpper(svc.StopSignal)
+		if !strings.HasPrefix(r.StopSignal, "SIG") {
+			r.StopSignal = "SIG" + r.StopSignal
+		}
+		if !slices.Contains(signals, r.StopSignal) {
+			return nil, fmt.Errorf("unsupported stop_signal %q", svc.StopSignal)
+		}
+	}
+	if svc.StopGracePeriod != nil {
+		r.StopTimeout = time.Duration(*svc.StopGracePeriod)
+	}
+	c := &model.Container{
+		Image:      svc.Image,
+		User:       svc.User,
+		Workdir:    svc.WorkingDir,
+		Privileged: svc.Privileged,
+		CapAdd:     slices.Clone(svc.CapAdd),
+		Init:       svc.Init != nil && *svc.Init,
+	}
+	if svc.Command != nil {
+		c.Cmd = slices.Clone([]string(svc.Command))
+	}
+	if svc.Entrypoint != nil {
+		c.Entrypoint = slices.Clone([]string(svc.Entrypoint))
+	}
+	if b := svc.Build; b != nil {
+		if b.DockerfileInline != "" {
+			return nil, fmt.Errorf("build.dockerfile_inline is not supported; put the Dockerfile in a file")
+		}
+		img := &model.Image{
+			Name:      svc.Name + "-image",
+			Context:   b.Context,
+			Target:    b.Target,
+			BuildArgs: map[string]string{},
+		}
+		img.Dockerfile = b.Dockerfile
+		if img.Dockerfile == "" {
+			img.Dockerfile = "Dockerfile"
+		}
+		if !filepath.IsAbs(img.Dockerfile) {
+			img.Dockerfile = filepath.Join(b.Context, img.Dockerfile)
+		}
+		for k, v := range b.Args {
+			if v != nil {
+				img.BuildArgs[k] = *v
+			}
+		}
+		if len(img.BuildArgs) == 0 {
+			img.BuildArgs = nil
+		}
+		c.Image, c.Build = img.Name, img
+	}
+	if c.Image == "" {
+		return nil, fmt.Errorf("neither image nor build")
+	}
+	for _, p := range svc.Ports {
+		pm := model.PortMap{Container: int(p.Target), Host: int(p.Target), Protocol: p.Protocol}
+		if pm.Protocol == "" {
+			pm.Protocol = "tcp"
+		}
+		if p.Published != "" {
+			n, err := strconv.Atoi(p.Published)
+			if err != nil {
+				warn("ports: published %q (a range) not supported; published on %d", p.Published, p.Target)
+			} else {
+				pm.Host = n
+			}
+		}
+		if p.HostIP != "" && p.HostIP != "0.0.0.0" {
+			warn("ports: host_ip %s not supported; ignored", p.HostIP)
+		}
+		c.Ports = append(c.Ports, pm)
+	}
+	for _, v := range svc.Volumes {
+		switch v.Type {
+		case types.VolumeTypeBind:
+			c.Volumes = append(c.Volumes, model.Volume{Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly})
+		case types.VolumeTypeVolume:
+			if v.Source == "" {
+				warn("volumes: anonymous volume %s not supported; ignored", v.Target)
+				continue
+			}
+			c.Volumes = append(c.Volumes, model.Volume{Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly, Named: true})
+		default:
+			warn("volumes: %s mount %s not supported; ignored", v.Type, v.Target)
+		}
+	}
+	for net := range svc.Networks {
+		if net != "default" {
+			warn("networks: network %q not supported (loop uses one network per project); ignored", net)
+		}
+	}
+	s.composeWatch(r, c, svc, warn)
+	s.composeUnsupported(svc, warn)
+	deps := containerDeps(c, c.Build)
+	r.Deps = append(deps, r.Deps...) // restart-only paths, set by composeWatch
+	normalizeContainer(c)
+	if len(c.CapAdd) == 0 {
+		c.CapAdd = nil
+	}
+	r.Container = c
+	normalize(r)
+	return r, nil
+}
+
+// composeWatch maps develop.watch rules (see docs/compose.md):
+// sync -> sync(path, target); sync+restart -> sync() and restart();
+// sync+exec -> sync() and run(exec.command); rebuild -> rebuild_on;
+// restart -> restart() with the path watched but not synced; ignore ->
+// the resource's ignore patterns.
+func (s *evalState) composeWatch(r *model.Resource, c *model.Container, svc types.ServiceConfig, warn func(string, ...any)) {
+	if svc.Develop == nil {
+		return
+	}
+	restart := false
+	for _, t := range svc.Develop.Watch {
+		local := t.Path
+		if !filepath.IsAbs(local) {
+			local = s.abs(local)
+		}
+		switch t.Action {
+		case types.WatchActionSync, types.WatchActionSyncRestart, types.WatchActionSyncExec:
+			if t.Target == "" {
+				warn("develop.watch %s on %s: no target; ignored", t.Action, s.rel(local))
+				continue
+			}
+			c.Sync = append(c.Sync, model.SyncRule{Local: local, Remote: t.Target})
+			if t.Action == types.WatchActionSyncRestart {
+				restart = true
+			}
+			if t.Action == types.WatchActionSyncExec && len(t.Exec.Command) > 0 {
+				c.OnChange = append(c.OnChange, model.Step{Cmd: slices.Clone([]string(t.Exec.Command)), Trigger: []string{local}})
+			}
+		case types.WatchActionRebuild:
+			c.RebuildOn = append(c.RebuildOn, local)
+		case types.WatchActionRestart:
+			r.Deps = append(r.Deps, local)
+			restart = true
+		default:
+			warn("develop.watch: action %q not supported; ignored", t.Action)
+			continue
+		}
+		for _, pat := range t.Ignore {
+			rel := s.rel(local)
+			r.Ignore = append(r.Ignore, filepath.ToSlash(filepath.Join(rel, strings.TrimPrefix(pat, "/"))))
+		}
+		if len(t.Include) > 0 {
+			warn("develop.watch include on %s not supported; the whole path is watched", s.rel(local))
+		}
+		if t.InitialSync {
+			warn("develop.watch initial_sync on %s not supported; the container starts from its image and bind mounts", s.rel(local))
+		}
+	}
+	if restart {
+		c.OnChange = append(c.OnChange, model.Step{Restart: true})
+	}
+}
+
+// composeUnsupported warns about every service key compose() does not map.
+func (s *evalState) composeUnsupported(svc types.ServiceConfig, warn func(string, ...any)) {
+	raw, err := json.Marshal(svc)
+	if err != nil {
+		return
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if composeKeys[k] || strings.HasPrefix(k, "x-") {
+			continue
+		}
+		switch v := m[k].(type) {
+		case nil:
+			continue
+		case bool:
+			if !v {
+				continue
+			}
+		case string:
+			if v == "" {
+				continue
+			}
+		}
+		if k == "healthcheck" {
+			warn("key healthcheck not supported; ignored (add readiness= with a probe in the Loopfile)")
+			continue
+		}
+		warn("key %s not supported; ignored", k)
+	}
+}

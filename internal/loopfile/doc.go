@@ -111,6 +111,11 @@ var builtinDocs = []BuiltinDoc{
 		{"slo", `""`, "service-level objective, free text (`\"99.9% availability\"`)"},
 		{"tags", "[]", "strings for search in the catalog"},
 	}, Doc: "Service-catalog metadata for the project or one of its resources, shown on the portal's catalog page across every project and served by `GET /v1/catalog` (docs/catalog.md). Declares nothing that runs. Returns `None`."},
+	{Name: "compose", Returns: "list", Params: []Param{
+		{"path", `"docker-compose.yml"`, "the Compose file, relative to the project directory; its directory is Compose's working directory"},
+		{"profiles", "[]", "Compose profiles to enable; services with other profiles are skipped"},
+		{"env_file", "None", "an extra `.env`-style file for `${VAR}` interpolation (the Compose file's `.env` is read too)"},
+	}, Doc: "Imports every service of a Docker Compose file as a container resource (image or build, command, environment, ports, volumes, depends_on, `develop.watch` mapped onto sync/restart/rebuild_on); unsupported keys become warnings (docs/compose.md). Returns the list of resource names."},
 	{Name: "container", Returns: "name", Params: []Param{
 		pName,
 		{"image", "", "the name of an `image()` declared anywhere in the Loopfile, or an image reference that must be present locally (`\"postgres:16\"`)"},
