@@ -1,6 +1,458 @@
 package loopfile
 
-import "go.starlark.net/starlark"
+// The databases plugin: database() declares a self-service database and
+// desugars it into an ordinary resource of the project: in process mode a
+// service whose cmd is a generated shell script (initdb once, seed once,
+// then exec the server), in container mode a container(). Dependants (the
+// resources that list the database in resource_deps) get its connection
+// URL in their environment, wherever they are declared: database() fills
+// in the resources declared before it, and the wrapped service(), task()
+// and container() builtins fill in those declared after it.
 
-// registerDatabases registers the databases builtins.
-func registerDatabases(env starlark.StringDict) {}
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loopdev/loop/internal/model"
+	"go.starlark.net/starlark"
+)
+
+var databaseParams = []string{
+	"name", "engine?", "version?", "runtime?", "port?", "seed?", "user?", "db?",
+}
+
+// Database engines and runtimes.
+var (
+	dbEngines  = []string{"postgres", "redis", "mysql"}
+	dbRuntimes = []string{"process", "container"}
+)
+
+// DatabaseInfo is what the process-mode state directory of a database
+// holds in db.json: what `loop db` needs to reach it.
+type DatabaseInfo struct {
+	Engine string `json:"engine"`
+	URL    string `json:"url"`
+	Bin    string `json:"bin"`    // directory of the engine's binaries
+	Data   string `json:"data"`   // data directory
+	Marker string `json:"marker"` // exists once the seed has been applied
+}
+
+// DatabaseInfoFile is the name of the DatabaseInfo file in a database's
+// state directory; the service's cmd is ["sh", <dir>/start.sh].
+const DatabaseInfoFile = "db.json"
+
+// dbStateKey is the thread-local key of the *dbState.
+const dbStateKey = "loopfile.databases"
+
+// dbState collects the databases of one evaluation (thread-local).
+type dbState struct {
+	byName map[string]*model.Database
+}
+
+func dbStateOf(thread *starlark.Thread) *dbState {
+	if s, ok := thread.Local(dbStateKey).(*dbState); ok {
+		return s
+	}
+	s := &dbState{byName: map[string]*model.Database{}}
+	thread.SetLocal(dbStateKey, s)
+	return s
+}
+
+// registerDatabases registers database() and wraps the builtins that
+// declare resources so that dependants declared after a database get its
+// environment too.
+func registerDatabases(env starlark.StringDict) {
+	env["database"] = starlark.NewBuiltin("database", builtinDatabase)
+	for _, name := range []string{"service", "task", "container"} {
+		inner, ok := env[name].(*starlark.Builtin)
+		if !ok {
+			continue
+		}
+		env[name] = starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			v, err := inner.CallInternal(thread, posArgs, kwargs)
+			if err != nil {
+				return v, err
+			}
+			if n, ok := v.(starlark.String); ok {
+				if r := stateOf(thread).project.Resource(string(n)); r != nil {
+					dbStateOf(thread).inject(r)
+				}
+			}
+			return v, nil
+		})
+	}
+}
+
+// inject adds the environment of every database r depends on. Values the
+// Loopfile sets itself win; with several databases the first one listed
+// provides DATABASE_URL and each provides <NAME>_DATABASE_URL.
+func (d *dbState) inject(r *model.Resource) {
+	for _, dep := range r.ResourceDeps {
+		db, ok := d.byName[dep]
+		if !ok {
+			continue
+		}
+		if r.Env == nil {
+			r.Env = map[string]string{}
+		}
+		env := db.Env()
+		env[envName(db.Name)+"_URL"] = db.URL
+		for k, v := range env {
+			if _, set := r.Env[k]; !set {
+				r.Env[k] = v
+			}
+		}
+	}
+}
+
+// envName turns a database name into an environment variable prefix.
+func envName(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// DefaultDatabasePort is the port of database name when port= is not given:
+// 5433 + fnv32(name) % 1000 (5432 itself is left to a system cluster).
+func DefaultDatabasePort(name string) int {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return 5433 + int(h.Sum32()%1000)
+}
+
+// database(name, engine="postgres", ...) declares a database. Returns name.
+func builtinDatabase(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, databaseParams...)
+	if err != nil {
+		return nil, err
+	}
+	s := stateOf(thread)
+	db := &model.Database{
+		Name:    a.str("name", ""),
+		Engine:  a.oneOf("engine", "postgres", dbEngines...),
+		Version: a.str("version", ""),
+		Runtime: a.oneOf("runtime", "process", dbRuntimes...),
+		User:    a.str("user", "dev"),
+		Pos:     callerPos(thread),
+	}
+	db.DB = a.str("db", db.Name)
+	if a.err == nil && !namePattern.MatchString(db.Name) {
+		a.fail("name", "use letters, digits, '.', '_' and '-', starting with a letter or digit",
+			"invalid database name %q", db.Name)
+	}
+	db.Port = DefaultDatabasePort(db.Name)
+	if v, ok := a.vals["port"]; ok && a.err == nil {
+		if err := starlark.AsInt(v, &db.Port); err != nil {
+			a.wrongType("port", v, "int")
+		} else if db.Port < 0 || db.Port > 65535 {
+			a.fail("port", "", "port %d out of range 1-65535", db.Port)
+		} else if db.Port == 0 {
+			db.Port = DefaultDatabasePort(db.Name)
+		}
+	}
+	if seed := a.str("seed", ""); seed != "" && a.err == nil {
+		db.Seed = s.abs(seed)
+		if _, err := os.Stat(db.Seed); err != nil {
+			a.fail("seed", "the seed is a .sql file relative to the Loopfile's directory", "seed file %q: %v", seed, errors.Unwrap(err))
+		}
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if prev := s.project.Resource(db.Name); prev != nil {
+		return nil, a.errorAt("name", "rename one of them; resource names are unique across the project",
+			"database: duplicate resource name %q (first declared at %s)", db.Name, s.relPos(prev.Pos))
+	}
+	db.Dir = filepath.Join(dbStateRoot(s), "db", db.Name)
+	pass, err := dbPassword(db.Dir)
+	if err != nil {
+		return nil, a.errorAt("name", "check the permissions of loop's state directory", "database: %v", err)
+	}
+	db.Password = pass
+	db.URL = dbURL(db)
+
+	if db.Runtime == "container" {
+		return declareDBContainer(thread, a, db)
+	}
+	r, err := processResource(s, db)
+	if err != nil {
+		return nil, a.errorAt("engine", dbHint(db), "database: %v", err)
+	}
+	v, err := s.declare(thread, a, r)
+	if err != nil {
+		return nil, err
+	}
+	d := dbStateOf(thread)
+	d.byName[db.Name] = db
+	s.project.Databases = append(s.project.Databases, db)
+	for _, other := range s.project.Resources {
+		d.inject(other)
+	}
+	return v, nil
+}
+
+func dbHint(db *model.Database) string {
+	switch db.Engine {
+	case "postgres":
+		return "install PostgreSQL (Debian: apt-get install postgresql) or use runtime=\"container\""
+	case "redis":
+		return "install redis-server or use runtime=\"container\""
+	}
+	return `use runtime="container"`
+}
+
+// dbStateRoot is the per-project state directory, or a directory in the
+// temp dir keyed by the project when evaluation has none.
+func dbStateRoot(s *evalState) string {
+	if s.opts.StateDir != "" {
+		return s.opts.StateDir
+	}
+	h := fnv.New32a()
+	h.Write([]byte(s.project.Dir))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("loop-state-%08x", h.Sum32()))
+}
+
+// dbPassword returns the password kept in dir, generating it the first time.
+func dbPassword(dir string) (string, error) {
+	p := filepath.Join(dir, "password")
+	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	buf := make([]byte, 12)
+	rand.Read(buf)
+	pass := hex.EncodeToString(buf)
+	if err := os.WriteFile(p, []byte(pass+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write password: %w", err)
+	}
+	return pass, nil
+}
+
+func dbURL(db *model.Database) string {
+	host := "127.0.0.1:" + strconv.Itoa(db.Port)
+	switch db.Engine {
+	case "redis":
+		return (&url.URL{Scheme: "redis", User: url.UserPassword("", db.Password), Host: host, Path: "/0"}).String()
+	case "mysql":
+		return (&url.URL{Scheme: "mysql", User: url.UserPassword(db.User, db.Password), Host: host, Path: "/" + db.DB}).String()
+	}
+	return (&url.URL{Scheme: "postgres", User: url.UserPassword(db.User, db.Password), Host: host, Path: "/" + db.DB, RawQuery: "sslmode=disable"}).String()
+}
+
+// declareDBContainer desugars a container-mode database into container().
+func declareDBContainer(thread *starlark.Thread, a *args, db *model.Database) (starlark.Value, error) {
+	s := stateOf(thread)
+	version := db.Version
+	if version == "" {
+		version = "latest"
+	}
+	image, port, env := "", 0, map[string]string{}
+	switch db.Engine {
+	case "postgres":
+		image, port = "postgres:"+version, 5432
+		env = map[string]string{"POSTGRES_USER": db.User, "POSTGRES_PASSWORD": db.Password, "POSTGRES_DB": db.DB}
+	case "mysql":
+		image, port = "mysql:"+version, 3306
+		env = map[string]string{"MYSQL_USER": db.User, "MYSQL_PASSWORD": db.Password, "MYSQL_DATABASE": db.DB, "MYSQL_RANDOM_ROOT_PASSWORD": "yes"}
+	case "redis":
+		image, port = "redis:"+version, 6379
+	}
+	envDict := starlark.NewDict(len(env))
+	for k, v := range env {
+		envDict.SetKey(starlark.String(k), starlark.String(v))
+	}
+	kwargs := []starlark.Tuple{
+		{starlark.String("name"), starlark.String(db.Name)},
+		{starlark.String("image"), starlark.String(image)},
+		{starlark.String("env"), envDict},
+		{starlark.String("ports"), starlark.NewList([]starlark.Value{starlark.String(fmt.Sprintf("%d:%d", db.Port, port))})},
+		{starlark.String("deps"), starlark.NewList(nil)},
+	}
+	if db.Engine == "redis" {
+		kwargs = append(kwargs, starlark.Tuple{starlark.String("cmd"), starlark.NewList([]starlark.Value{
+			starlark.String("redis-server"), starlark.String("--requirepass"), starlark.String(db.Password)})})
+	}
+	if db.Seed != "" && db.Engine != "redis" {
+		dir := "/docker-entrypoint-initdb.d/seed.sql"
+		kwargs = append(kwargs, starlark.Tuple{starlark.String("volumes"), starlark.NewList([]starlark.Value{
+			starlark.String(db.Seed + ":" + dir + ":ro")})})
+	}
+	fn := starlark.NewBuiltin("container", builtinContainer)
+	v, err := starlark.Call(thread, fn, nil, kwargs)
+	if err != nil {
+		return nil, a.errorAt("runtime", `use runtime="process"`, "database: %v", err)
+	}
+	d := dbStateOf(thread)
+	d.byName[db.Name] = db
+	s.project.Databases = append(s.project.Databases, db)
+	for _, other := range s.project.Resources {
+		d.inject(other)
+	}
+	return v, nil
+}
+
+// processResource builds the service that runs db from local binaries and
+// writes its start script and db.json into db.Dir.
+func processResource(s *evalState, db *model.Database) (*model.Resource, error) {
+	var script string
+	info := DatabaseInfo{Engine: db.Engine, URL: db.URL, Data: filepath.Join(db.Dir, "data"), Marker: filepath.Join(db.Dir, "seeded")}
+	switch db.Engine {
+	case "postgres":
+		bin, err := postgresBin(db.Version)
+		if err != nil {
+			return nil, err
+		}
+		info.Bin = bin
+		script = postgresScript(db, bin)
+	case "redis":
+		p, err := exec.LookPath("redis-server")
+		if err != nil {
+			return nil, errors.New(`engine "redis" in process mode needs redis-server on PATH`)
+		}
+		info.Bin = filepath.Dir(p)
+		script = fmt.Sprintf("#!/bin/sh\n# Generated by loop for database(%q): edits are overwritten.\nset -e\nmkdir -p %s\nexec %s --port %d --bind 127.0.0.1 --dir %s --requirepass %s\n",
+			db.Name, shq(info.Data), shq(p), db.Port, shq(info.Data), shq(db.Password))
+	default:
+		return nil, fmt.Errorf("engine %q has no process mode yet", db.Engine)
+	}
+	if err := writeIfChanged(filepath.Join(db.Dir, "start.sh"), []byte(script), 0o700); err != nil {
+		return nil, err
+	}
+	j, _ := json.MarshalIndent(info, "", "  ")
+	if err := writeIfChanged(filepath.Join(db.Dir, DatabaseInfoFile), j, 0o600); err != nil {
+		return nil, err
+	}
+	r := &model.Resource{
+		Name:        db.Name,
+		Kind:        model.KindService,
+		Cmd:         []string{"sh", filepath.Join(db.Dir, "start.sh")},
+		Dir:         s.project.Dir,
+		Labels:      []string{"database"},
+		Trigger:     model.TriggerAuto,
+		AutoStart:   true,
+		Ports:       []int{db.Port},
+		StopSignal:  "SIGINT",
+		StopTimeout: 30 * time.Second,
+		Restart:     model.RestartOnChange,
+		Readiness: &model.Probe{Kind: model.ProbeTCP, Addr: "127.0.0.1:" + strconv.Itoa(db.Port),
+			Period: model.DefaultProbePeriod, Timeout: model.DefaultProbeTimeout},
+	}
+	if db.Seed != "" {
+		r.Deps = []string{db.Seed}
+	}
+	return r, nil
+}
+
+// postgresBin finds the binaries of PostgreSQL version (or the newest).
+func postgresBin(version string) (string, error) {
+	if version != "" {
+		dir := filepath.Join("/usr/lib/postgresql", version, "bin")
+		if _, err := os.Stat(filepath.Join(dir, "postgres")); err != nil {
+			return "", fmt.Errorf("PostgreSQL %s is not installed (no %s/postgres)", version, dir)
+		}
+		return dir, nil
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	sort.Slice(found, func(i, j int) bool { return pgVersion(found[i]) < pgVersion(found[j]) })
+	if len(found) > 0 {
+		return filepath.Dir(found[len(found)-1]), nil
+	}
+	if p, err := exec.LookPath("postgres"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New(`engine "postgres" in process mode needs PostgreSQL's binaries (/usr/lib/postgresql/*/bin or postgres on PATH)`)
+}
+
+func pgVersion(p string) float64 {
+	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(filepath.Dir(p))), 64)
+	return v
+}
+
+// postgresScript is the start script: initdb on first start, seed once
+// (with the server listening only on its socket, so the readiness probe
+// does not pass before), then exec the server. As root, PostgreSQL runs as
+// the postgres OS user (setpriv, so no extra process stays in between).
+func postgresScript(db *model.Database, bin string) string {
+	seed := ""
+	if db.Seed != "" {
+		seed = fmt.Sprintf(`  "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p %d -U %s -d %s -f %s
+`, db.Port, shq(db.User), shq(db.DB), shq(db.Seed))
+	}
+	return fmt.Sprintf(`#!/bin/sh
+# Generated by loop for database(%[1]q): edits are overwritten.
+set -e
+BIN=%[2]s
+DIR=%[3]s
+DATA="$DIR/data"
+RUN="$DIR/run"
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    exec_pg=setpriv; command -v setpriv >/dev/null || exec_pg=
+    if [ -n "$exec_pg" ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else runuser -u postgres -- "$@"; fi
+  else
+    "$@"
+  fi
+}
+mkdir -p "$RUN"
+if [ "$(id -u)" = 0 ]; then
+  # the postgres user must reach the data dir: grant search (x) on its parents
+  d="$DIR"; while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+  chown postgres "$RUN"
+fi
+if [ ! -s "$DATA/PG_VERSION" ]; then
+  rm -rf "$DATA" "$DIR/seeded"
+  mkdir -p "$DATA"
+  cp "$DIR/password" "$RUN/pwfile"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$DATA" "$RUN/pwfile"; fi
+  as_pg "$BIN/initdb" -D "$DATA" -U %[5]s --pwfile="$RUN/pwfile" --auth-local=trust --auth-host=scram-sha-256 -E UTF8 >/dev/null
+  rm -f "$RUN/pwfile"
+fi
+if [ ! -f "$DIR/seeded" ]; then
+  as_pg "$BIN/pg_ctl" -D "$DATA" -w -s -o "-p %[4]d -k $RUN -c listen_addresses=''" start
+  "$BIN/psql" -X -q -h "$RUN" -p %[4]d -U %[5]s -d postgres -tAc "select 1 from pg_database where datname = '%[6]s'" | grep -q 1 ||
+    "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p %[4]d -U %[5]s -d postgres -c 'create database "%[6]s"'
+%[7]s  as_pg "$BIN/pg_ctl" -D "$DATA" -w -s -m fast stop
+  touch "$DIR/seeded"
+fi
+if [ "$(id -u)" = 0 ]; then
+  exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$BIN/postgres" -D "$DATA" -p %[4]d -k "$RUN" -c listen_addresses=127.0.0.1
+fi
+exec "$BIN/postgres" -D "$DATA" -p %[4]d -k "$RUN" -c listen_addresses=127.0.0.1
+`, db.Name, shq(bin), shq(db.Dir), db.Port, shq(db.User), db.DB, seed)
+}
+
+// shq quotes s for sh.
+func shq(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func writeIfChanged(path string, b []byte, mode os.FileMode) error {
+	if old, err := os.ReadFile(path); err == nil && slices.Equal(old, b) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, mode)
+}

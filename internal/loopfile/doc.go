@@ -131,6 +131,16 @@ var builtinDocs = []BuiltinDoc{
 		{"workdir", `""`, "absolute working directory in the container; `\"\"`: the image's"},
 		pCDeps, pIgnore, pTrigger, pAutoStart, pStopSig, pStopTime,
 	}, Doc: "A service that runs in a container, kept up to date without rebuilding: changed files are synced into it, `run()` steps run in it and the service is restarted in place. A change no sync rule covers, or one under `rebuild_on`, rebuilds the image and recreates the container. Returns `name`."},
+	{Name: "database", Returns: "name", Params: []Param{
+		{"name", "", "resource name of the database (also its default database name)"},
+		{"engine", `"postgres"`, "`\"postgres\"`, `\"redis\"` or `\"mysql\"`"},
+		{"version", `""`, "engine version (`\"\"`: the newest installed; the image tag in container mode)"},
+		{"runtime", `"process"`, "`\"process\"`: local binaries with a data dir in loop's state dir; `\"container\"`: the official image"},
+		{"port", "0", "port on 127.0.0.1; 0 = 5433 + hash(name) % 1000"},
+		{"seed", `""`, "a `.sql` file, relative to the Loopfile, applied once on first start"},
+		{"user", `"dev"`, "database user (its password is generated once and kept in the state dir)"},
+		{"db", "name", "database name"},
+	}, Doc: "Declares a self-service database as a service (process mode: initdb once, seed once, tcp readiness) or a container. Every resource listing it in `resource_deps` gets `DATABASE_URL` (and `PG*`) in its environment. `loop db reset|snapshot|restore NAME` manage its data; `loop down` never deletes it (docs/databases.md)."},
 	{Name: "deploy_api", Returns: "deploy_api", Params: []Param{
 		{"url", "", "the deploy endpoint, an `http://` or `https://` URL (docs/deploy-api.md)"},
 		{"token", `""`, "bearer token sent as `Authorization: Bearer ...`; keep it out of the Loopfile: `token = env(\"DEPLOY_TOKEN\")`"},

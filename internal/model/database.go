@@ -1,8 +1,37 @@
 package model
 
+import "strconv"
+
 // Database is a self-service database (database()): it becomes a resource
-// of the project; dependants get its connection URL in their environment.
+// of the project (a service running local binaries, or a container); its
+// dependants get its connection URL in their environment.
 type Database struct {
-	Name string
-	Pos  Position
+	Name     string
+	Pos      Position
+	Engine   string // "postgres", "redis" or "mysql"
+	Version  string // engine version ("" = the newest installed, or the image's default tag)
+	Runtime  string // "process" or "container"
+	Port     int    // TCP port on 127.0.0.1
+	User     string
+	DB       string // database name
+	Password string // generated once and kept in Dir
+	Seed     string // absolute path of the seed file, or ""
+	Dir      string // state directory: data/, snapshots/, password (process runtime)
+	URL      string // connection URL for dependants
+}
+
+// Env is the environment a dependant of d gets.
+func (d *Database) Env() map[string]string {
+	env := map[string]string{"DATABASE_URL": d.URL}
+	if d.Engine == "redis" {
+		env = map[string]string{"REDIS_URL": d.URL}
+	}
+	if d.Engine == "postgres" {
+		env["PGHOST"] = "127.0.0.1"
+		env["PGPORT"] = strconv.Itoa(d.Port)
+		env["PGUSER"] = d.User
+		env["PGPASSWORD"] = d.Password
+		env["PGDATABASE"] = d.DB
+	}
+	return env
 }
