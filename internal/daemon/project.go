@@ -18,6 +18,7 @@ import (
 	"github.com/loopdev/loop/internal/loopfile"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/secret"
 	"github.com/loopdev/loop/internal/watch"
 )
 
@@ -29,6 +30,7 @@ type project struct {
 	stateDir string // this project's state under LOOP_HOME
 	log      *slog.Logger
 	logs     *logs.Store
+	redactor *secret.Redactor // values of the project's resolved secrets
 	engine   *engine.Engine
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when every goroutine of the project has returned
@@ -69,6 +71,16 @@ func startProject(cfg projectConfig) (*project, error) {
 		return nil, fmt.Errorf("open logs of %s: %w", cfg.name, err)
 	}
 	p.logs = store
+	// Secret values are redacted from the log store (output, loop's own
+	// lines), from snapshots (snapshot) and from published events.
+	p.redactor = &secret.Redactor{}
+	store.SetRedactor(p.redactor.Redact)
+	resolver := secret.NewResolver(func() []string {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.env
+	}, p.redactor)
+	publish := func(ev api.Event) uint64 { return cfg.publish(secret.RedactJSON(p.redactor, ev)) }
 	ctx, cancel := context.WithCancel(context.Background())
 	m, err := p.evaluate(ctx)
 	if err != nil {
@@ -78,7 +90,7 @@ func startProject(cfg projectConfig) (*project, error) {
 	}
 	p.engine = engine.New(engine.Config{
 		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Home: cfg.home,
-		Logs: store, Publish: cfg.publish, BaseEnv: cfg.env, Logger: cfg.logger,
+		Logs: store, Publish: publish, BaseEnv: cfg.env, Logger: cfg.logger, Secrets: resolver,
 	})
 	p.cur, p.watched = m, m.Files
 	p.cancel = cancel
@@ -186,7 +198,7 @@ func (p *project) consume(ctx context.Context, w *watch.Watcher, werr <-chan err
 
 // snapshot is the engine's snapshot plus the watcher's status.
 func (p *project) snapshot() *api.Project {
-	snap := *p.engine.Snapshot()
+	snap := *secret.RedactJSON(p.redactor, p.engine.Snapshot())
 	if ws := p.watch.Load(); ws != nil {
 		v := *ws
 		snap.Watch = &v

@@ -110,7 +110,7 @@ func (e *Engine) restartInPlace(r *res, why string) bool {
 				e.logf(r, "%v", err)
 				return
 			}
-			e.awaitReady(r, gen, containerEnv(r.spec.Env))
+			e.awaitReady(r, gen, e.readyEnv(r))
 		})
 	}()
 	return true
@@ -144,7 +144,7 @@ func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why strin
 	}
 	e.logf(r, "restarted in place")
 	r.updating = true // until ready
-	e.awaitReady(r, gen, containerEnv(r.spec.Env))
+	e.awaitReady(r, gen, e.readyEnv(r))
 }
 
 // removeLeftover removes the container a resource without a live handle
@@ -155,7 +155,7 @@ func (e *Engine) removeLeftover(r *res) {
 	if !ok || r.spec.Kind != model.KindContainer || r.handle != nil || r.launching {
 		return
 	}
-	spec := e.spec(r)
+	spec, _ := e.spec(r) // only names the container
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()
@@ -212,6 +212,16 @@ func (c execChecker) Check(ctx context.Context) error {
 		return fmt.Errorf("exec probe exited %d: %v", code, out.lines())
 	}
 	return nil
+}
+
+// readyEnv is the env of a container's readiness probe: secrets resolved
+// (cached by the resolver since the container started).
+func (e *Engine) readyEnv(r *res) []string {
+	env, err := e.resolveEnv(r)
+	if err != nil {
+		env = r.spec.Env
+	}
+	return containerEnv(env)
 }
 
 func containerEnv(env map[string]string) []string {

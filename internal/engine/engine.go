@@ -48,6 +48,7 @@ type Config struct {
 	Publish     func(api.Event) uint64 // assigns the event its sequence number; called on the loop goroutine
 	BaseEnv     []string               // environment of `loop up`; resource env is added on top
 	Parallelism int                    // resources starting at once (0 = 4)
+	Secrets     SecretResolver         // resolves secret() env values; nil: a resource using one fails
 	Logger      *slog.Logger
 }
 

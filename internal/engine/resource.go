@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -406,8 +407,42 @@ func (e *Engine) waitingOn(r *res) string {
 	return ""
 }
 
-func (e *Engine) env(r *res) []string {
-	env := make([]string, 0, len(e.cfg.BaseEnv)+len(r.spec.Env))
+// SecretResolver resolves a secret() env value (model.Secret) when a
+// resource starts. Its error names the secret and source, never the value.
+type SecretResolver interface {
+	Resolve(ctx context.Context, s model.Secret) (string, error)
+}
+
+// resolveEnv returns r's env with secret placeholders replaced by their
+// values. It may run a command or ask Vault (bounded by the resolver);
+// resolvers cache values, so restarts do not wait again.
+func (e *Engine) resolveEnv(r *res) (map[string]string, error) {
+	var out map[string]string
+	for k, v := range r.spec.Env {
+		s, ok := model.ParseSecretPlaceholder(v)
+		if !ok {
+			continue
+		}
+		if e.cfg.Secrets == nil {
+			return nil, fmt.Errorf("env %s: secret %s: secrets are not available here", k, s.Name)
+		}
+		val, err := e.cfg.Secrets.Resolve(context.Background(), s)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", k, err)
+		}
+		if out == nil {
+			out = maps.Clone(r.spec.Env)
+		}
+		out[k] = val
+	}
+	if out == nil {
+		return r.spec.Env, nil
+	}
+	return out, nil
+}
+
+func (e *Engine) env(r *res, resEnv map[string]string) []string {
+	env := make([]string, 0, len(e.cfg.BaseEnv)+len(resEnv))
 	idx := map[string]int{}
 	add := func(kv string) {
 		k, _, _ := strings.Cut(kv, "=")
@@ -421,7 +456,7 @@ func (e *Engine) env(r *res) []string {
 	for _, kv := range e.cfg.BaseEnv {
 		add(kv)
 	}
-	for k, v := range r.spec.Env {
+	for k, v := range resEnv {
 		add(k + "=" + v)
 	}
 	return env

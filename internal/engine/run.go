@@ -30,7 +30,12 @@ func (e *Engine) start(r *res) {
 		}
 	}
 	r.tail.reset()
-	spec := e.spec(r)
+	spec, err := e.spec(r)
+	if err != nil {
+		r.setState(api.StateFailed, err.Error())
+		e.logf(r, "%v", err)
+		return
+	}
 	if r.spec.Kind == model.KindContainer {
 		e.launch(r, gen, why, spec)
 		return
@@ -47,18 +52,24 @@ func (e *Engine) start(r *res) {
 	e.running(r, gen, why, h, spec)
 }
 
-func (e *Engine) spec(r *res) runtime.Spec {
+func (e *Engine) spec(r *res) (runtime.Spec, error) {
 	sig, _ := signalByName(r.spec.StopSignal)
+	// On error the spec is still complete (with placeholders in its env)
+	// for callers that only need to name the resource, e.g. to remove it.
+	resEnv, err := e.resolveEnv(r)
+	if err != nil {
+		resEnv = r.spec.Env
+	}
 	spec := runtime.Spec{
-		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r),
+		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r, resEnv),
 		Stdout: r.stdout, Stderr: r.stderr, StopSignal: sig, StopTimeout: r.spec.StopTimeout,
 	}
 	if r.spec.Kind == model.KindContainer {
-		spec.Env = containerEnv(r.spec.Env)
+		spec.Env = containerEnv(resEnv)
 		spec.Project, spec.ProjectDir, spec.Container, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Container, e.cfg.Home
 		spec.Ignore = e.syncIgnore(r)
 	}
-	return spec
+	return spec, err
 }
 
 // running records a started handle: r is starting until ready.
