@@ -68,7 +68,8 @@ type Gateway struct {
 	table     atomic.Pointer[table]
 	held      atomic.Int64
 	proxy     *httputil.ReverseProxy
-	transport *http.Transport
+	transport *http.Transport // GET, HEAD, OPTIONS: kept-alive connections
+	fresh     *http.Transport // other methods: a new connection each, so a request never meets a connection the target closed
 }
 
 // table is an immutable route table, sorted by host then longest path first.
@@ -92,6 +93,11 @@ func New(ready Readiness) *Gateway {
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
+	}
+	g.fresh = &http.Transport{
+		Proxy:             nil,
+		DialContext:       (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		DisableKeepAlives: true,
 	}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -267,7 +273,11 @@ func (g *Gateway) roundTrip(req *http.Request) (*http.Response, error) {
 				}
 			}
 		}
-		resp, err := g.transport.RoundTrip(req)
+		tr := g.transport
+		if !safeMethod(req.Method) {
+			tr = g.fresh
+		}
+		resp, err := tr.RoundTrip(req)
 		if err == nil {
 			return resp, nil
 		}
@@ -303,11 +313,12 @@ func retryable(req *http.Request, st *reqState, err error) bool {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return st.body == nil || !st.body.read.Load()
 	}
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return st.body == nil || !st.body.read.Load()
-	}
-	return false
+	return safeMethod(req.Method) && (st.body == nil || !st.body.read.Load())
+}
+
+// safeMethod reports whether a request may be sent twice.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 // proxyError answers a request that could not be proxied.
