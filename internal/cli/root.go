@@ -78,6 +78,8 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.mcpCmd(),
 		a.shipCmd(),
 		a.openCmd(),
+		a.dbCmd(),
+		a.initCmd(),
 		a.newCmd(),
 	)
 	for _, c := range root.Commands() {
