@@ -200,6 +200,11 @@ var builtinDocs = []BuiltinDoc{
 		{"default", "None", "returned when the file is missing (otherwise that is an error)"},
 	}, Doc: "Returns the contents of a file as a string. The file is watched either way: creating, changing or deleting it re-evaluates the Loopfile."},
 	{Name: "restart", Returns: "step", Doc: "A step for `on_change=`: restart the container's service in place. Takes no arguments; at most once, as the last step."},
+	{Name: "route", Returns: "None", Params: []Param{
+		{"host", "", "the name served as `http://NAME.localhost:PORT` by loopd's gateway: `\"api\"` or `\"api.localhost\"`"},
+		{"to", "", "`\"RESOURCE:PORT\"`: the resource (declared anywhere in the Loopfile) and the port it listens on (1-65535)"},
+		{"path", `"/"`, "URL path prefix; the longest matching prefix wins; the path is passed on unchanged"},
+	}, Doc: "A stable local URL for a resource, served by loopd's gateway (docs/gateway.md): while the resource restarts, requests are held instead of refused. Returns `None`."},
 	{Name: "run", Returns: "step", Params: []Param{
 		{"cmd", "", "a string (`/bin/sh -c`, the image needs a shell) or an argv list"},
 		{"trigger", "[]", "only run when one of these paths (relative to the project directory) changed; `[]`: after every sync"},

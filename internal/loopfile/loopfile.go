@@ -106,6 +106,7 @@ type evalState struct {
 	containers []*pendingContainer // container() calls, resolved after evaluation
 	ships      []*pendingShip      // ship() calls, resolved after evaluation
 	catalogs   []*pendingCatalog   // catalog() calls, resolved after evaluation
+	routes     []*pendingRoute     // route() calls, resolved after evaluation
 
 	watchSet      bool // watch_settings was called
 	watchPos      model.Position
@@ -196,6 +197,9 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 		return nil, st.fail(err)
 	}
 	if err := st.resolveCatalog(); err != nil {
+		return nil, st.fail(err)
+	}
+	if err := st.resolveRoutes(); err != nil {
 		return nil, st.fail(err)
 	}
 	st.project.Files = st.files

@@ -1,6 +1,128 @@
 package loopfile
 
-import "go.starlark.net/starlark"
+// The routes plugin: route() gives a resource a stable local URL,
+// http://HOST.localhost:PORT/PATH, served by loopd's gateway, which holds
+// requests while the resource restarts (docs/gateway.md).
+//
+// route()'s resource may be declared later in the Loopfile, so it is
+// resolved after evaluation (resolveRoutes), like ship()'s.
 
-// registerRoutes registers the routes builtins.
-func registerRoutes(env starlark.StringDict) {}
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/loopdev/loop/internal/model"
+	"go.starlark.net/starlark"
+)
+
+func registerRoutes(env starlark.StringDict) {
+	env["route"] = starlark.NewBuiltin("route", builtinRoute)
+}
+
+var routeParams = []string{"host", "to", "path?"}
+
+// routeHostRe is one DNS label, the NAME of NAME.localhost.
+var routeHostRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// pendingRoute is a route() whose resource is checked after evaluation.
+type pendingRoute struct {
+	route *model.Route
+	toPos model.Position // the to argument, for the error
+}
+
+// route(host, to, path="/") routes http://HOST.localhost:PORT/PATH to the
+// resource:port in to. Returns None.
+func builtinRoute(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	a, err := unpack(b.Name(), posArgs, kwargs, routeParams...)
+	if err != nil {
+		return nil, err
+	}
+	s := stateOf(thread)
+	r := &model.Route{
+		Host: a.routeHost("host"),
+		Path: a.str("path", "/"),
+	}
+	r.Resource, r.Port = a.routeTarget("to")
+	if a.err == nil && !strings.HasPrefix(r.Path, "/") {
+		a.fail("path", `a path starts with "/", e.g. "/api"`, "got %q", r.Path)
+	}
+	if a.err == nil && strings.ContainsAny(r.Path, "?# ") {
+		a.fail("path", `a path prefix has no query, fragment or spaces, e.g. "/api"`, "got %q", r.Path)
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	for _, prev := range s.routes {
+		if prev.route.Host == r.Host && prev.route.Path == r.Path {
+			return nil, a.errorAt("host", "give the second route another host or path",
+				"route: http://%s.localhost%s is already routed (first at %s)", r.Host, r.Path, s.relPos(prev.route.Pos))
+		}
+	}
+	r.Pos = callerPos(thread)
+	index, ok := a.index["to"]
+	if !ok {
+		index = -1
+	}
+	s.routes = append(s.routes, &pendingRoute{route: r, toPos: toPos(s.argPos(thread.CallFrame(1).Pos, "to", index))})
+	s.project.Routes = append(s.project.Routes, r)
+	return starlark.None, nil
+}
+
+// routeHost reads "api" or "api.localhost" and returns "api".
+func (a *args) routeHost(name string) string {
+	h := a.str(name, "")
+	if a.err != nil {
+		return ""
+	}
+	n := strings.TrimSuffix(strings.ToLower(h), ".localhost")
+	if !routeHostRe.MatchString(n) {
+		a.fail(name, `a host is a name served as http://NAME.localhost:PORT: letters, digits and "-", e.g. "api" or "api.localhost"`, "invalid host %q", h)
+		return ""
+	}
+	return n
+}
+
+// routeTarget reads "resource:port".
+func (a *args) routeTarget(name string) (string, int) {
+	to := a.str(name, "")
+	if a.err != nil {
+		return "", 0
+	}
+	const hint = `to is "RESOURCE:PORT", the port the resource listens on, e.g. "api:8080"`
+	res, p, ok := strings.Cut(to, ":")
+	if !ok || res == "" {
+		a.fail(name, hint, "invalid target %q", to)
+		return "", 0
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 1 || port > 65535 {
+		a.fail(name, hint, "invalid port %q in %q (want 1-65535)", p, to)
+		return "", 0
+	}
+	return res, port
+}
+
+// resolveRoutes runs once evaluation is over and every resource is known:
+// each route() must target a declared resource.
+func (s *evalState) resolveRoutes() error {
+	names := make([]string, len(s.project.Resources))
+	for i, r := range s.project.Resources {
+		names[i] = r.Name
+	}
+	for _, pr := range s.routes {
+		name := pr.route.Resource
+		if s.project.Resource(name) != nil {
+			continue
+		}
+		hint := "declared resources: " + strings.Join(names, ", ")
+		if len(names) == 0 {
+			hint = "declare it with service(), container() or devcontainer()"
+		}
+		if n := nearest(name, names); n != "" {
+			hint = "did you mean " + n + "? " + hint
+		}
+		return posError(pr.toPos, hint, "route: unknown resource %q", name)
+	}
+	return nil
+}
