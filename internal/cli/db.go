@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loopfile"
+)
+
+// dbCmd is `loop db reset|snapshot|restore`: data operations on a
+// database() of the running project (process mode).
+func (a *app) dbCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Reset, snapshot or restore a database() of the project",
+		Long: `Data operations on a database() declared in the Loopfile (process mode).
+Data lives in loop's state directory and survives 'loop down'; see
+docs/databases.md.`,
+	}
+	var timeout time.Duration
+	reset := &cobra.Command{
+		Use:   "reset NAME",
+		Short: "Stop the database, delete its data and start it again (init and seed)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.dbReset(cmd.Context(), args[0], timeout)
+		},
+	}
+	snapshot := &cobra.Command{
+		Use:   "snapshot NAME",
+		Short: "Dump the running database into its snapshots directory; prints the snapshot name",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.dbSnapshot(cmd.Context(), args[0])
+		},
+	}
+	restore := &cobra.Command{
+		Use:   "restore NAME [SNAPSHOT]",
+		Short: "Restore a snapshot (default: the latest) into the running database",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			snap := ""
+			if len(args) == 2 {
+				snap = args[1]
+			}
+			return a.dbRestore(cmd.Context(), args[0], snap)
+		},
+	}
+	reset.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the database to stop and to be ready again")
+	for _, c := range []*cobra.Command{reset, snapshot, restore} {
+		c.Flags().StringVarP(&a.loopfile, "file", "f", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+// dbTarget is a database of the running project.
+type dbTarget struct {
+	c       *api.Client
+	project string
+	dir     string // state directory of the database
+	info    loopfile.DatabaseInfo
+}
+
+// database finds the database called name in the running project.
+func (a *app) database(ctx context.Context, name string) (*dbTarget, error) {
+	c, project, err := a.running(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.Project(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range p.Resources {
+		if r.Name != name {
+			continue
+		}
+		if len(r.Cmd) != 2 || filepath.Base(r.Cmd[1]) != "start.sh" {
+			break
+		}
+		t := &dbTarget{c: c, project: project, dir: filepath.Dir(r.Cmd[1])}
+		b, err := os.ReadFile(filepath.Join(t.dir, loopfile.DatabaseInfoFile))
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", name, err)
+		}
+		if err := json.Unmarshal(b, &t.info); err != nil {
+			return nil, fmt.Errorf("database %s: read %s: %w", name, loopfile.DatabaseInfoFile, err)
+		}
+		if t.info.Engine != "postgres" {
+			return nil, fmt.Errorf("database %s: loop db supports postgres only (engine %s)", name, t.info.Engine)
+		}
+		return t, nil
+	}
+	return nil, fmt.Errorf("%s is not a process-mode database() of project %s: check the name with `loop status`", name, project)
+}
+
+func (a *app) dbReset(ctx context.Context, name string, timeout time.Duration) error {
+	t, err := a.database(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := t.c.Action(ctx, t.project, name, "disable"); err != nil {
+		return fmt.Errorf("disable %s: %w", name, err)
+	}
+	stopped := func(r api.Resource) bool {
+		_, err := os.Stat(filepath.Join(t.info.Data, "postmaster.pid"))
+		return r.State == api.StateDisabled && r.Pid == 0 && errors.Is(err, os.ErrNotExist)
+	}
+	if err := t.waitFor(ctx, name, timeout, stopped); err != nil {
+		return fmt.Errorf("reset %s: waiting for it to stop: %w", name, err)
+	}
+	if err := os.RemoveAll(t.info.Data); err != nil {
+		return fmt.Errorf("reset %s: %w", name, err)
+	}
+	if err := os.Remove(t.info.Marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reset %s: %w", name, err)
+	}
+	if err := t.c.Action(ctx, t.project, name, "enable"); err != nil {
+		return fmt.Errorf("enable %s: %w", name, err)
+	}
+	ready := func(r api.Resource) bool { return r.State == api.StateReady }
+	if err := t.waitFor(ctx, name, timeout, ready); err != nil {
+		return fmt.Errorf("reset %s: waiting for it to be ready: %w", name, err)
+	}
+	fmt.Fprintf(a.stdout, "%s: reset (data deleted, initialised and seeded again)\n", name)
+	return nil
+}
+
+// waitFor polls the resource until cond holds.
+func (t *dbTarget) waitFor(ctx context.Context, name string, timeout time.Duration, cond func(api.Resource) bool) error {
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		p, err := t.c.Project(ctx, t.project)
+		if err != nil {
+			return err
+		}
+		for _, r := range p.Resources {
+			if r.Name == name {
+				if cond(r) {
+					return nil
+				}
+				last = r.State
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("still %s after %s", last, timeout)
+}
+
+func (a *app) dbSnapshot(ctx context.Context, name string) error {
+	t, err := a.database(ctx, name)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(t.dir, "snapshots")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("snapshot %s: %w", name, err)
+	}
+	snap := time.Now().UTC().Format("20060102T150405.000Z")
+	file := filepath.Join(dir, snap+".dump")
+	out, err := exec.CommandContext(ctx, filepath.Join(t.info.Bin, "pg_dump"), "-Fc", "-f", file, "-d", t.info.URL).CombinedOutput()
+	if err != nil {
+		os.Remove(file)
+		return fmt.Errorf("snapshot %s: pg_dump: %w: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	fmt.Fprintln(a.stdout, snap)
+	return nil
+}
+
+func (a *app) dbRestore(ctx context.Context, name, snap string) error {
+	t, err := a.database(ctx, name)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(t.dir, "snapshots")
+	if snap == "" {
+		all, _ := filepath.Glob(filepath.Join(dir, "*.dump"))
+		if len(all) == 0 {
+			return fmt.Errorf("restore %s: no snapshots in %s: take one with `loop db snapshot %s`", name, dir, name)
+		}
+		sort.Strings(all)
+		snap = all[len(all)-1]
+	} else if !strings.ContainsRune(snap, os.PathSeparator) {
+		snap = filepath.Join(dir, strings.TrimSuffix(snap, ".dump")+".dump")
+	}
+	if _, err := os.Stat(snap); err != nil {
+		return fmt.Errorf("restore %s: %w (list them in %s)", name, err, dir)
+	}
+	out, err := exec.CommandContext(ctx, filepath.Join(t.info.Bin, "pg_restore"), "--clean", "--if-exists", "--no-owner", "-d", t.info.URL, snap).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("restore %s: pg_restore: %w: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	fmt.Fprintf(a.stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ".dump"))
+	return nil
+}
