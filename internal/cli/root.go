@@ -79,6 +79,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.shipCmd(),
 		a.openCmd(),
 		a.dbCmd(),
+		a.initCmd(),
 		a.newCmd(),
 	)
 	for _, c := range root.Commands() {
