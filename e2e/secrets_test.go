@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	mcpserver "github.com/loopdev/loop/internal/mcp"
+	"github.com/loopdev/loop/internal/store"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// TestSecrets_Redacted: a service and a failing task print secret values
+// (from the environment of `loop up`, a file and a command); the values
+// reach the processes but never `loop logs`, the logs API, the status
+// API, the event store or MCP's get_logs, which show "[redacted:NAME]".
+func TestSecrets_Redacted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "secrets")
+	const (
+		envValue  = "env-s3cret-8f1c2a"
+		fileValue = "file-s3cret-77d0e4"
+		cmdValue  = "cmd-s3cret-19ab55"
+	)
+	e.write("token.txt", fileValue+"\n")
+	e.write("Loopfile", `
+service("api", cmd = "echo token=$API_TOKEN file=$FILE_TOKEN; echo partial:${CMD_TOKEN}:end; sleep 600", env = {
+    "API_TOKEN": secret("api-token", from_env = "LOOP_TEST_TOKEN"),
+    "FILE_TOKEN": secret("file-token", from_file = "token.txt"),
+    "CMD_TOKEN": secret("cmd-token", from_cmd = "echo `+cmdValue+`"),
+})
+task("leak", cmd = "echo fatal: bad token $API_TOKEN >&2; exit 1", env = {
+    "API_TOKEN": secret("api-token", from_env = "LOOP_TEST_TOKEN"),
+})
+task("missing", cmd = "true", env = {"X": secret("nope", from_env = "LOOP_TEST_UNSET")})
+`)
+	values := []string{envValue, fileValue, cmdValue}
+	noValue := func(where, text string) {
+		t.Helper()
+		for _, v := range values {
+			if strings.Contains(text, v) {
+				t.Errorf("%s shows the secret value %q:\n%s", where, v, text)
+			}
+		}
+	}
+
+	if r := e.loopWith([]string{"LOOP_TEST_TOKEN=" + envValue}, "up", "-d"); r.code != 0 {
+		t.Fatalf("loop up: %s", r)
+	}
+	if !poll(30*time.Second, func() bool {
+		logs := e.loop("logs").stdout
+		return strings.Contains(logs, "partial:") && e.resource("leak").State == api.StateFailed &&
+			e.resource("missing").State == api.StateFailed
+	}) {
+		t.Fatalf("the service did not print its secrets or the tasks did not fail:\n%s\n%+v", e.loop("logs"), e.status())
+	}
+
+	// The CLI.
+	logs := e.mustLoop("logs").stdout
+	noValue("loop logs", logs)
+	for _, want := range []string{"token=[redacted:api-token] file=[redacted:file-token]", "partial:[redacted:cmd-token]:end", "fatal: bad token [redacted:api-token]"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("loop logs does not show %q:\n%s", want, logs)
+		}
+	}
+
+	// The API: logs, status (reasons), wait result.
+	ctx := context.Background()
+	c := e.client()
+	var apiLogs strings.Builder
+	if err := c.Logs(ctx, "secrets", api.LogsQuery{}, func(l api.LogLine) error {
+		apiLogs.WriteString(l.Text + "\n")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	noValue("GET /v1/projects/secrets/logs", apiLogs.String())
+	if !strings.Contains(apiLogs.String(), "[redacted:api-token]") {
+		t.Errorf("the logs API does not show [redacted:api-token]:\n%s", apiLogs.String())
+	}
+	p, err := c.Project(ctx, "secrets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(p)
+	noValue("GET /v1/projects/secrets", string(b))
+	if m := e.resource("missing"); !strings.Contains(m.Reason, "secret nope (from env LOOP_TEST_UNSET)") {
+		t.Errorf("missing: reason %q, want it to name the secret and its source", m.Reason)
+	}
+
+	// MCP's get_logs, through the API like any MCP client.
+	mc, err := client.NewInProcessClient(mcpserver.New(c, mcpserver.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	if err := mc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
+	if _, err := mc.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name = "get_logs"
+	req.Params.Arguments = map[string]any{"project": "secrets", "tail": 500}
+	res, err := mc.CallTool(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mcpText strings.Builder
+	for _, ct := range res.Content {
+		if tc, ok := mcp.AsTextContent(ct); ok {
+			mcpText.WriteString(tc.Text)
+		}
+	}
+	noValue("MCP get_logs", mcpText.String())
+	if !strings.Contains(mcpText.String(), "[redacted:") {
+		t.Errorf("MCP get_logs does not show [redacted:\n%s", mcpText.String())
+	}
+
+	// The event store (recorded by loopd; flushed asynchronously).
+	e.mustLoop("down")
+	var rows string
+	poll(10*time.Second, func() bool {
+		st, err := store.Open(filepath.Join(e.home, store.FileName))
+		if err != nil {
+			return false
+		}
+		defer st.Close()
+		evs, err := st.Events(ctx, store.EventQuery{Project: "secrets"})
+		if err != nil {
+			return false
+		}
+		b, _ := json.Marshal(evs)
+		rows = string(b)
+		return strings.Contains(rows, "secret nope")
+	})
+	if !strings.Contains(rows, "secret nope (from env LOOP_TEST_UNSET)") {
+		t.Errorf("the event store does not record the failed secret:\n%s", rows)
+	}
+	noValue("the event store", rows)
+	for _, f := range []string{store.FileName, store.FileName + "-wal"} {
+		if b, err := os.ReadFile(filepath.Join(e.home, f)); err == nil {
+			noValue("the file "+f, string(b))
+		}
+	}
+}
