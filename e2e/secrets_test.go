@@ -94,6 +94,13 @@ task("missing", cmd = "true", env = {"X": secret("nope", from_env = "LOOP_TEST_U
 		t.Errorf("missing: reason %q, want it to name the secret and its source", m.Reason)
 	}
 
+	// `loop wait` reports the failed task with its last output lines.
+	wait := e.loop("wait", "--timeout", "10s")
+	noValue("loop wait", wait.String())
+	if !strings.Contains(wait.String(), "[redacted:api-token]") {
+		t.Errorf("loop wait does not show the leak task's output redacted:\n%s", wait)
+	}
+
 	// MCP's get_logs, through the API like any MCP client.
 	mc, err := client.NewInProcessClient(mcpserver.New(c, mcpserver.Options{}))
 	if err != nil {

@@ -122,6 +122,9 @@ func (r *res) active() bool { return !r.disabled && !r.unselected && !r.removed 
 
 func (e *Engine) newRes(spec *model.Resource) *res {
 	r := &res{spec: spec, tail: newTailBuffer(tailLines)}
+	if rd, ok := e.cfg.Secrets.(interface{ Redact(string) string }); ok {
+		r.tail.redact = rd.Redact // the tail feeds diagnostics and error reports
+	}
 	r.ignore = watch.NewMatcher(e.projectDir(), spec.Ignore)
 	r.stdout = io.MultiWriter(e.cfg.Logs.Writer(spec.Name, "stdout"), r.tail)
 	r.stderr = io.MultiWriter(e.cfg.Logs.Writer(spec.Name, "stderr"), r.tail)

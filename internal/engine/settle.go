@@ -222,6 +222,7 @@ func sameView(a, b api.Resource) bool {
 type tailBuffer struct {
 	mu      sync.Mutex
 	max     int
+	redact  func(string) string // hides secret values; nil: none
 	partial []byte
 	buf     []string
 }
@@ -237,7 +238,11 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		t.buf = append(t.buf, strings.TrimRight(string(data[:i]), "\r"))
+		line := strings.TrimRight(string(data[:i]), "\r")
+		if t.redact != nil {
+			line = t.redact(line)
+		}
+		t.buf = append(t.buf, line)
 		if len(t.buf) > t.max {
 			t.buf = t.buf[len(t.buf)-t.max:]
 		}

@@ -161,3 +161,6 @@ func (r *Resolver) vault(ctx context.Context, s model.Secret) (string, error) {
 	}
 	return v, nil
 }
+
+// Redact hides the values this resolver has resolved (Redactor.Redact).
+func (r *Resolver) Redact(s string) string { return r.Redactor.Redact(s) }
