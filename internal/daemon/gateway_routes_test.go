@@ -1,0 +1,195 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/loopdev/loop/api"
+)
+
+// startDaemonGateway runs an in-process loopd with its gateway on a free
+// port and returns a client and the gateway's address.
+func startDaemonGateway(t *testing.T) (*api.Client, GatewayInfo) {
+	t.Setenv("LOOP_GATEWAY_PORT", "0")
+	home, err := os.MkdirTemp("", "lh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{Home: home, Version: "test"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+		os.RemoveAll(home)
+	})
+	c := api.NewClient(SocketPath(home))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var info GatewayInfo
+		b, err := os.ReadFile(gatewayFile(home))
+		if err == nil && json.Unmarshal(b, &info) == nil {
+			if _, err := c.Version(context.Background()); err == nil {
+				return c, info
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("daemon or gateway did not answer")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestGateway_RestartUnderLoad: a real HTTP service routed by route() is
+// restarted 20 times through the API while 20 clients send requests to
+// http://web.localhost:PORT/ through the gateway: none fails.
+func TestGateway_RestartUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bench/testserver")
+	}
+	bin := filepath.Join(t.TempDir(), "testserver")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../bench/testserver").CombinedOutput(); err != nil {
+		t.Fatalf("build testserver: %v\n%s", err, out)
+	}
+	content := filepath.Join(t.TempDir(), "index.html")
+	if err := os.WriteFile(content, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, gw := startDaemonGateway(t)
+	port := freePort(t)
+	lf := writeLoopfile(t, fmt.Sprintf(`
+service("web", [%q], env = {"PORT": "%d", "CONTENT_FILE": %q}, deps = [],
+    readiness = http_probe("http://127.0.0.1:%d/", period = "10ms"))
+route("web", "web:%d")
+`, bin, port, content, port, port))
+	p := up(t, c, lf)
+
+	url := fmt.Sprintf("http://127.0.0.1:%d/", gw.Port)
+	host := fmt.Sprintf("web.localhost:%d", gw.Port)
+	var (
+		mu       sync.Mutex
+		ok       int
+		failures []string
+		wg       sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := &http.Client{Transport: &http.Transport{}, Timeout: 40 * time.Second}
+			defer hc.CloseIdleConnections()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Host = host
+				resp, err := hc.Do(req)
+				if err == nil {
+					var b []byte
+					b, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err == nil && (resp.StatusCode != 200 || string(b) != "hello") {
+						err = fmt.Errorf("%d %q", resp.StatusCode, b)
+					}
+				}
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, err.Error())
+				} else {
+					ok++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	ctx := context.Background()
+	pid := func() int {
+		snap, err := c.Project(ctx, p.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.Resources[0].Pid
+	}
+	for i := range 20 {
+		before := pid()
+		if err := c.Action(ctx, p.Name, "web", "restart"); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			snap, err := c.Project(ctx, p.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := snap.Resources[0]
+			if r.Pid != before && r.Pid != 0 && r.State == api.StateReady {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("restart %d: %s after 30s (%s)", i+1, r.State, r.Reason)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d requests through 20 restarts, %d failed", ok, len(failures))
+	if len(failures) > 0 {
+		t.Errorf("%d failed requests, want 0; first: %s", len(failures), failures[0])
+	}
+	if ok == 0 {
+		t.Error("no request succeeded")
+	}
+}
+
+func TestGateway_UnknownHostListsRoutes(t *testing.T) {
+	c, gw := startDaemonGateway(t)
+	port := freePort(t)
+	lf := writeLoopfile(t, fmt.Sprintf("service(\"web\", \"sleep 60\", deps = [])\nroute(\"web\", \"web:%d\", path = \"/app\")\n", port))
+	up(t, c, lf)
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", gw.Port), nil)
+	req.Host = fmt.Sprintf("nope.localhost:%d", gw.Port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 404 && string(b) != "" && strings.Contains(string(b), "http://web.localhost:") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d %q, want 404 listing web.localhost", resp.StatusCode, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
