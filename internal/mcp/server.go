@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -53,9 +54,21 @@ const (
 )
 
 // redact is the single hook every text returned to the client passes
-// through. Log lines and environment values pass unchanged today; the
-// secrets feature will mask known secret values here.
-func redact(s string) string { return s }
+// through. Secret values never reach it: loopd redacts them from logs,
+// snapshots and events before serving them (internal/secret), and this
+// process does not know them. What it masks is secret() references
+// (model.Secret placeholders, raw or JSON-escaped), which name a secret's
+// source: an agent needs to see that a value is a secret, not where it is
+// kept.
+func redact(s string) string {
+	if !strings.Contains(s, "loop-secret:") {
+		return s
+	}
+	return secretRef.ReplaceAllString(s, "[secret]")
+}
+
+// secretRef matches a secret() placeholder in plain or JSON-encoded text.
+var secretRef = regexp.MustCompile(`(?:\x00|\\u0000)loop-secret:.*?(?:\x00|\\u0000)`)
 
 // srv holds what the handlers share.
 type srv struct {
