@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +52,7 @@ task("missing", cmd = "true", env = {"X": secret("nope", from_env = "LOOP_TEST_U
 		}
 	}
 
-	if r := e.loopWith([]string{"LOOP_TEST_TOKEN=" + envValue}, "up", "-d"); r.code != 0 {
+	if r := e.loopWith(append([]string{"LOOP_TEST_TOKEN=" + envValue}, portalEnv...), "up", "-d"); r.code != 0 {
 		t.Fatalf("loop up: %s", r)
 	}
 	if !poll(30*time.Second, func() bool {
@@ -92,6 +94,14 @@ task("missing", cmd = "true", env = {"X": secret("nope", from_env = "LOOP_TEST_U
 	noValue("GET /v1/projects/secrets", string(b))
 	if m := e.resource("missing"); !strings.Contains(m.Reason, "secret nope (from env LOOP_TEST_UNSET)") {
 		t.Errorf("missing: reason %q, want it to name the secret and its source", m.Reason)
+	}
+
+	// The portal: its pages read the same API over loopd's HTTP listener
+	// with the login cookie.
+	portal := e.portalGet(t, "/v1/projects/secrets/logs", "/v1/projects/secrets")
+	noValue("the portal's API", portal)
+	if !strings.Contains(portal, "[redacted:api-token]") {
+		t.Errorf("the portal's logs do not show [redacted:api-token]:\n%s", portal)
 	}
 
 	// `loop wait` reports the failed task with its last output lines.
@@ -160,4 +170,42 @@ task("missing", cmd = "true", env = {"X": secret("nope", from_env = "LOOP_TEST_U
 			noValue("the file "+f, string(b))
 		}
 	}
+}
+
+// portalGet logs in to the portal like a browser (`loop open` link, then
+// the cookie) and returns the bodies of GET paths on its HTTP listener.
+func (e *loopEnv) portalGet(t *testing.T, paths ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.home, "http.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct{ URL string }
+	if err := json.Unmarshal(b, &info); err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Get(e.loginURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var out strings.Builder
+	for _, p := range paths {
+		req, _ := http.NewRequest("GET", info.URL+p, nil)
+		for _, c := range resp.Cookies() {
+			req.AddCookie(c)
+		}
+		r, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("portal GET %s: status %d: %s", p, r.StatusCode, body)
+		}
+		out.Write(body)
+	}
+	return out.String()
 }
