@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loopdev/loop/internal/engine"
 	"github.com/loopdev/loop/internal/model"
 )
 
@@ -161,3 +162,5 @@ func TestRedactJSON(t *testing.T) {
 		t.Errorf("got %+v, want %+v", *got, want)
 	}
 }
+
+var _ engine.SecretResolver = (*Resolver)(nil)
