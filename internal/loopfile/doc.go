@@ -216,6 +216,7 @@ var builtinDocs = []BuiltinDoc{
 		{"from_cmd", `""`, "a command (`sh -c`, in the Loopfile's directory, 10s timeout) printing the value (trimmed)"},
 		{"vault", `""`, "a Vault KV v2 path `MOUNT/data/PATH` (VAULT_ADDR and VAULT_TOKEN from the `loop up` environment)"},
 		{"key", `""`, "the field of the Vault secret; required with `vault=`"},
+		{"file", `""`, "a plain file name: for a process, the value is written to a 0600 file in loop's state directory and the env var gets the file's path (not supported for containers)"},
 	}, Doc: "A secret for an `env=` value of `service()`, `task()` or `container()`: exactly one source. The Loopfile holds only a reference; the value is resolved when the resource starts and replaced by `[redacted:NAME]` in logs, the API, MCP, the portal and the event store (docs/secrets.md)."},
 	{Name: "service", Returns: "name", Params: []Param{
 		pName, pCmd, pDir, pEnv, pDeps, pIgnore, pReadiness, pResDeps,

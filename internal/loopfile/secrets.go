@@ -11,6 +11,7 @@ package loopfile
 import (
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/joho/godotenv"
 	"github.com/loopdev/loop/internal/model"
@@ -25,10 +26,12 @@ func registerSecrets(env starlark.StringDict) {
 
 var secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// secret(name, from_env=, from_file=, from_cmd=, vault=, key=) returns the
-// placeholder of a secret with exactly one source.
+// secret(name, from_env=, from_file=, from_cmd=, vault=, key=, file=)
+// returns the placeholder of a secret with exactly one source. With file=
+// (a plain file name) the engine writes the value to a file and passes its
+// path instead of the value.
 func builtinSecret(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "name", "from_env?", "from_file?", "from_cmd?", "vault?", "key?")
+	a, err := unpack(b.Name(), posArgs, kwargs, "name", "from_env?", "from_file?", "from_cmd?", "vault?", "key?", "file?")
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +59,11 @@ func builtinSecret(thread *starlark.Thread, b *starlark.Builtin, posArgs starlar
 		sec.Source, sec.Ref = x.src, v
 	}
 	sec.Key = a.str("key", "")
+	sec.File = a.str("file", "")
+	if a.err == nil && a.has("file") && !validSecretFile(sec.File) {
+		a.fail("file", `use a plain file name such as "db_password": no '/', no ".."`,
+			"invalid file name %q", sec.File)
+	}
 	if a.err != nil {
 		return nil, a.err
 	}
@@ -76,6 +84,11 @@ func builtinSecret(thread *starlark.Thread, b *starlark.Builtin, posArgs starlar
 	}
 	sec.Pos = callerPos(thread)
 	return starlark.String(sec.Placeholder()), nil
+}
+
+// validSecretFile reports whether f is a plain file name.
+func validSecretFile(f string) bool {
+	return f != "" && f != "." && f != ".." && !strings.ContainsAny(f, `/\`+"\x00") && !strings.Contains(f, "..")
 }
 
 // dotenv(path=".env") returns the file's variables as a dict of strings.
