@@ -75,9 +75,14 @@ func (r *Restarts) Count() int {
 	return r.n
 }
 
+// ErrStopped is returned by Wait when the container stopped instead of
+// restarting its service.
+var ErrStopped = errors.New("the container stopped")
+
 // Wait blocks until a restart after the count `after` has been seen and
-// returns its error (the command could not start again), or ctx's.
-func (r *Restarts) Wait(ctx context.Context, after int) error {
+// returns its error (the command could not start again), or ErrStopped
+// once stopped is closed, or ctx's error.
+func (r *Restarts) Wait(ctx context.Context, after int, stopped <-chan struct{}) error {
 	for {
 		r.mu.Lock()
 		n, failure, changed := r.n, r.failure, r.changed
@@ -87,6 +92,8 @@ func (r *Restarts) Wait(ctx context.Context, after int) error {
 		}
 		select {
 		case <-changed:
+		case <-stopped:
+			return ErrStopped
 		case <-ctx.Done():
 			return ctx.Err()
 		}

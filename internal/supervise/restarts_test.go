@@ -15,7 +15,7 @@ func TestRestarts_WaitSeesTheNextRestart(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		done <- r.Wait(ctx, n)
+		done <- r.Wait(ctx, n, nil)
 	}()
 	r.Write([]byte("service output\nloop supervise: restar"))
 	select {
@@ -33,7 +33,18 @@ func TestRestarts_WaitSeesTheNextRestart(t *testing.T) {
 	r.Write([]byte(RestartFailedPrefix + "command not found\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := r.Wait(ctx, n+1); err == nil || err.Error() != "restart: command not found" {
+	if err := r.Wait(ctx, n+1, nil); err == nil || err.Error() != "restart: command not found" {
 		t.Errorf("Wait after a failed restart = %v, want the failure", err)
+	}
+}
+
+func TestRestarts_WaitEndsWhenTheContainerStops(t *testing.T) {
+	r := NewRestarts(&bytes.Buffer{})
+	stopped := make(chan struct{})
+	close(stopped)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Wait(ctx, r.Count(), stopped); err != ErrStopped {
+		t.Errorf("Wait with the container stopped = %v, want ErrStopped", err)
 	}
 }

@@ -81,14 +81,7 @@ func (h *handle) restart(ctx context.Context) error {
 	// stderr), so that readiness is never probed against the old one.
 	ctx, cancel := context.WithTimeout(ctx, h.spec.StopTimeout+15*time.Second)
 	defer cancel()
-	go func() {
-		select {
-		case <-h.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	if err := h.restarts.Wait(ctx, n); err != nil {
+	if err := h.restarts.Wait(ctx, n, h.done); err != nil {
 		return fmt.Errorf("restart %s in place: %w", h.spec.Name, err)
 	}
 	return nil

@@ -93,14 +93,7 @@ func (h *handle) restartInPlace(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.stopTimeout()+stopGrace+10*time.Second)
 	defer cancel()
-	go func() { // a container that stops instead ends the wait
-		select {
-		case <-h.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	if err := h.restarts.Wait(ctx, n); err != nil {
+	if err := h.restarts.Wait(ctx, n, h.done); err != nil {
 		return fmt.Errorf("restart %s in place: %w", h.spec.Name, err)
 	}
 	return nil
