@@ -121,6 +121,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.settle()
 		case <-ctx.Done():
 			e.shutdown()
+			e.removeSecretFiles("") // file secrets live while the project is up
 			return nil
 		}
 	}

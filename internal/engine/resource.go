@@ -2,9 +2,13 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -180,6 +184,7 @@ func (e *Engine) apply(p *model.Project) {
 		r.removed = true
 		r.need = false
 		r.stopTimer()
+		e.removeSecretFiles(name)
 		e.res[name] = r
 		e.order = append(e.order, name)
 		if r.handle != nil {
@@ -429,9 +434,17 @@ func (e *Engine) resolveEnv(r *res) (map[string]string, error) {
 		if e.cfg.Secrets == nil {
 			return nil, fmt.Errorf("env %s: secret %s: secrets are not available here", k, s.Name)
 		}
+		if s.File != "" && r.spec.Kind == model.KindContainer {
+			return nil, fmt.Errorf("env %s: secret %s: file secrets are supported for processes; for containers use env or a bind mount", k, s.Name)
+		}
 		val, err := e.cfg.Secrets.Resolve(context.Background(), s)
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", k, err)
+		}
+		if s.File != "" {
+			if val, err = e.writeSecretFile(r, s, val); err != nil {
+				return nil, fmt.Errorf("env %s: secret %s: %w", k, s.Name, err)
+			}
 		}
 		if out == nil {
 			out = maps.Clone(r.spec.Env)
@@ -442,6 +455,63 @@ func (e *Engine) resolveEnv(r *res) (map[string]string, error) {
 		return r.spec.Env, nil
 	}
 	return out, nil
+}
+
+// secretsDir is where a project's file secrets are written:
+// <Home>/projects/<key>/secrets, keyed like the project's logs (its
+// Loopfile's directory name and path hash), or "" without a state root.
+func (e *Engine) secretsDir() string {
+	if e.cfg.Home == "" || e.project == nil || e.project.Loopfile == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(e.project.Loopfile))
+	key := filepath.Base(filepath.Dir(e.project.Loopfile)) + "-" + hex.EncodeToString(sum[:4])
+	return filepath.Join(e.cfg.Home, "projects", key, "secrets")
+}
+
+// writeSecretFile writes val to <secretsDir>/<resource>/<s.File> (dir
+// 0700, file 0600, rewritten at each start) and returns the file's path.
+func (e *Engine) writeSecretFile(r *res, s model.Secret, val string) (string, error) {
+	root := e.secretsDir()
+	if root == "" {
+		return "", fmt.Errorf("file secrets need loop's state directory")
+	}
+	if s.File != filepath.Base(s.File) || s.File == "." || s.File == ".." || strings.Contains(s.File, "..") {
+		return "", fmt.Errorf("invalid file name %q", s.File)
+	}
+	dir := filepath.Join(root, r.spec.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("write file: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", fmt.Errorf("write file: %w", err)
+	}
+	p := filepath.Join(dir, s.File)
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("write file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(val)
+	if err := errors.Join(werr, tmp.Chmod(0o600), tmp.Close()); err != nil {
+		return "", fmt.Errorf("write file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return "", fmt.Errorf("write file: %w", err)
+	}
+	return p, nil
+}
+
+// removeSecretFiles removes the file secrets of resource name ("" : all).
+func (e *Engine) removeSecretFiles(name string) {
+	root := e.secretsDir()
+	if root == "" {
+		return
+	}
+	if name != "" {
+		root = filepath.Join(root, name)
+	}
+	os.RemoveAll(root)
 }
 
 func (e *Engine) env(r *res, resEnv map[string]string) []string {

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,5 +54,48 @@ func TestEngine_resolveEnv(t *testing.T) {
 	plain := &res{spec: &model.Resource{Env: map[string]string{"A": "x"}}}
 	if got, err := e.resolveEnv(plain); err != nil || got["A"] != "x" {
 		t.Errorf("plain env: got %v, %v", got, err)
+	}
+}
+
+func TestEngine_resolveEnv_file(t *testing.T) {
+	home := t.TempDir()
+	db := model.Secret{Name: "db", Source: model.SecretEnv, Ref: "DB_PW", File: "db_password"}
+	spec := &model.Resource{Name: "api", Kind: model.KindService, Env: map[string]string{"DB_PASSWORD_FILE": db.Placeholder()}}
+	e := &Engine{cfg: Config{Secrets: fakeSecrets{"db": "hunter2-pw"}, Home: home},
+		project: &model.Project{Loopfile: filepath.Join(home, "app", "Loopfile")}}
+	r := &res{spec: spec}
+	got, err := e.resolveEnv(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got["DB_PASSWORD_FILE"]
+	if !strings.HasPrefix(p, filepath.Join(home, "projects")) || !strings.HasSuffix(p, filepath.Join("secrets", "api", "db_password")) {
+		t.Fatalf("DB_PASSWORD_FILE = %q, want a path under the project's secrets dir", p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || string(b) != "hunter2-pw" {
+		t.Fatalf("file content %q, %v; want the value", b, err)
+	}
+	for path, want := range map[string]os.FileMode{p: 0o600, filepath.Dir(p): 0o700} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, %v; want %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+	// Rewritten at each start.
+	e.cfg.Secrets = fakeSecrets{"db": "second-value"}
+	if _, err := e.resolveEnv(r); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "second-value" {
+		t.Errorf("rewritten content %q", b)
+	}
+	e.removeSecretFiles("api")
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("file not removed: %v", err)
+	}
+
+	c := &res{spec: &model.Resource{Name: "c", Kind: model.KindContainer, Env: spec.Env}}
+	if _, err := e.resolveEnv(c); err == nil || !strings.Contains(err.Error(), "file secrets are supported for processes") {
+		t.Errorf("container: got %v, want the file-secret error", err)
 	}
 }

@@ -15,9 +15,9 @@ import (
 type Secret struct {
 	Name   string       `json:"name"`
 	Source SecretSource `json:"source"`
-	Ref    string       `json:"ref"`           // env var name, file path, shell command or Vault KV v2 path
-	Key    string       `json:"key,omitempty"` // field of the Vault secret
-	Dir    string       `json:"dir,omitempty"` // the Loopfile's directory: relative files and commands
+	Ref    string       `json:"ref"`            // env var name, file path, shell command or Vault KV v2 path
+	Key    string       `json:"key,omitempty"`  // field of the Vault secret
+	Dir    string       `json:"dir,omitempty"`  // the Loopfile's directory: relative files and commands
 	File   string       `json:"file,omitempty"` // plain file name: the value is written to a file whose path is the env value
 	Pos    Position     `json:"-"`
 }
