@@ -209,3 +209,37 @@ func (e *loopEnv) portalGet(t *testing.T, paths ...string) string {
 	}
 	return out.String()
 }
+
+// TestSecrets_File: secret(file=) gives a process the path of a 0600 file
+// holding the value; what the process prints of it is still redacted.
+func TestSecrets_File(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "secretfile")
+	const value = "file-secret-5b7e90"
+	e.write("Loopfile", `
+service("db", cmd = "cat \"$DB_PASSWORD_FILE\"; echo; echo done; sleep 600", env = {
+    "DB_PASSWORD_FILE": secret("db", from_env = "LOOP_TEST_DB_PW", file = "db_password"),
+})
+`)
+	if r := e.loopWith([]string{"LOOP_TEST_DB_PW=" + value}, "up", "-d"); r.code != 0 {
+		t.Fatalf("loop up: %s", r)
+	}
+	if !poll(30*time.Second, func() bool { return strings.Contains(e.loop("logs").stdout, "done") }) {
+		t.Fatalf("the service did not print its secret file:\n%s", e.loop("logs"))
+	}
+	logs := e.mustLoop("logs").stdout
+	if strings.Contains(logs, value) || !strings.Contains(logs, "[redacted:db]") {
+		t.Errorf("loop logs = %s, want [redacted:db] and not the value", logs)
+	}
+	files, _ := filepath.Glob(filepath.Join(e.home, "projects", "*", "secrets", "db", "db_password"))
+	if len(files) != 1 {
+		t.Fatalf("secret files %v, want one", files)
+	}
+	fi, err := os.Stat(files[0])
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v, %v; want mode 0600", fi, err)
+	}
+	if b, _ := os.ReadFile(files[0]); string(b) != value {
+		t.Errorf("secret file holds %q, want the value", b)
+	}
+}
