@@ -358,6 +358,13 @@ func processResource(s *evalState, db *model.Database) (*model.Resource, error) 
 		Readiness: &model.Probe{Kind: model.ProbeTCP, Addr: "127.0.0.1:" + strconv.Itoa(db.Port),
 			Period: model.DefaultProbePeriod, Timeout: model.DefaultProbeTimeout},
 	}
+	if db.Engine == "postgres" {
+		// PostgreSQL accepts TCP connections before it accepts queries
+		// ("the database system is starting up"): ask pg_isready instead.
+		r.Readiness = &model.Probe{Kind: model.ProbeExec,
+			Cmd:    []string{filepath.Join(info.Bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(db.Port)},
+			Period: model.DefaultProbePeriod, Timeout: model.DefaultProbeTimeout}
+	}
 	if db.Seed != "" {
 		r.Deps = []string{db.Seed}
 	}

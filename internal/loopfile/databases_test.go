@@ -3,8 +3,11 @@ package loopfile
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
 func TestDatabase_processPostgres(t *testing.T) {
@@ -30,8 +33,10 @@ service("late", "sleep 1", resource_deps=["db"], env={"PGUSER": "me"})
 	if got, want := db.Cmd[1], filepath.Join(state, "db", "db", "start.sh"); got != want {
 		t.Errorf("cmd script: got %s, want %s", got, want)
 	}
-	if got, want := db.Readiness.Addr, "127.0.0.1:6001"; got != want {
-		t.Errorf("readiness: got %s, want %s", got, want)
+	// pg_isready, not a TCP probe: PostgreSQL accepts connections before it
+	// accepts queries.
+	if r := db.Readiness; r.Kind != model.ProbeExec || filepath.Base(r.Cmd[0]) != "pg_isready" || !slices.Contains(r.Cmd, "6001") {
+		t.Errorf("readiness: got %+v, want pg_isready on port 6001", r)
 	}
 	pass, err := os.ReadFile(filepath.Join(state, "db", "db", "password"))
 	if err != nil {
