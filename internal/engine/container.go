@@ -217,7 +217,7 @@ func (c execChecker) Check(ctx context.Context) error {
 // readyEnv is the env of a container's readiness probe: secrets resolved
 // (cached by the resolver since the container started).
 func (e *Engine) readyEnv(r *res) []string {
-	env, err := e.resolveEnv(r)
+	env, _, err := e.resolveEnv(r)
 	if err != nil {
 		env = r.spec.Env
 	}

@@ -421,10 +421,16 @@ type SecretResolver interface {
 	Resolve(ctx context.Context, s model.Secret) (string, error)
 }
 
+// containerSecrets is where file secrets land in a container.
+const containerSecrets = "/run/secrets/"
+
 // resolveEnv returns r's env with secret placeholders replaced by their
 // values. It may run a command or ask Vault (bounded by the resolver);
-// resolvers cache values, so restarts do not wait again.
-func (e *Engine) resolveEnv(r *res) (map[string]string, error) {
+// resolvers cache values, so restarts do not wait again. File secrets
+// (secret(..., file=)) put a path in the env: a process's secret is
+// written to a 0600 file under LOOP_HOME; a container's is returned in
+// files, for the runtime to write into the container.
+func (e *Engine) resolveEnv(r *res) (env, files map[string]string, err error) {
 	var out map[string]string
 	for k, v := range r.spec.Env {
 		s, ok := model.ParseSecretPlaceholder(v)
@@ -432,18 +438,22 @@ func (e *Engine) resolveEnv(r *res) (map[string]string, error) {
 			continue
 		}
 		if e.cfg.Secrets == nil {
-			return nil, fmt.Errorf("env %s: secret %s: secrets are not available here", k, s.Name)
-		}
-		if s.File != "" && r.spec.Kind == model.KindContainer {
-			return nil, fmt.Errorf("env %s: secret %s: file secrets are supported for processes; for containers use env or a bind mount", k, s.Name)
+			return nil, nil, fmt.Errorf("env %s: secret %s: secrets are not available here", k, s.Name)
 		}
 		val, err := e.cfg.Secrets.Resolve(context.Background(), s)
 		if err != nil {
-			return nil, fmt.Errorf("env %s: %w", k, err)
+			return nil, nil, fmt.Errorf("env %s: %w", k, err)
 		}
-		if s.File != "" {
+		switch {
+		case s.File != "" && r.spec.Kind == model.KindContainer:
+			if files == nil {
+				files = map[string]string{}
+			}
+			path := containerSecrets + s.File
+			files[path], val = val, path
+		case s.File != "":
 			if val, err = e.writeSecretFile(r, s, val); err != nil {
-				return nil, fmt.Errorf("env %s: secret %s: %w", k, s.Name, err)
+				return nil, nil, fmt.Errorf("env %s: secret %s: %w", k, s.Name, err)
 			}
 		}
 		if out == nil {
@@ -452,9 +462,9 @@ func (e *Engine) resolveEnv(r *res) (map[string]string, error) {
 		out[k] = val
 	}
 	if out == nil {
-		return r.spec.Env, nil
+		return r.spec.Env, files, nil
 	}
-	return out, nil
+	return out, files, nil
 }
 
 // secretsDir is where a project's file secrets are written:

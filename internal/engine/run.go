@@ -56,7 +56,7 @@ func (e *Engine) spec(r *res) (runtime.Spec, error) {
 	sig, _ := signalByName(r.spec.StopSignal)
 	// On error the spec is still complete (with placeholders in its env)
 	// for callers that only need to name the resource, e.g. to remove it.
-	resEnv, err := e.resolveEnv(r)
+	resEnv, files, err := e.resolveEnv(r)
 	if err != nil {
 		resEnv = r.spec.Env
 	}
@@ -68,6 +68,7 @@ func (e *Engine) spec(r *res) (runtime.Spec, error) {
 		spec.Env = containerEnv(resEnv)
 		spec.Project, spec.ProjectDir, spec.Container, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Container, e.cfg.Home
 		spec.Ignore = e.syncIgnore(r)
+		spec.Files = files
 	}
 	return spec, err
 }

@@ -29,7 +29,7 @@ func TestEngine_resolveEnv(t *testing.T) {
 	spec := &model.Resource{Name: "api", Env: map[string]string{"A": "plain", "T": tok.Placeholder()}}
 	e := &Engine{cfg: Config{Secrets: fakeSecrets{"tok": "value-1234"}, BaseEnv: []string{"T=base", "B=1"}}}
 	r := &res{spec: spec}
-	got, err := e.resolveEnv(r)
+	got, _, err := e.resolveEnv(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,15 +44,15 @@ func TestEngine_resolveEnv(t *testing.T) {
 	}
 
 	e.cfg.Secrets = fakeSecrets{}
-	if _, err := e.resolveEnv(r); err == nil || !strings.Contains(err.Error(), "env T: resolve secret tok (from env TOK)") {
+	if _, _, err := e.resolveEnv(r); err == nil || !strings.Contains(err.Error(), "env T: resolve secret tok (from env TOK)") {
 		t.Errorf("got error %v, want one naming the env var and the secret", err)
 	}
 	e.cfg.Secrets = nil
-	if _, err := e.resolveEnv(r); err == nil {
+	if _, _, err := e.resolveEnv(r); err == nil {
 		t.Error("no resolver: got no error")
 	}
 	plain := &res{spec: &model.Resource{Env: map[string]string{"A": "x"}}}
-	if got, err := e.resolveEnv(plain); err != nil || got["A"] != "x" {
+	if got, _, err := e.resolveEnv(plain); err != nil || got["A"] != "x" {
 		t.Errorf("plain env: got %v, %v", got, err)
 	}
 }
@@ -64,7 +64,7 @@ func TestEngine_resolveEnv_file(t *testing.T) {
 	e := &Engine{cfg: Config{Secrets: fakeSecrets{"db": "hunter2-pw"}, Home: home},
 		project: &model.Project{Loopfile: filepath.Join(home, "app", "Loopfile")}}
 	r := &res{spec: spec}
-	got, err := e.resolveEnv(r)
+	got, _, err := e.resolveEnv(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestEngine_resolveEnv_file(t *testing.T) {
 	}
 	// Rewritten at each start.
 	e.cfg.Secrets = fakeSecrets{"db": "second-value"}
-	if _, err := e.resolveEnv(r); err != nil {
+	if _, _, err := e.resolveEnv(r); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "second-value" {
@@ -94,8 +94,20 @@ func TestEngine_resolveEnv_file(t *testing.T) {
 		t.Errorf("file not removed: %v", err)
 	}
 
+	// A container's file secret goes to /run/secrets through the runtime:
+	// the env holds the path, the value is only in files.
 	c := &res{spec: &model.Resource{Name: "c", Kind: model.KindContainer, Env: spec.Env}}
-	if _, err := e.resolveEnv(c); err == nil || !strings.Contains(err.Error(), "file secrets are supported for processes") {
-		t.Errorf("container: got %v, want the file-secret error", err)
+	env, files, err := e.resolveEnv(c)
+	if err != nil {
+		t.Fatal(err)
 	}
+	for k, v := range env {
+		if strings.HasPrefix(v, "/run/secrets/") {
+			if files[v] != "second-value" {
+				t.Errorf("container: env %s=%s, files %v; want the value in files at that path", k, v, files)
+			}
+			return
+		}
+	}
+	t.Errorf("container: env %v has no /run/secrets path", env)
 }

@@ -34,6 +34,10 @@ type Spec struct {
 	// Ignore reports host paths the initial sync must neither copy nor
 	// delete in the container (.git, watch_settings and resource ignores).
 	Ignore func(hostPath string, isDir bool) bool
+	// Files are written into the container (absolute path -> content,
+	// mode 0400, owned by the container user) before its service starts:
+	// secrets given with secret(..., file=NAME) land in /run/secrets/NAME.
+	Files map[string]string
 }
 
 // Exit says how a process ended.

@@ -176,6 +176,9 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 	if c == nil {
 		return nil, errors.New("not a container resource")
 	}
+	if len(spec.Files) > 0 {
+		return nil, errors.New("file secrets (secret(..., file=)) are supported by the docker runtime and for processes, not by the containerd runtime yet: pass the secret as env")
+	}
 	if c.Build != nil {
 		return nil, fmt.Errorf("image %s is built from %s: the containerd runtime runs images already present in containerd; build with the docker runtime or import the image (docker save IMAGE | ctr -n %s images import -)",
 			c.Image, c.Build.Dockerfile, r.namespace())

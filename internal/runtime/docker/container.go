@@ -125,6 +125,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		if err := h.initialSync(ctx, true); err != nil {
 			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 		}
+		if err := h.writeFiles(ctx); err != nil {
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
 	} else {
 		if !created {
 			if err := portsFree(c.Ports); err != nil {
@@ -133,6 +136,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 			since = time.Now().Format(time.RFC3339Nano)
 		}
 		if err := h.initialSync(ctx, false); err != nil {
+			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
+		}
+		if err := h.writeFiles(ctx); err != nil {
 			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
 		}
 		if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {

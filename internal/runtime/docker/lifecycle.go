@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -170,6 +171,38 @@ func (h *handle) writeState(ctx context.Context, files map[string][]byte) error 
 		return err
 	}
 	return h.cli.CopyToContainer(ctx, h.id, "/", &buf, container.CopyToContainerOptions{})
+}
+
+// writeFiles writes spec.Files (file secrets) into the container before
+// its service starts: mode 0400, owned by the container user. The
+// contents never reach a log.
+func (h *handle) writeFiles(ctx context.Context) error {
+	if len(h.spec.Files) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	now := time.Now()
+	for p, content := range h.spec.Files {
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(path.Clean(p), "/"), Mode: 0o400,
+			Size: int64(len(content)), Uid: h.uid, Gid: h.gid, ModTime: now}
+		if !path.IsAbs(p) || strings.Contains(p, "..") {
+			return fmt.Errorf("write file %q: want an absolute path without ..", p)
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(tw, content); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := h.cli.CopyToContainer(ctx, h.id, "/", &buf, container.CopyToContainerOptions{}); err != nil {
+		return fmt.Errorf("write secret files: %w", err)
+	}
+	return nil
 }
 
 // readFile reads one file from the container (running or not); a missing
