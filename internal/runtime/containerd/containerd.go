@@ -81,11 +81,6 @@ type Runtime struct {
 	Supervisor string
 	Logger     *slog.Logger // nil: slog.Default()
 
-	// plain runs the command without the supervisor (tests written
-	// before a loopd with the supervise subcommand existed): no restart in
-	// place, and deletes use the image's rm.
-	plain bool
-
 	mu  sync.Mutex
 	cli *client.Client
 }

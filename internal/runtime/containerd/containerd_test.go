@@ -29,7 +29,7 @@ const testImage = "loop-test/busybox:latest"
 type env struct {
 	addr, ns   string
 	cli        *client.Client
-	supervisor string // "": run commands plainly
+	supervisor string // a static loopd
 }
 
 // unavailable skips the test, or fails it when LOOP_REQUIRE_DOCKER=1.
@@ -86,8 +86,7 @@ func setup(t *testing.T) *env {
 	return e
 }
 
-// buildSupervisor builds a static loopd; "" when it has no supervise
-// subcommand yet.
+// buildSupervisor builds a static loopd.
 func buildSupervisor(t *testing.T) string {
 	t.Helper()
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
@@ -95,16 +94,6 @@ func buildSupervisor(t *testing.T) string {
 		t.Fatalf("go env GOMOD: %v", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	mains, _ := filepath.Glob(filepath.Join(root, "cmd", "loopd", "*.go"))
-	dispatches := false
-	for _, m := range mains {
-		b, _ := os.ReadFile(m)
-		dispatches = dispatches || bytes.Contains(b, []byte("supervise.IsCommand"))
-	}
-	if !dispatches {
-		t.Logf("cmd/loopd does not dispatch the supervisor's subcommands yet; running commands without it")
-		return ""
-	}
 	bin := filepath.Join(t.TempDir(), "loopd")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/loopd")
 	build.Dir = root
@@ -143,7 +132,7 @@ func (e *env) cleanup(t *testing.T) {
 }
 
 func (e *env) runtime() *Runtime {
-	return &Runtime{Address: e.addr, Namespace: e.ns, Supervisor: e.supervisor, plain: e.supervisor == ""}
+	return &Runtime{Address: e.addr, Namespace: e.ns, Supervisor: e.supervisor}
 }
 
 // buffer is an io.Writer safe for concurrent use.
@@ -212,9 +201,7 @@ func TestRuntime(t *testing.T) {
 			},
 		},
 	}
-	if e.supervisor != "" {
-		spec.Container.OnChange = append(spec.Container.OnChange, model.Step{Restart: true})
-	}
+	spec.Container.OnChange = append(spec.Container.OnChange, model.Step{Restart: true})
 	rt := e.runtime()
 	defer rt.Close()
 	h, err := rt.Start(t.Context(), spec)
@@ -284,10 +271,6 @@ func TestRuntime(t *testing.T) {
 		if err := u.Update(t.Context(), []string{outside}); !errors.Is(err, runtime.ErrRebuild) {
 			t.Errorf("Update(outside every rule) = %v, want ErrRebuild", err)
 		}
-		if e.supervisor == "" {
-			t.Log("no supervisor: restart in place not tested")
-			return
-		}
 		defer func() {
 			if t.Failed() {
 				t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
@@ -337,7 +320,7 @@ func TestRuntime(t *testing.T) {
 		default:
 			t.Fatal("Done not closed after Stop")
 		}
-		if e.supervisor != "" && !h.Exit().Success() {
+		if !h.Exit().Success() {
 			t.Errorf("Exit = %v, want exited 0 (the trap)", h.Exit())
 		}
 		t.Logf("stopped in %s: %v", time.Since(start), h.Exit())
@@ -376,7 +359,7 @@ func TestRuntime(t *testing.T) {
 }
 
 func TestRuntime_Start_unsupported(t *testing.T) {
-	rt := &Runtime{Address: "/nonexistent.sock", Supervisor: "/nonexistent", plain: true}
+	rt := &Runtime{Address: "/nonexistent.sock", Supervisor: "/nonexistent"}
 	tests := []struct {
 		name string
 		c    model.Container

@@ -51,7 +51,7 @@ type config struct {
 	Mounts      []specs.Mount
 	Privileged  bool
 	CapAdd      []string
-	Supervisor  string // host path; "" when plain
+	Supervisor  string // host path of the static loopd
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
 }
@@ -99,14 +99,12 @@ func (r *Runtime) config(spec runtime.Spec) (*config, error) {
 		}
 		cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: v.Target, Type: "bind", Source: v.Source, Options: []string{"rbind", opt}})
 	}
-	if !r.plain {
-		sup, err := r.supervisor(spec.Home)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Supervisor = sup
-		cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: supervisorPath, Type: "bind", Source: sup, Options: []string{"rbind", "ro"}})
+	sup, err := r.supervisor(spec.Home)
+	if err != nil {
+		return nil, err
 	}
+	cfg.Supervisor = sup
+	cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: supervisorPath, Type: "bind", Source: sup, Options: []string{"rbind", "ro"}})
 	return cfg, nil
 }
 
@@ -146,9 +144,6 @@ func (cfg *config) command(img ocispec.ImageConfig) ([]string, error) {
 
 // args wraps argv in the supervisor.
 func (cfg *config) args(argv []string) []string {
-	if cfg.Supervisor == "" {
-		return argv
-	}
 	return append([]string{supervisorPath, "supervise",
 		"--stop-signal=" + signalName(cfg.StopSignal),
 		"--stop-timeout=" + cfg.StopTimeout.String(),

@@ -70,9 +70,6 @@ func (h *handle) Update(ctx context.Context, changed []string) error {
 
 // restart signals the supervisor (PID 1 only) to restart the service.
 func (h *handle) restart(ctx context.Context) error {
-	if h.cfg.Supervisor == "" {
-		return fmt.Errorf("restart %s in place: no supervisor: %w", h.spec.Name, runtime.ErrRebuild)
-	}
 	n := h.restarts.Count()
 	if err := h.task.Kill(h.rt.ctx(ctx), sigRestart); err != nil {
 		return fmt.Errorf("restart %s in place: %w", h.spec.Name, err)
@@ -158,9 +155,6 @@ func (t target) Delete(ctx context.Context, paths []string) error {
 		return nil
 	}
 	argv := []string{supervisorPath, "__rm", "--"}
-	if t.h.cfg.Supervisor == "" {
-		argv = []string{"rm", "-rf", "--"}
-	}
 	_, err := t.h.output(ctx, append(argv, paths...), "0:0")
 	return err
 }
