@@ -46,8 +46,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// supervisorBinary builds a static loopd once: cmd/loopd when it
-// dispatches the supervisor, else the testdata stand-in.
+// supervisorBinary builds cmd/loopd once, static (CGO_ENABLED=0), as
+// containers need it.
 func supervisorBinary(t *testing.T) string {
 	t.Helper()
 	superOnce.Do(func() {
@@ -57,10 +57,7 @@ func supervisorBinary(t *testing.T) string {
 			return
 		}
 		root := filepath.Dir(strings.TrimSpace(string(out)))
-		pkg := "./internal/runtime/docker/testdata/loopd"
-		if b, err := os.ReadFile(filepath.Join(root, "cmd", "loopd", "main.go")); err == nil && bytes.Contains(b, []byte("supervise.IsCommand")) {
-			pkg = "./cmd/loopd"
-		}
+		pkg := "./cmd/loopd"
 		superDir, superErr = os.MkdirTemp("", "loop-docker-test-")
 		if superErr != nil {
 			return
