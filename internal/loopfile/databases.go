@@ -5,9 +5,9 @@ package loopfile
 // service whose cmd is a generated shell script (initdb once, seed once,
 // then exec the server), in container mode a container(). Dependants (the
 // resources that list the database in resource_deps) get its connection
-// URL in their environment, wherever they are declared: database() fills
-// in the resources declared before it, and the wrapped service(), task()
-// and container() builtins fill in those declared after it.
+// URL in their environment, wherever and however they are declared
+// (service, task, container, compose, devcontainer): resolveDatabases runs
+// after evaluation.
 
 import (
 	"crypto/rand"
@@ -54,65 +54,35 @@ type DatabaseInfo struct {
 // state directory; the service's cmd is ["sh", <dir>/start.sh].
 const DatabaseInfoFile = "db.json"
 
-// dbStateKey is the thread-local key of the *dbState.
-const dbStateKey = "loopfile.databases"
-
-// dbState collects the databases of one evaluation (thread-local).
-type dbState struct {
-	byName map[string]*model.Database
-}
-
-func dbStateOf(thread *starlark.Thread) *dbState {
-	if s, ok := thread.Local(dbStateKey).(*dbState); ok {
-		return s
-	}
-	s := &dbState{byName: map[string]*model.Database{}}
-	thread.SetLocal(dbStateKey, s)
-	return s
-}
-
-// registerDatabases registers database() and wraps the builtins that
-// declare resources so that dependants declared after a database get its
-// environment too.
+// registerDatabases registers database().
 func registerDatabases(env starlark.StringDict) {
 	env["database"] = starlark.NewBuiltin("database", builtinDatabase)
-	for _, name := range []string{"service", "task", "container"} {
-		inner, ok := env[name].(*starlark.Builtin)
-		if !ok {
-			continue
-		}
-		env[name] = starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			v, err := inner.CallInternal(thread, posArgs, kwargs)
-			if err != nil {
-				return v, err
-			}
-			if n, ok := v.(starlark.String); ok {
-				if r := stateOf(thread).project.Resource(string(n)); r != nil {
-					dbStateOf(thread).inject(r)
-				}
-			}
-			return v, nil
-		})
-	}
 }
 
-// inject adds the environment of every database r depends on. Values the
-// Loopfile sets itself win; with several databases the first one listed
-// provides DATABASE_URL and each provides <NAME>_DATABASE_URL.
-func (d *dbState) inject(r *model.Resource) {
-	for _, dep := range r.ResourceDeps {
-		db, ok := d.byName[dep]
-		if !ok {
-			continue
-		}
-		if r.Env == nil {
-			r.Env = map[string]string{}
-		}
-		env := db.Env()
-		env[envName(db.Name)+"_URL"] = db.URL
-		for k, v := range env {
-			if _, set := r.Env[k]; !set {
-				r.Env[k] = v
+// resolveDatabases adds to every resource the environment of each database
+// it depends on. Values the Loopfile sets itself win; with several
+// databases the first one listed provides DATABASE_URL and each provides
+// <NAME>_DATABASE_URL.
+func (s *evalState) resolveDatabases() {
+	byName := map[string]*model.Database{}
+	for _, db := range s.project.Databases {
+		byName[db.Name] = db
+	}
+	for _, r := range s.project.Resources {
+		for _, dep := range r.ResourceDeps {
+			db, ok := byName[dep]
+			if !ok {
+				continue
+			}
+			if r.Env == nil {
+				r.Env = map[string]string{}
+			}
+			env := db.Env()
+			env[envName(db.Name)+"_URL"] = db.URL
+			for k, v := range env {
+				if _, set := r.Env[k]; !set {
+					r.Env[k] = v
+				}
 			}
 		}
 	}
@@ -201,12 +171,7 @@ func builtinDatabase(thread *starlark.Thread, b *starlark.Builtin, posArgs starl
 	if err != nil {
 		return nil, err
 	}
-	d := dbStateOf(thread)
-	d.byName[db.Name] = db
 	s.project.Databases = append(s.project.Databases, db)
-	for _, other := range s.project.Resources {
-		d.inject(other)
-	}
 	return v, nil
 }
 
@@ -303,12 +268,7 @@ func declareDBContainer(thread *starlark.Thread, a *args, db *model.Database) (s
 	if err != nil {
 		return nil, a.errorAt("runtime", `use runtime="process"`, "database: %v", err)
 	}
-	d := dbStateOf(thread)
-	d.byName[db.Name] = db
 	s.project.Databases = append(s.project.Databases, db)
-	for _, other := range s.project.Resources {
-		d.inject(other)
-	}
 	return v, nil
 }
 
