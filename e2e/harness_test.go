@@ -74,7 +74,11 @@ func (e *loopEnv) write(name, content string) {
 }
 
 func (e *loopEnv) environ() []string {
-	return append(os.Environ(), "LOOP_HOME="+e.home, "NO_COLOR=1")
+	// The config files are pinned inside LOOP_HOME (absent unless a test
+	// writes them), so the machine's own do not leak into tests.
+	return append(os.Environ(), "LOOP_HOME="+e.home, "NO_COLOR=1",
+		"LOOP_ORG_CONFIG="+filepath.Join(e.home, "org-config.yaml"),
+		"LOOP_CONFIG="+filepath.Join(e.home, "config.yaml"))
 }
 
 // result is what a CLI run printed and its exit code.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/scaffold"
 )
 
@@ -28,8 +29,13 @@ func (a *app) newCmd() *cobra.Command {
 		Long: `loop new generates a project: source with tests, Dockerfile (dev and prod
 targets), Loopfile, devcontainer, CI pipelines, catalog metadata and a README.
 
-Templates are embedded in loop, or come from --template-dir and $LOOP_TEMPLATES
-(comma-separated directories or git URLs; a later one shadows an earlier one).
+Templates are embedded in loop, or come from directories and git URLs listed in,
+in this order (a template shadows one of the same name from earlier):
+  the organisation's config file   /etc/loop/config.yaml ($LOOP_ORG_CONFIG)
+  the user's config file           ~/.config/loop/config.yaml ($LOOP_CONFIG)
+  $LOOP_TEMPLATES                  comma-separated
+  --template-dir                   repeatable
+A config file holds "templates: [DIR_OR_URL, ...]" (docs/templates.md).
 Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if list {
@@ -41,7 +47,11 @@ Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var sources []string
+			cfg, err := config.Load(os.Getenv)
+			if err != nil {
+				return &ExitError{ExitUsage, err}
+			}
+			sources := cfg.Templates
 			for _, s := range strings.Split(os.Getenv("LOOP_TEMPLATES"), ",") {
 				if s = strings.TrimSpace(s); s != "" {
 					sources = append(sources, s)
