@@ -22,6 +22,9 @@
 // mount lands in the mount, as it would inside the container), resolving
 // every path inside that root with filepath-securejoin's pathrs-lite, so
 // nothing escapes it; deletes run `/.loop/loopd __rm` in the container.
+// File secrets (Spec.Files) are written the same way before the service
+// starts (0400, owned by the container user); /run/secrets is a tmpfs of
+// its own, so their values never reach the snapshot on disk.
 //
 // Not supported, with a clear error: image builds (build with the docker
 // runtime, or import the image: `docker save IMG | ctr -n loop images import -`),
@@ -170,9 +173,6 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 	c := spec.Container
 	if c == nil {
 		return nil, errors.New("not a container resource")
-	}
-	if len(spec.Files) > 0 {
-		return nil, errors.New("file secrets (secret(..., file=)) are supported by the docker runtime and for processes, not by the containerd runtime yet: pass the secret as env")
 	}
 	if c.Build != nil {
 		return nil, fmt.Errorf("image %s is built from %s: the containerd runtime runs images already present in containerd; build with the docker runtime or import the image (docker save IMAGE | ctr -n %s images import -)",

@@ -361,17 +361,20 @@ func TestRuntime(t *testing.T) {
 func TestRuntime_Start_unsupported(t *testing.T) {
 	rt := &Runtime{Address: "/nonexistent.sock", Supervisor: "/nonexistent"}
 	tests := []struct {
-		name string
-		c    model.Container
-		want string
+		name  string
+		c     model.Container
+		files map[string]string
+		want  string
 	}{
-		{"build", model.Container{Image: "app", Build: &model.Image{Name: "app", Dockerfile: "/p/Dockerfile"}}, "build with the docker runtime or import the image"},
-		{"named volume", model.Container{Image: "x", Volumes: []model.Volume{{Source: "data", Target: "/data", Named: true}}}, "no named volumes"},
-		{"remapped port", model.Container{Image: "x", Ports: []model.PortMap{{Host: 8080, Container: 80}}}, "host networking"},
+		{"build", model.Container{Image: "app", Build: &model.Image{Name: "app", Dockerfile: "/p/Dockerfile"}}, nil, "build with the docker runtime or import the image"},
+		{"named volume", model.Container{Image: "x", Volumes: []model.Volume{{Source: "data", Target: "/data", Named: true}}}, nil, "no named volumes"},
+		{"remapped port", model.Container{Image: "x", Ports: []model.PortMap{{Host: 8080, Container: 80}}}, nil, "host networking"},
+		{"relative file", model.Container{Image: "x"}, map[string]string{"run/secrets/a": "v"}, `file "run/secrets/a": want a clean absolute path`},
+		{"file with ..", model.Container{Image: "x"}, map[string]string{"/run/secrets/../../etc/passwd": "v"}, "want a clean absolute path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := rt.Start(t.Context(), runtime.Spec{Name: "r", Project: "p", Container: &tt.c})
+			_, err := rt.Start(t.Context(), runtime.Spec{Name: "r", Project: "p", Container: &tt.c, Files: tt.files})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Start = %v, want an error containing %q", err, tt.want)
 			}
@@ -390,4 +393,129 @@ func TestContainerID(t *testing.T) {
 			t.Errorf("containerID(%q, %q) = %q, want %q", tt.project, tt.resource, got, tt.want)
 		}
 	}
+}
+
+// mountsOf returns the mount points of pid's mount namespace with their
+// filesystem types (from /proc/PID/mountinfo).
+func mountsOf(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if f, g := strings.Fields(pre), strings.Fields(post); ok && len(f) >= 5 && len(g) >= 1 {
+			m[f[4]] = g[0]
+		}
+	}
+	return m
+}
+
+// upperDir is the host directory that holds what the container wrote to
+// its overlay snapshot.
+func (e *env) upperDir(t *testing.T, id string) string {
+	t.Helper()
+	ctx := namespaces.WithNamespace(t.Context(), e.ns)
+	ms, err := e.cli.SnapshotService(DefaultSnapshotter).Mounts(ctx, id)
+	if err != nil {
+		t.Fatalf("mounts of snapshot %s: %v", id, err)
+	}
+	for _, m := range ms {
+		for _, o := range m.Options {
+			if d, ok := strings.CutPrefix(o, "upperdir="); ok {
+				return d
+			}
+		}
+	}
+	t.Fatalf("snapshot %s has no overlay upperdir: %+v", id, ms)
+	return ""
+}
+
+// File secrets are in the container before its service starts, 0400 and
+// owned by the container user, in a tmpfs (never in the snapshot on disk),
+// rewritten on adoption, and gone with the container.
+func TestRuntime_Files(t *testing.T) {
+	e := setup(t)
+	const value = "s3cret-value-7f3a"
+	var stdout buffer
+	spec := runtime.Spec{
+		Name: "files", Project: "ctrdtest", ProjectDir: t.TempDir(),
+		Stdout: &stdout, Stderr: &stdout, StopTimeout: 2 * time.Second,
+		Files: map[string]string{"/run/secrets/token": value, "/etc/app/extra": "extra-value"},
+		Container: &model.Container{
+			Image: testImage, User: "dev",
+			Cmd: []string{"/bin/sh", "-c", `if [ -r /run/secrets/token ]; then echo readable at start; fi; trap "exit 0" TERM; sleep 1000 & wait`},
+		},
+	}
+	rt := e.runtime()
+	defer rt.Close()
+	h, err := rt.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer h.Stop(context.Background())
+	id := containerID(spec.Project, spec.Name)
+	poll(t, 10*time.Second, "the service's output", func() bool { return strings.Contains(stdout.String(), "readable at start\n") })
+
+	if code, out := execOut(t, h, "cat", "/run/secrets/token"); code != 0 || out != value {
+		t.Errorf("cat /run/secrets/token as the container user = %d %q, want 0 %q", code, out, value)
+	}
+	for _, p := range []string{"/run/secrets/token", "/etc/app/extra"} {
+		if code, out := execOut(t, h, "stat", "-c", "%a %u %g", p); code != 0 || out != "400 1000 1000\n" {
+			t.Errorf("stat %s = %d %q, want mode 400 owned by dev (1000 1000)", p, code, out)
+		}
+	}
+	var out buffer
+	code, err := h.(runtime.Execer).Exec(t.Context(), runtime.ExecSpec{Argv: []string{"cat", "/run/secrets/token"}, User: "65534", Stdout: &out, Stderr: &out})
+	if err != nil || code == 0 || strings.Contains(out.String(), value) {
+		t.Errorf("cat /run/secrets/token as another user = %d, %v, %q; want it refused", code, err, out.String())
+	}
+	if got := mountsOf(t, h.Pid())["/run/secrets"]; got != "tmpfs" {
+		t.Errorf("/run/secrets is mounted as %q, want tmpfs", got)
+	}
+	upper := e.upperDir(t, id)
+	err = filepath.WalkDir(upper, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(value)) {
+			t.Errorf("the secret value is on disk in the snapshot: %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(upper, "etc", "app", "extra")); err != nil {
+		t.Errorf("a file outside /run/secrets is not in the snapshot: %v", err)
+	}
+
+	// A restarted daemon adopts the running container and writes the
+	// files again (the values are resolved again).
+	spec2 := spec
+	spec2.Files = map[string]string{"/run/secrets/token": value + "-2", "/etc/app/extra": "extra-value"}
+	rt2 := e.runtime()
+	defer rt2.Close()
+	h2, err := rt2.Start(t.Context(), spec2)
+	if err != nil {
+		t.Fatalf("Start (adopt): %v", err)
+	}
+	if h2.Pid() != h.Pid() {
+		t.Errorf("adopted Pid = %d, want the running task's %d", h2.Pid(), h.Pid())
+	}
+	if code, out := execOut(t, h2, "cat", "/run/secrets/token"); code != 0 || out != value+"-2" {
+		t.Errorf("adopted: cat /run/secrets/token = %d %q, want 0 %q", code, out, value+"-2")
+	}
+
+	if err := h.Stop(t.Context()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	// containerd's garbage collector removes the snapshot's directory
+	// shortly after the snapshot.
+	poll(t, 30*time.Second, "the snapshot directory "+upper+" to go", func() bool {
+		_, err := os.Stat(upper)
+		return errors.Is(err, os.ErrNotExist)
+	})
 }

@@ -86,6 +86,10 @@ func (r *Runtime) startTask(ctx context.Context, cli *client.Client, ctr client.
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 		return nil, err
 	}
+	if err := h.writeFiles(ctx); err != nil {
+		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
+		return nil, err
+	}
 	if err := task.Start(ctx); err != nil {
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 		return nil, fmt.Errorf("start task of %s: %w", ctr.ID(), err)
@@ -112,6 +116,9 @@ func (r *Runtime) adopt(ctx context.Context, cli *client.Client, ctr client.Cont
 				h, werr := r.watch(ctx, cli, ctr, task, spec, cfg, logger)
 				if h != nil {
 					h.restarts = rs
+				}
+				if werr == nil {
+					werr = h.writeFiles(ctx)
 				}
 				if werr == nil {
 					logger.Info("adopted running container", "pid", task.Pid())

@@ -99,6 +99,13 @@ func (r *Runtime) config(spec runtime.Spec) (*config, error) {
 		}
 		cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: v.Target, Type: "bind", Source: v.Source, Options: []string{"rbind", opt}})
 	}
+	secrets, err := checkFiles(spec.Files)
+	if err != nil {
+		return nil, err
+	}
+	if secrets {
+		cfg.Mounts = append(cfg.Mounts, secretsMount)
+	}
 	sup, err := r.supervisor(spec.Home)
 	if err != nil {
 		return nil, err
