@@ -40,19 +40,36 @@ var (
 	dbRuntimes = []string{"process", "container"}
 )
 
-// DatabaseInfo is what the process-mode state directory of a database
-// holds in db.json: what `loop db` needs to reach it.
+// DatabaseInfo is what the state directory of a database holds in
+// db.json: what `loop db` needs to reach it.
 type DatabaseInfo struct {
-	Engine string `json:"engine"`
-	URL    string `json:"url"`
-	Bin    string `json:"bin"`    // directory of the engine's binaries
-	Data   string `json:"data"`   // data directory
-	Marker string `json:"marker"` // exists once the seed has been applied
+	Engine  string `json:"engine"`
+	Runtime string `json:"runtime,omitempty"` // "container"; "" is process mode
+	URL     string `json:"url"`
+	User    string `json:"user,omitempty"`
+	DB      string `json:"db,omitempty"`
+
+	// Process mode.
+	Bin    string `json:"bin,omitempty"`    // directory of the engine's binaries
+	Data   string `json:"data,omitempty"`   // data directory
+	Marker string `json:"marker,omitempty"` // exists once the seed has been applied
+
+	// Container mode: the named volume (unscoped: the engine names it
+	// <project>_<volume>) mounted on DataPath.
+	Volume   string `json:"volume,omitempty"`
+	DataPath string `json:"data_path,omitempty"`
 }
 
 // DatabaseInfoFile is the name of the DatabaseInfo file in a database's
-// state directory; the service's cmd is ["sh", <dir>/start.sh].
+// state directory (<state dir>/db/<name>); a process-mode service's cmd is
+// ["sh", <dir>/start.sh].
 const DatabaseInfoFile = "db.json"
+
+// DatabaseDir is the state directory of database name under a project's
+// state directory.
+func DatabaseDir(stateDir, name string) string {
+	return filepath.Join(stateDir, "db", name)
+}
 
 // registerDatabases registers database().
 func registerDatabases(env starlark.StringDict) {
@@ -152,7 +169,7 @@ func builtinDatabase(thread *starlark.Thread, b *starlark.Builtin, posArgs starl
 		return nil, a.errorAt("name", "rename one of them; resource names are unique across the project",
 			"database: duplicate resource name %q (first declared at %s)", db.Name, s.relPos(prev.Pos))
 	}
-	db.Dir = filepath.Join(dbStateRoot(s), "db", db.Name)
+	db.Dir = DatabaseDir(dbStateRoot(s), db.Name)
 	pass, err := dbPassword(db.Dir)
 	if err != nil {
 		return nil, a.errorAt("name", "check the permissions of loop's state directory", "database: %v", err)
@@ -225,48 +242,94 @@ func dbURL(db *model.Database) string {
 	return (&url.URL{Scheme: "postgres", User: url.UserPassword(db.User, db.Password), Host: host, Path: "/" + db.DB, RawQuery: "sslmode=disable"}).String()
 }
 
-// declareDBContainer desugars a container-mode database into container().
+// dbImage is how a container-mode database runs its engine's official
+// image.
+type dbImage struct {
+	port       int      // the server's port in the container
+	data       string   // its data directory, a named volume
+	ready      []string // readiness probe, run inside the container
+	stopSignal string
+}
+
+func containerImage(db *model.Database) dbImage {
+	switch db.Engine {
+	case "mysql":
+		// mysqladmin ping exits 0 once the server answers, even "access
+		// denied"; the init phase's temporary server does not listen on TCP.
+		return dbImage{port: 3306, data: "/var/lib/mysql", stopSignal: "SIGTERM",
+			ready: []string{"mysqladmin", "ping", "-h", "127.0.0.1", "--silent"}}
+	case "redis":
+		// redis-cli exits 0 on an error reply too: ready means PONG. The
+		// password comes from REDISCLI_AUTH in the container's env.
+		return dbImage{port: 6379, data: "/data", stopSignal: "SIGTERM",
+			ready: []string{"sh", "-c", "redis-cli --no-auth-warning ping | grep -q PONG"}}
+	}
+	// The image's init phase runs a temporary server with
+	// listen_addresses='': TCP answers once the real server runs.
+	return dbImage{port: 5432, data: "/var/lib/postgresql/data", stopSignal: "SIGINT",
+		ready: []string{"pg_isready", "-q", "-h", "127.0.0.1", "-U", db.User, "-d", db.DB}}
+}
+
+// dbVolume is the named volume of a container-mode database's data.
+func dbVolume(name string) string { return name + "-data" }
+
+// declareDBContainer desugars a container-mode database into container():
+// the official image with the credentials in its environment, the data in
+// a named volume, a readiness probe run inside the container and the seed
+// mounted into /docker-entrypoint-initdb.d/.
 func declareDBContainer(thread *starlark.Thread, a *args, db *model.Database) (starlark.Value, error) {
 	s := stateOf(thread)
 	version := db.Version
 	if version == "" {
 		version = "latest"
 	}
-	image, port, env := "", 0, map[string]string{}
+	img := containerImage(db)
+	image, env := db.Engine+":"+version, map[string]string{}
 	switch db.Engine {
 	case "postgres":
-		image, port = "postgres:"+version, 5432
 		env = map[string]string{"POSTGRES_USER": db.User, "POSTGRES_PASSWORD": db.Password, "POSTGRES_DB": db.DB}
 	case "mysql":
-		image, port = "mysql:"+version, 3306
 		env = map[string]string{"MYSQL_USER": db.User, "MYSQL_PASSWORD": db.Password, "MYSQL_DATABASE": db.DB, "MYSQL_RANDOM_ROOT_PASSWORD": "yes"}
 	case "redis":
-		image, port = "redis:"+version, 6379
+		env = map[string]string{"REDISCLI_AUTH": db.Password}
 	}
 	envDict := starlark.NewDict(len(env))
 	for k, v := range env {
 		envDict.SetKey(starlark.String(k), starlark.String(v))
 	}
+	volumes := []starlark.Value{starlark.String(dbVolume(db.Name) + ":" + img.data)}
+	if db.Seed != "" && db.Engine != "redis" {
+		volumes = append(volumes, starlark.String(db.Seed+":/docker-entrypoint-initdb.d/seed.sql:ro"))
+	}
+	ready := &probeValue{probe: model.Probe{Kind: model.ProbeExec, Cmd: img.ready,
+		Period: 250 * time.Millisecond, Timeout: 5 * time.Second}}
+	str := func(v string) starlark.Value { return starlark.String(v) }
 	kwargs := []starlark.Tuple{
-		{starlark.String("name"), starlark.String(db.Name)},
-		{starlark.String("image"), starlark.String(image)},
-		{starlark.String("env"), envDict},
-		{starlark.String("ports"), starlark.NewList([]starlark.Value{starlark.String(fmt.Sprintf("%d:%d", db.Port, port))})},
-		{starlark.String("deps"), starlark.NewList(nil)},
+		{str("name"), str(db.Name)},
+		{str("image"), str(image)},
+		{str("env"), envDict},
+		{str("ports"), starlark.NewList([]starlark.Value{str(fmt.Sprintf("%d:%d", db.Port, img.port))})},
+		{str("volumes"), starlark.NewList(volumes)},
+		{str("readiness"), ready},
+		{str("labels"), starlark.NewList([]starlark.Value{str("database")})},
+		{str("stop_signal"), str(img.stopSignal)},
+		{str("stop_timeout"), str("30s")},
+		{str("deps"), starlark.NewList(nil)},
 	}
 	if db.Engine == "redis" {
-		kwargs = append(kwargs, starlark.Tuple{starlark.String("cmd"), starlark.NewList([]starlark.Value{
-			starlark.String("redis-server"), starlark.String("--requirepass"), starlark.String(db.Password)})})
-	}
-	if db.Seed != "" && db.Engine != "redis" {
-		dir := "/docker-entrypoint-initdb.d/seed.sql"
-		kwargs = append(kwargs, starlark.Tuple{starlark.String("volumes"), starlark.NewList([]starlark.Value{
-			starlark.String(db.Seed + ":" + dir + ":ro")})})
+		kwargs = append(kwargs, starlark.Tuple{str("cmd"), starlark.NewList([]starlark.Value{
+			str("redis-server"), str("--requirepass"), str(db.Password)})})
 	}
 	fn := starlark.NewBuiltin("container", builtinContainer)
 	v, err := starlark.Call(thread, fn, nil, kwargs)
 	if err != nil {
 		return nil, a.errorAt("runtime", `use runtime="process"`, "database: %v", err)
+	}
+	info := DatabaseInfo{Engine: db.Engine, Runtime: db.Runtime, URL: db.URL, User: db.User, DB: db.DB,
+		Volume: dbVolume(db.Name), DataPath: img.data}
+	j, _ := json.MarshalIndent(info, "", "  ")
+	if err := writeIfChanged(filepath.Join(db.Dir, DatabaseInfoFile), j, 0o600); err != nil {
+		return nil, a.errorAt("name", "check the permissions of loop's state directory", "database: %v", err)
 	}
 	s.project.Databases = append(s.project.Databases, db)
 	return v, nil
@@ -276,7 +339,7 @@ func declareDBContainer(thread *starlark.Thread, a *args, db *model.Database) (s
 // writes its start script and db.json into db.Dir.
 func processResource(s *evalState, db *model.Database) (*model.Resource, error) {
 	var script string
-	info := DatabaseInfo{Engine: db.Engine, URL: db.URL, Data: filepath.Join(db.Dir, "data"), Marker: filepath.Join(db.Dir, "seeded")}
+	info := DatabaseInfo{Engine: db.Engine, URL: db.URL, User: db.User, DB: db.DB, Data: filepath.Join(db.Dir, "data"), Marker: filepath.Join(db.Dir, "seeded")}
 	switch db.Engine {
 	case "postgres":
 		bin, err := postgresBin(db.Version)

@@ -1,6 +1,7 @@
 package loopfile
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,5 +80,85 @@ func TestDatabase_errors(t *testing.T) {
 func TestDefaultDatabasePort(t *testing.T) {
 	if a, b := DefaultDatabasePort("db"), DefaultDatabasePort("db"); a != b || a < 5433 || a > 6432 {
 		t.Errorf("got %d, %d", a, b)
+	}
+}
+
+func TestDatabase_container(t *testing.T) {
+	tests := []struct {
+		engine, image, data, signal, ready string
+		env                                map[string]string
+	}{
+		{"postgres", "postgres:15", "/var/lib/postgresql/data", "SIGINT",
+			"pg_isready -q -h 127.0.0.1 -U dev -d db", map[string]string{"POSTGRES_USER": "dev", "POSTGRES_DB": "db"}},
+		{"mysql", "mysql:15", "/var/lib/mysql", "SIGTERM",
+			"mysqladmin ping -h 127.0.0.1 --silent", map[string]string{"MYSQL_USER": "dev", "MYSQL_DATABASE": "db"}},
+		{"redis", "redis:15", "/data", "SIGTERM",
+			"sh -c redis-cli --no-auth-warning ping | grep -q PONG", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.engine, func(t *testing.T) {
+			state := t.TempDir()
+			files := map[string]string{
+				"Loopfile": `database("db", engine="` + tt.engine + `", runtime="container", version="15", seed="seed.sql", port=6002)
+task("check", "true", resource_deps=["db"])
+`,
+				"seed.sql": "create table t (x int);",
+			}
+			p, _, err := fixture(t, files, Options{StateDir: state})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			r := p.Resource("db")
+			if r == nil || r.Container == nil {
+				t.Fatalf("no container resource db: %+v", p.Resources)
+			}
+			c := r.Container
+			if c.Image != tt.image {
+				t.Errorf("image: got %s, want %s", c.Image, tt.image)
+			}
+			if len(c.Volumes) == 0 || c.Volumes[0] != (model.Volume{Source: "db-data", Target: tt.data, Named: true}) {
+				t.Errorf("volumes: got %+v, want the named volume db-data on %s first", c.Volumes, tt.data)
+			}
+			seeded := slices.ContainsFunc(c.Volumes, func(v model.Volume) bool {
+				return v.Target == "/docker-entrypoint-initdb.d/seed.sql" && v.ReadOnly && !v.Named
+			})
+			if want := tt.engine != "redis"; seeded != want {
+				t.Errorf("seed mounted: got %v, want %v (%+v)", seeded, want, c.Volumes)
+			}
+			if r.Readiness == nil || r.Readiness.Kind != model.ProbeExec || strings.Join(r.Readiness.Cmd, " ") != tt.ready {
+				t.Errorf("readiness: got %+v, want exec %q", r.Readiness, tt.ready)
+			}
+			if r.StopSignal != tt.signal {
+				t.Errorf("stop signal: got %s, want %s", r.StopSignal, tt.signal)
+			}
+			pass, err := os.ReadFile(filepath.Join(state, "db", "db", "password"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.env {
+				if got := r.Env[k]; got != v {
+					t.Errorf("env %s: got %q, want %q", k, got, v)
+				}
+			}
+			if tt.engine == "redis" {
+				if got := r.Env["REDISCLI_AUTH"]; got != strings.TrimSpace(string(pass)) {
+					t.Errorf("REDISCLI_AUTH: got %q, want the password", got)
+				}
+			}
+			if got := p.Resource("check").Env["DB_URL"]; !strings.Contains(got, strings.TrimSpace(string(pass))+"@127.0.0.1:6002") {
+				t.Errorf("dependant DB_URL: got %q", got)
+			}
+			b, err := os.ReadFile(filepath.Join(state, "db", "db", DatabaseInfoFile))
+			if err != nil {
+				t.Fatalf("db.json: %v", err)
+			}
+			var info DatabaseInfo
+			if err := json.Unmarshal(b, &info); err != nil {
+				t.Fatal(err)
+			}
+			if info.Runtime != "container" || info.Engine != tt.engine || info.Volume != "db-data" || info.DataPath != tt.data || info.User != "dev" || info.DB != "db" {
+				t.Errorf("db.json: got %+v", info)
+			}
+		})
 	}
 }
