@@ -41,7 +41,7 @@ type dockerBench struct {
 // socket, API version negotiated) and registers the cleanup of everything
 // labelled with this run.
 func newDockerBench(ctx context.Context) (*dockerBench, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, _, err := dockerrt.Connect()
 	if err != nil {
 		return nil, err
 	}

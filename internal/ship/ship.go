@@ -128,15 +128,19 @@ func Run(ctx context.Context, opts Options) ([]store.Ship, error) {
 	fmt.Fprintln(out)
 
 	cli := opts.Docker
+	host := ""
 	if cli == nil {
-		cli, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		cli, host, err = docker.Connect()
 		if err != nil {
-			return fail(StepBuild, fmt.Errorf("docker client: %w: check DOCKER_HOST", err))
+			return fail(StepBuild, err)
 		}
 		defer cli.Close()
 	}
+	if host == "" {
+		host = cli.DaemonHost()
+	}
 	if _, err := cli.Ping(ctx); err != nil {
-		return fail(StepBuild, fmt.Errorf("cannot reach the Docker engine at %s (%v): start it or set DOCKER_HOST", cli.DaemonHost(), err))
+		return fail(StepBuild, fmt.Errorf("cannot reach the Docker engine at %s (%v): start it, or set DOCKER_HOST or the Docker context", host, err))
 	}
 	r.cli = cli
 

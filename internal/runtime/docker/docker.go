@@ -21,14 +21,9 @@ package docker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -102,19 +97,11 @@ func (r *Runtime) client(ctx context.Context) (*client.Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cli == nil {
-		opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-		host, err := contextHost()
+		cli, host, err := Connect()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		if host != "" {
-			opts = append(opts, client.WithHost(host))
-		}
-		cli, err := client.NewClientWithOpts(opts...)
-		if err != nil {
-			return nil, fmt.Errorf("%w: docker client: %v; check DOCKER_HOST", ErrUnavailable, err)
-		}
-		r.cli, r.host = cli, cli.DaemonHost()
+		r.cli, r.host = cli, host
 		r.copySuper = !strings.HasPrefix(r.host, "unix://") && !strings.HasPrefix(r.host, "npipe://")
 	}
 	if !r.pinged {
@@ -128,59 +115,6 @@ func (r *Runtime) client(ctx context.Context) (*client.Client, error) {
 		r.pinged = true
 	}
 	return r.cli, nil
-}
-
-// contextHost returns the engine address of the current Docker context
-// ("" for the default context or when DOCKER_HOST is set, which
-// client.FromEnv honours).
-func contextHost() (string, error) {
-	if os.Getenv("DOCKER_HOST") != "" {
-		return "", nil
-	}
-	dir := os.Getenv("DOCKER_CONFIG")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", nil
-		}
-		dir = filepath.Join(home, ".docker")
-	}
-	name := os.Getenv("DOCKER_CONTEXT")
-	if name == "" {
-		b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-		if err != nil {
-			return "", nil
-		}
-		var cfg struct {
-			CurrentContext string `json:"currentContext"`
-		}
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			return "", fmt.Errorf("read %s: %v", filepath.Join(dir, "config.json"), err)
-		}
-		name = cfg.CurrentContext
-	}
-	if name == "" || name == "default" {
-		return "", nil
-	}
-	sum := sha256.Sum256([]byte(name))
-	meta := filepath.Join(dir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
-	b, err := os.ReadFile(meta)
-	if err != nil {
-		return "", fmt.Errorf("docker context %q: %v; run `docker context ls`, or set DOCKER_HOST", name, err)
-	}
-	var m struct {
-		Endpoints map[string]struct {
-			Host string `json:"Host"`
-		} `json:"Endpoints"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return "", fmt.Errorf("docker context %q: read %s: %v", name, meta, err)
-	}
-	host := m.Endpoints["docker"].Host
-	if host == "" {
-		return "", fmt.Errorf("docker context %q has no docker endpoint (%s); set DOCKER_HOST", name, meta)
-	}
-	return host, nil
 }
 
 // RemoveVolumes removes the named volumes loop created for project (loop

@@ -33,7 +33,7 @@ func TestRuntime_PingUnavailable(t *testing.T) {
 	}
 }
 
-func TestContextHost(t *testing.T) {
+func TestCurrentEndpoint(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("DOCKER_HOST", "")
 	os.Unsetenv("DOCKER_HOST")
@@ -43,23 +43,23 @@ func TestContextHost(t *testing.T) {
 	meta := filepath.Join(dir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
 	writeFile(t, meta, `{"Name":"remote","Endpoints":{"docker":{"Host":"tcp://build-host:2375","SkipTLSVerify":false}}}`)
 
-	if got, err := contextHost(); err != nil || got != "" {
+	if got, err := contextHostOf(); err != nil || got != "" {
 		t.Errorf("no config: contextHost = %q, %v; want default", got, err)
 	}
 	writeFile(t, filepath.Join(dir, "config.json"), `{"currentContext":"remote"}`)
-	if got, err := contextHost(); err != nil || got != "tcp://build-host:2375" {
+	if got, err := contextHostOf(); err != nil || got != "tcp://build-host:2375" {
 		t.Errorf("currentContext: contextHost = %q, %v; want tcp://build-host:2375", got, err)
 	}
 	t.Setenv("DOCKER_CONTEXT", "default")
-	if got, err := contextHost(); err != nil || got != "" {
+	if got, err := contextHostOf(); err != nil || got != "" {
 		t.Errorf("DOCKER_CONTEXT=default: contextHost = %q, %v; want default", got, err)
 	}
 	t.Setenv("DOCKER_CONTEXT", "missing")
-	if _, err := contextHost(); err == nil || !strings.Contains(err.Error(), `"missing"`) {
+	if _, err := contextHostOf(); err == nil || !strings.Contains(err.Error(), `"missing"`) {
 		t.Errorf("missing context: err = %v", err)
 	}
 	t.Setenv("DOCKER_HOST", "unix:///x.sock")
-	if got, err := contextHost(); err != nil || got != "" {
+	if got, err := contextHostOf(); err != nil || got != "" {
 		t.Errorf("DOCKER_HOST set: contextHost = %q, %v; want FromEnv to decide", got, err)
 	}
 }
@@ -200,4 +200,10 @@ func TestImageTag(t *testing.T) {
 	if got, want := imageTag("My Project", "web_App", "0123456789abcdef"), "loop/my-project-web_app:0123456789abcdef"; got != want {
 		t.Errorf("imageTag = %q, want %q", got, want)
 	}
+}
+
+// contextHostOf is currentEndpoint's host, for TestCurrentEndpoint.
+func contextHostOf() (string, error) {
+	ep, err := currentEndpoint()
+	return ep.Host, err
 }
