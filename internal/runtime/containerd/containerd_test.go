@@ -519,3 +519,118 @@ func TestRuntime_Files(t *testing.T) {
 		return errors.Is(err, os.ErrNotExist)
 	})
 }
+
+// Exec through the daemon's handle (runtime.Execer) and through
+// Runtime.Exec, which `loop exec` uses from the CLI.
+func TestRuntime_Exec(t *testing.T) {
+	e := setup(t)
+	spec := runtime.Spec{
+		Name: "exec", Project: "ctrdtest", ProjectDir: t.TempDir(),
+		Env: []string{"GREETING=hi"}, StopTimeout: 2 * time.Second,
+		Container: &model.Container{
+			Image: testImage, User: "dev", Workdir: "/home/dev", RemoteEnv: map[string]string{"REMOTE": "r"},
+			Cmd: []string{"/bin/sh", "-c", `trap "exit 0" TERM; sleep 1000 & wait`},
+		},
+	}
+	rt := e.runtime()
+	defer rt.Close()
+	h, err := rt.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer h.Stop(context.Background())
+	x := h.(runtime.Execer)
+	id := containerID(spec.Project, spec.Name)
+	if got := h.(interface{ ContainerID() string }).ContainerID(); got != id {
+		t.Errorf("ContainerID() = %q, want %q", got, id)
+	}
+
+	tests := []struct {
+		name             string
+		spec             runtime.ExecSpec
+		code             int
+		wantOut, wantErr string
+	}{
+		{"defaults", runtime.ExecSpec{Argv: []string{"sh", "-c", "id -u; pwd; echo $GREETING $REMOTE"}}, 0, "1000\n/home/dev\nhi r\n", ""},
+		{"user by name, workdir, env", runtime.ExecSpec{Argv: []string{"sh", "-c", "id -u; pwd; echo $GREETING $REMOTE"}, User: "root", Workdir: "/tmp", Env: []string{"REMOTE=over", "GREETING=hey"}}, 0, "0\n/tmp\nhey over\n", ""},
+		{"stdin to stdout, stderr apart", runtime.ExecSpec{Argv: []string{"sh", "-c", "cat; echo oops >&2"}, Stdin: strings.NewReader("a\nb\n")}, 0, "a\nb\n", "oops\n"},
+		{"exit code", runtime.ExecSpec{Argv: []string{"sh", "-c", "echo bye; exit 42"}}, 42, "bye\n", ""},
+		{"tty", runtime.ExecSpec{Argv: []string{"sh", "-c", "test -t 0 && test -t 1 && echo tty"}, TTY: true}, 0, "tty\r\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb buffer
+			s := tt.spec
+			s.Stdout, s.Stderr = &out, &errb
+			code, err := x.Exec(t.Context(), s)
+			if err != nil || code != tt.code || out.String() != tt.wantOut || errb.String() != tt.wantErr {
+				t.Errorf("Exec = %d, %v, stdout %q, stderr %q; want %d, nil, %q, %q", code, err, out.String(), errb.String(), tt.code, tt.wantOut, tt.wantErr)
+			}
+		})
+	}
+
+	t.Run("cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var out buffer
+		errc := make(chan error, 1)
+		go func() {
+			_, err := x.Exec(ctx, runtime.ExecSpec{Argv: []string{"sh", "-c", "echo started; exec sleep 997"}, Stdout: &out})
+			errc <- err
+		}()
+		poll(t, 10*time.Second, "the exec to start", func() bool { return out.String() == "started\n" })
+		cancel()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Exec after cancel = %v, want context.Canceled", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Exec did not return after its context was cancelled")
+		}
+		if _, ps := execOut(t, h, "ps"); strings.Contains(ps, "sleep 997") {
+			t.Errorf("the cancelled command still runs:\n%s", ps)
+		}
+	})
+
+	t.Run("from the CLI", func(t *testing.T) {
+		// While the daemon's handle runs an exec, the CLI's runs another.
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var out buffer
+		busy := make(chan error, 1)
+		go func() {
+			_, err := x.Exec(ctx, runtime.ExecSpec{Argv: []string{"sh", "-c", "echo started; exec sleep 996"}, Stdout: &out})
+			busy <- err
+		}()
+		poll(t, 10*time.Second, "the handle's exec to start", func() bool { return out.String() == "started\n" })
+		cliRT := e.runtime()
+		defer cliRT.Close()
+		var cout buffer
+		code, err := cliRT.Exec(t.Context(), id, runtime.ExecSpec{
+			Argv: []string{"sh", "-c", "id -u; pwd; echo $X; cat"}, User: "dev", Workdir: "/tmp", Env: []string{"X=1"},
+			Stdin: strings.NewReader("in\n"), Stdout: &cout, Stderr: &cout,
+		})
+		if want := "1000\n/tmp\n1\nin\n"; err != nil || code != 0 || cout.String() != want {
+			t.Errorf("Runtime.Exec = %d, %v, %q; want 0, nil, %q", code, err, cout.String(), want)
+		}
+		code, err = cliRT.Exec(t.Context(), id, runtime.ExecSpec{Argv: []string{"sh", "-c", "exit 5"}})
+		if err != nil || code != 5 {
+			t.Errorf("Runtime.Exec(exit 5) = %d, %v; want 5, nil", code, err)
+		}
+		if _, err := cliRT.Exec(t.Context(), "loop-ctrdtest-missing", runtime.ExecSpec{Argv: []string{"true"}}); err == nil || !strings.Contains(err.Error(), "no such container in containerd namespace "+e.ns) {
+			t.Errorf("Runtime.Exec(missing container) = %v, want an error naming the namespace", err)
+		}
+		cancel()
+		if err := <-busy; !errors.Is(err, context.Canceled) {
+			t.Errorf("the handle's exec = %v, want context.Canceled", err)
+		}
+	})
+
+	if err := h.Stop(t.Context()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if _, err := x.Exec(t.Context(), runtime.ExecSpec{Argv: []string{"true"}}); !errors.Is(err, errStopped) {
+		t.Errorf("Exec after Stop = %v, want %v", err, errStopped)
+	}
+}

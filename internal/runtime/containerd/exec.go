@@ -3,12 +3,12 @@ package containerd
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,8 +17,10 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -48,6 +50,44 @@ func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
 	return code, nil
 }
 
+// Exec runs spec in the running task of container id, for `loop exec`
+// and `loop shell`, which reach containerd from the CLI as they reach the
+// Docker engine (loopd's own handles implement runtime.Execer): the
+// caller gives User, Workdir and Env as the daemon described them ("" user
+// or workdir: the container's). Address and Namespace come from the same
+// environment variables as loopd's, which a loopd started by the CLI
+// shares.
+func (r *Runtime) Exec(ctx context.Context, id string, spec runtime.ExecSpec) (int, error) {
+	ctx = r.ctx(ctx)
+	cli, err := r.client(ctx)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	ctr, err := cli.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return -1, fmt.Errorf("exec in %s: no such container in containerd namespace %s at %s: run loop with the LOOP_CONTAINERD_ADDRESS and LOOP_CONTAINERD_NAMESPACE loopd has", id, r.namespace(), r.address())
+	}
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err == nil {
+		var st client.Status
+		if st, err = task.Status(ctx); err == nil && st.Status != client.Running {
+			err = fmt.Errorf("its task is %s", st.Status)
+		}
+	}
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w: %w", id, errStopped, err)
+	}
+	h := &handle{rt: r, cli: cli, ctr: ctr, task: task, logger: r.logger().With("container", id),
+		spec: runtime.Spec{Name: id, Container: &model.Container{}}, done: make(chan struct{})}
+	return h.Exec(ctx, spec)
+}
+
+// ContainerID is the container's ID (the engine shows it to `loop exec`).
+func (h *handle) ContainerID() string { return h.ctr.ID() }
+
 // process derives an exec process from the container's: argv as user ("":
 // the container's) in workdir ("": the container's), env added.
 func (h *handle) process(ctx context.Context, argv []string, user, workdir string, env []string, tty bool) (*specs.Process, error) {
@@ -70,7 +110,7 @@ func (h *handle) process(ctx context.Context, argv []string, user, workdir strin
 	if user != "" {
 		// Resolve names in the container's own /etc/passwd and
 		// /etc/group, as its running root shows them.
-		us := &oci.Spec{Process: &p, Root: &specs.Root{Path: h.rootfs()}}
+		us := &oci.Spec{Process: &p, Root: &specs.Root{Path: h.rootfs()}, Linux: &specs.Linux{}}
 		p.User = specs.User{}
 		if err := oci.WithUser(user)(ctx, nil, &containers.Container{}, us); err != nil {
 			return nil, fmt.Errorf("user %s: %w", user, err)
@@ -97,7 +137,16 @@ func mergeEnv(base, add []string) []string {
 // it.
 func (h *handle) run(ctx context.Context, p *specs.Process, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	cctx := h.rt.ctx(context.WithoutCancel(ctx))
-	id := h.ctr.ID() + "-exec-" + strconv.FormatUint(h.execSeq.Add(1), 10)
+	// Unique within the task, whoever else execs in it (the daemon's
+	// handle, `loop exec` from the CLI, a previous daemon's handle).
+	id := "loop-exec-" + strings.ToLower(rand.Text())
+	// The shim needs every output fifo it is given a name for.
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
 	var ready stdinReady
 	if stdin != nil {
 		stdin = &stdinCloser{r: stdin, ready: &ready}
@@ -119,6 +168,9 @@ func (h *handle) run(ctx context.Context, p *specs.Process, stdin io.Reader, std
 		return -1, err
 	}
 	ready.set(func() { proc.CloseIO(cctx, client.WithStdinCloser) })
+	if p.Terminal {
+		defer followSize(cctx, proc, stdout)()
+	}
 	var st client.ExitStatus
 	select {
 	case st = <-statusC:

@@ -41,7 +41,6 @@ type handle struct {
 	stopMu  sync.Mutex // serializes Stop
 	removed bool       // guarded by stopMu
 
-	execSeq  atomic.Uint64
 	restarts *supervise.Restarts // the task's stderr, watched for the supervisor's restart lines
 }
 
