@@ -18,8 +18,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -300,7 +303,56 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 	if err := streamBuild(resp.Body, out); err != nil {
 		return "", fmt.Errorf("build image %s: %w", img.Name, r.baseImageHint(ctx, cli, bc, err))
 	}
+	r.pruneTags(ctx, cli, tag)
 	return tag, nil
+}
+
+// keepTags is how many content-addressed tags of one image are kept: the
+// newest builds, so switching branches back and forth does not rebuild.
+const keepTags = 3
+
+// pruneTags removes all but the newest keepTags tags of tag's repository.
+// A tag a container still uses stays (the engine refuses to remove it);
+// errors only cost disk space, so they are logged, not returned.
+func (r *Runtime) pruneTags(ctx context.Context, cli *client.Client, tag string) {
+	repo, _, _ := strings.Cut(tag, ":")
+	list, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo))})
+	if err != nil {
+		r.logger().Debug("prune image tags", "repo", repo, "err", err)
+		return
+	}
+	if len(list) <= keepTags {
+		return
+	}
+	type tagged struct {
+		ref     string
+		created string // RFC 3339 with nanoseconds: the list's seconds tie for quick builds
+	}
+	var tags []tagged
+	for _, img := range list {
+		info, err := cli.ImageInspect(ctx, img.ID)
+		if err != nil {
+			continue
+		}
+		for _, t := range img.RepoTags {
+			if strings.HasPrefix(t, repo+":") {
+				tags = append(tags, tagged{t, info.Created})
+			}
+		}
+	}
+	sort.Slice(tags, func(i, j int) bool {
+		if tags[i].ref == tag || tags[j].ref == tag {
+			return tags[i].ref == tag // the new build first, whatever its date
+		}
+		ti, _ := time.Parse(time.RFC3339Nano, tags[i].created)
+		tj, _ := time.Parse(time.RFC3339Nano, tags[j].created)
+		return ti.After(tj)
+	})
+	for _, t := range tags[min(len(tags), keepTags):] {
+		if _, err := cli.ImageRemove(ctx, t.ref, image.RemoveOptions{PruneChildren: true}); err != nil {
+			r.logger().Debug("prune image tag", "tag", t.ref, "err", err)
+		}
+	}
 }
 
 // buildMessage is one JSON message of a build's output stream.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -604,5 +605,30 @@ func TestRuntime_CopiedSupervisor(t *testing.T) {
 	}
 	if _, code := run(t, h, "", "test", "-e", "/src/a.txt"); code == 0 {
 		t.Errorf("/src/a.txt not deleted")
+	}
+}
+
+// TestRuntime_BuildPrunesOldTags: only the newest keepTags builds of an
+// image keep their tags.
+func TestRuntime_BuildPrunesOldTags(t *testing.T) {
+	r := testRuntime(t)
+	project := testProject(t, r)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM "+testImage+"\nCOPY v.txt /v.txt\n")
+	img := &model.Image{Name: "app", Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+	var tags []string
+	for i := range keepTags + 2 {
+		writeFile(t, filepath.Join(dir, "v.txt"), fmt.Sprintf("version %d\n", i))
+		tag, err := r.buildImage(context.Background(), r.cli, project, img, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags = append(tags, tag)
+	}
+	for i, tag := range tags {
+		_, err := r.cli.ImageInspect(context.Background(), tag)
+		if kept := i >= len(tags)-keepTags; kept != (err == nil) {
+			t.Errorf("build %d (%s): kept=%v, want kept=%v (inspect: %v)", i, tag, err == nil, kept, err)
+		}
 	}
 }
