@@ -183,6 +183,10 @@ type ContainerInfo struct {
 	Workdir    string   `json:"workdir,omitempty"`
 	Env        []string `json:"env,omitempty"`         // remoteEnv
 	PostAttach []string `json:"post_attach,omitempty"` // devcontainer postAttachCommand (argv)
+	// StateDir is the project's state directory under LOOP_HOME, where loop
+	// keeps files for the resource on the host (a database()'s db.json and
+	// snapshots: `loop db`).
+	StateDir string `json:"state_dir,omitempty"`
 }
 
 // VersionInfo is the handshake.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,14 +20,16 @@ import (
 )
 
 // dbCmd is `loop db reset|snapshot|restore`: data operations on a
-// database() of the running project (process mode).
+// database() of the running project (process-mode postgres, and
+// container-mode databases: db_container.go).
 func (a *app) dbCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "db",
 		Short: "Reset, snapshot or restore a database() of the project",
-		Long: `Data operations on a database() declared in the Loopfile (process mode).
-Data lives in loop's state directory and survives 'loop down'; see
-docs/databases.md.`,
+		Long: `Data operations on a database() declared in the Loopfile: PostgreSQL in
+process or container mode (reset also works for every container-mode engine).
+Snapshots live in loop's state directory; data survives 'loop down' (in
+container mode, 'loop down --volumes' deletes it); see docs/databases.md.`,
 	}
 	var timeout time.Duration
 	reset := &cobra.Command{
@@ -69,11 +72,19 @@ docs/databases.md.`,
 type dbTarget struct {
 	c       *api.Client
 	project string
-	dir     string // state directory of the database
+	name    string
+	dir     string // state directory of the database; "" when unknown (a container that is not running)
 	info    loopfile.DatabaseInfo
+
+	// Container mode: how to enter the container (nil while it has none
+	// running, and why in enterErr).
+	container *api.ContainerInfo
+	enterErr  error
 }
 
-// database finds the database called name in the running project.
+// database finds the database called name in the running project: a
+// process-mode service (its cmd is the generated start.sh) or a
+// container-mode container (labelled "database").
 func (a *app) database(ctx context.Context, name string) (*dbTarget, error) {
 	c, project, err := a.running(ctx)
 	if err != nil {
@@ -87,29 +98,44 @@ func (a *app) database(ctx context.Context, name string) (*dbTarget, error) {
 		if r.Name != name {
 			continue
 		}
+		t := &dbTarget{c: c, project: project, name: name}
+		if r.Kind == "container" && slices.Contains(r.Labels, "database") {
+			return t, t.enterContainer(ctx)
+		}
 		if len(r.Cmd) != 2 || filepath.Base(r.Cmd[1]) != "start.sh" {
 			break
 		}
-		t := &dbTarget{c: c, project: project, dir: filepath.Dir(r.Cmd[1])}
-		b, err := os.ReadFile(filepath.Join(t.dir, loopfile.DatabaseInfoFile))
-		if err != nil {
-			return nil, fmt.Errorf("database %s: %w", name, err)
-		}
-		if err := json.Unmarshal(b, &t.info); err != nil {
-			return nil, fmt.Errorf("database %s: read %s: %w", name, loopfile.DatabaseInfoFile, err)
+		t.dir = filepath.Dir(r.Cmd[1])
+		if err := t.readInfo(); err != nil {
+			return nil, err
 		}
 		if t.info.Engine != "postgres" {
 			return nil, fmt.Errorf("database %s: loop db supports postgres only (engine %s)", name, t.info.Engine)
 		}
 		return t, nil
 	}
-	return nil, fmt.Errorf("%s is not a process-mode database() of project %s: check the name with `loop status`", name, project)
+	return nil, fmt.Errorf("%s is not a database() of project %s: check the name with `loop status`", name, project)
+}
+
+// readInfo reads db.json from the database's state directory.
+func (t *dbTarget) readInfo() error {
+	b, err := os.ReadFile(filepath.Join(t.dir, loopfile.DatabaseInfoFile))
+	if err != nil {
+		return fmt.Errorf("database %s: %w (run `loop up` to write it again)", t.name, err)
+	}
+	if err := json.Unmarshal(b, &t.info); err != nil {
+		return fmt.Errorf("database %s: read %s: %w", t.name, loopfile.DatabaseInfoFile, err)
+	}
+	return nil
 }
 
 func (a *app) dbReset(ctx context.Context, name string, timeout time.Duration) error {
 	t, err := a.database(ctx, name)
 	if err != nil {
 		return err
+	}
+	if t.isContainer() {
+		return a.containerReset(ctx, t, timeout)
 	}
 	if err := t.c.Action(ctx, t.project, name, "disable"); err != nil {
 		return fmt.Errorf("disable %s: %w", name, err)
@@ -169,12 +195,22 @@ func (a *app) dbSnapshot(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if err := t.needRunning("snapshot"); err != nil {
+		return err
+	}
 	dir := filepath.Join(t.dir, "snapshots")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("snapshot %s: %w", name, err)
 	}
 	snap := time.Now().UTC().Format("20060102T150405.000Z")
 	file := filepath.Join(dir, snap+".dump")
+	if t.isContainer() {
+		if err := t.containerSnapshot(ctx, file); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, snap)
+		return nil
+	}
 	out, err := exec.CommandContext(ctx, filepath.Join(t.info.Bin, "pg_dump"), "-Fc", "-f", file, "-d", t.info.URL).CombinedOutput()
 	if err != nil {
 		os.Remove(file)
@@ -187,6 +223,9 @@ func (a *app) dbSnapshot(ctx context.Context, name string) error {
 func (a *app) dbRestore(ctx context.Context, name, snap string) error {
 	t, err := a.database(ctx, name)
 	if err != nil {
+		return err
+	}
+	if err := t.needRunning("restore"); err != nil {
 		return err
 	}
 	dir := filepath.Join(t.dir, "snapshots")
@@ -202,6 +241,13 @@ func (a *app) dbRestore(ctx context.Context, name, snap string) error {
 	}
 	if _, err := os.Stat(snap); err != nil {
 		return fmt.Errorf("restore %s: %w (list them in %s)", name, err, dir)
+	}
+	if t.isContainer() {
+		if err := t.containerRestore(ctx, snap); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ".dump"))
+		return nil
 	}
 	out, err := exec.CommandContext(ctx, filepath.Join(t.info.Bin, "pg_restore"), "--clean", "--if-exists", "--no-owner", "-d", t.info.URL, snap).CombinedOutput()
 	if err != nil {

@@ -176,7 +176,8 @@ type volumeRemover interface {
 	RemoveVolumes(ctx context.Context, project string) error
 }
 
-// handleContainer tells `loop exec`/`loop shell` how to enter a container.
+// handleContainer tells `loop exec`/`loop shell` (and `loop db` for a
+// container-mode database) how to enter a container.
 func (d *Daemon) handleContainer(w http.ResponseWriter, r *http.Request, p *project) {
 	name := r.PathValue("resource")
 	var res *api.Resource
@@ -198,7 +199,7 @@ func (d *Daemon) handleContainer(w http.ResponseWriter, r *http.Request, p *proj
 		return
 	}
 	c := spec.Container
-	ci := api.ContainerInfo{ID: res.Container, Runtime: d.containerRuntime, User: c.RemoteUser, Workdir: c.Workdir}
+	ci := api.ContainerInfo{ID: res.Container, Runtime: d.containerRuntime, User: c.RemoteUser, Workdir: c.Workdir, StateDir: p.stateDir}
 	if ci.User == "" {
 		ci.User = c.User
 	}

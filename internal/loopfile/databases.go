@@ -270,8 +270,9 @@ func containerImage(db *model.Database) dbImage {
 		ready: []string{"pg_isready", "-q", "-h", "127.0.0.1", "-U", db.User, "-d", db.DB}}
 }
 
-// dbVolume is the named volume of a container-mode database's data.
-func dbVolume(name string) string { return name + "-data" }
+// DatabaseVolume is the named volume (before the engine scopes it to the
+// project) that holds a container-mode database's data.
+func DatabaseVolume(name string) string { return name + "-data" }
 
 // declareDBContainer desugars a container-mode database into container():
 // the official image with the credentials in its environment, the data in
@@ -297,7 +298,7 @@ func declareDBContainer(thread *starlark.Thread, a *args, db *model.Database) (s
 	for k, v := range env {
 		envDict.SetKey(starlark.String(k), starlark.String(v))
 	}
-	volumes := []starlark.Value{starlark.String(dbVolume(db.Name) + ":" + img.data)}
+	volumes := []starlark.Value{starlark.String(DatabaseVolume(db.Name) + ":" + img.data)}
 	if db.Seed != "" && db.Engine != "redis" {
 		volumes = append(volumes, starlark.String(db.Seed+":/docker-entrypoint-initdb.d/seed.sql:ro"))
 	}
@@ -326,7 +327,7 @@ func declareDBContainer(thread *starlark.Thread, a *args, db *model.Database) (s
 		return nil, a.errorAt("runtime", `use runtime="process"`, "database: %v", err)
 	}
 	info := DatabaseInfo{Engine: db.Engine, Runtime: db.Runtime, URL: db.URL, User: db.User, DB: db.DB,
-		Volume: dbVolume(db.Name), DataPath: img.data}
+		Volume: DatabaseVolume(db.Name), DataPath: img.data}
 	j, _ := json.MarshalIndent(info, "", "  ")
 	if err := writeIfChanged(filepath.Join(db.Dir, DatabaseInfoFile), j, 0o600); err != nil {
 		return nil, a.errorAt("name", "check the permissions of loop's state directory", "database: %v", err)

@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// postgresImage is the image database(runtime="container", version="15")
+// runs. Nothing can be pulled here: scripts/standin-postgres.sh builds a
+// stand-in from Debian's PostgreSQL 15 when the real image is absent.
+const postgresImage = "postgres:15"
+
+// requirePostgresImage skips without the postgres:15 image, and fails
+// instead when LOOP_REQUIRE_DOCKER=1 (CI).
+func requirePostgresImage(t *testing.T) {
+	t.Helper()
+	if out, err := dockerCmd("image", "inspect", "--format", "{{.Id}}", postgresImage); err != nil {
+		reason := "the image " + postgresImage + " is missing (scripts/standin-postgres.sh builds a stand-in): " + out
+		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("LOOP_REQUIRE_DOCKER=1 but %s", reason)
+		}
+		t.Skip(reason)
+	}
+}
+
+// TestDatabase_containerPostgres runs database(runtime="container") on the
+// Docker engine: a dependant starts only once the server answers queries
+// (it fails otherwise), the seed is applied, loop db snapshot/restore/reset
+// work through the container, the data volume survives loop down and is
+// deleted by loop down --volumes.
+func TestDatabase_containerPostgres(t *testing.T) {
+	requireDocker(t)
+	requirePostgresImage(t)
+	bin := requirePostgres(t) // the host's psql, as a client
+	e := newDockerEnv(t, "dbc")
+	project := filepath.Base(e.dir)
+	volume := project + "_db-data"
+	port := freePort(t)
+	e.write("seed.sql", "CREATE TABLE t (x int);\nINSERT INTO t VALUES (1);\n")
+	// No retry in the dependant: it fails unless the server already
+	// accepts queries (and the seed has been applied) when it starts.
+	e.write("Loopfile", `database("db", runtime="container", version="15", seed="seed.sql", port=`+strconv.Itoa(port)+`)
+task("count", "`+bin+`/psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -tAc 'select count(*) from t'", resource_deps=["db"])
+`)
+	start := time.Now()
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "50s")
+	t.Logf("up and ready (init and seed included) in %s", time.Since(start).Round(time.Millisecond))
+	if got := e.resource("count").State; got != "ready" {
+		t.Fatalf("count task: got %s, want ready", got)
+	}
+	if r := e.mustLoop("logs", "count"); !strings.Contains(r.stdout, "1") {
+		t.Errorf("the dependant's output does not show the seed's row count:\n%s", r.stdout)
+	}
+	if got := mustDocker(t, "volume", "inspect", "--format", "{{index .Labels \""+labelProject+"\"}}", volume); got != project {
+		t.Errorf("volume %s: label %s = %q, want %q", volume, labelProject, got, project)
+	}
+
+	pass, err := os.ReadFile(filepath.Join(e.stateDirOf(t, "db"), "password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "postgres://dev:" + strings.TrimSpace(string(pass)) + "@127.0.0.1:" + strconv.Itoa(port) + "/db?sslmode=disable"
+	psql := func(sql string) string {
+		t.Helper()
+		out, err := exec.Command(filepath.Join(bin, "psql"), url, "-X", "-v", "ON_ERROR_STOP=1", "-tAc", sql).CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql %q: %v: %s", sql, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	rows := func() string { t.Helper(); return psql("select string_agg(x::text, ',' order by x) from t") }
+	if got := rows(); got != "1" {
+		t.Fatalf("after seed: got rows %q, want 1", got)
+	}
+
+	// Snapshot: pg_dump -Fc inside the container, written on the host.
+	psql("insert into t values (2)")
+	start = time.Now()
+	snap := strings.TrimSpace(e.mustLoop("db", "snapshot", "db").stdout)
+	t.Logf("snapshot in %s", time.Since(start).Round(time.Millisecond))
+	dump, err := os.ReadFile(filepath.Join(e.stateDirOf(t, "db"), "snapshots", snap+".dump"))
+	if err != nil {
+		t.Fatalf("snapshot %q: %v", snap, err)
+	}
+	if !bytes.HasPrefix(dump, []byte("PGDMP")) {
+		t.Fatalf("snapshot %s: not a pg_dump custom-format archive (starts %q)", snap, dump[:min(16, len(dump))])
+	}
+	psql("insert into t values (3)")
+	start = time.Now()
+	e.mustLoop("db", "restore", "db", snap)
+	t.Logf("restore in %s", time.Since(start).Round(time.Millisecond))
+	if got := rows(); got != "1,2" {
+		t.Fatalf("after restore: got rows %q, want 1,2 (the snapshot's)", got)
+	}
+
+	// Reset: a new volume, initialised and seeded again.
+	start = time.Now()
+	e.mustLoop("db", "reset", "db")
+	t.Logf("reset in %s", time.Since(start).Round(time.Millisecond))
+	if got := rows(); got != "1" {
+		t.Fatalf("after reset: got rows %q, want 1 (the seed only)", got)
+	}
+
+	// The data lives in the volume: it survives loop down (the container
+	// is removed) and loop up.
+	psql("insert into t values (4)")
+	e.mustLoop("down")
+	if ids := projectContainers(t, project); len(ids) != 0 {
+		t.Fatalf("after loop down, containers are left: %v", ids)
+	}
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "50s")
+	if got := rows(); got != "1,4" {
+		t.Fatalf("after down and up: got rows %q, want 1,4 (data kept)", got)
+	}
+
+	e.mustLoop("down", "--volumes")
+	if out, err := dockerCmd("volume", "inspect", volume); err == nil {
+		t.Fatalf("after loop down --volumes, volume %s still exists: %s", volume, out)
+	}
+}

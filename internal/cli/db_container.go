@@ -1,0 +1,253 @@
+package cli
+
+// `loop db` for container-mode databases. The daemon says how to enter the
+// container (GET .../container, as for `loop exec`: its ID, runtime and the
+// project's state directory); the commands then run inside it through the
+// Docker engine's exec API, whose stdin and demultiplexed stdout are byte
+// streams: pg_dump's custom-format output is written to a host file and
+// pg_restore reads one from stdin. Reset deletes the data volume between
+// disable and enable, so the image's init (and the seed) runs again.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loopfile"
+	dockerrt "github.com/loopdev/loop/internal/runtime/docker"
+)
+
+func (t *dbTarget) isContainer() bool { return t.info.Runtime == "container" }
+
+// enterContainer fills in the container of a container-mode database. A
+// database without a running container (crashed, disabled) can still be
+// reset: only snapshot and restore need it (needRunning).
+func (t *dbTarget) enterContainer(ctx context.Context) error {
+	t.info = loopfile.DatabaseInfo{Runtime: "container", Volume: loopfile.DatabaseVolume(t.name)}
+	ci, err := t.c.Container(ctx, t.project, t.name)
+	var se *api.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusConflict {
+		t.enterErr = err
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("database %s: %w", t.name, err)
+	}
+	if ci.Runtime != "docker" {
+		return fmt.Errorf("database %s: loop db supports container databases on the docker runtime; %s runs on %s", t.name, t.name, ci.Runtime)
+	}
+	if ci.StateDir == "" {
+		return fmt.Errorf("database %s: loopd did not say where its state directory is: restart it (`loop daemon stop`, then `loop up`)", t.name)
+	}
+	t.container = &ci
+	t.dir = loopfile.DatabaseDir(ci.StateDir, t.name)
+	return t.readInfo()
+}
+
+// needRunning checks that op (snapshot, restore) can run on t: process
+// mode, or a running postgres container.
+func (t *dbTarget) needRunning(op string) error {
+	if !t.isContainer() {
+		return nil
+	}
+	if t.container == nil {
+		return fmt.Errorf("%s %s: %w: wait until it is ready (`loop wait`), or `loop db reset %s`", op, t.name, t.enterErr, t.name)
+	}
+	if t.info.Engine != "postgres" {
+		return fmt.Errorf("%s %s: loop db %s supports postgres (%s is %s); `loop db reset` works for every engine", op, t.name, op, t.name, t.info.Engine)
+	}
+	return nil
+}
+
+func dockerClient() (*client.Client, error) {
+	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return dc, nil
+}
+
+// containerSnapshot writes `pg_dump -Fc` of the database, run inside its
+// container, into file (through a temporary file: a failed dump leaves
+// nothing behind).
+func (t *dbTarget) containerSnapshot(ctx context.Context, file string) error {
+	dc, err := dockerClient()
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", t.name, err)
+	}
+	defer dc.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".snapshot-*")
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", t.name, err)
+	}
+	defer os.Remove(tmp.Name())
+	var stderr bytes.Buffer
+	argv := []string{"pg_dump", "-Fc", "-U", t.info.User, "-d", t.info.DB}
+	code, err := execIO(ctx, dc, *t.container, argv, nil, tmp, &stderr)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && code != 0 {
+		err = fmt.Errorf("exited %d: %s", code, strings.TrimSpace(stderr.String()))
+	}
+	if err != nil {
+		return fmt.Errorf("snapshot %s: pg_dump in container %s: %w", t.name, shortID(t.container.ID), err)
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return fmt.Errorf("snapshot %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// containerRestore feeds the snapshot file to `pg_restore --clean
+// --if-exists --no-owner` inside the container.
+func (t *dbTarget) containerRestore(ctx context.Context, file string) error {
+	dc, err := dockerClient()
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", t.name, err)
+	}
+	defer dc.Close()
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", t.name, err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	argv := []string{"pg_restore", "--clean", "--if-exists", "--no-owner", "-U", t.info.User, "-d", t.info.DB}
+	code, err := execIO(ctx, dc, *t.container, argv, f, &out, &out)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("exited %d: %s", code, strings.TrimSpace(out.String()))
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s from %s: pg_restore in container %s: %w", t.name, file, shortID(t.container.ID), err)
+	}
+	return nil
+}
+
+// containerReset disables the database (the engine removes its
+// container), deletes its data volume and enables it again: the image
+// initialises an empty data directory and applies the seed.
+func (a *app) containerReset(ctx context.Context, t *dbTarget, timeout time.Duration) error {
+	dc, err := dockerClient()
+	if err != nil {
+		return fmt.Errorf("reset %s: %w", t.name, err)
+	}
+	defer dc.Close()
+	vol := dockerrt.VolumeName(t.project, t.info.Volume)
+	if err := t.c.Action(ctx, t.project, t.name, "disable"); err != nil {
+		return fmt.Errorf("disable %s: %w", t.name, err)
+	}
+	gone := func(r api.Resource) bool { return r.State == api.StateDisabled && r.Container == "" }
+	if err := t.waitFor(ctx, t.name, timeout, gone); err != nil {
+		return fmt.Errorf("reset %s: waiting for its container to be removed: %w (it is disabled: `loop enable %s`)", t.name, err, t.name)
+	}
+	if err := removeVolume(ctx, dc, vol, timeout); err != nil {
+		return fmt.Errorf("reset %s: %w (it is disabled: `loop enable %s` once the volume is gone)", t.name, err, t.name)
+	}
+	if err := t.c.Action(ctx, t.project, t.name, "enable"); err != nil {
+		return fmt.Errorf("enable %s: %w", t.name, err)
+	}
+	ready := func(r api.Resource) bool { return r.State == api.StateReady }
+	if err := t.waitFor(ctx, t.name, timeout, ready); err != nil {
+		return fmt.Errorf("reset %s: waiting for it to be ready: %w (see `loop logs %s`)", t.name, err, t.name)
+	}
+	fmt.Fprintf(a.stdout, "%s: reset (volume %s deleted, initialised and seeded again)\n", t.name, vol)
+	return nil
+}
+
+// removeVolume removes a named volume; one that does not exist is fine. A
+// volume still in use (the removed container may linger in the engine for
+// a moment) is retried until timeout.
+func removeVolume(ctx context.Context, dc *client.Client, vol string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := dc.VolumeRemove(ctx, vol, false)
+		if err == nil || client.IsErrNotFound(err) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("remove volume %s: %w (which container uses it: docker ps -a --filter volume=%s)", vol, err, vol)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// execIO runs argv in the container without a terminal: stdin (nil for
+// none) is copied to it and closed, its stdout and stderr are
+// demultiplexed into the writers byte for byte. It returns the exit code.
+func execIO(ctx context.Context, dc *client.Client, info api.ContainerInfo, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	ex, err := dc.ContainerExecCreate(ctx, info.ID, container.ExecOptions{
+		Cmd: argv, User: info.User, WorkingDir: info.Workdir, Env: info.Env,
+		AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("exec: %w", err)
+	}
+	conn, err := dc.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("attach: %w", err)
+	}
+	defer conn.Close()
+	copied := make(chan error, 1)
+	if stdin != nil {
+		go func() {
+			_, err := io.Copy(conn.Conn, stdin)
+			if cerr := conn.CloseWrite(); err == nil {
+				err = cerr
+			}
+			copied <- err
+		}()
+	} else {
+		copied <- nil
+	}
+	if _, err := stdcopy.StdCopy(stdout, stderr, conn.Reader); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("read output: %w", err)
+	}
+	code, err := exitCode(ctx, dc, ex.ID)
+	conn.Close() // unblocks a copy the process never read to the end
+	werr := <-copied
+	switch {
+	case err != nil:
+		return 0, err
+	case code == 0 && werr != nil:
+		return 0, fmt.Errorf("write input: %w", werr)
+	}
+	return code, nil
+}
+
+// exitCode waits for the exit code of an exec whose output has ended: the
+// engine records it a moment after.
+func exitCode(ctx context.Context, dc *client.Client, id string) (int, error) {
+	for {
+		in, err := dc.ContainerExecInspect(ctx, id)
+		if err != nil {
+			return 0, fmt.Errorf("exec inspect: %w", err)
+		}
+		if !in.Running {
+			return in.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func shortID(id string) string { return id[:min(12, len(id))] }
