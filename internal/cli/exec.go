@@ -16,6 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/runtime/containerd"
 )
 
 func (a *app) execCmd() *cobra.Command {
@@ -51,8 +53,9 @@ func (a *app) shellCmd() *cobra.Command {
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// enter runs argv in a resource's container through the Docker engine,
-// as the resource's remote user in its workspace with its remote env.
+// enter runs argv in a resource's container through its engine (the
+// Docker engine, or containerd), as the resource's remote user in its
+// workspace with its remote env.
 func (a *app) enter(ctx context.Context, resource string, argv []string, tty, attach bool) error {
 	c, name, err := a.running(ctx)
 	if err != nil {
@@ -62,16 +65,24 @@ func (a *app) enter(ctx context.Context, resource string, argv []string, tty, at
 	if err != nil {
 		return err
 	}
-	if info.Runtime != "docker" {
-		return fmt.Errorf("loop exec supports the docker runtime; %s runs on %s", resource, info.Runtime)
+	var run func(argv []string, tty bool) (int, error)
+	switch info.Runtime {
+	case "docker":
+		dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return fmt.Errorf("docker client: %w", err)
+		}
+		defer dc.Close()
+		run = func(argv []string, tty bool) (int, error) { return dockerExec(ctx, dc, info, argv, tty) }
+	case "containerd":
+		rt := &containerd.Runtime{}
+		defer rt.Close()
+		run = func(argv []string, tty bool) (int, error) { return containerdExec(ctx, rt, info, argv, tty) }
+	default:
+		return fmt.Errorf("loop exec supports the docker and containerd runtimes; %s runs on %s", resource, info.Runtime)
 	}
-	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return fmt.Errorf("docker client: %w", err)
-	}
-	defer dc.Close()
 	if attach && len(info.PostAttach) > 0 {
-		code, err := dockerExec(ctx, dc, info, info.PostAttach, false)
+		code, err := run(info.PostAttach, false)
 		if err != nil {
 			return fmt.Errorf("postAttachCommand: %w", err)
 		}
@@ -79,7 +90,7 @@ func (a *app) enter(ctx context.Context, resource string, argv []string, tty, at
 			return &ExitError{Code: code, Err: fmt.Errorf("postAttachCommand exited %d", code)}
 		}
 	}
-	code, err := dockerExec(ctx, dc, info, argv, tty)
+	code, err := run(argv, tty)
 	if err != nil {
 		return err
 	}
@@ -87,6 +98,22 @@ func (a *app) enter(ctx context.Context, resource string, argv []string, tty, at
 		return &ExitError{Code: code, Err: fmt.Errorf("%s exited %d", argv[0], code)}
 	}
 	return nil
+}
+
+// containerdExec runs argv in a container on containerd, which the CLI
+// reaches directly as it reaches the Docker engine (the socket and
+// namespace from LOOP_CONTAINERD_ADDRESS and LOOP_CONTAINERD_NAMESPACE,
+// as loopd's).
+func containerdExec(ctx context.Context, rt *containerd.Runtime, info api.ContainerInfo, argv []string, tty bool) (int, error) {
+	if tty {
+		if st, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
+			defer term.Restore(int(os.Stdin.Fd()), st)
+		}
+	}
+	return rt.Exec(ctx, info.ID, runtime.ExecSpec{
+		Argv: argv, User: info.User, Workdir: info.Workdir, Env: info.Env, TTY: tty,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+	})
 }
 
 func dockerExec(ctx context.Context, dc *client.Client, info api.ContainerInfo, argv []string, tty bool) (int, error) {
