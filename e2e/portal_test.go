@@ -192,10 +192,17 @@ func TestPortal_Browser(t *testing.T) {
 
 	step(t, ctx, "open the resource", chromedp.Click(chromedp.CSS(row+` th a`)), chromedp.WaitVisible(chromedp.CSS(`#log`)))
 	step(t, ctx, "see the first start in the followed logs", until(logCount("server ready to serve")+` >= 1`))
+	const historyRows = `document.querySelectorAll('#history tr').length`
+	step(t, ctx, "see the first start in the history", until(historyRows+` >= 2`))
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](historyRows))
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := e.resource("web").Pid
 	step(t, ctx, "click restart", chromedp.Click(chromedp.CSS(`button[data-action=restart]`)))
 	step(t, ctx, "see the restart's new log line", until(logCount("server ready to serve")+` >= 2`))
 	step(t, ctx, "see the state return to ready", until(`document.querySelector('dl[data-key="portal/web"] [data-field=state]')?.textContent === 'ready'`))
+	step(t, ctx, "see the restart in the history without a reload", until(fmt.Sprintf(historyRows+` > %d`, rows)))
 	if after := e.resource("web").Pid; after == before {
 		t.Errorf("web: pid %d after clicking restart, want a new process", after)
 	}

@@ -176,6 +176,7 @@ function updateResource(project, r) {
   for (const row of document.querySelectorAll(`[data-key="${CSS.escape(key)}"]`)) {
     for (const cell of row.querySelectorAll('[data-field]')) fill(cell, r);
   }
+  for (const h of document.querySelectorAll(`[data-history="${CSS.escape(key)}"]`)) if (h.refresh) h.refresh(r);
 }
 
 function fill(cell, r) {
@@ -318,12 +319,7 @@ async function resourceView(rt, signal) {
     el('td', {}, el('code', {}, [d.file, d.line, d.col].filter(Boolean).join(':') || '–')),
     el('td', {}, d.severity), el('td', {}, d.message), el('td', {}, d.source || '')));
 
-  const history = el('div', {}, note('Loading history…'));
-  api(`/v1/history?project=${enc(p.name)}&resource=${enc(r.name)}&limit=50`, { signal }).then(hs => {
-    if (!hs || !hs.length) { history.replaceChildren(note('No runs recorded yet.')); return; }
-    history.replaceChildren(table(null, ['Started', 'Kind', 'Outcome', 'Duration', 'Reason'], hs.map(h => el('tr', {},
-      el('td', {}, fmtTime(h.start)), el('td', {}, h.kind), el('td', {}, h.outcome), el('td', {}, fmtDur(h.duration_ns)), el('td', {}, h.reason || '')))));
-  }).catch(err => { if (err.name !== 'AbortError') history.replaceChildren(failure(err, 'Build and restart history')); });
+  const history = historyView(p.name, r, signal);
 
   return el('section', { 'aria-labelledby': 'h-res' },
     el('p', {}, el('a', { href: '#/' }, '← Projects')),
@@ -337,6 +333,29 @@ async function resourceView(rt, signal) {
     history,
     el('h3', {}, 'Logs'),
     logView(p.name, r.name, signal));
+}
+
+// historyView is the resource's build and restart history. It reloads
+// (debounced) whenever the resource reaches a new state, so a restart
+// shows up without reloading the page.
+function historyView(project, r, signal) {
+  const box = el('div', { id: 'history', 'data-history': `${project}/${r.name}` }, note('Loading history…'));
+  const load = () => api(`/v1/history?project=${enc(project)}&resource=${enc(r.name)}&limit=50`, { signal }).then(hs => {
+    if (!hs || !hs.length) { box.replaceChildren(note('No runs recorded yet.')); return; }
+    box.replaceChildren(table(null, ['Started', 'Kind', 'Outcome', 'Duration', 'Reason'], hs.map(h => el('tr', {},
+      el('td', {}, fmtTime(h.start)), el('td', {}, h.kind), el('td', {}, h.outcome), el('td', {}, fmtDur(h.duration_ns)), el('td', {}, h.reason || '')))));
+  }).catch(err => { if (err.name !== 'AbortError') box.replaceChildren(failure(err, 'Build and restart history')); });
+  let last = `${r.state}|${r.since}`;
+  let timer = null;
+  box.refresh = nr => {
+    const mark = `${nr.state}|${nr.since}`;
+    if (mark === last) return;
+    last = mark;
+    clearTimeout(timer);
+    timer = setTimeout(load, 250);
+  };
+  load();
+  return box;
 }
 
 // logView streams the resource's logs (NDJSON, follow=1), read
