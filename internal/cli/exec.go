@@ -18,6 +18,7 @@ import (
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/containerd"
+	"github.com/loopdev/loop/internal/runtime/docker"
 )
 
 func (a *app) execCmd() *cobra.Command {
@@ -68,9 +69,9 @@ func (a *app) enter(ctx context.Context, resource string, argv []string, tty, at
 	var run func(argv []string, tty bool) (int, error)
 	switch info.Runtime {
 	case "docker":
-		dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		dc, _, err := docker.Connect()
 		if err != nil {
-			return fmt.Errorf("docker client: %w", err)
+			return err
 		}
 		defer dc.Close()
 		run = func(argv []string, tty bool) (int, error) { return dockerExec(ctx, dc, info, argv, tty) }
