@@ -162,3 +162,43 @@ task("check", "true", resource_deps=["db"])
 		})
 	}
 }
+
+func TestDatabase_processMySQL(t *testing.T) {
+	if _, err := mariadbBin(); err != nil {
+		t.Skipf("no MariaDB here: %v", err)
+	}
+	state := t.TempDir()
+	files := map[string]string{
+		"Loopfile": `database("db", engine="mysql", user="o'brien", seed="seed.sql", port=6003)
+task("check", "true", resource_deps=["db"])
+`,
+		"seed.sql": "create table t (x int);",
+	}
+	p, _, err := fixture(t, files, Options{StateDir: state})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	db := p.Resource("db")
+	if got, want := db.Cmd[1], filepath.Join(state, "db", "db", "start.sh"); got != want {
+		t.Errorf("cmd script: got %s, want %s", got, want)
+	}
+	// mariadb-admin ping over TCP: the seed runs with networking off.
+	if r := db.Readiness; r == nil || r.Kind != model.ProbeExec || filepath.Base(r.Cmd[0]) != "mariadb-admin" || !slices.Contains(r.Cmd, "6003") {
+		t.Errorf("readiness: got %+v, want mariadb-admin ping on port 6003", r)
+	}
+	if db.StopSignal != "SIGTERM" {
+		t.Errorf("stop signal: got %s, want SIGTERM", db.StopSignal)
+	}
+	script, err := os.ReadFile(db.Cmd[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--skip-networking", "--bind-address=127.0.0.1", "--port=6003", `CREATE USER IF NOT EXISTS 'o\'brien'@'%'`, "seed.sql"} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("start.sh does not contain %q:\n%s", want, script)
+		}
+	}
+	if got := p.Resource("check").Env["DATABASE_URL"]; !strings.HasPrefix(got, "mysql://o%27brien:") || !strings.HasSuffix(got, "@127.0.0.1:6003/db") {
+		t.Errorf("DATABASE_URL: got %q", got)
+	}
+}
