@@ -71,12 +71,11 @@ func (t *dbTarget) needRunning(op string) error {
 	return nil
 }
 
+// dockerClient connects to the Docker engine as the runtime and `loop
+// exec` do (DOCKER_HOST, contexts, ssh://).
 func dockerClient() (*client.Client, error) {
-	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
-	}
-	return dc, nil
+	dc, _, err := dockerrt.Connect()
+	return dc, err
 }
 
 // containerSnapshot writes `pg_dump -Fc` of the database, run inside its
