@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -20,7 +25,8 @@ var templateChecks = map[string][][]string{
 }
 
 // TestNew_EmbeddedTemplates generates every embedded template, runs its own
-// tests, then `loop ci --junit` on it with the process runtime.
+// tests, then `loop ci --junit` on it with the process runtime and, where
+// Docker is present, with the container runtime (see testTemplateContainer).
 func TestNew_EmbeddedTemplates(t *testing.T) {
 	t.Parallel()
 	list := newEnv(t, "list").mustLoop("new", "--list")
@@ -40,7 +46,9 @@ func TestNew_EmbeddedTemplates(t *testing.T) {
 			if !ok {
 				t.Fatalf("embedded template %s has no checks in templateChecks: add them", name)
 			}
-			e := newEnv(t, "gen")
+			// A project name of its own: container names, image tags and
+			// labels must not clash with the other templates' or runs'.
+			e := newContainerEnv(t, projectName("tmpl-"+name))
 			port := freePort(t)
 			e.mustLoop("new", name, "demo", "--dir", ".", "--force", "--set", "Port="+strconv.Itoa(port))
 			for _, f := range []string{"Loopfile", "Dockerfile", "README.md", ".devcontainer/devcontainer.json",
@@ -62,7 +70,7 @@ func TestNew_EmbeddedTemplates(t *testing.T) {
 					t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
 				}
 			}
-			r := e.loop("ci", "--junit", "report.xml", "--timeout", "55s")
+			r := e.loopWith([]string{"LOOP_RUNTIME=process"}, "ci", "--junit", "report.xml", "--timeout", "55s")
 			if r.code != 0 {
 				t.Fatalf("loop ci on the generated %s project: %s", name, r)
 			}
@@ -70,6 +78,11 @@ func TestNew_EmbeddedTemplates(t *testing.T) {
 			if err != nil || !strings.Contains(string(report), "test") {
 				t.Errorf("loop ci --junit: report.xml: %v\n%s", err, report)
 			}
+			t.Run("container", func(t *testing.T) {
+				ce := *e
+				ce.t = t
+				testTemplateContainer(t, &ce, name, port)
+			})
 		})
 	}
 }
@@ -144,4 +157,191 @@ files:
 	if _, err := os.Stat(filepath.Join(e.dir, "w3")); !os.IsNotExist(err) {
 		t.Errorf("a failed loop new left %s behind", filepath.Join(e.dir, "w3"))
 	}
+}
+
+// templateLive is, per embedded template, an edit that live update must
+// bring into the running container: in file, old becomes new, after which
+// GET / answers with liveText in the body.
+var templateLive = map[string]struct{ file, old, new string }{
+	"go-http":     {"main.go", `"message": "hello"`, `"message": "` + liveText + `"`},
+	"python":      {"app.py", `"message": "hello"`, `"message": "` + liveText + `"`},
+	"node-ts":     {"src/server.ts", `message: "hello"`, `message: "` + liveText + `"`},
+	"static-site": {"public/index.html", "<h1>demo</h1>", "<h1>" + liveText + "</h1>"},
+}
+
+const liveText = "changed by a live update"
+
+// devBuilds holds a mutex per dev-stage base image: templates on the same
+// base (go-http and static-site on golang) share the dev stage's first,
+// project-independent layers, so one builds them while the other waits and
+// then takes them from Docker's layer cache, instead of both compiling the
+// same standard library at once on a cold machine.
+var devBuilds sync.Map // base image -> *sync.Mutex
+
+// testTemplateContainer is the container half of issue 7 for the generated
+// project in e.dir (template name, service "demo" on port):
+//   - `loop ci` with LOOP_RUNTIME=container passes, and the service really
+//     ran as a container of the project;
+//   - `loop up` with it, then an edit is live-updated into the same
+//     container (no rebuild, no new container);
+//   - the Dockerfile's prod target builds with the docker CLI, runs, and
+//     answers GET /healthz.
+func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
+	requireDocker(t)
+	dockerfile, err := os.ReadFile(filepath.Join(e.dir, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireBaseImages(t, string(dockerfile))
+	project := filepath.Base(e.dir)
+	container := []string{"LOOP_RUNTIME=container"}
+
+	// loop ci, with a long timeout: on a cold machine the dev image's first
+	// build compiles or installs everything.
+	base := regexp.MustCompile(`(?m)^FROM (\S+) AS dev$`).FindStringSubmatch(string(dockerfile))
+	if base == nil {
+		t.Fatalf("Dockerfile: no dev stage:\n%s", dockerfile)
+	}
+	mu, _ := devBuilds.LoadOrStore(base[1], new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	start := time.Now()
+	r := e.loopFor(4*time.Minute, container, "ci", "--keep", "--timeout", "220s")
+	mu.(*sync.Mutex).Unlock()
+	if r.code != 0 {
+		t.Fatalf("LOOP_RUNTIME=container loop ci on the generated %s project: %s", name, r)
+	}
+	t.Logf("%s: LOOP_RUNTIME=container loop ci: %s", name, time.Since(start).Round(time.Millisecond))
+	res := e.resource("demo")
+	if res.Kind != "container" || res.Container == "" {
+		t.Fatalf("after LOOP_RUNTIME=container loop ci --keep: demo is a %q with container %q, want a container", res.Kind, res.Container)
+	}
+	inspect := mustDocker(t, "inspect", "--format", `{{.State.Running}} {{index .Config.Labels "`+labelProject+`"}}`, res.Container)
+	if want := "true " + project; inspect != want {
+		t.Errorf("docker inspect %s: got %q, want %q (running, of this project)", res.Container, inspect, want)
+	}
+	if code, body, err := httpGet(port, "/healthz"); err != nil || code != 200 {
+		t.Errorf("GET /healthz of the container: %d %q, %v; want 200", code, body, err)
+	}
+	e.mustLoop("down")
+
+	// Live update: an edit reaches the running container without a rebuild.
+	live, ok := templateLive[name]
+	if !ok {
+		t.Fatalf("embedded template %s has no live-update edit in templateLive: add one", name)
+	}
+	if r := e.loopWith(container, "up", "-d"); r.code != 0 {
+		t.Fatalf("LOOP_RUNTIME=container loop up -d: %s", r)
+	}
+	e.mustLoop("wait", "--timeout", "50s")
+	id := e.containerOf("demo")
+	src, err := os.ReadFile(filepath.Join(e.dir, live.file))
+	if err != nil || !strings.Contains(string(src), live.old) {
+		t.Fatalf("%s: want %q in it (%v)", live.file, live.old, err)
+	}
+	start = time.Now()
+	e.write(live.file, strings.Replace(string(src), live.old, live.new, 1))
+	var body string
+	if !poll(60*time.Second, func() bool {
+		_, body, _ = httpGet(port, "/")
+		return strings.Contains(body, liveText)
+	}) {
+		t.Fatalf("after editing %s: GET / = %q, want %q in it\n%s", live.file, body, liveText, e.loop("status"))
+	}
+	t.Logf("%s: live update of %s: %s", name, live.file, time.Since(start).Round(time.Millisecond))
+	e.mustLoop("wait", "--timeout", "30s")
+	if got := e.containerOf("demo"); got != id {
+		t.Errorf("after a live update of %s: container %s, want the same container %s (no rebuild or recreate)", live.file, got, id)
+	}
+	e.mustLoop("down")
+
+	// The prod target, built and run with the docker CLI.
+	tag := "loop/" + project + "-prod:test" // removeProjectObjects removes loop/<project>-*
+	start = time.Now()
+	t.Cleanup(func() { dockerCmd("rmi", "-f", tag) })
+	out := mustDocker(t, "build", "--target", "prod", "-t", tag, e.dir)
+	// The build's other stages end as untagged images unless Docker's cache
+	// found them among loop's dev image's layers: remove the untagged ones
+	// (never a tagged base image), children first; a plain rmi refuses an
+	// image another one builds on.
+	steps := regexp.MustCompile(`(?m)^ ---> ([0-9a-f]{12})$`).FindAllStringSubmatch(out, -1)
+	t.Cleanup(func() {
+		for i := len(steps) - 1; i >= 0; i-- {
+			if tags, err := dockerCmd("image", "inspect", "--format", "{{len .RepoTags}}", steps[i][1]); err == nil && tags == "0" {
+				dockerCmd("rmi", steps[i][1])
+			}
+		}
+	})
+	cport := strconv.Itoa(port) + "/tcp"
+	cid := mustDocker(t, "run", "-d", "--label", labelProject+"="+project, "-p", "127.0.0.1::"+cport, tag)
+	t.Cleanup(func() { dockerCmd("rm", "-f", "-v", cid) })
+	hostPort := mustDocker(t, "port", cid, cport)
+	_, p, ok := strings.Cut(strings.Fields(hostPort)[0], "127.0.0.1:")
+	pp, err := strconv.Atoi(p)
+	if !ok || err != nil {
+		t.Fatalf("docker port %s %s: %q", cid, cport, hostPort)
+	}
+	var code int
+	if !poll(30*time.Second, func() bool { code, body, err = httpGet(pp, "/healthz"); return code == 200 }) {
+		logs, _ := dockerCmd("logs", cid)
+		t.Fatalf("prod image: GET /healthz = %d %q, %v; want 200\nlogs:\n%s", code, body, err, logs)
+	}
+	t.Logf("%s: prod target built and answering: %s", name, time.Since(start).Round(time.Millisecond))
+}
+
+// requireBaseImages skips the test when an image the Dockerfile builds FROM
+// is missing (nothing is pulled), and fails it instead under
+// LOOP_REQUIRE_DOCKER=1: scripts/standin-images.sh builds stand-ins.
+func requireBaseImages(t *testing.T, dockerfile string) {
+	t.Helper()
+	stages := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^FROM (\S+)(?: AS (\S+))?$`).FindAllStringSubmatch(dockerfile, -1) {
+		if !stages[m[1]] {
+			if out, err := dockerCmd("image", "inspect", "--format", "{{.Id}}", m[1]); err != nil {
+				msg := fmt.Sprintf("base image %s is missing (run scripts/standin-images.sh): %v: %s", m[1], err, out)
+				if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
+					t.Fatalf("LOOP_REQUIRE_DOCKER=1 but %s", msg)
+				}
+				t.Skip(msg)
+			}
+		}
+		stages[m[2]] = true
+	}
+}
+
+// httpGet returns the status and body of GET http://127.0.0.1:port/path.
+func httpGet(port int, path string) (int, string, error) {
+	resp, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// loopFor is loopWith with a timeout of its own, for a first container
+// build that may take longer than cmdTimeout.
+func (e *loopEnv) loopFor(d time.Duration, env []string, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin.loop, args...)
+	cmd.Dir = e.dir
+	cmd.Env = append(e.environ(), env...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	default:
+		e.t.Fatalf("loop %s: %v", strings.Join(args, " "), err)
+	}
+	if ctx.Err() != nil {
+		e.t.Fatalf("loop %s: no exit within %s\n%s", strings.Join(args, " "), d, r)
+	}
+	return r
 }
