@@ -100,12 +100,17 @@ func (p *parser) load() (*Result, error) {
 			byName[m.name] = m
 		}
 	}
-	if m, ok := byName["dockerComposeFile"]; ok {
-		return nil, p.src.errAt(m.key, "use image or build, or declare the services in the Loopfile",
-			"dockerComposeFile configs are not supported by loop yet")
-	}
 	// The workspace comes first: ${containerWorkspaceFolder} depends on it.
-	if err := p.workspace(byName); err != nil {
+	if _, ok := byName["dockerComposeFile"]; ok {
+		if err := p.compose(byName); err != nil {
+			return nil, err
+		}
+		// The spec's default for Compose: the service's own command runs.
+		p.c.KeepAlive = false
+		if err := p.composeWorkspace(byName); err != nil {
+			return nil, err
+		}
+	} else if err := p.workspace(byName); err != nil {
 		return nil, err
 	}
 	for _, m := range props {
@@ -115,6 +120,9 @@ func (p *parser) load() (*Result, error) {
 		if err := p.property(m); err != nil {
 			return nil, err
 		}
+	}
+	if cm := p.res.Compose; cm != nil && p.c.User == "" {
+		p.c.User = cm.Project.Services[cm.Service].User // containerUser's default
 	}
 	if p.c.RemoteUser == "" {
 		p.c.RemoteUser = p.c.User
@@ -130,6 +138,11 @@ func (p *parser) load() (*Result, error) {
 
 // property reads one top-level property into the parser's state.
 func (p *parser) property(m member) error {
+	if p.res.Compose != nil {
+		if ok, err := p.composeProperty(m); ok {
+			return err
+		}
+	}
 	var err error
 	switch m.name {
 	case "$schema", "workspaceFolder", "workspaceMount":

@@ -47,7 +47,12 @@ type Result struct {
 	// Empty when Image is nil.
 	Images []*model.Image
 	Name   string // the `name` property ("" when absent)
-	ID     string // ${devcontainerId}: stable for a ProjectDir and config file
+	// Compose is set for a dockerComposeFile config: Container is then the
+	// service's dev container settings (image, user, environment,
+	// lifecycle, ports, mounts) to lay over its Compose mapping, and
+	// Compose.Services are the other services to run.
+	Compose *Compose
+	ID      string // ${devcontainerId}: stable for a ProjectDir and config file
 }
 
 // Error is a devcontainer.json problem with its location.

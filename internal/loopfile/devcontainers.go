@@ -75,6 +75,12 @@ func builtinDevcontainer(thread *starlark.Thread, b *starlark.Builtin, posArgs s
 	}
 
 	c := *res.Container
+	var services []*model.Resource // a Compose config's other services
+	if res.Compose != nil {
+		if services, err = s.devcontainerCompose(a, r, &c, res, images, pos); err != nil {
+			return nil, err
+		}
+	}
 	c.Sync = append(slices.Clone(c.Sync), syncs...)
 	if len(steps) > 0 && slices.ContainsFunc(c.OnChange, func(st model.Step) bool { return st.Restart }) {
 		return nil, a.errorAt("on_change", "drop the restart() step the devcontainer.json already implies",
@@ -88,18 +94,29 @@ func builtinDevcontainer(thread *starlark.Thread, b *starlark.Builtin, posArgs s
 	}
 	normalizeContainer(&c)
 	r.Container = &c
-	r.Env = maps.Clone(res.Env)
+	if res.Compose == nil {
+		r.Env = maps.Clone(res.Env)
+	}
 	if !a.has("links") {
 		for _, p := range res.Ports {
 			r.Links = append(r.Links, model.Link{URL: "http://127.0.0.1:" + strconv.Itoa(p)})
 		}
 	}
+	restartOnly := r.Deps // a Compose service's develop.watch restart paths
 	r.Deps = deps
 	if !a.has("deps") {
-		r.Deps = containerDeps(&c, nil)
+		r.Deps = append(containerDeps(&c, nil), restartOnly...)
 	}
 	if _, err := s.declare(thread, a, r); err != nil {
 		return nil, err
+	}
+	for _, svc := range services {
+		svc.Pos = r.Pos
+		if svc.Container.Build != nil {
+			svc.Container.Build.Pos = r.Pos
+			s.project.Images = append(s.project.Images, svc.Container.Build)
+		}
+		s.project.Resources = append(s.project.Resources, svc)
 	}
 	for _, img := range images {
 		if img.Pos == (model.Position{}) {
@@ -157,4 +174,118 @@ func devcontainerStateDir(root, name string) string {
 		return ""
 	}
 	return filepath.Join(root, "devcontainer", name)
+}
+
+// devcontainerCompose lays the dev container's Compose service under c (its
+// command, ports, volumes, environment, depends_on and develop.watch, as
+// compose() maps them; the devcontainer.json's settings win) and maps the
+// other services to run. The dev container is the resource r names; every
+// other service is a resource named after the service, its image (when
+// built) SERVICE-image, as compose() names them.
+func (s *evalState) devcontainerCompose(a *args, r *model.Resource, c *model.Container, res *devcontainer.Result, images []*model.Image, pos model.Position) ([]*model.Resource, error) {
+	cm := res.Compose
+	rename := func(deps []string) []string {
+		out := slices.Clone(deps)
+		for i, d := range out {
+			if d == cm.Service {
+				out[i] = r.Name
+			}
+		}
+		return out
+	}
+	mapService := func(name string) (*model.Resource, error) {
+		warn := func(format string, xs ...any) {
+			s.project.Warnings = append(s.project.Warnings,
+				fmt.Sprintf("%s: devcontainer %q: compose: service %s: ", s.relPos(pos), r.Name, name)+fmt.Sprintf(format, xs...))
+		}
+		sr, err := s.composeService("", cm.Project, cm.Project.Services[name], warn)
+		if err != nil {
+			return nil, a.errorAt("name", "fix the service in "+s.composeFileNames(cm.Files), "devcontainer: compose: service %s: %v", name, err)
+		}
+		sr.ResourceDeps = rename(sr.ResourceDeps)
+		return sr, nil
+	}
+
+	var services []*model.Resource
+	for _, name := range cm.Services {
+		if !namePattern.MatchString(name) {
+			return nil, a.errorAt("name", "rename the service: letters, digits, '.', '_' and '-'",
+				"devcontainer: compose: service %q: invalid resource name", name)
+		}
+		if name == r.Name {
+			return nil, a.errorAt("name", "name the devcontainer() after its service "+strconv.Quote(cm.Service)+" or anything but another service",
+				"devcontainer: %q is also the name of the Compose service %q, which becomes a resource of that name", r.Name, name)
+		}
+		if prev := s.project.Resource(name); prev != nil {
+			return nil, a.errorAt("name", "rename the service or the other resource",
+				"devcontainer: compose: service %q clashes with the resource declared at %s", name, s.relPos(prev.Pos))
+		}
+		sr, err := mapService(name)
+		if err != nil {
+			return nil, err
+		}
+		if b := sr.Container.Build; b != nil {
+			taken := s.image(b.Name) != nil || slices.ContainsFunc(images, func(img *model.Image) bool { return img.Name == b.Name })
+			if taken {
+				return nil, a.errorAt("name", "rename the image() or the service",
+					"devcontainer: compose: service %s: image %q clashes with another image", name, b.Name)
+			}
+		}
+		services = append(services, sr)
+	}
+
+	base, err := mapService(cm.Service)
+	if err != nil {
+		return nil, err
+	}
+	bc := base.Container
+	c.Cmd, c.Entrypoint = bc.Cmd, bc.Entrypoint
+	c.Ports = mergePorts(bc.Ports, c.Ports)
+	c.Volumes = append(slices.Clone(bc.Volumes), c.Volumes...)
+	c.Sync = append(slices.Clone(bc.Sync), c.Sync...)
+	c.OnChange = append(slices.Clone(bc.OnChange), c.OnChange...)
+	c.RebuildOn = append(slices.Clone(bc.RebuildOn), c.RebuildOn...)
+	c.Privileged = c.Privileged || bc.Privileged
+	c.Init = c.Init || bc.Init
+	for _, cp := range bc.CapAdd {
+		if !slices.Contains(c.CapAdd, cp) {
+			c.CapAdd = append(c.CapAdd, cp)
+		}
+	}
+
+	r.Env = maps.Clone(base.Env) // the service's environment, containerEnv over it
+	if r.Env == nil && len(res.Env) > 0 {
+		r.Env = map[string]string{}
+	}
+	maps.Copy(r.Env, res.Env)
+	for _, d := range base.ResourceDeps {
+		if !slices.Contains(r.ResourceDeps, d) {
+			r.ResourceDeps = append(r.ResourceDeps, d)
+		}
+	}
+	// develop.watch restart paths: watched, not synced; what composeService
+	// derived from the service's own build is the devcontainer's to say.
+	built := containerDeps(bc, bc.Build)
+	r.Deps = slices.DeleteFunc(slices.Clone(base.Deps), func(d string) bool { return slices.Contains(built, d) })
+	return services, nil
+}
+
+// mergePorts is the service's ports, then forwardPorts on host ports the
+// service does not publish already.
+func mergePorts(service, forward []model.PortMap) []model.PortMap {
+	out := slices.Clone(service)
+	for _, p := range forward {
+		if !slices.ContainsFunc(out, func(q model.PortMap) bool { return q.Host == p.Host && q.Protocol == p.Protocol }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (s *evalState) composeFileNames(files []string) string {
+	rels := make([]string, len(files))
+	for i, f := range files {
+		rels[i] = s.rel(f)
+	}
+	return strings.Join(rels, ", ")
 }
