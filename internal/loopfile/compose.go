@@ -68,6 +68,10 @@ func builtinCompose(thread *starlark.Thread, b *starlark.Builtin, posArgs starla
 		envFile = s.abs(envFile)
 		s.addFile(envFile)
 		opts = append(opts, cli.WithEnvFiles(envFile))
+	} else {
+		// The .env file next to the Compose file, as `docker compose` reads it.
+		s.addFile(filepath.Join(filepath.Dir(file), ".env"))
+		opts = append(opts, cli.WithEnvFiles())
 	}
 	opts = append(opts, cli.WithDotEnv)
 	po, err := cli.NewProjectOptions([]string{file}, opts...)

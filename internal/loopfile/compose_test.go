@@ -121,6 +121,23 @@ func TestCompose_import(t *testing.T) {
 	}
 }
 
+// TestCompose_dotEnv: without env_file=, the .env file next to the Compose
+// file interpolates (after the environment of loop up) and is watched.
+func TestCompose_dotEnv(t *testing.T) {
+	p, dir := mustLoad(t, map[string]string{
+		"Loopfile":         `compose("app/compose.yaml")` + "\n",
+		"app/.env":         "TAG=from-dotenv\nLEVEL=from-dotenv\n",
+		"app/compose.yaml": "services:\n  app:\n    image: busybox:${TAG}\n    environment: {LEVEL: \"${LEVEL}\"}\n",
+	})
+	app := p.Resource("app")
+	if got, want := app.Container.Image, "busybox:from-dotenv"; got != want {
+		t.Errorf("image: got %q, want %q (TAG from .env)", got, want)
+	}
+	if env := filepath.Join(dir, "app", ".env"); !slices.Contains(p.Files, env) {
+		t.Errorf("Files %v lack %s", p.Files, env)
+	}
+}
+
 func TestCompose_restartAction(t *testing.T) {
 	p, dir, err := composeFixture(t, "compose", `compose("restart.yml")`+"\n")
 	if err != nil {
