@@ -70,6 +70,9 @@ func (p *parser) compose(byName map[string]member) error {
 	if err != nil {
 		return err
 	}
+	if env := filepath.Join(filepath.Dir(files[0]), ".env"); fileExists(env) {
+		p.res.Files = append(p.res.Files, env)
+	}
 	service, err := p.str(sm.val, "service")
 	if err != nil {
 		return err
@@ -91,10 +94,6 @@ func (p *parser) compose(byName map[string]member) error {
 		}
 	}
 	p.res.Compose = &Compose{Files: files, Project: cp, Service: service, Services: dependencies(cp, run, service)}
-	p.res.Files = append(p.res.Files, files...)
-	if env := filepath.Join(filepath.Dir(files[0]), ".env"); fileExists(env) {
-		p.res.Files = append(p.res.Files, env)
-	}
 	return p.serviceImage(sm.val, svc)
 }
 
@@ -122,6 +121,7 @@ func (p *parser) composeFiles(m member) ([]string, error) {
 			return nil, err
 		}
 		f := p.abs(p.dir, s)
+		p.res.Files = append(p.res.Files, f) // watched, even when missing or broken
 		if st, err := os.Stat(f); err != nil || st.IsDir() {
 			return nil, p.src.errAt(v, "paths are relative to "+p.rel(p.dir),
 				"%s: Compose file %s not found", what, p.rel(f))

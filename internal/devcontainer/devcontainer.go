@@ -13,6 +13,7 @@ package devcontainer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,6 +63,9 @@ type Error struct {
 	Col  int    // 1-based, in bytes
 	Msg  string
 	Hint string // what to do next ("" when obvious)
+	// Read are the files read before the problem (devcontainer.json,
+	// Compose files): the caller watches them so that a fix re-evaluates.
+	Read []string
 }
 
 func (e *Error) Error() string {
@@ -97,7 +101,12 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("read: %v", err)}
 	}
 	p := newParser(file, src, opts)
-	return p.load()
+	res, err := p.load()
+	var e *Error
+	if errors.As(err, &e) && e.Read == nil {
+		e.Read = p.res.Files
+	}
+	return res, err
 }
 
 // Lookup order of the spec, relative to the project directory.

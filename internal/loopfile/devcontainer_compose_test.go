@@ -204,3 +204,43 @@ func TestDevcontainer_composeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDevcontainer_composeErrorWatchesFiles: when the Compose project does
+// not load, the error still lists the Compose files (and a missing one) to
+// watch, so that fixing or creating them re-evaluates.
+func TestDevcontainer_composeErrorWatchesFiles(t *testing.T) {
+	_, dir, err := fixture(t, map[string]string{
+		"Loopfile":                         `devcontainer("dev")` + "\n",
+		".devcontainer/devcontainer.json":  `{"dockerComposeFile": ["docker-compose.yml", "extra.yml"], "service": "app"}`,
+		".devcontainer/docker-compose.yml": "services:\n  app:\n    image: busybox\n    volumes: [\"data:/data\"]\n",
+	}, Options{})
+	var le *Error
+	if !errors.As(err, &le) {
+		t.Fatalf("Load: got %v, want a *loopfile.Error", err)
+	}
+	if !strings.Contains(le.Msg, "extra.yml not found") {
+		t.Errorf("error: got %q, want the missing extra.yml named", le.Msg)
+	}
+	for _, f := range []string{"docker-compose.yml", "extra.yml"} {
+		if path := filepath.Join(dir, ".devcontainer", f); !slices.Contains(le.Files, path) {
+			t.Errorf("error Files %v lack %s", le.Files, path)
+		}
+	}
+
+	// Once extra.yml exists, the undefined volume is the problem: the
+	// Compose files are still watched.
+	_, dir, err = fixture(t, map[string]string{
+		"Loopfile":                         `devcontainer("dev")` + "\n",
+		".devcontainer/devcontainer.json":  `{"dockerComposeFile": ["docker-compose.yml", "extra.yml"], "service": "app"}`,
+		".devcontainer/docker-compose.yml": "services:\n  app:\n    image: busybox\n    volumes: [\"data:/data\"]\n",
+		".devcontainer/extra.yml":          "services:\n  app:\n    user: dev\n",
+	}, Options{})
+	if !errors.As(err, &le) || !strings.Contains(le.Msg, "undefined volume data") {
+		t.Fatalf("Load: got %v, want an error about the undefined volume", err)
+	}
+	for _, f := range []string{"docker-compose.yml", "extra.yml"} {
+		if path := filepath.Join(dir, ".devcontainer", f); !slices.Contains(le.Files, path) {
+			t.Errorf("error Files %v lack %s", le.Files, path)
+		}
+	}
+}

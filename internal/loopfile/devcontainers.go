@@ -146,7 +146,12 @@ func (s *evalState) devcontainerError(err error, config string, pos model.Positi
 		return ctxErr
 	}
 	var de *devcontainer.Error
-	if !errors.As(err, &de) || de.File == "" {
+	if errors.As(err, &de) {
+		for _, f := range de.Read {
+			s.addFile(f) // the Compose files too: fixing one re-evaluates
+		}
+	}
+	if de == nil || de.File == "" {
 		return errorf("", "devcontainer: %s", strings.TrimPrefix(err.Error(), "devcontainer: "))
 	}
 	msg := strings.TrimPrefix(de.Msg, "devcontainer: ")
