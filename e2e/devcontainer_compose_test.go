@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDevcontainer_Compose: a devcontainer.json that points at a Compose
@@ -93,6 +94,26 @@ services:
 	}
 	if got, want := e.lifecycleLines(), []string{"postCreate", "postStart", "postStart"}; !slices.Equal(got, want) {
 		t.Errorf("lifecycle.log after the same container started again = %q, want %q (postCreate once per container)", got, want)
+	}
+
+	// Editing a Compose file re-evaluates: the dev container is
+	// recreated with the new environment.
+	e.write(".devcontainer/docker-compose.dev.yml", `
+services:
+  app:
+    volumes: ["..:/workspace"]
+    environment: {DB_URL: "http://db:8080/v2"}
+`)
+	var got string
+	if !poll(30*time.Second, func() bool {
+		r := e.loop("exec", "-T", "dev", "--", "sh", "-c", "echo $DB_URL")
+		got = strings.TrimSpace(r.stdout)
+		return r.code == 0 && got == "http://db:8080/v2"
+	}) {
+		t.Errorf("DB_URL in the dev container = %q after editing docker-compose.dev.yml, want the new value", got)
+	}
+	if e.containerOf("dev") == id {
+		t.Errorf("dev: container %.12s kept after its Compose environment changed, want a new one", id)
 	}
 
 	e.mustLoop("down")

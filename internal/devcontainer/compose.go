@@ -8,7 +8,6 @@ package devcontainer
 // job (compose() does the same), from Result.Compose.
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -146,7 +145,7 @@ func (p *parser) loadCompose(fm member, files []string) (*types.Project, error) 
 	)
 	if err == nil {
 		var cp *types.Project
-		if cp, err = po.LoadProject(context.Background()); err == nil {
+		if cp, err = po.LoadProject(p.ctx); err == nil {
 			return cp, nil
 		}
 	}

@@ -1,6 +1,7 @@
 package devcontainer
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 // parser turns one devcontainer.json into a Result. It is used once.
 type parser struct {
+	ctx  context.Context // Load's; for loading Compose files
 	src  *source
 	opts Options
 	dir  string // the devcontainer.json's directory

@@ -9,6 +9,11 @@
 // loop does not implement becomes a warning, never a silent drop. Local
 // Features are applied at build time through a generated Dockerfile written
 // under Options.StateDir.
+//
+// A Compose-based config (dockerComposeFile) is loaded with compose-go; the
+// dev container's service supplies the image to run (Features extend it),
+// and Result.Compose carries the merged project for the Loopfile to map
+// the services, as compose() does.
 package devcontainer
 
 import (
@@ -101,6 +106,7 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("read: %v", err)}
 	}
 	p := newParser(file, src, opts)
+	p.ctx = ctx
 	res, err := p.load()
 	var e *Error
 	if errors.As(err, &e) && e.Read == nil {
