@@ -173,7 +173,7 @@ func (p *parser) composeError(fm member, files []string, err error) error {
 }
 
 // runServices reads the services to start; the dev container's service
-// must be one of them.
+// is added when it is not listed.
 func (p *parser) runServices(m member, cp *types.Project, service string) ([]string, error) {
 	arr, err := p.src.array(m.val, m.name)
 	if err != nil {
@@ -193,8 +193,8 @@ func (p *parser) runServices(m member, cp *types.Project, service string) ([]str
 		run = append(run, s)
 	}
 	if !slices.Contains(run, service) {
-		return nil, p.src.errAt(m.val, fmt.Sprintf("add %q, or remove runServices to run every service", service),
-			"runServices does not list the dev container's service %q", service)
+		// As the Dev Containers CLI does: the dev container always runs.
+		run = append(run, service)
 	}
 	return run, nil
 }

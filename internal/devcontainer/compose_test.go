@@ -244,8 +244,6 @@ func TestLoad_composeErrors(t *testing.T) {
 	}{
 		{"unknown service", compose, `{"dockerComposeFile": "compose.yaml",
  "service": "ap"}`, "", 2, 13, `service "ap" is not in .devcontainer/compose.yaml`},
-		{"runServices without the service", compose, `{"dockerComposeFile": "compose.yaml", "service": "app",
- "runServices": ["db"]}`, "", 2, 17, `runServices does not list the dev container's service "app"`},
 		{"runServices unknown", compose, `{"dockerComposeFile": "compose.yaml", "service": "app",
  "runServices": ["app", "cache"]}`, "", 2, 25, `runServices[1]: service "cache" is not in the Compose files`},
 		{"no image", "services:\n  app:\n    command: [sh]\n", `{"dockerComposeFile": "compose.yaml",
@@ -286,4 +284,21 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// A runServices that leaves out the dev container's service still runs it
+// (as the Dev Containers CLI does), and with it what it depends on.
+func TestLoad_composeRunServicesWithoutService(t *testing.T) {
+	res, _, err := loadProject(t, map[string]string{
+		"docker-compose.yml":       baseCompose,
+		".devcontainer/Dockerfile": "FROM busybox\n",
+		".devcontainer/devcontainer.json": `{"dockerComposeFile": "../docker-compose.yml", "service": "app",
+ "runServices": ["docs"]}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"cache", "db", "docs"}; !reflect.DeepEqual(res.Compose.Services, want) {
+		t.Errorf("Compose.Services: got %v, want %v (docs, and app's dependencies)", res.Compose.Services, want)
+	}
 }
