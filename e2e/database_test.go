@@ -125,7 +125,7 @@ func requireMariaDB(t *testing.T) string {
 // TestDatabase_processMySQL runs database(engine="mysql") with Debian's
 // MariaDB: system tables, user, database and seed on first start,
 // DATABASE_URL for a dependant that only starts once the server answers,
-// data kept across loop down/up.
+// snapshot, restore, reset, data kept across loop down/up.
 func TestDatabase_processMySQL(t *testing.T) {
 	client := requireMariaDB(t)
 	e := newEnv(t, "mysqlproj")
@@ -167,6 +167,18 @@ u=${DATABASE_URL#mysql://}
 	if got := rows(); got != "1" {
 		t.Fatalf("after seed: got rows %q, want 1", got)
 	}
+	sql("insert into t values (2)")
+	snap := strings.TrimSpace(e.mustLoop("db", "snapshot", "db").stdout)
+	sql("insert into t values (3)")
+	e.mustLoop("db", "restore", "db", snap)
+	if got := rows(); got != "1,2" {
+		t.Fatalf("after restore: got rows %q, want 1,2 (the snapshot's)", got)
+	}
+	e.mustLoop("db", "reset", "db")
+	if got := rows(); got != "1" {
+		t.Fatalf("after reset: got rows %q, want 1 (initialised and seeded again)", got)
+	}
+
 	sql("insert into t values (2)")
 	e.mustLoop("down")
 	e.mustLoop("up", "-d")

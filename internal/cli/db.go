@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,9 +110,6 @@ func (a *app) database(ctx context.Context, name string) (*dbTarget, error) {
 		if err := t.readInfo(); err != nil {
 			return nil, err
 		}
-		if t.info.Engine != "postgres" {
-			return nil, fmt.Errorf("database %s: loop db supports postgres only (engine %s)", name, t.info.Engine)
-		}
 		return t, nil
 	}
 	return nil, fmt.Errorf("%s is not a database() of project %s: check the name with `loop status`", name, project)
@@ -141,8 +139,12 @@ func (a *app) dbReset(ctx context.Context, name string, timeout time.Duration) e
 		return fmt.Errorf("disable %s: %w", name, err)
 	}
 	stopped := func(r api.Resource) bool {
-		_, err := os.Stat(filepath.Join(t.info.Data, "postmaster.pid"))
-		return r.State == api.StateDisabled && r.Pid == 0 && errors.Is(err, os.ErrNotExist)
+		if t.info.Engine == "postgres" { // its postmaster.pid goes last
+			if _, err := os.Stat(filepath.Join(t.info.Data, "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+				return false
+			}
+		}
+		return r.State == api.StateDisabled && r.Pid == 0
 	}
 	if err := t.waitFor(ctx, name, timeout, stopped); err != nil {
 		return fmt.Errorf("reset %s: waiting for it to stop: %w", name, err)
@@ -203,7 +205,7 @@ func (a *app) dbSnapshot(ctx context.Context, name string) error {
 		return fmt.Errorf("snapshot %s: %w", name, err)
 	}
 	snap := time.Now().UTC().Format("20060102T150405.000Z")
-	file := filepath.Join(dir, snap+".dump")
+	file := filepath.Join(dir, snap+snapshotExt(t.info.Engine))
 	if t.isContainer() {
 		if err := t.containerSnapshot(ctx, file); err != nil {
 			return err
@@ -211,13 +213,50 @@ func (a *app) dbSnapshot(ctx context.Context, name string) error {
 		fmt.Fprintln(a.stdout, snap)
 		return nil
 	}
-	out, err := exec.CommandContext(ctx, filepath.Join(t.info.Bin, "pg_dump"), "-Fc", "-f", file, "-d", t.info.URL).CombinedOutput()
-	if err != nil {
+	var cmd *exec.Cmd
+	switch t.info.Engine {
+	case "postgres":
+		cmd = exec.CommandContext(ctx, filepath.Join(t.info.Bin, "pg_dump"), "-Fc", "-f", file, "-d", t.info.URL)
+	case "mysql":
+		c, err := t.mariadb(ctx, "mariadb-dump", "--single-transaction", "--routines", "--triggers", "--result-file="+file)
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", name, err)
+		}
+		cmd = c
+	default:
+		return fmt.Errorf("snapshot %s: loop db snapshot supports postgres and mysql (%s is %s); `loop db reset` works for every engine", name, name, t.info.Engine)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(file)
-		return fmt.Errorf("snapshot %s: pg_dump: %w: %s", name, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("snapshot %s: %s: %w: %s", name, filepath.Base(cmd.Path), err, strings.TrimSpace(string(out)))
 	}
 	fmt.Fprintln(a.stdout, snap)
 	return nil
+}
+
+// snapshotExt is the file extension of an engine's snapshots: pg_dump's
+// custom format, or SQL.
+func snapshotExt(engine string) string {
+	if engine == "mysql" {
+		return ".sql"
+	}
+	return ".dump"
+}
+
+// mariadb returns a MariaDB client command (mariadb, mariadb-dump) for the
+// database, its credentials from the URL (the password in MYSQL_PWD, not
+// on the command line) and the database name as the last argument.
+func (t *dbTarget) mariadb(ctx context.Context, prog string, args ...string) (*exec.Cmd, error) {
+	u, err := url.Parse(t.info.URL)
+	if err != nil || u.User == nil {
+		return nil, fmt.Errorf("read the database URL from %s: %v", loopfile.DatabaseInfoFile, err)
+	}
+	pass, _ := u.User.Password()
+	argv := append([]string{"--no-defaults", "-h", u.Hostname(), "-P", u.Port(), "-u", u.User.Username()}, args...)
+	argv = append(argv, strings.TrimPrefix(u.Path, "/"))
+	cmd := exec.CommandContext(ctx, filepath.Join(t.info.Bin, prog), argv...)
+	cmd.Env = append(os.Environ(), "MYSQL_PWD="+pass)
+	return cmd, nil
 }
 
 func (a *app) dbRestore(ctx context.Context, name, snap string) error {
@@ -229,15 +268,16 @@ func (a *app) dbRestore(ctx context.Context, name, snap string) error {
 		return err
 	}
 	dir := filepath.Join(t.dir, "snapshots")
+	ext := snapshotExt(t.info.Engine)
 	if snap == "" {
-		all, _ := filepath.Glob(filepath.Join(dir, "*.dump"))
+		all, _ := filepath.Glob(filepath.Join(dir, "*"+ext))
 		if len(all) == 0 {
 			return fmt.Errorf("restore %s: no snapshots in %s: take one with `loop db snapshot %s`", name, dir, name)
 		}
 		sort.Strings(all)
 		snap = all[len(all)-1]
 	} else if !strings.ContainsRune(snap, os.PathSeparator) {
-		snap = filepath.Join(dir, strings.TrimSuffix(snap, ".dump")+".dump")
+		snap = filepath.Join(dir, strings.TrimSuffix(snap, ext)+ext)
 	}
 	if _, err := os.Stat(snap); err != nil {
 		return fmt.Errorf("restore %s: %w (list them in %s)", name, err, dir)
@@ -246,13 +286,29 @@ func (a *app) dbRestore(ctx context.Context, name, snap string) error {
 		if err := t.containerRestore(ctx, snap); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ".dump"))
+		fmt.Fprintf(a.stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ext))
 		return nil
 	}
-	out, err := exec.CommandContext(ctx, filepath.Join(t.info.Bin, "pg_restore"), "--clean", "--if-exists", "--no-owner", "-d", t.info.URL, snap).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("restore %s: pg_restore: %w: %s", name, err, strings.TrimSpace(string(out)))
+	var cmd *exec.Cmd
+	switch t.info.Engine {
+	case "postgres":
+		cmd = exec.CommandContext(ctx, filepath.Join(t.info.Bin, "pg_restore"), "--clean", "--if-exists", "--no-owner", "-d", t.info.URL, snap)
+	case "mysql":
+		f, err := os.Open(snap)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", name, err)
+		}
+		defer f.Close()
+		if cmd, err = t.mariadb(ctx, "mariadb"); err != nil {
+			return fmt.Errorf("restore %s: %w", name, err)
+		}
+		cmd.Stdin = f
+	default:
+		return fmt.Errorf("restore %s: loop db restore supports postgres and mysql (%s is %s); `loop db reset` works for every engine", name, name, t.info.Engine)
 	}
-	fmt.Fprintf(a.stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ".dump"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("restore %s: %s: %w: %s", name, filepath.Base(cmd.Path), err, strings.TrimSpace(string(out)))
+	}
+	fmt.Fprintf(a.stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ext))
 	return nil
 }
