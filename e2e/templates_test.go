@@ -51,7 +51,7 @@ func TestNew_EmbeddedTemplates(t *testing.T) {
 			e := newContainerEnv(t, projectName("tmpl-"+name))
 			port := freePort(t)
 			e.mustLoop("new", name, "demo", "--dir", ".", "--force", "--set", "Port="+strconv.Itoa(port))
-			for _, f := range []string{"Loopfile", "Dockerfile", "README.md", ".devcontainer/devcontainer.json",
+			for _, f := range []string{"Loopfile", "Dockerfile", ".dockerignore", "README.md", ".devcontainer/devcontainer.json",
 				".github/workflows/ci.yml", ".gitlab-ci.yml"} {
 				if _, err := os.Stat(filepath.Join(e.dir, f)); err != nil {
 					t.Errorf("generated project: %v", err)
@@ -79,7 +79,7 @@ func TestNew_EmbeddedTemplates(t *testing.T) {
 				t.Errorf("loop ci --junit: report.xml: %v\n%s", err, report)
 			}
 			t.Run("container", func(t *testing.T) {
-				ce := *e
+				ce := *e // the same project and daemon, failing this subtest
 				ce.t = t
 				testTemplateContainer(t, &ce, name, port)
 			})
