@@ -76,7 +76,7 @@ type Link struct {
 // Resource is a snapshot of one resource's state.
 type Resource struct {
 	Name         string    `json:"name"`
-	Kind         string    `json:"kind"` // "service" or "task"
+	Kind         string    `json:"kind"` // "service", "task" or "container"
 	State        string    `json:"state"`
 	Reason       string    `json:"reason,omitempty"` // why it is in this state
 	Since        time.Time `json:"since"`            // when it entered this state
