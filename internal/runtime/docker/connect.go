@@ -194,16 +194,32 @@ var _ net.Conn = (*cmdConn)(nil)
 func (c *cmdConn) Read(p []byte) (int, error) {
 	n, err := c.stdout.Read(p)
 	if err == io.EOF && n == 0 {
-		// The command ended: say why if it failed (ssh's "Permission
-		// denied", "command not found" for a remote without docker, ...).
-		if werr := c.wait(); werr != nil {
-			return 0, fmt.Errorf("%s: %v: %s", strings.Join(c.cmd.Args, " "), werr, strings.TrimSpace(c.stderr.String()))
+		if cerr := c.exitErr(); cerr != nil {
+			return 0, cerr
 		}
 	}
 	return n, err
 }
 
-func (c *cmdConn) Write(p []byte) (int, error) { return c.stdin.Write(p) }
+func (c *cmdConn) Write(p []byte) (int, error) {
+	n, err := c.stdin.Write(p)
+	if err != nil { // the command is gone (a broken pipe)
+		if cerr := c.exitErr(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+// exitErr waits for the ended command and says why it failed (ssh's
+// "Permission denied", "command not found" for a remote without docker,
+// ...); nil when it exited 0.
+func (c *cmdConn) exitErr() error {
+	if err := c.wait(); err != nil {
+		return fmt.Errorf("%s: %v: %s", strings.Join(c.cmd.Args, " "), err, strings.TrimSpace(c.stderr.String()))
+	}
+	return nil
+}
 
 // CloseWrite half-closes the connection (hijacked exec streams use it).
 func (c *cmdConn) CloseWrite() error { return c.stdin.Close() }
