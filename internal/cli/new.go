@@ -81,10 +81,13 @@ Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 				}
 				given[k] = v
 			}
-			var ask func(scaffold.Param) (string, error)
+			var ask func(scaffold.Param, string) (string, error)
 			if isTerminal(os.Stdin) && isTerminal(os.Stdout) {
 				in := bufio.NewReader(os.Stdin)
-				ask = func(p scaffold.Param) (string, error) {
+				ask = func(p scaffold.Param, problem string) (string, error) {
+					if problem != "" {
+						fmt.Fprintf(a.stdout, "  %s\n", problem)
+					}
 					prompt := p.Prompt
 					if prompt == "" {
 						prompt = p.Name

@@ -169,11 +169,17 @@ func parse(fsys fs.FS, source string) (*Template, error) {
 	return &t, nil
 }
 
+// MaxAsks bounds how often one parameter is asked for before Resolve gives
+// up on invalid answers.
+const MaxAsks = 5
+
 // Resolve fills in the parameter values: given values first, then ask
 // (nil: no prompting) for missing ones, then defaults. A required parameter
 // left without a value is a *MissingError; a value that does not match its
-// pattern is an error naming the pattern.
-func (t *Template) Resolve(given map[string]string, ask func(Param) (string, error)) (map[string]string, error) {
+// pattern is an error naming the pattern. An invalid answer is asked for
+// again (up to MaxAsks times), with problem saying what was wrong with the
+// previous one ("" the first time).
+func (t *Template) Resolve(given map[string]string, ask func(p Param, problem string) (string, error)) (map[string]string, error) {
 	known := map[string]bool{}
 	for _, p := range t.Params {
 		known[p.Name] = true
@@ -186,27 +192,48 @@ func (t *Template) Resolve(given map[string]string, ask func(Param) (string, err
 	vals := map[string]string{}
 	for _, p := range t.Params {
 		v, ok := given[p.Name]
-		if !ok && ask != nil {
-			a, err := ask(p)
+		if ok || ask == nil {
+			v, err := t.check(p, v)
+			if err != nil {
+				return nil, err
+			}
+			vals[p.Name] = v
+			continue
+		}
+		problem := ""
+		for n := 0; ; n++ {
+			a, err := ask(p, problem)
 			if err != nil {
 				return nil, fmt.Errorf("template %s: parameter %s: %w", t.Name, p.Name, err)
 			}
-			v, ok = a, a != ""
-		}
-		if !ok || v == "" {
-			v = p.Default
-		}
-		if v == "" && p.Required {
-			return nil, &MissingError{Template: t.Name, Param: p}
-		}
-		if p.Pattern != "" && (v != "" || p.Required) {
-			if !regexp.MustCompile(p.Pattern).MatchString(v) {
-				return nil, fmt.Errorf("template %s: parameter %s: %q does not match %s", t.Name, p.Name, v, p.Pattern)
+			v, err := t.check(p, a)
+			if err == nil {
+				vals[p.Name] = v
+				break
 			}
+			if n+1 == MaxAsks {
+				return nil, err
+			}
+			problem = err.Error()
 		}
-		vals[p.Name] = v
 	}
 	return vals, nil
+}
+
+// check applies p's default to an empty v and validates the result.
+func (t *Template) check(p Param, v string) (string, error) {
+	if v == "" {
+		v = p.Default
+	}
+	if v == "" && p.Required {
+		return "", &MissingError{Template: t.Name, Param: p}
+	}
+	if p.Pattern != "" && (v != "" || p.Required) {
+		if !regexp.MustCompile(p.Pattern).MatchString(v) {
+			return "", fmt.Errorf("template %s: parameter %s: %q does not match %s", t.Name, p.Name, v, p.Pattern)
+		}
+	}
+	return v, nil
 }
 
 func (t *Template) paramNames() string {

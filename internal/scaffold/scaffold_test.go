@@ -71,10 +71,36 @@ func TestTemplate_Resolve(t *testing.T) {
 	if _, err := tmpl.Resolve(map[string]string{"Name": "a", "Nope": "x"}, nil); err == nil || !strings.Contains(err.Error(), "unknown parameter") {
 		t.Errorf("Nope=x: got %v, want unknown parameter", err)
 	}
-	ask := func(p Param) (string, error) { return map[string]string{"Name": "asked"}[p.Name], nil }
+	ask := func(p Param, _ string) (string, error) { return map[string]string{"Name": "asked"}[p.Name], nil }
 	got, err := tmpl.Resolve(nil, ask)
 	if err != nil || got["Name"] != "asked" || got["Port"] != "8080" {
 		t.Errorf("Resolve with prompts: got %v, %v; want Name=asked Port=8080", got, err)
+	}
+
+	// An invalid answer is asked for again, saying why; a run of invalid
+	// answers gives up after MaxAsks.
+	answers := []string{"Bad Name", "", "fixed"}
+	var problems []string
+	ask = func(p Param, problem string) (string, error) {
+		if p.Name != "Name" {
+			return "", nil
+		}
+		problems = append(problems, problem)
+		a := answers[0]
+		answers = answers[1:]
+		return a, nil
+	}
+	got, err = tmpl.Resolve(nil, ask)
+	if err != nil || got["Name"] != "fixed" {
+		t.Fatalf("Resolve with bad answers first: got %v, %v; want Name=fixed", got, err)
+	}
+	if len(problems) != 3 || problems[0] != "" || !strings.Contains(problems[1], "does not match") || !strings.Contains(problems[2], "--set Name=VALUE") {
+		t.Errorf("problems shown with the prompts: %q", problems)
+	}
+	asks := 0
+	_, err = tmpl.Resolve(nil, func(p Param, _ string) (string, error) { asks++; return "Bad Name", nil })
+	if err == nil || asks != MaxAsks {
+		t.Errorf("always invalid: %d asks, %v; want %d asks and an error", asks, err, MaxAsks)
 	}
 }
 
