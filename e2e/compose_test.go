@@ -9,7 +9,8 @@ import (
 
 // TestCompose_SyncedEdit: `loop up` on a Compose project imported with
 // compose(): the service built from the project serves its baked-in
-// files, a dependant service starts after it, and an edit under a
+// files, its healthcheck is its readiness, a dependant service starts
+// only once it is healthy, and an edit under a
 // develop.watch sync+restart path is synced into the running container
 // (same container).
 func TestCompose_SyncedEdit(t *testing.T) {
@@ -24,6 +25,9 @@ services:
     build: ./web
     command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
     ports: ["%d:8080"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /tmp/healthy"]
+      interval: 100ms
     develop:
       watch:
         - action: sync+restart
@@ -38,9 +42,17 @@ services:
 `, port, baseImage))
 	e.write("Loopfile", `compose("compose.yaml")`+"\n")
 
-	e.up()
-	// No readiness: healthcheck is not imported, so the service is ready
-	// once started, maybe before httpd listens.
+	// The healthcheck is web's readiness: until it passes, web is not
+	// ready and worker (depends_on web) does not start.
+	e.mustLoop("up", "-d")
+	if r := e.loop("wait", "--timeout", "3s"); r.code == 0 {
+		t.Fatalf("loop wait settled before web's healthcheck passed: %s", r)
+	}
+	if st := e.resource("worker").State; st == "ready" || st == "starting" {
+		t.Fatalf("worker is %s before web is healthy; want it held back by depends_on", st)
+	}
+	mustDocker(t, "exec", e.containerOf("web"), "touch", "/tmp/healthy")
+	e.mustLoop("wait", "--timeout", "30s")
 	pollGet(t, port, "v1")
 	id := e.containerOf("web")
 	if got := strings.TrimSpace(e.exec("worker", "sh", "-c", "echo $WEB_URL")); got != "http://web:8080/index.html" {

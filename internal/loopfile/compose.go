@@ -39,6 +39,7 @@ var composeKeys = map[string]bool{
 	"user": true, "working_dir": true, "depends_on": true, "develop": true,
 	"stop_signal": true, "stop_grace_period": true, "privileged": true,
 	"cap_add": true, "init": true, "profiles": true, "networks": true,
+	"healthcheck": true,
 }
 
 // compose(path="docker-compose.yml", profiles=[], env_file=None) declares
@@ -252,6 +253,11 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 	}
 	s.composeWatch(r, c, svc, warn)
 	s.composeUnsupported(svc, warn)
+	probe, err := composeHealthcheck(svc.HealthCheck)
+	if err != nil {
+		return nil, err
+	}
+	r.Readiness = probe
 	deps := containerDeps(c, c.Build)
 	r.Deps = append(deps, r.Deps...) // restart-only paths, set by composeWatch
 	normalizeContainer(c)
@@ -342,10 +348,49 @@ func (s *evalState) composeUnsupported(svc types.ServiceConfig, warn func(string
 				continue
 			}
 		}
-		if k == "healthcheck" {
-			warn("key healthcheck not supported; ignored (add readiness= with a probe in the Loopfile)")
-			continue
-		}
 		warn("key %s not supported; ignored", k)
 	}
+}
+
+// Timings of a readiness probe made from a Compose healthcheck. Compose's
+// interval (30s by default) is for monitoring a running service; the dev
+// loop wants to know soon after a start, so the probe runs every
+// healthPeriod unless start_interval or a shorter interval says otherwise.
+const (
+	healthPeriod  = 500 * time.Millisecond
+	healthTimeout = 5 * time.Second
+)
+
+// composeHealthcheck turns a service's healthcheck into a readiness probe
+// run inside the container: the resource is ready (and a depends_on
+// dependant starts, whatever its condition) once the test exits 0. nil
+// when there is none or it is disabled.
+func composeHealthcheck(hc *types.HealthCheckConfig) (*model.Probe, error) {
+	if hc == nil || hc.Disable || len(hc.Test) == 0 {
+		return nil, nil
+	}
+	p := &model.Probe{Kind: model.ProbeExec, Period: healthPeriod, Timeout: healthTimeout}
+	switch hc.Test[0] {
+	case "NONE":
+		return nil, nil
+	case "CMD":
+		p.Cmd = slices.Clone(hc.Test[1:])
+	case "CMD-SHELL":
+		p.Cmd = []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
+	default:
+		return nil, fmt.Errorf("healthcheck: test %q: want [\"CMD\", ...], [\"CMD-SHELL\", \"...\"], a string or [\"NONE\"]", []string(hc.Test))
+	}
+	if len(p.Cmd) == 0 || p.Cmd[len(p.Cmd)-1] == "" {
+		return nil, fmt.Errorf("healthcheck: test %q has no command", []string(hc.Test))
+	}
+	switch {
+	case hc.StartInterval != nil && *hc.StartInterval > 0:
+		p.Period = time.Duration(*hc.StartInterval)
+	case hc.Interval != nil && *hc.Interval > 0 && time.Duration(*hc.Interval) < p.Period:
+		p.Period = time.Duration(*hc.Interval)
+	}
+	if hc.Timeout != nil && *hc.Timeout > 0 {
+		p.Timeout = time.Duration(*hc.Timeout)
+	}
+	return p, nil
 }

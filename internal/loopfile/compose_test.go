@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/loopdev/loop/internal/model"
 )
 
@@ -79,6 +80,8 @@ func TestCompose_import(t *testing.T) {
 		AutoStart:    true,
 		StopSignal:   "SIGTERM",
 		StopTimeout:  10 * time.Second,
+		// healthcheck: test: ["CMD", "true"]
+		Readiness: &model.Probe{Kind: model.ProbeExec, Cmd: []string{"true"}, Period: 500 * time.Millisecond, Timeout: 5 * time.Second},
 		Container: &model.Container{
 			Image: "web-image",
 			Build: img,
@@ -109,7 +112,6 @@ func TestCompose_import(t *testing.T) {
 
 	wantWarn := []string{
 		"compose: service db: key deploy not supported; ignored",
-		"compose: service web: key healthcheck not supported; ignored",
 	}
 	for _, w := range wantWarn {
 		if !slices.ContainsFunc(p.Warnings, func(s string) bool { return strings.Contains(s, w) }) {
@@ -178,6 +180,56 @@ func TestCompose_errors(t *testing.T) {
 			}
 			if e.File != filepath.Join(dir, tt.file) || e.Line != tt.line || !strings.HasPrefix(e.Msg, tt.msg) {
 				t.Errorf("got %s:%d %q, want %s:%d %q...", e.File, e.Line, e.Msg, tt.file, tt.line, tt.msg)
+			}
+		})
+	}
+}
+
+func TestComposeHealthcheck(t *testing.T) {
+	d := func(s string) *types.Duration {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		td := types.Duration(v)
+		return &td
+	}
+	exec := func(period, timeout time.Duration, cmd ...string) *model.Probe {
+		return &model.Probe{Kind: model.ProbeExec, Cmd: cmd, Period: period, Timeout: timeout}
+	}
+	tests := []struct {
+		name string
+		hc   *types.HealthCheckConfig
+		want *model.Probe
+		err  string
+	}{
+		{"none", nil, nil, ""},
+		{"NONE", &types.HealthCheckConfig{Test: []string{"NONE"}}, nil, ""},
+		{"disabled", &types.HealthCheckConfig{Test: []string{"CMD", "true"}, Disable: true}, nil, ""},
+		{"CMD", &types.HealthCheckConfig{Test: []string{"CMD", "pg_isready", "-U", "app"}},
+			exec(healthPeriod, healthTimeout, "pg_isready", "-U", "app"), ""},
+		{"CMD-SHELL", &types.HealthCheckConfig{Test: []string{"CMD-SHELL", "curl -f localhost || exit 1"}, Timeout: d("2s")},
+			exec(healthPeriod, 2*time.Second, "/bin/sh", "-c", "curl -f localhost || exit 1"), ""},
+		{"long interval keeps the dev period", &types.HealthCheckConfig{Test: []string{"CMD", "true"}, Interval: d("30s")},
+			exec(healthPeriod, healthTimeout, "true"), ""},
+		{"short interval", &types.HealthCheckConfig{Test: []string{"CMD", "true"}, Interval: d("100ms")},
+			exec(100*time.Millisecond, healthTimeout, "true"), ""},
+		{"start_interval wins", &types.HealthCheckConfig{Test: []string{"CMD", "true"}, Interval: d("100ms"), StartInterval: d("2s")},
+			exec(2*time.Second, healthTimeout, "true"), ""},
+		{"bad form", &types.HealthCheckConfig{Test: []string{"RUN", "x"}}, nil, `want ["CMD", ...]`},
+		{"empty command", &types.HealthCheckConfig{Test: []string{"CMD"}}, nil, "has no command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := composeHealthcheck(tt.hc)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
 	}

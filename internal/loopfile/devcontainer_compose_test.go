@@ -95,6 +95,7 @@ func TestDevcontainer_compose(t *testing.T) {
 		AutoStart:    true,
 		StopSignal:   "SIGTERM",
 		StopTimeout:  10 * time.Second,
+		Readiness:    &model.Probe{Kind: model.ProbeExec, Cmd: []string{"true"}, Period: 500 * time.Millisecond, Timeout: 5 * time.Second},
 		Container: &model.Container{
 			Image: "dev",
 			Build: devImage,
@@ -139,7 +140,6 @@ func TestDevcontainer_compose(t *testing.T) {
 	}
 	wantWarnings := []string{
 		`devcontainer "dev": .devcontainer/devcontainer.json:10:2: property customizations is not supported by loop; ignored`,
-		"Loopfile:1:1: devcontainer \"dev\": compose: service app: key healthcheck not supported; ignored (add readiness= with a probe in the Loopfile)",
 	}
 	for _, w := range wantWarnings {
 		if !slices.Contains(p.Warnings, w) {

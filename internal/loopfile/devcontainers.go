@@ -268,6 +268,9 @@ func (s *evalState) devcontainerCompose(a *args, r *model.Resource, c *model.Con
 			r.ResourceDeps = append(r.ResourceDeps, d)
 		}
 	}
+	if r.Readiness == nil { // the service's healthcheck, unless readiness= says otherwise
+		r.Readiness = base.Readiness
+	}
 	// develop.watch restart paths: watched, not synced; what composeService
 	// derived from the service's own build is the devcontainer's to say.
 	built := containerDeps(bc, bc.Build)
