@@ -38,7 +38,11 @@ type testRegistry struct {
 	done chan error
 }
 
-func startRegistry(t *testing.T) *testRegistry {
+func startRegistry(t *testing.T) *testRegistry { return startRegistryWith(t, "") }
+
+// startRegistryWith starts a registry with extra top-level configuration
+// (YAML), e.g. an auth section.
+func startRegistryWith(t *testing.T, extra string) *testRegistry {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg, err := configuration.Parse(strings.NewReader(fmt.Sprintf(`
@@ -51,7 +55,7 @@ storage:
   inmemory: {}
 http:
   addr: %s
-`, addr)))
+%s`, addr, extra)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +71,8 @@ http:
 		if err == nil {
 			resp.Body.Close()
 		}
-		return err == nil && resp.StatusCode == http.StatusOK
+		// with an auth section, /v2/ answers 401 once it is up
+		return err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized)
 	}) {
 		t.Fatalf("the test registry on %s did not answer", addr)
 	}

@@ -97,7 +97,7 @@ func readPush(r io.Reader, ref, host string, out io.Writer) (string, error) {
 }
 
 // ErrRegistryAuth is a registry that refused (or demanded) credentials.
-var ErrRegistryAuth = errors.New("the registry refused the credentials")
+var ErrRegistryAuth = errors.New("the registry refused the push (missing or wrong credentials)")
 
 // pushError turns the engine's error text into what to do about it.
 func pushError(ref, host, msg string) error {
