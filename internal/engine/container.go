@@ -36,10 +36,27 @@ func (e *Engine) launch(r *res, gen int, why string, spec runtime.Spec) {
 		defer e.inflight.Done()
 		defer cancel()
 		h, err := rt.Start(ctx, spec)
-		if !e.send(func() { e.launched(r, gen, why, h, err, spec) }) && h != nil {
-			stopQuietly(h, spec) // the engine is gone: leave nothing running
+		if e.send(func() { e.launched(r, gen, why, h, err, spec) }) {
+			return
+		}
+		// The engine is gone (down, daemon stop): leave nothing behind.
+		if h != nil {
+			stopQuietly(h, spec)
+		} else if err != nil {
+			removeQuietly(rt, spec) // a start cut short may have created or adopted one
 		}
 	}()
+}
+
+// removeQuietly removes the container spec names, if the runtime can.
+func removeQuietly(rt runtime.Runtime, spec runtime.Spec) {
+	rm, ok := rt.(runtime.Remover)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rm.Remove(ctx, spec)
 }
 
 func (e *Engine) launched(r *res, gen int, why string, h runtime.Handle, err error, spec runtime.Spec) {
@@ -54,6 +71,11 @@ func (e *Engine) launched(r *res, gen int, why string, h runtime.Handle, err err
 		if h != nil { // superseded while launching: stop what came up; schedule decides
 			r.handle, r.phase = h, running
 			e.stop(r)
+		} else if superseded && (!r.active() || e.stopping) {
+			// Cancelled by disable or down while starting: the start may
+			// have created (or adopted an exited) container before it was
+			// cut short, and nothing else will remove it.
+			e.removeLeftover(r)
 		}
 		return
 	}
