@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -164,18 +166,24 @@ func (a *app) daemonCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sock := daemon.SocketPath(daemon.Home())
 			c := api.NewClient(sock)
+			v, _ := c.Version(cmd.Context())
 			if err := c.Shutdown(cmd.Context()); err != nil {
 				fmt.Fprintln(a.stdout, "loopd is not running")
 				return nil
 			}
-			for i := 0; i < 600; i++ {
-				if _, err := os.Stat(sock); os.IsNotExist(err) {
-					break
+			// Return once loopd has exited (its services are stopped by
+			// then), not merely once its socket is gone: a binary upgrade or
+			// a test may check for the process next.
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				_, err := os.Stat(sock)
+				if os.IsNotExist(err) && (v.Pid == 0 || !processRunning(v.Pid)) {
+					fmt.Fprintln(a.stdout, "loopd stopped")
+					return nil
 				}
-				time.Sleep(50 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond)
 			}
-			fmt.Fprintln(a.stdout, "loopd stopped")
-			return nil
+			return fmt.Errorf("loopd (pid %d) still runs 30s after it was asked to stop: see %s, or kill it", v.Pid, filepath.Join(daemon.Home(), "loopd.log"))
 		},
 	})
 	return cmd
@@ -193,4 +201,21 @@ func RunDaemon(ctx context.Context, version string) error {
 		return err
 	}
 	return d.Run(ctx)
+}
+
+// processRunning reports whether pid is a live process (a zombie, which
+// has exited and waits to be reaped, is not).
+func processRunning(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return !os.IsNotExist(err) // no /proc (not Linux): kill(0) said it exists
+	}
+	// pid (comm) STATE ...: comm may hold spaces and parentheses.
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
 }
