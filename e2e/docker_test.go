@@ -141,9 +141,17 @@ func removeProjectObjects(t *testing.T, project string) {
 		imgs = append(imgs, strings.Fields(out)...)
 	}
 	if len(imgs) > 0 {
+		imageRemoval.Lock()
 		dockerCmd(append([]string{"rmi", "-f"}, imgs...)...)
+		imageRemoval.Unlock()
 	}
 }
+
+// imageRemoval keeps image removals (which prune untagged parent layers)
+// from running during builds that may take those layers from Docker's
+// cache: tests that build images sharing layers with other tests' (the
+// templates on the same base images) hold it for reading while they build.
+var imageRemoval sync.RWMutex
 
 // exec runs `loop exec -T resource -- argv...` and returns its stdout; it
 // fails the test unless the command exits 0.

@@ -188,6 +188,11 @@ var devBuilds sync.Map // base image -> *sync.Mutex
 //     answers GET /healthz.
 func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 	requireDocker(t)
+	// Builds share layers with the other templates' (the same base images
+	// and first steps): no image removal prunes them meanwhile. The
+	// cleanups below run after this returns, and take it for writing.
+	imageRemoval.RLock()
+	defer imageRemoval.RUnlock()
 	dockerfile, err := os.ReadFile(filepath.Join(e.dir, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +262,11 @@ func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 	// The prod target, built and run with the docker CLI.
 	tag := "loop/" + project + "-prod:test" // removeProjectObjects removes loop/<project>-*
 	start = time.Now()
-	t.Cleanup(func() { dockerCmd("rmi", "-f", tag) })
+	t.Cleanup(func() {
+		imageRemoval.Lock()
+		defer imageRemoval.Unlock()
+		dockerCmd("rmi", "-f", tag)
+	})
 	out := mustDocker(t, "build", "--target", "prod", "-t", tag, e.dir)
 	// The build's other stages end as untagged images unless Docker's cache
 	// found them among loop's dev image's layers: remove the untagged ones
@@ -265,6 +274,8 @@ func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 	// image another one builds on.
 	steps := regexp.MustCompile(`(?m)^ ---> ([0-9a-f]{12})$`).FindAllStringSubmatch(out, -1)
 	t.Cleanup(func() {
+		imageRemoval.Lock()
+		defer imageRemoval.Unlock()
 		for i := len(steps) - 1; i >= 0; i-- {
 			if tags, err := dockerCmd("image", "inspect", "--format", "{{len .RepoTags}}", steps[i][1]); err == nil && tags == "0" {
 				dockerCmd("rmi", steps[i][1])
