@@ -188,3 +188,51 @@ u=${DATABASE_URL#mysql://}
 	}
 	e.mustLoop("down")
 }
+
+// TestDatabase_processRedis runs database(engine="redis") with Debian's
+// redis-server: REDIS_URL (with the generated password) for a dependant,
+// data saved across loop down/up, and loop db reset emptying it.
+func TestDatabase_processRedis(t *testing.T) {
+	cli, err := exec.LookPath("redis-cli")
+	if _, serr := exec.LookPath("redis-server"); err != nil || serr != nil {
+		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
+			t.Fatal("redis is not installed: run scripts/setup-redis.sh")
+		}
+		t.Skip("redis is not installed (redis-server, redis-cli); scripts/setup-redis.sh installs it")
+	}
+	e := newEnv(t, "redisproj")
+	port := freePort(t)
+	e.write("Loopfile", `database("cache", engine="redis", port=`+strconv.Itoa(port)+`)
+task("ping", "`+cli+` --no-auth-warning -u \"$REDIS_URL\" ping | grep -x PONG", resource_deps=["cache"])
+`)
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "30s")
+	if r := e.mustLoop("logs", "ping"); !strings.Contains(r.stdout, "PONG") {
+		t.Errorf("the dependant did not reach redis through REDIS_URL:\n%s", r.stdout)
+	}
+	pass, err := os.ReadFile(filepath.Join(e.stateDirOf(t, "cache"), "password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	redis := func(args ...string) string {
+		t.Helper()
+		argv := append([]string{"--no-auth-warning", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-a", strings.TrimSpace(string(pass))}, args...)
+		out, err := exec.Command(cli, argv...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("redis-cli %v: %v: %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	redis("SET", "k", "kept")
+	e.mustLoop("down")
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "30s")
+	if got := redis("GET", "k"); got != "kept" {
+		t.Fatalf("after down and up: GET k = %q, want kept (saved on shutdown)", got)
+	}
+	e.mustLoop("db", "reset", "cache")
+	if got := redis("GET", "k"); got != "" {
+		t.Fatalf("after reset: GET k = %q, want nothing", got)
+	}
+	e.mustLoop("down")
+}

@@ -234,7 +234,7 @@ func dbURL(db *model.Database) string {
 	host := "127.0.0.1:" + strconv.Itoa(db.Port)
 	switch db.Engine {
 	case "redis":
-		return (&url.URL{Scheme: "redis", User: url.UserPassword("", db.Password), Host: host, Path: "/0"}).String()
+		return (&url.URL{Scheme: "redis", User: url.UserPassword("default", db.Password), Host: host, Path: "/0"}).String()
 	case "mysql":
 		return (&url.URL{Scheme: "mysql", User: url.UserPassword(db.User, db.Password), Host: host, Path: "/" + db.DB}).String()
 	}
