@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,17 @@ services:
 	id := e.containerOf("web")
 	if got := strings.TrimSpace(e.exec("worker", "sh", "-c", "echo $WEB_URL")); got != "http://web:8080/index.html" {
 		t.Errorf("worker: WEB_URL = %q, want the interpolated default", got)
+	}
+	// Services reach each other by name on the project's network, as in
+	// Compose. (busybox's own resolver: the static busybox cannot use
+	// libc's for its other applets.)
+	lookup := e.exec("worker", "nslookup", "web")
+	m := regexp.MustCompile(`Address:\s*(\d+\.\d+\.\d+\.\d+)\s*$`).FindStringSubmatch(strings.TrimSpace(lookup))
+	if m == nil {
+		t.Fatalf("worker: nslookup web found no address:\n%s", lookup)
+	}
+	if got := e.exec("worker", "wget", "-q", "-O-", "http://"+m[1]+":8080/index.html"); got != "v1" {
+		t.Errorf("worker: GET http://web:8080/ (%s) = %q, want v1", m[1], got)
 	}
 
 	e.write("web/www/index.html", "v2")

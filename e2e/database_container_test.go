@@ -20,8 +20,15 @@ const postgresImage = "postgres:15"
 // instead when LOOP_REQUIRE_DOCKER=1 (CI).
 func requirePostgresImage(t *testing.T) {
 	t.Helper()
-	if out, err := dockerCmd("image", "inspect", "--format", "{{.Id}}", postgresImage); err != nil {
-		reason := "the image " + postgresImage + " is missing (scripts/standin-postgres.sh builds a stand-in): " + out
+	requireImage(t, postgresImage, "scripts/standin-postgres.sh")
+}
+
+// requireImage skips without image, and fails instead when
+// LOOP_REQUIRE_DOCKER=1 (CI); script builds a stand-in.
+func requireImage(t *testing.T, image, script string) {
+	t.Helper()
+	if out, err := dockerCmd("image", "inspect", "--format", "{{.Id}}", image); err != nil {
+		reason := "the image " + image + " is missing (" + script + " builds a stand-in): " + out
 		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
 			t.Fatalf("LOOP_REQUIRE_DOCKER=1 but %s", reason)
 		}
@@ -125,4 +132,68 @@ task("count", "`+bin+`/psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -tAc 'select co
 	if out, err := dockerCmd("volume", "inspect", volume); err == nil {
 		t.Fatalf("after loop down --volumes, volume %s still exists: %s", volume, out)
 	}
+}
+
+// TestDatabase_containerRedis runs database(engine="redis",
+// runtime="container"): the dependant reaches it through REDIS_URL once
+// redis-cli answers PONG inside the container, the data (saved on stop)
+// survives loop down in its volume, and loop db reset empties it.
+func TestDatabase_containerRedis(t *testing.T) {
+	requireDocker(t)
+	requireImage(t, "redis:7", "scripts/standin-redis.sh")
+	e := newDockerEnv(t, "rdc")
+	port := freePort(t)
+	// The dependant is a container too: its REDIS_URL names the database
+	// on the project's network (cache:6379), not the host's published port.
+	e.write("Loopfile", `database("cache", engine="redis", runtime="container", version="7", port=`+strconv.Itoa(port)+`)
+container("ping", image="redis:7", cmd=["sh", "-c", "echo at ${REDIS_URL#*@}; redis-cli --no-auth-warning -u \"$REDIS_URL\" ping | grep -x PONG && touch /tmp/pong && exec sleep 3600"],
+          readiness=exec_probe(["test", "-f", "/tmp/pong"]), resource_deps=["cache"])
+`)
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "50s")
+	if r := e.mustLoop("logs", "ping"); !strings.Contains(r.stdout, "PONG") || !strings.Contains(r.stdout, "at cache:6379/0") {
+		t.Errorf("the dependant did not reach redis at cache:6379 through REDIS_URL:\n%s", r.stdout)
+	}
+	// On the host, the published port.
+	out, err := exec.Command(requireRedisCLI(t), "--no-auth-warning", "-p", strconv.Itoa(port), "-a", e.exec("cache", "sh", "-c", "printf %s \"$REDISCLI_AUTH\""), "ping").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "PONG" {
+		t.Errorf("redis-cli on the host, port %d: %s %v", port, out, err)
+	}
+	redis := func(args ...string) string {
+		t.Helper()
+		return strings.TrimSpace(e.exec("cache", append([]string{"sh", "-c", `REDISCLI_AUTH="$REDISCLI_AUTH" redis-cli "$@"`, "redis-cli"}, args...)...))
+	}
+	redis("SET", "k", "kept")
+	e.mustLoop("down")
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "50s")
+	if got := redis("GET", "k"); got != "kept" {
+		t.Fatalf("after down and up: GET k = %q, want kept (in the data volume)", got)
+	}
+	e.mustLoop("db", "reset", "cache")
+	if got := redis("GET", "k"); got != "" {
+		t.Fatalf("after reset: GET k = %q, want nothing", got)
+	}
+	network := "loop-" + filepath.Base(e.dir)
+	if out, err := dockerCmd("network", "inspect", "--format", "{{.Name}}", network); err != nil {
+		t.Errorf("the project's network %s: %v %s", network, err, out)
+	}
+	e.mustLoop("down", "--volumes")
+	if out, err := dockerCmd("network", "inspect", network); err == nil {
+		t.Errorf("the project's network is left after loop down: %s", out)
+	}
+}
+
+// requireRedisCLI returns the host's redis-cli (scripts/setup-redis.sh
+// installs it): skipped without it, failed under LOOP_REQUIRE_DOCKER=1.
+func requireRedisCLI(t *testing.T) string {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
+			t.Fatal("redis-cli is not installed: run scripts/setup-redis.sh")
+		}
+		t.Skip("redis-cli is not installed; scripts/setup-redis.sh installs it")
+	}
+	return cli
 }

@@ -130,6 +130,9 @@ func removeProjectObjects(t *testing.T, project string) {
 		t.Errorf("after `loop down --volumes` and `loop daemon stop`, containers of %s are left: %s", project, strings.Join(strings.Fields(out), " "))
 		dockerCmd(append([]string{"rm", "-f", "-v"}, strings.Fields(out)...)...)
 	}
+	if out, _ := dockerCmd("network", "ls", "-q", "--filter", label); out != "" {
+		dockerCmd(append([]string{"network", "rm"}, strings.Fields(out)...)...)
+	}
 	if out, _ := dockerCmd("volume", "ls", "-q", "--filter", label); out != "" {
 		dockerCmd(append([]string{"volume", "rm", "-f"}, strings.Fields(out)...)...)
 	}

@@ -159,6 +159,11 @@ func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("project %q is not up", name), "")
 		return
 	}
+	if nr, ok := d.containers.(networkRemover); ok {
+		if err := nr.RemoveNetwork(r.Context(), name); err != nil {
+			d.Logger.Warn("loop down: remove the project's network", "project", name, "err", err)
+		}
+	}
 	if v := r.URL.Query().Get("volumes"); v == "1" || v == "true" {
 		if vr, ok := d.containers.(volumeRemover); ok {
 			if err := vr.RemoveVolumes(r.Context(), name); err != nil {
@@ -168,6 +173,12 @@ func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "down"})
+}
+
+// networkRemover is a container runtime that removes a project's network
+// once its containers are gone (loop down).
+type networkRemover interface {
+	RemoveNetwork(ctx context.Context, project string) error
 }
 
 // volumeRemover is a container runtime that can remove a project's named

@@ -246,9 +246,13 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 			warn("volumes: %s mount %s not supported; ignored", v.Type, v.Target)
 		}
 	}
-	for net := range svc.Networks {
+	for _, net := range slices.Sorted(maps.Keys(svc.Networks)) {
 		if net != "default" {
 			warn("networks: network %q not supported (loop uses one network per project); ignored", net)
+			continue
+		}
+		if cfg := svc.Networks[net]; cfg != nil {
+			c.Aliases = append(c.Aliases, cfg.Aliases...)
 		}
 	}
 	s.composeWatch(r, c, svc, warn)

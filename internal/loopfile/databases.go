@@ -91,8 +91,13 @@ func (s *evalState) resolveDatabases() {
 			if r.Env == nil {
 				r.Env = map[string]string{}
 			}
-			env := db.Env()
-			env[envName(db.Name)+"_URL"] = db.URL
+			inContainer := r.Kind == model.KindContainer
+			env := db.Env(inContainer)
+			if inContainer && db.NetURL != "" {
+				env[envName(db.Name)+"_URL"] = db.NetURL
+			} else {
+				env[envName(db.Name)+"_URL"] = db.URL
+			}
 			for k, v := range env {
 				if _, set := r.Env[k]; !set {
 					r.Env[k] = v
@@ -172,7 +177,11 @@ func builtinDatabase(thread *starlark.Thread, b *starlark.Builtin, posArgs starl
 		return nil, a.errorAt("name", "check the permissions of loop's state directory", "database: %v", err)
 	}
 	db.Password = pass
-	db.URL = dbURL(db)
+	db.URL = dbURL(db, "127.0.0.1:"+strconv.Itoa(db.Port))
+	if db.Runtime == "container" {
+		db.ContainerPort = containerImage(db).port
+		db.NetURL = dbURL(db, db.Name+":"+strconv.Itoa(db.ContainerPort))
+	}
 
 	if db.Runtime == "container" {
 		return declareDBContainer(thread, a, db)
@@ -230,8 +239,8 @@ func dbPassword(dir string) (string, error) {
 	return pass, nil
 }
 
-func dbURL(db *model.Database) string {
-	host := "127.0.0.1:" + strconv.Itoa(db.Port)
+// dbURL is db's connection URL through host ("HOST:PORT").
+func dbURL(db *model.Database, host string) string {
 	switch db.Engine {
 	case "redis":
 		return (&url.URL{Scheme: "redis", User: url.UserPassword("default", db.Password), Host: host, Path: "/0"}).String()

@@ -101,6 +101,7 @@ func TestDatabase_container(t *testing.T) {
 			files := map[string]string{
 				"Loopfile": `database("db", engine="` + tt.engine + `", runtime="container", version="15", seed="seed.sql", port=6002)
 task("check", "true", resource_deps=["db"])
+container("app", image="busybox", resource_deps=["db"])
 `,
 				"seed.sql": "create table t (x int);",
 			}
@@ -147,6 +148,16 @@ task("check", "true", resource_deps=["db"])
 			}
 			if got := p.Resource("check").Env["DB_URL"]; !strings.Contains(got, strings.TrimSpace(string(pass))+"@127.0.0.1:6002") {
 				t.Errorf("dependant DB_URL: got %q", got)
+			}
+			// A dependant in a container reaches it on the project's
+			// network, by name and the engine's own port.
+			port := map[string]string{"postgres": "5432", "mysql": "3306", "redis": "6379"}[tt.engine]
+			app := p.Resource("app").Env
+			if got := app["DB_URL"]; !strings.Contains(got, strings.TrimSpace(string(pass))+"@db:"+port) {
+				t.Errorf("container dependant DB_URL: got %q, want db:%s", got, port)
+			}
+			if tt.engine == "postgres" && (app["PGHOST"] != "db" || app["PGPORT"] != "5432") {
+				t.Errorf("container dependant PGHOST/PGPORT: got %s:%s, want db:5432", app["PGHOST"], app["PGPORT"])
 			}
 			b, err := os.ReadFile(filepath.Join(state, "db", "db", DatabaseInfoFile))
 			if err != nil {

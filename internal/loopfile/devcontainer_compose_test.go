@@ -109,6 +109,7 @@ func TestDevcontainer_compose(t *testing.T) {
 			OnChange:   []model.Step{{Restart: true}},
 			RebuildOn:  []string{abs(".devcontainer/Dockerfile")},
 			Workdir:    "/workspace",
+			Aliases:    []string{"app"}, // other services reach it by its service name
 			RemoteUser: "dev",
 			Lifecycle:  &model.Lifecycle{PostCreate: &model.Command{Argv: []string{"/bin/sh", "-c", "make deps"}}},
 			ConfigFile: abs(".devcontainer/devcontainer.json"),

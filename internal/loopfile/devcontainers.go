@@ -250,6 +250,11 @@ func (s *evalState) devcontainerCompose(a *args, r *model.Resource, c *model.Con
 	c.Sync = append(slices.Clone(bc.Sync), c.Sync...)
 	c.OnChange = append(slices.Clone(bc.OnChange), c.OnChange...)
 	c.RebuildOn = append(slices.Clone(bc.RebuildOn), c.RebuildOn...)
+	// Other services reach the dev container by its Compose service name.
+	c.Aliases = slices.Clone(bc.Aliases)
+	if cm.Service != r.Name {
+		c.Aliases = append(c.Aliases, cm.Service)
+	}
 	c.Privileged = c.Privileged || bc.Privileged
 	c.Init = c.Init || bc.Init
 	for _, cp := range bc.CapAdd {

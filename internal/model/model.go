@@ -267,6 +267,10 @@ type Container struct {
 	RebuildOn  []string // absolute host paths whose changes rebuild and recreate
 	User       string   // container user ("" = the image's)
 	Workdir    string   // working directory in the container ("" = the image's)
+	// Aliases are other names the container answers to on the project's
+	// network besides the resource name (a Compose service's name or
+	// network aliases).
+	Aliases []string
 	// Dev container settings (devcontainer.json).
 	RemoteUser string            // user for loop exec/shell and lifecycle commands
 	RemoteEnv  map[string]string // env for loop exec/shell and lifecycle commands

@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
@@ -84,7 +85,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	cfg.Labels[LabelSupervisor] = r.superSum
-	confHash := configHash(img.ID, cfg, hcfg)
+	netcfg := networkEndpoint(spec.Project, spec.Name, c.Aliases)
+	confHash := configHash(img.ID, cfg, hcfg, netcfg)
 	cfg.Labels[LabelConfig] = confHash
 
 	id, running, err := r.adopt(ctx, cli, spec, confHash)
@@ -99,7 +101,10 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		if err := portsFree(c.Ports); err != nil {
 			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 		}
-		resp, err := cli.ContainerCreate(ctx, cfg, hcfg, nil, nil, ContainerName(spec.Project, spec.Name))
+		if err := ensureNetwork(ctx, cli, spec.Project); err != nil {
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+		resp, err := cli.ContainerCreate(ctx, cfg, hcfg, netcfg, nil, ContainerName(spec.Project, spec.Name))
 		if err != nil {
 			return nil, fmt.Errorf("start %s: create container: %w", spec.Name, err)
 		}
@@ -267,6 +272,8 @@ func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, s
 		PortBindings: nat.PortMap{},
 		Privileged:   c.Privileged,
 		CapAdd:       c.CapAdd,
+		NetworkMode:  container.NetworkMode(NetworkName(spec.Project)),
+		ExtraHosts:   []string{hostGateway},
 	}
 	if super != "" {
 		hcfg.Mounts = append(hcfg.Mounts, mount.Mount{Type: mount.TypeBind, Source: super, Target: supervisorPath, ReadOnly: true})
@@ -296,11 +303,12 @@ func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, s
 
 // configHash identifies a container configuration: a container whose
 // dev.loop.config label differs is replaced.
-func configHash(imageID string, cfg *container.Config, hcfg *container.HostConfig) string {
+func configHash(imageID string, cfg *container.Config, hcfg *container.HostConfig, netcfg *network.NetworkingConfig) string {
 	h := sha256.New()
 	io.WriteString(h, imageID+"\x00")
 	json.NewEncoder(h).Encode(cfg)
 	json.NewEncoder(h).Encode(hcfg)
+	json.NewEncoder(h).Encode(netcfg)
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
