@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,6 +235,21 @@ task("ping", "`+cli+` --no-auth-warning -u \"$REDIS_URL\" ping | grep -x PONG", 
 	e.mustLoop("db", "reset", "cache")
 	if got := redis("GET", "k"); got != "" {
 		t.Fatalf("after reset: GET k = %q, want nothing", got)
+	}
+	e.mustLoop("down")
+
+	// A port conflict is a clear error that names database()'s port=.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := ln.Addr().(*net.TCPAddr).Port
+	e.write("Loopfile", `database("cache", engine="redis", port=`+strconv.Itoa(busy)+`)`+"\n")
+	e.mustLoop("up", "-d")
+	r := e.loop("wait", "--timeout", "20s")
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, fmt.Sprintf("port %d is already in use", busy)) || !strings.Contains(r.stdout+r.stderr, "port= of its database()") {
+		t.Errorf("loop wait with the database's port taken: want an error naming the port and port=, got %s", r)
 	}
 	e.mustLoop("down")
 }

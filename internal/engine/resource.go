@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -545,10 +546,16 @@ func (e *Engine) env(r *res, resEnv map[string]string) []string {
 	return env
 }
 
-func portsFree(ports []int) error {
-	for _, p := range ports {
+// portsFree checks that r's ports are free; the hint names the argument
+// that sets them (a database()'s port=, else ports=).
+func portsFree(r *model.Resource) error {
+	arg := "ports="
+	if slices.Contains(r.Labels, "database") {
+		arg = "port= of its database()"
+	}
+	for _, p := range r.Ports {
 		if err := runtime.PortFree("", p, "tcp"); err != nil {
-			return fmt.Errorf("%w: stop what listens there or change ports= in the Loopfile", err)
+			return fmt.Errorf("%w: stop what listens there or change %s in the Loopfile", err, arg)
 		}
 	}
 	return nil

@@ -23,7 +23,7 @@ func (e *Engine) start(r *res) {
 	r.gen++
 	gen := r.gen
 	if r.spec.Kind != model.KindContainer { // containers publish their ports themselves
-		if err := portsFree(r.spec.Ports); err != nil {
+		if err := portsFree(r.spec); err != nil {
 			r.setState(api.StateFailed, err.Error())
 			e.logf(r, "%v", err)
 			return
