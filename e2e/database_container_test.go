@@ -197,3 +197,56 @@ func requireRedisCLI(t *testing.T) string {
 	}
 	return cli
 }
+
+// TestDatabase_containerMySQL runs database(engine="mysql",
+// runtime="container"): a dependant on the host that connects once, with
+// the credentials of DATABASE_URL, only starts when mysqladmin ping
+// answers inside the container and the seed is applied; the data volume
+// survives loop down; loop db reset starts over from the seed.
+func TestDatabase_containerMySQL(t *testing.T) {
+	requireDocker(t)
+	requireImage(t, "mysql:8", "scripts/standin-mysql.sh")
+	client := requireMariaDB(t) // the host's client
+	e := newDockerEnv(t, "myc")
+	port := freePort(t)
+	e.write("seed.sql", "CREATE TABLE t (x int);\nINSERT INTO t VALUES (1);\n")
+	e.write("Loopfile", `database("db", engine="mysql", runtime="container", version="8", seed="seed.sql", port=`+strconv.Itoa(port)+`)
+task("count", """
+u=${DATABASE_URL#mysql://}
+`+client+` --no-defaults -h 127.0.0.1 -P `+strconv.Itoa(port)+` -u "${u%%:*}" -p"$(echo "$u" | sed 's/^[^:]*:\\([^@]*\\)@.*/\\1/')" -N -e 'select count(*) from t' "${u##*/}"
+""", resource_deps=["db"])
+`)
+	start := time.Now()
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "90s")
+	t.Logf("up and ready (init and seed included) in %s", time.Since(start).Round(time.Millisecond))
+	if r := e.mustLoop("logs", "count"); !strings.Contains(r.stdout, "1") {
+		t.Errorf("the dependant's output does not show the seed's row count:\n%s", r.stdout)
+	}
+	pass, err := os.ReadFile(filepath.Join(e.stateDirOf(t, "db"), "password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql := func(q string) string {
+		t.Helper()
+		out, err := exec.Command(client, "--no-defaults", "-h", "127.0.0.1", "-P", strconv.Itoa(port), "-u", "dev",
+			"-p"+strings.TrimSpace(string(pass)), "-N", "-e", q, "db").CombinedOutput()
+		if err != nil {
+			t.Fatalf("mariadb %q: %v: %s", q, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	rows := func() string { t.Helper(); return sql("select group_concat(x order by x) from t") }
+	sql("insert into t values (2)")
+	e.mustLoop("down")
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "90s")
+	if got := rows(); got != "1,2" {
+		t.Fatalf("after down and up: got rows %q, want 1,2 (kept in the volume)", got)
+	}
+	e.mustLoop("db", "reset", "db")
+	if got := rows(); got != "1" {
+		t.Fatalf("after reset: got rows %q, want 1 (initialised and seeded again)", got)
+	}
+	e.mustLoop("down", "--volumes")
+}
