@@ -130,7 +130,8 @@ func removeProjectObjects(t *testing.T, project string) {
 		t.Errorf("after `loop down --volumes` and `loop daemon stop`, containers of %s are left: %s", project, strings.Join(strings.Fields(out), " "))
 		dockerCmd(append([]string{"rm", "-f", "-v"}, strings.Fields(out)...)...)
 	}
-	if out, _ := dockerCmd("network", "ls", "-q", "--filter", label); out != "" {
+	if out, _ := dockerCmd("network", "ls", "--format", "{{.Name}}", "--filter", label); out != "" {
+		t.Errorf("after `loop daemon stop`, the network of %s is left: %s (the engine has room for about 30)", project, out)
 		dockerCmd(append([]string{"network", "rm"}, strings.Fields(out)...)...)
 	}
 	if out, _ := dockerCmd("volume", "ls", "-q", "--filter", label); out != "" {

@@ -238,21 +238,34 @@ func listenUnix(sock string) (net.Listener, error) {
 func (d *Daemon) stopAll() {
 	d.mu.Lock()
 	d.closing = true
-	ps := make([]*project, 0, len(d.projects))
-	for _, p := range d.projects {
-		ps = append(ps, p)
-	}
+	ps := d.projects
 	d.projects = map[string]*project{}
 	d.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, p := range ps {
+	for name, p := range ps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			p.stop()
+			d.removeNetwork(name)
 		}()
 	}
 	wg.Wait()
+}
+
+// removeNetwork removes a stopped project's container network, if its
+// runtime has one: networks are a scarce resource (the engine's address
+// pools hold about 30), so none outlives its project's containers.
+func (d *Daemon) removeNetwork(project string) {
+	nr, ok := d.containers.(networkRemover)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := nr.RemoveNetwork(ctx, project); err != nil {
+		d.Logger.Warn("remove the project's network", "project", project, "err", err)
+	}
 }
 
 func (d *Daemon) project(name string) (*project, bool) {
@@ -331,6 +344,7 @@ func (d *Daemon) down(name string) bool {
 		return false
 	}
 	p.stop()
+	d.removeNetwork(name)
 	d.hub.Publish(api.Event{Time: time.Now(), Kind: api.EventRemoved, Project: name, Message: "project down"})
 	return true
 }

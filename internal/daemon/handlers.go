@@ -159,11 +159,6 @@ func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("project %q is not up", name), "")
 		return
 	}
-	if nr, ok := d.containers.(networkRemover); ok {
-		if err := nr.RemoveNetwork(r.Context(), name); err != nil {
-			d.Logger.Warn("loop down: remove the project's network", "project", name, "err", err)
-		}
-	}
 	if v := r.URL.Query().Get("volumes"); v == "1" || v == "true" {
 		if vr, ok := d.containers.(volumeRemover); ok {
 			if err := vr.RemoveVolumes(r.Context(), name); err != nil {

@@ -118,6 +118,7 @@ func testProject(t *testing.T, r *Runtime) string {
 		for _, c := range list {
 			r.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
 		}
+		r.cli.NetworkRemove(ctx, NetworkName(project))
 		vols, _ := r.cli.VolumeList(ctx, volume.ListOptions{Filters: f})
 		for _, v := range vols.Volumes {
 			r.cli.VolumeRemove(ctx, v.Name, true)

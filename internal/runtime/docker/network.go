@@ -51,10 +51,17 @@ func networkEndpoint(project, resource string, aliases []string) *network.Networ
 	}}
 }
 
-// RemoveNetwork removes project's network (loop down). A network some
-// container still uses stays (the engine refuses), and a missing one is
-// fine.
+// RemoveNetwork removes project's network (loop down, daemon stop). A
+// network some container still uses stays (the engine refuses), and a
+// missing one is fine. A runtime that never connected created none: it
+// does not connect (nor wait for an absent engine) just for this.
 func (r *Runtime) RemoveNetwork(ctx context.Context, project string) error {
+	r.mu.Lock()
+	connected := r.cli != nil
+	r.mu.Unlock()
+	if !connected {
+		return nil
+	}
 	cli, err := r.client(ctx)
 	if err != nil {
 		return err
