@@ -45,11 +45,12 @@ func (a *app) serveMCP(ctx context.Context, readOnly bool) error {
 		defer mu.Unlock()
 		return a.client(ctx)
 	}
-	ms := mcpserver.New(nil, mcpserver.Options{ReadOnly: readOnly, Version: a.version, Connect: connect})
+	subs := mcpserver.NewSubscriptions()
+	ms := mcpserver.New(nil, mcpserver.Options{ReadOnly: readOnly, Version: a.version, Connect: connect, Subs: subs})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	n := &mcpserver.Notifier{Server: ms, Client: api.NewClient(daemon.SocketPath(daemon.Home()))}
+	n := &mcpserver.Notifier{Server: ms, Subs: subs, Client: api.NewClient(daemon.SocketPath(daemon.Home()))}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -204,8 +204,9 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// startLoopd runs the real loopd with its HTTP listener on a free port.
-func startLoopd(t *testing.T) daemon.HTTPInfo {
+// startLoopd runs the real loopd with its HTTP listener on a free port;
+// it returns the listener and loopd's LOOP_HOME.
+func startLoopd(t *testing.T) (daemon.HTTPInfo, string) {
 	t.Helper()
 	binaries(t)
 	home := shortHome(t)
@@ -235,7 +236,7 @@ func startLoopd(t *testing.T) daemon.HTTPInfo {
 	for {
 		hi, err := daemon.ReadHTTPInfo(home)
 		if err == nil && hi.URL != "" {
-			return hi
+			return hi, home
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no http.json within 10s: %v", err)
@@ -245,7 +246,7 @@ func startLoopd(t *testing.T) daemon.HTTPInfo {
 }
 
 func TestHTTP_GoBuildError(t *testing.T) {
-	hi := startLoopd(t)
+	hi, _ := startLoopd(t)
 
 	// Without the token: 401.
 	resp, err := http.Post(hi.URL+"/mcp", "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))

@@ -37,8 +37,9 @@ func NewHandler(c *api.Client, opts Options) *Handler {
 	hooks.AddBeforeSubscribe(func(context.Context, any, *mcp.SubscribeRequest) { h.start() })
 	hooks.AddBeforeSubscriptionsListen(func(context.Context, any, *mcp.SubscriptionsListenRequest) { h.start() })
 	opts.hooks = hooks
+	opts.Subs = NewSubscriptions()
 	ms := New(c, opts)
-	h.n = &Notifier{Server: ms, Client: c, StopWhenGone: true}
+	h.n = &Notifier{Server: ms, Subs: opts.Subs, Client: c, StopWhenGone: true}
 	h.http = server.NewStreamableHTTPServer(ms, server.WithStateful(true))
 	return h
 }

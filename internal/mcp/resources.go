@@ -139,12 +139,14 @@ func (s *srv) diagnose(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetP
 		[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text))}), nil
 }
 
-// Notifier sends notifications/resources/updated to every client when
-// loopd reports a change: loop://{project}/status for every event of a
-// project, and loop://{project}/logs/{resource} when that resource changes
-// state. It follows loopd's event stream and reconnects when it breaks.
+// Notifier sends notifications/resources/updated when loopd reports a
+// change: loop://{project}/status for every event of a project, and
+// loop://{project}/logs/{resource} when that resource changes state. With
+// Subs (the server's) only the subscribed sessions get them; without, every
+// session. It follows loopd's event stream and reconnects when it breaks.
 type Notifier struct {
 	Server *server.MCPServer
+	Subs   *Subscriptions
 	// Client reaches loopd; the notifier never starts a daemon.
 	Client *api.Client
 	// StopWhenGone makes Run return when loopd cannot be reached (inside
@@ -207,6 +209,10 @@ func (n *Notifier) notify(ev api.Event) {
 		return
 	}
 	send := func(uri string) {
+		if n.Subs != nil {
+			n.Subs.Updated(n.Server, uri)
+			return
+		}
 		n.Server.SendNotificationToAllClients(mcp.MethodNotificationResourceUpdated, map[string]any{"uri": uri})
 	}
 	send(StatusURI(ev.Project))

@@ -40,6 +40,10 @@ type Options struct {
 	// on demand, so an assistant can launch it before any `loop up`).
 	Connect func(ctx context.Context) (*api.Client, error)
 
+	// Subs, when set, tracks which session subscribed to what, so that a
+	// Notifier with the same Subs notifies only them.
+	Subs *Subscriptions
+
 	hooks *server.Hooks // set by Handler (lazy notifier start)
 }
 
@@ -91,8 +95,15 @@ func New(c *api.Client, opts Options) *server.MCPServer {
 		server.WithRecovery(),
 		server.WithInstructions(instructions),
 	}
-	if opts.hooks != nil {
-		so = append(so, server.WithHooks(opts.hooks))
+	hooks := opts.hooks
+	if opts.Subs != nil {
+		if hooks == nil {
+			hooks = &server.Hooks{}
+		}
+		opts.Subs.install(hooks)
+	}
+	if hooks != nil {
+		so = append(so, server.WithHooks(hooks))
 	}
 	ms := server.NewMCPServer("loop", version, so...)
 	for _, t := range s.tools() {

@@ -254,11 +254,13 @@ func TestServer_ToolsGolden(t *testing.T) {
 	}
 }
 
-// A change of state reaches the client as notifications/resources/updated
-// for the project's status.
+// Under the protocol before 2026-07-28, a client that sent
+// resources/subscribe for a project's status gets
+// notifications/resources/updated for it when its state changes.
 func TestNotifier_ResourceUpdated(t *testing.T) {
 	c := startDaemon(t)
-	ms := mcpserver.New(c, mcpserver.Options{})
+	subs := mcpserver.NewSubscriptions()
+	ms := mcpserver.New(c, mcpserver.Options{Subs: subs})
 	mc, err := client.NewInProcessClient(ms)
 	if err != nil {
 		t.Fatal(err)
@@ -276,12 +278,12 @@ func TestNotifier_ResourceUpdated(t *testing.T) {
 		t.Fatal(err)
 	}
 	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ProtocolVersion = "2025-11-25"
 	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
 	if _, err := mc.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
-	n := &mcpserver.Notifier{Server: ms, Client: c}
+	n := &mcpserver.Notifier{Server: ms, Subs: subs, Client: c}
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
 	t.Cleanup(func() {
@@ -293,10 +295,15 @@ func TestNotifier_ResourceUpdated(t *testing.T) {
 	})
 
 	dir := goProject(t)
+	want := mcpserver.StatusURI(filepath.Base(dir))
+	sub := mcp.SubscribeRequest{}
+	sub.Params.URI = want
+	if err := mc.Subscribe(ctx, sub); err != nil {
+		t.Fatalf("resources/subscribe: %v", err)
+	}
 	if _, err := c.Up(ctx, api.UpRequest{Loopfile: filepath.Join(dir, "Loopfile"), Env: os.Environ()}); err != nil {
 		t.Fatal(err)
 	}
-	want := mcpserver.StatusURI(filepath.Base(dir))
 	timeout := time.After(30 * time.Second)
 	for {
 		select {
