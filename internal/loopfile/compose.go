@@ -40,6 +40,9 @@ var composeKeys = map[string]bool{
 	"stop_signal": true, "stop_grace_period": true, "privileged": true,
 	"cap_add": true, "init": true, "profiles": true, "networks": true,
 	"healthcheck": true,
+	// expose only documents ports for other services: on the project's
+	// network every port is reachable anyway.
+	"expose": true,
 }
 
 // compose(path="docker-compose.yml", profiles=[], env_file=None) declares
