@@ -88,3 +88,43 @@ func pollGet(t *testing.T, port int, want string) {
 		t.Fatalf("GET :%d/ = %q, %v; want %q", port, got, err, want)
 	}
 }
+
+// TestCompose_RunOnce: a service another waits for with condition
+// service_completed_successfully (a migration) runs to completion like a
+// task: its dependant starts after it exited 0, and it is not restarted.
+func TestCompose_RunOnce(t *testing.T) {
+	t.Parallel()
+	e := newDockerEnv(t, "once")
+	e.write("compose.yaml", fmt.Sprintf(`
+services:
+  migrate:
+    image: %[1]s
+    command: ["sh", "-c", "echo migrating; sleep 1; echo done > /shared/migrated"]
+    volumes: ["shared:/shared"]
+  app:
+    image: %[1]s
+    command: ["sh", "-c", "cat /shared/migrated && exec sleep 3600"]
+    volumes: ["shared:/shared"]
+    depends_on:
+      migrate:
+        condition: service_completed_successfully
+volumes:
+  shared: {}
+`, baseImage))
+	e.write("Loopfile", `compose("compose.yaml")`+"\n")
+	e.up()
+	m := e.resource("migrate")
+	if m.State != "ready" || !strings.Contains(m.Reason, "succeeded") {
+		t.Fatalf("migrate: %s (%s), want ready: succeeded", m.State, m.Reason)
+	}
+	if got := strings.TrimSpace(e.exec("app", "cat", "/shared/migrated")); got != "done" {
+		t.Errorf("app sees %q in /shared/migrated, want the migration's output (it started after it)", got)
+	}
+	time.Sleep(2 * time.Second) // a crash restart would come within 250 ms
+	if m := e.resource("migrate"); m.Restarts != 0 || m.State != "ready" {
+		t.Errorf("migrate after it finished: %s, %d restarts; want ready and never restarted", m.State, m.Restarts)
+	}
+	if r := e.mustLoop("logs", "migrate"); strings.Count(r.stdout, "migrating") != 1 {
+		t.Errorf("migrate ran %d times, want once:\n%s", strings.Count(r.stdout, "migrating"), r.stdout)
+	}
+}

@@ -345,7 +345,7 @@ func (e *Engine) changed(paths []string, at time.Time) {
 			e.update(r, hit, why)
 		default:
 			r.markChange(at)
-			e.logf(r, "%s: %s", why, map[bool]string{true: "re-running", false: "restarting"}[r.spec.Kind == model.KindTask])
+			e.logf(r, "%s: %s", why, map[bool]string{true: "re-running", false: "restarting"}[r.spec.RunsToCompletion()])
 			e.requestRun(r, why)
 		}
 	}

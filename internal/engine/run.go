@@ -76,7 +76,7 @@ func (e *Engine) spec(r *res) (runtime.Spec, error) {
 // running records a started handle: r is starting until ready.
 func (e *Engine) running(r *res, gen int, why string, h runtime.Handle, spec runtime.Spec) {
 	r.handle, r.phase = h, starting
-	if r.spec.Kind == model.KindTask {
+	if r.spec.RunsToCompletion() {
 		r.setState(api.StateStarting, "running ("+why+")")
 	} else {
 		r.setState(api.StateStarting, "starting ("+why+")")
@@ -85,7 +85,7 @@ func (e *Engine) running(r *res, gen int, why string, h runtime.Handle, spec run
 		<-h.Done()
 		e.send(func() { e.exited(r, gen, h.Exit()) })
 	}()
-	if r.spec.Kind != model.KindTask {
+	if !r.spec.RunsToCompletion() {
 		e.awaitReady(r, gen, spec.Env)
 	}
 }
@@ -142,7 +142,7 @@ func (e *Engine) ready(r *res, gen int) {
 func (e *Engine) ranOK(r *res) {
 	first := !r.ran
 	r.ran = true
-	if first || r.spec.Kind != model.KindTask {
+	if first || !r.spec.RunsToCompletion() {
 		return
 	}
 	for _, name := range e.order {
@@ -168,7 +168,7 @@ func (e *Engine) exited(r *res, gen int, exit runtime.Exit) {
 	r.phase = idle
 	r.lastExit = exit.String()
 	ran := time.Since(r.started)
-	if r.spec.Kind == model.KindTask {
+	if r.spec.RunsToCompletion() {
 		r.lastRun = ran
 		if exit.Success() {
 			r.setState(api.StateReady, "succeeded in "+roundDur(ran))

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/model"
 )
 
 // settle runs after every input: reconcile, publish, answer waiters.
@@ -205,7 +204,7 @@ func (e *Engine) view(r *res) api.Resource {
 	for _, l := range s.Links {
 		v.Links = append(v.Links, api.Link{URL: l.URL, Name: l.Name})
 	}
-	if s.Kind == model.KindTask && r.state == api.StateStarting {
+	if s.RunsToCompletion() && r.state == api.StateStarting {
 		v.Reason = strings.Replace(v.Reason, "starting", "running", 1)
 	}
 	return v

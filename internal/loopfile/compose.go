@@ -106,9 +106,25 @@ func composeError(file string, err error) error {
 	return &builtinError{msg: msg, hint: hint, arg: "path", index: 0}
 }
 
+// runOnce is the services another waits for with condition
+// service_completed_successfully: one-shots (a migration, a seed) that run
+// to completion instead of being restarted when they exit.
+func runOnce(cp *types.Project) map[string]bool {
+	once := map[string]bool{}
+	for _, svc := range cp.Services {
+		for name, dep := range svc.DependsOn {
+			if dep.Condition == types.ServiceConditionCompletedSuccessfully {
+				once[name] = true
+			}
+		}
+	}
+	return once
+}
+
 // importCompose declares the services of cp, in name order.
 func (s *evalState) importCompose(thread *starlark.Thread, a *args, file string, cp *types.Project) (starlark.Value, error) {
 	pos := callerPos(thread)
+	once := runOnce(cp)
 	var names []starlark.Value
 	for _, name := range slices.Sorted(maps.Keys(cp.Services)) {
 		svc := cp.Services[name]
@@ -129,6 +145,7 @@ func (s *evalState) importCompose(thread *starlark.Thread, a *args, file string,
 			return nil, a.errorAt("path", "", "compose: service %s: %v", name, err)
 		}
 		r.Pos = pos
+		r.Container.RunOnce = once[name]
 		if r.Container.Build != nil {
 			if prev := s.image(r.Container.Build.Name); prev != nil {
 				return nil, a.errorAt("path", "rename the image() or the service",

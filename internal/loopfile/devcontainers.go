@@ -198,6 +198,7 @@ func (s *evalState) devcontainerCompose(a *args, r *model.Resource, c *model.Con
 		}
 		return out
 	}
+	once := runOnce(cm.Project)
 	mapService := func(name string) (*model.Resource, error) {
 		warn := func(format string, xs ...any) {
 			s.project.Warnings = append(s.project.Warnings,
@@ -208,6 +209,7 @@ func (s *evalState) devcontainerCompose(a *args, r *model.Resource, c *model.Con
 			return nil, a.errorAt("name", "fix the service in "+s.composeFileNames(cm.Files), "devcontainer: compose: service %s: %v", name, err)
 		}
 		sr.ResourceDeps = rename(sr.ResourceDeps)
+		sr.Container.RunOnce = once[name] && name != cm.Service // the dev container keeps running
 		return sr, nil
 	}
 

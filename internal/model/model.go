@@ -131,6 +131,12 @@ type Resource struct {
 
 // Equal reports whether two resources declare the same thing; their
 // declaration positions do not count (moving a line restarts nothing).
+// RunsToCompletion reports whether r is done when its command exits 0 (a
+// task, or a run-once container) rather than crashed.
+func (r *Resource) RunsToCompletion() bool {
+	return r.Kind == KindTask || (r.Container != nil && r.Container.RunOnce)
+}
+
 func (r *Resource) Equal(o *Resource) bool {
 	if r == nil || o == nil {
 		return r == o
@@ -271,6 +277,10 @@ type Container struct {
 	// network besides the resource name (a Compose service's name or
 	// network aliases).
 	Aliases []string
+	// RunOnce: the container runs to completion, like a task (exit 0 is
+	// success and is not restarted): a Compose service another waits for
+	// with condition service_completed_successfully (a migration, a seed).
+	RunOnce bool
 	// Dev container settings (devcontainer.json).
 	RemoteUser string            // user for loop exec/shell and lifecycle commands
 	RemoteEnv  map[string]string // env for loop exec/shell and lifecycle commands
