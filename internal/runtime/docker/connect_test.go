@@ -2,12 +2,14 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,5 +104,53 @@ func TestSSHDialer_BadURL(t *testing.T) {
 		if _, err := sshDialer(addr); err == nil || !strings.Contains(err.Error(), "ssh://[user@]host[:port]") {
 			t.Errorf("sshDialer(%q): %v", addr, err)
 		}
+	}
+}
+
+// TestRuntime_OneNetworkPerProject: containers of a project started at the
+// same time share one network (an engine before API 1.44 would create two
+// of the same name and then refuse the name as ambiguous), answer to their
+// resource names on it, and RemoveNetwork removes it.
+func TestRuntime_OneNetworkPerProject(t *testing.T) {
+	r := testRuntime(t)
+	project := testProject(t, r)
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	handles := make([]*handle, 3)
+	errs := make([]error, 3)
+	for i := range handles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &model.Container{Image: testImage, KeepAlive: true}
+			h, err := r.Start(context.Background(), testSpec(project, fmt.Sprintf("svc%d", i), dir, c, io.Discard))
+			errs[i] = err
+			if err == nil {
+				handles[i] = h.(*handle)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("start svc%d: %v", i, err)
+		}
+		defer stopHandle(t, handles[i])
+	}
+	ids, err := networksNamed(context.Background(), r.cli, NetworkName(project))
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("networks named %s: %v, %v; want exactly one", NetworkName(project), ids, err)
+	}
+	if out, code := run(t, handles[0], "", "nslookup", "svc2"); code != 0 || !strings.Contains(out, "Address") {
+		t.Errorf("svc0: nslookup svc2 = %q (exit %d), want an address on the project's network", out, code)
+	}
+	for _, h := range handles {
+		stopHandle(t, h)
+	}
+	if err := r.RemoveNetwork(context.Background(), project); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := networksNamed(context.Background(), r.cli, NetworkName(project)); len(ids) != 0 {
+		t.Errorf("after RemoveNetwork: networks %v left", ids)
 	}
 }

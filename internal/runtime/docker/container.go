@@ -101,9 +101,16 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		if err := portsFree(c.Ports); err != nil {
 			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 		}
-		if err := ensureNetwork(ctx, cli, spec.Project); err != nil {
+		netID, err := r.ensureNetwork(ctx, cli, spec.Project)
+		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 		}
+		// By ID: the name may be ambiguous on an old engine. (The config
+		// hash above used the name, which stays the same.)
+		hcfg.NetworkMode = container.NetworkMode(netID)
+		netcfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			netID: netcfg.EndpointsConfig[NetworkName(spec.Project)],
+		}}
 		resp, err := cli.ContainerCreate(ctx, cfg, hcfg, netcfg, nil, ContainerName(spec.Project, spec.Name))
 		if err != nil {
 			return nil, fmt.Errorf("start %s: create container: %w", spec.Name, err)

@@ -59,6 +59,7 @@ type Runtime struct {
 	Supervisor string
 
 	mu       sync.Mutex
+	netMu    sync.Mutex // one network creation at a time: engines on API < 1.44 allow duplicate names
 	cli      *client.Client
 	host     string // the engine address tried, for errors
 	pinged   bool

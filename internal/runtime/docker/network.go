@@ -10,10 +10,11 @@ package docker
 import (
 	"context"
 	"fmt"
+	"slices"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 )
 
 // hostGateway lets containers reach services on the host, as Docker
@@ -25,22 +26,46 @@ func NetworkName(project string) string {
 	return "loop-" + badName.ReplaceAllString(project, "-")
 }
 
-// ensureNetwork creates project's network unless it exists.
-func ensureNetwork(ctx context.Context, cli *client.Client, project string) error {
+// ensureNetwork returns the ID of project's network, creating it unless
+// it exists. Creation is serialized: an engine before API 1.44 lets two
+// concurrent creations make two networks of the same name, and then
+// refuses the ambiguous name.
+func (r *Runtime) ensureNetwork(ctx context.Context, cli *client.Client, project string) (string, error) {
+	r.netMu.Lock()
+	defer r.netMu.Unlock()
 	name := NetworkName(project)
-	if _, err := cli.NetworkInspect(ctx, name, network.InspectOptions{}); err == nil {
-		return nil
-	} else if !client.IsErrNotFound(err) {
-		return fmt.Errorf("inspect network %s: %w", name, err)
+	ids, err := networksNamed(ctx, cli, name)
+	if err != nil {
+		return "", err
 	}
-	_, err := cli.NetworkCreate(ctx, name, network.CreateOptions{
+	if len(ids) > 0 {
+		return ids[0], nil
+	}
+	resp, err := cli.NetworkCreate(ctx, name, network.CreateOptions{
 		Driver: "bridge",
 		Labels: map[string]string{LabelProject: project},
 	})
-	if err != nil && !errdefs.IsConflict(err) { // created meanwhile by another start
-		return fmt.Errorf("create network %s: %w", name, err)
+	if err != nil {
+		return "", fmt.Errorf("create network %s: %w", name, err)
 	}
-	return nil
+	return resp.ID, nil
+}
+
+// networksNamed lists the IDs of the networks called exactly name (the
+// engine's name filter matches substrings), oldest first.
+func networksNamed(ctx context.Context, cli *client.Client, name string) ([]string, error) {
+	list, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	slices.SortFunc(list, func(a, b network.Summary) int { return a.Created.Compare(b.Created) })
+	var ids []string
+	for _, n := range list {
+		if n.Name == name {
+			ids = append(ids, n.ID)
+		}
+	}
+	return ids, nil
 }
 
 // networkEndpoint attaches a container to project's network under its resource
@@ -67,8 +92,14 @@ func (r *Runtime) RemoveNetwork(ctx context.Context, project string) error {
 		return err
 	}
 	name := NetworkName(project)
-	if err := cli.NetworkRemove(ctx, name); err != nil && !client.IsErrNotFound(err) {
-		return fmt.Errorf("remove network %s: %w", name, err)
+	ids, err := networksNamed(ctx, cli, name)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := cli.NetworkRemove(ctx, id); err != nil && !client.IsErrNotFound(err) {
+			return fmt.Errorf("remove network %s: %w", name, err)
+		}
 	}
 	return nil
 }
