@@ -227,6 +227,10 @@ func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 	if code, body, err := httpGet(port, "/healthz"); err != nil || code != 200 {
 		t.Errorf("GET /healthz of the container: %d %q, %v; want 200", code, body, err)
 	}
+	// The tests ran in the dev image, to completion: only Docker is needed.
+	if tr := e.resource("test"); tr.Kind != "container" || tr.State != "ready" || !strings.Contains(tr.Reason, "succeeded") {
+		t.Errorf("test: a %s, %s (%s); want a container that succeeded", tr.Kind, tr.State, tr.Reason)
+	}
 	e.mustLoop("down")
 
 	// Live update: an edit reaches the running container without a rebuild.

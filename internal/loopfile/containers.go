@@ -38,7 +38,7 @@ var containerParams = []string{
 	"name", "image", "cmd?", "entrypoint?", "env?", "ports?", "volumes?",
 	"sync?", "on_change?", "rebuild_on?", "readiness?", "resource_deps?",
 	"links?", "labels?", "user?", "workdir?", "deps?", "ignore?", "trigger?",
-	"auto_start?", "stop_signal?", "stop_timeout?",
+	"auto_start?", "stop_signal?", "stop_timeout?", "run_once?",
 }
 
 // pendingContainer is a container() whose image is resolved after
@@ -164,6 +164,11 @@ func builtinContainer(thread *starlark.Thread, b *starlark.Builtin, posArgs star
 		RebuildOn:  a.paths(s, "rebuild_on"),
 		User:       a.str("user", ""),
 		Workdir:    a.containerPath("workdir"),
+		RunOnce:    a.boolean("run_once", false),
+	}
+	if c.RunOnce && len(c.OnChange) > 0 && a.err == nil {
+		a.fail("on_change", "drop on_change (a change re-runs the container), or run_once",
+			"run_once: a container that runs to completion has no running service for on_change steps")
 	}
 	r.Deps = a.paths(s, "deps")
 	r.Container = c

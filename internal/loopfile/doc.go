@@ -130,7 +130,8 @@ var builtinDocs = []BuiltinDoc{
 		{"user", `""`, "container user (`\"1000:1000\"`, `\"node\"`); `\"\"`: the image's"},
 		{"workdir", `""`, "absolute working directory in the container; `\"\"`: the image's"},
 		pCDeps, pIgnore, pTrigger, pAutoStart, pStopSig, pStopTime,
-	}, Doc: "A service that runs in a container, kept up to date without rebuilding: changed files are synced into it, `run()` steps run in it and the service is restarted in place. A change no sync rule covers, or one under `rebuild_on`, rebuilds the image and recreates the container. Returns `name`."},
+		{"run_once", "False", "`True`: the container runs to completion like a `task()` (exit 0 is success, no crash restarts; a change runs it again, dependants after it), e.g. tests or a migration in the dev image; not with `on_change`"},
+	}, Doc: "A service that runs in a container, kept up to date without rebuilding: changed files are synced into it, `run()` steps run in it and the service is restarted in place. A change no sync rule covers, or one under `rebuild_on`, rebuilds the image and recreates the container. With `run_once=True`, a task in a container. Returns `name`."},
 	{Name: "database", Returns: "name", Params: []Param{
 		{"name", "", "resource name of the database (also its default database name)"},
 		{"engine", `"postgres"`, "`\"postgres\"`, `\"redis\"` or `\"mysql\"`"},

@@ -16,8 +16,9 @@ import (
 // TestBuiltin_runtimes evaluates every embedded template's Loopfile with
 // LOOP_RUNTIME unset and set to "container": the service is a local process
 // in the first, a live-updated container of the Dockerfile's dev stage in
-// the second, and the test task stays local in both. (e2e/templates_test.go
-// runs both for real.)
+// the second; the tests are a local task in the first and a run-once
+// container of the same dev image in the second, so that mode needs only
+// Docker. (e2e/templates_test.go runs both for real.)
 func TestBuiltin_runtimes(t *testing.T) {
 	ts, err := Builtin()
 	if err != nil {
@@ -56,8 +57,14 @@ func TestBuiltin_runtimes(t *testing.T) {
 				if svc.Kind != tc.want {
 					t.Errorf("Loopfile with %v: demo is a %s, want a %s", tc.env, svc.Kind, tc.want)
 				}
-				if test.Kind != model.KindTask || !slices.Contains(test.Labels, "test") {
-					t.Errorf("Loopfile with %v: test is a %s labelled %v, want a task labelled test", tc.env, test.Kind, test.Labels)
+				if !test.RunsToCompletion() || !slices.Contains(test.Labels, "test") {
+					t.Errorf("Loopfile with %v: test is a %s labelled %v, want it to run to completion, labelled test", tc.env, test.Kind, test.Labels)
+				}
+				if test.Kind != tc.want && !(tc.want == model.KindService && test.Kind == model.KindTask) {
+					t.Errorf("Loopfile with %v: test is a %s, want it where demo runs (%s)", tc.env, test.Kind, tc.want)
+				}
+				if test.Kind == model.KindContainer && (test.Container.Build == nil || svc.Container.Build == nil || test.Container.Build.Name != svc.Container.Build.Name) {
+					t.Errorf("Loopfile with %v: the test container does not run demo's dev image", tc.env)
 				}
 				if svc.Readiness == nil || !strings.HasSuffix(svc.Readiness.URL, "/healthz") {
 					t.Errorf("Loopfile with %v: demo readiness %+v, want an http_probe on /healthz", tc.env, svc.Readiness)
