@@ -255,6 +255,7 @@ func TestLoad_containerValues(t *testing.T) {
 		{"shared step values are copied", `on_change = [R, R]`, func(c *model.Container) any { return len(c.OnChange) }, 2},
 		{"tuple sync", `sync = (sync("/abs", "/app"),)`, func(c *model.Container) any { return c.Sync },
 			[]model.SyncRule{{Local: "/abs", Remote: "/app"}}},
+		{"run_once", `run_once = True`, func(c *model.Container) any { return c.RunOnce }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
