@@ -201,8 +201,9 @@ func requireRedisCLI(t *testing.T) string {
 // TestDatabase_containerMySQL runs database(engine="mysql",
 // runtime="container"): a dependant on the host that connects once, with
 // the credentials of DATABASE_URL, only starts when mysqladmin ping
-// answers inside the container and the seed is applied; the data volume
-// survives loop down; loop db reset starts over from the seed.
+// answers inside the container and the seed is applied; loop db snapshot
+// and restore work through the container; the data volume survives loop
+// down; loop db reset starts over from the seed.
 func TestDatabase_containerMySQL(t *testing.T) {
 	requireDocker(t)
 	requireImage(t, "mysql:8", "scripts/standin-mysql.sh")
@@ -238,6 +239,13 @@ u=${DATABASE_URL#mysql://}
 	}
 	rows := func() string { t.Helper(); return sql("select group_concat(x order by x) from t") }
 	sql("insert into t values (2)")
+	// snapshot and restore run mysqldump and mysql inside the container.
+	snap := strings.TrimSpace(e.mustLoop("db", "snapshot", "db").stdout)
+	sql("insert into t values (3)")
+	e.mustLoop("db", "restore", "db", snap)
+	if got := rows(); got != "1,2" {
+		t.Fatalf("after restore: got rows %q, want 1,2 (the snapshot's)", got)
+	}
 	e.mustLoop("down")
 	e.mustLoop("up", "-d")
 	e.mustLoop("wait", "--timeout", "90s")

@@ -8,8 +8,8 @@
 #
 # The image: FROM scratch, Debian's static busybox for sh and the applets,
 # mariadbd, the clients loop and the entrypoint use (mariadb, mariadb-admin,
-# mariadb-install-db, my_print_defaults, resolveip, with their mysql*
-# names) and every shared library ldd lists for them at the same paths,
+# mariadb-dump, mariadb-install-db, my_print_defaults, resolveip, with their
+# mysql* names) and every shared library ldd lists for them at the same paths,
 # /usr/share/mysql, user mysql (999:999), /var/lib/mysql owned by it and a
 # VOLUME; and a docker-entrypoint.sh that does what the official one does
 # for the parts loop relies on: MYSQL_USER/MYSQL_PASSWORD/MYSQL_DATABASE/
@@ -58,7 +58,7 @@ done
 bins=("$server")
 cp "$server" "$root/usr/sbin/mariadbd"
 ln -s mariadbd "$root/usr/sbin/mysqld"
-for b in mariadb mariadb-admin mariadb-install-db my_print_defaults resolveip; do
+for b in mariadb mariadb-admin mariadb-dump mariadb-install-db my_print_defaults resolveip; do
   p=/usr/bin/$b
   [ -e "$p" ] || { echo "standin-mysql: $p is missing" >&2; exit 1; }
   rm -f "$root/usr/bin/$b"
@@ -67,6 +67,7 @@ for b in mariadb mariadb-admin mariadb-install-db my_print_defaults resolveip; d
 done
 ln -sf mariadb "$root/usr/bin/mysql"
 ln -sf mariadb-admin "$root/usr/bin/mysqladmin"
+ln -sf mariadb-dump "$root/usr/bin/mysqldump"
 cp -a /usr/share/mysql "$root/usr/share/mysql"
 [ -d /usr/lib/mysql/plugin ] && cp -a /usr/lib/mysql/plugin "$root/usr/lib/mysql/plugin"
 for lib in $(ldd "${bins[@]}" 2>/dev/null | grep -o '/[^ ]*' | grep -v ':$' | sort -u); do

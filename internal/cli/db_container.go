@@ -57,7 +57,7 @@ func (t *dbTarget) enterContainer(ctx context.Context) error {
 }
 
 // needRunning checks that op (snapshot, restore) can run on t: process
-// mode, or a running postgres container.
+// mode, or a running postgres or mysql container.
 func (t *dbTarget) needRunning(op string) error {
 	if !t.isContainer() {
 		return nil
@@ -65,8 +65,8 @@ func (t *dbTarget) needRunning(op string) error {
 	if t.container == nil {
 		return fmt.Errorf("%s %s: %w: wait until it is ready (`loop wait`), or `loop db reset %s`", op, t.name, t.enterErr, t.name)
 	}
-	if t.info.Engine != "postgres" {
-		return fmt.Errorf("%s %s: loop db %s supports postgres (%s is %s); `loop db reset` works for every engine", op, t.name, op, t.name, t.info.Engine)
+	if t.info.Engine != "postgres" && t.info.Engine != "mysql" {
+		return fmt.Errorf("%s %s: loop db %s supports postgres and mysql (%s is %s); `loop db reset` works for every engine", op, t.name, op, t.name, t.info.Engine)
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func (t *dbTarget) containerSnapshot(ctx context.Context, file string) error {
 	}
 	defer os.Remove(tmp.Name())
 	var stderr bytes.Buffer
-	argv := []string{"pg_dump", "-Fc", "-U", t.info.User, "-d", t.info.DB}
+	argv, prog := t.dumpArgv()
 	code, err := execIO(ctx, dc, *t.container, argv, nil, tmp, &stderr)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -102,7 +102,7 @@ func (t *dbTarget) containerSnapshot(ctx context.Context, file string) error {
 		err = fmt.Errorf("exited %d: %s", code, strings.TrimSpace(stderr.String()))
 	}
 	if err != nil {
-		return fmt.Errorf("snapshot %s: pg_dump in container %s: %w", t.name, shortID(t.container.ID), err)
+		return fmt.Errorf("snapshot %s: %s in container %s: %w", t.name, prog, shortID(t.container.ID), err)
 	}
 	if err := os.Rename(tmp.Name(), file); err != nil {
 		return fmt.Errorf("snapshot %s: %w", t.name, err)
@@ -124,15 +124,41 @@ func (t *dbTarget) containerRestore(ctx context.Context, file string) error {
 	}
 	defer f.Close()
 	var out bytes.Buffer
-	argv := []string{"pg_restore", "--clean", "--if-exists", "--no-owner", "-U", t.info.User, "-d", t.info.DB}
+	argv, prog := t.restoreArgv()
 	code, err := execIO(ctx, dc, *t.container, argv, f, &out, &out)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("exited %d: %s", code, strings.TrimSpace(out.String()))
 	}
 	if err != nil {
-		return fmt.Errorf("restore %s from %s: pg_restore in container %s: %w", t.name, file, shortID(t.container.ID), err)
+		return fmt.Errorf("restore %s from %s: %s in container %s: %w", t.name, file, prog, shortID(t.container.ID), err)
 	}
 	return nil
+}
+
+// mysqlWith runs a MySQL client in the container as the database's user;
+// the password comes from the container's own MYSQL_PASSWORD (the image's
+// environment), through MYSQL_PWD, never on a command line.
+func (t *dbTarget) mysqlWith(prog string, args ...string) []string {
+	script := `MYSQL_PWD="$MYSQL_PASSWORD" exec "$@"`
+	argv := append([]string{"sh", "-c", script, "sh", prog, "-h", "127.0.0.1", "-u", t.info.User}, args...)
+	return append(argv, t.info.DB)
+}
+
+// dumpArgv is the command that writes the database to stdout: pg_dump's
+// custom format, or mysqldump's SQL.
+func (t *dbTarget) dumpArgv() (argv []string, prog string) {
+	if t.info.Engine == "mysql" {
+		return t.mysqlWith("mysqldump", "--single-transaction", "--routines", "--triggers"), "mysqldump"
+	}
+	return []string{"pg_dump", "-Fc", "-U", t.info.User, "-d", t.info.DB}, "pg_dump"
+}
+
+// restoreArgv is the command that reads a snapshot from stdin.
+func (t *dbTarget) restoreArgv() (argv []string, prog string) {
+	if t.info.Engine == "mysql" {
+		return t.mysqlWith("mysql"), "mysql"
+	}
+	return []string{"pg_restore", "--clean", "--if-exists", "--no-owner", "-U", t.info.User, "-d", t.info.DB}, "pg_restore"
 }
 
 // containerReset disables the database (the engine removes its
