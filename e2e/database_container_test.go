@@ -212,11 +212,7 @@ func TestDatabase_containerMySQL(t *testing.T) {
 	port := freePort(t)
 	e.write("seed.sql", "CREATE TABLE t (x int);\nINSERT INTO t VALUES (1);\n")
 	e.write("Loopfile", `database("db", engine="mysql", runtime="container", version="8", seed="seed.sql", port=`+strconv.Itoa(port)+`)
-task("count", """
-u=${DATABASE_URL#mysql://}
-`+client+` --no-defaults -h 127.0.0.1 -P `+strconv.Itoa(port)+` -u "${u%%:*}" -p"$(echo "$u" | sed 's/^[^:]*:\\([^@]*\\)@.*/\\1/')" -N -e 'select count(*) from t' "${u##*/}"
-""", resource_deps=["db"])
-`)
+`+mysqlCountTask(client, port))
 	start := time.Now()
 	e.mustLoop("up", "-d")
 	e.mustLoop("wait", "--timeout", "90s")
@@ -224,19 +220,7 @@ u=${DATABASE_URL#mysql://}
 	if r := e.mustLoop("logs", "count"); !strings.Contains(r.stdout, "1") {
 		t.Errorf("the dependant's output does not show the seed's row count:\n%s", r.stdout)
 	}
-	pass, err := os.ReadFile(filepath.Join(e.stateDirOf(t, "db"), "password"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sql := func(q string) string {
-		t.Helper()
-		out, err := exec.Command(client, "--no-defaults", "-h", "127.0.0.1", "-P", strconv.Itoa(port), "-u", "dev",
-			"-p"+strings.TrimSpace(string(pass)), "-N", "-e", q, "db").CombinedOutput()
-		if err != nil {
-			t.Fatalf("mariadb %q: %v: %s", q, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	sql := e.mysqlSQL(t, client, port)
 	rows := func() string { t.Helper(); return sql("select group_concat(x order by x) from t") }
 	sql("insert into t values (2)")
 	// snapshot and restore run mysqldump and mysql inside the container.

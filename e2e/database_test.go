@@ -137,11 +137,7 @@ func TestDatabase_processMySQL(t *testing.T) {
 	// (mysql://USER:PASS@127.0.0.1:PORT/DB): it fails unless the server
 	// answers and the seed is applied when it starts.
 	e.write("Loopfile", `database("db", engine="mysql", seed="seed.sql", port=`+strconv.Itoa(port)+`)
-task("count", """
-u=${DATABASE_URL#mysql://}
-`+client+` --no-defaults -h 127.0.0.1 -P `+strconv.Itoa(port)+` -u "${u%%:*}" -p"$(echo "$u" | sed 's/^[^:]*:\\([^@]*\\)@.*/\\1/')" -N -e 'select count(*) from t' "${u##*/}"
-""", resource_deps=["db"])
-`)
+`+mysqlCountTask(client, port))
 	start := time.Now()
 	e.mustLoop("up", "-d")
 	e.mustLoop("wait", "--timeout", "50s")
@@ -152,19 +148,7 @@ u=${DATABASE_URL#mysql://}
 	if r := e.mustLoop("logs", "count"); !strings.Contains(r.stdout, "1") {
 		t.Errorf("the task's output does not show the row count:\n%s", r.stdout)
 	}
-	pass, err := os.ReadFile(filepath.Join(e.stateDirOf(t, "db"), "password"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sql := func(q string) string {
-		t.Helper()
-		out, err := exec.Command(client, "--no-defaults", "-h", "127.0.0.1", "-P", strconv.Itoa(port), "-u", "dev",
-			"-p"+strings.TrimSpace(string(pass)), "-N", "-e", q, "db").CombinedOutput()
-		if err != nil {
-			t.Fatalf("mariadb %q: %v: %s", q, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	sql := e.mysqlSQL(t, client, port)
 	rows := func() string { t.Helper(); return sql("select group_concat(x order by x) from t") }
 	if got := rows(); got != "1" {
 		t.Fatalf("after seed: got rows %q, want 1", got)
@@ -252,4 +236,34 @@ task("ping", "`+cli+` --no-auth-warning -u \"$REDIS_URL\" ping | grep -x PONG", 
 		t.Errorf("loop wait with the database's port taken: want an error naming the port and port=, got %s", r)
 	}
 	e.mustLoop("down")
+}
+
+// mysqlCountTask is a task that connects once, with the credentials of
+// DATABASE_URL (mysql://USER:PASS@127.0.0.1:PORT/DB), and prints count(*)
+// of table t: it fails unless the server answers and the seed is applied
+// when it starts.
+func mysqlCountTask(client string, port int) string {
+	return `task("count", """
+u=${DATABASE_URL#mysql://}
+` + client + ` --no-defaults -h 127.0.0.1 -P ` + strconv.Itoa(port) + ` -u "${u%%:*}" -p"$(echo "$u" | sed 's/^[^:]*:\\([^@]*\\)@.*/\\1/')" -N -e 'select count(*) from t' "${u##*/}"
+""", resource_deps=["db"])
+`
+}
+
+// mysqlSQL returns a function that runs a query as user dev on database
+// db (its generated password from the state dir) on 127.0.0.1:port.
+func (e *loopEnv) mysqlSQL(t *testing.T, client string, port int) func(q string) string {
+	pass, err := os.ReadFile(filepath.Join(e.stateDirOf(t, "db"), "password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(q string) string {
+		t.Helper()
+		out, err := exec.Command(client, "--no-defaults", "-h", "127.0.0.1", "-P", strconv.Itoa(port), "-u", "dev",
+			"-p"+strings.TrimSpace(string(pass)), "-N", "-e", q, "db").CombinedOutput()
+		if err != nil {
+			t.Fatalf("mariadb %q: %v: %s", q, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
 }

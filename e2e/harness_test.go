@@ -101,7 +101,14 @@ func (e *loopEnv) loop(args ...string) result {
 // variables (KEY=VALUE).
 func (e *loopEnv) loopWith(env []string, args ...string) result {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	return e.loopFor(cmdTimeout, env, args...)
+}
+
+// loopFor is loopWith with a timeout of its own, for a first container
+// build that may take longer than cmdTimeout.
+func (e *loopEnv) loopFor(d time.Duration, env []string, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin.loop, args...)
 	cmd.Dir = e.dir
@@ -119,7 +126,7 @@ func (e *loopEnv) loopWith(env []string, args ...string) result {
 		e.t.Fatalf("loop %s: %v", strings.Join(args, " "), err)
 	}
 	if ctx.Err() != nil {
-		e.t.Fatalf("loop %s: no exit within %s\n%s", strings.Join(args, " "), cmdTimeout, r)
+		e.t.Fatalf("loop %s: no exit within %s\n%s", strings.Join(args, " "), d, r)
 	}
 	return r
 }

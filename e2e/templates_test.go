@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -332,31 +331,4 @@ func httpGet(port int, path string) (int, string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
-}
-
-// loopFor is loopWith with a timeout of its own, for a first container
-// build that may take longer than cmdTimeout.
-func (e *loopEnv) loopFor(d time.Duration, env []string, args ...string) result {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin.loop, args...)
-	cmd.Dir = e.dir
-	cmd.Env = append(e.environ(), env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		e.t.Fatalf("loop %s: %v", strings.Join(args, " "), err)
-	}
-	if ctx.Err() != nil {
-		e.t.Fatalf("loop %s: no exit within %s\n%s", strings.Join(args, " "), d, r)
-	}
-	return r
 }
