@@ -163,17 +163,7 @@ container("ping", image="redis:7", cmd=["sh", "-c", "echo at ${REDIS_URL#*@}; re
 		t.Helper()
 		return strings.TrimSpace(e.exec("cache", append([]string{"sh", "-c", `REDISCLI_AUTH="$REDISCLI_AUTH" redis-cli "$@"`, "redis-cli"}, args...)...))
 	}
-	redis("SET", "k", "kept")
-	e.mustLoop("down")
-	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "50s")
-	if got := redis("GET", "k"); got != "kept" {
-		t.Fatalf("after down and up: GET k = %q, want kept (in the data volume)", got)
-	}
-	e.mustLoop("db", "reset", "cache")
-	if got := redis("GET", "k"); got != "" {
-		t.Fatalf("after reset: GET k = %q, want nothing", got)
-	}
+	e.checkRedisData(t, redis)
 	network := "loop-" + filepath.Base(e.dir)
 	if out, err := dockerCmd("network", "inspect", "--format", "{{.Name}}", network); err != nil {
 		t.Errorf("the project's network %s: %v %s", network, err, out)

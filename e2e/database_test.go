@@ -209,17 +209,7 @@ task("ping", "`+cli+` --no-auth-warning -u \"$REDIS_URL\" ping | grep -x PONG", 
 		}
 		return strings.TrimSpace(string(out))
 	}
-	redis("SET", "k", "kept")
-	e.mustLoop("down")
-	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "30s")
-	if got := redis("GET", "k"); got != "kept" {
-		t.Fatalf("after down and up: GET k = %q, want kept (saved on shutdown)", got)
-	}
-	e.mustLoop("db", "reset", "cache")
-	if got := redis("GET", "k"); got != "" {
-		t.Fatalf("after reset: GET k = %q, want nothing", got)
-	}
+	e.checkRedisData(t, redis)
 	e.mustLoop("down")
 
 	// A port conflict is a clear error that names database()'s port=.
@@ -265,5 +255,23 @@ func (e *loopEnv) mysqlSQL(t *testing.T, client string, port int) func(q string)
 			t.Fatalf("mariadb %q: %v: %s", q, err, out)
 		}
 		return strings.TrimSpace(string(out))
+	}
+}
+
+// checkRedisData checks, through redis (a redis-cli), that a key set in
+// database "cache" survives loop down and up, and that loop db reset
+// removes it.
+func (e *loopEnv) checkRedisData(t *testing.T, redis func(args ...string) string) {
+	t.Helper()
+	redis("SET", "k", "kept")
+	e.mustLoop("down")
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", "50s")
+	if got := redis("GET", "k"); got != "kept" {
+		t.Fatalf("after down and up: GET k = %q, want kept (saved on shutdown)", got)
+	}
+	e.mustLoop("db", "reset", "cache")
+	if got := redis("GET", "k"); got != "" {
+		t.Fatalf("after reset: GET k = %q, want nothing", got)
 	}
 }
