@@ -26,6 +26,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loopdev/loop/api"
@@ -79,6 +80,9 @@ type Daemon struct {
 	containers       runtime.Runtime
 	containerRuntime string
 
+	logins *loginCodes              // the portal's one-time login codes
+	rec    atomic.Pointer[recorder] // set while record runs; read by the stats handlers
+
 	mu       sync.Mutex
 	projects map[string]*project // by name
 	closing  bool
@@ -96,6 +100,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	d.hub = newHub()
+	d.logins = newLoginCodes()
 	d.projects = map[string]*project{}
 	d.shutdown = make(chan struct{})
 	if err := os.MkdirAll(d.Home, 0o700); err != nil {

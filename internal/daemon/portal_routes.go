@@ -43,8 +43,10 @@ type loginCode struct {
 	expires time.Time
 }
 
-// logins is the process's code book: the Daemon has no field for it.
-var logins = &loginCodes{now: time.Now, codes: map[string]loginCode{}}
+// newLoginCodes is an empty code book (one per Daemon).
+func newLoginCodes() *loginCodes {
+	return &loginCodes{now: time.Now, codes: map[string]loginCode{}}
+}
 
 // issue returns a new code for the daemon of home.
 func (c *loginCodes) issue(home string) (string, time.Time, error) {
@@ -100,7 +102,7 @@ func (d *Daemon) handlePortalCode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("portal: %w", err), "loopd's HTTP listener is off (LOOP_HTTP_ADDR=off?): unset LOOP_HTTP_ADDR and run `loop daemon stop`")
 		return
 	}
-	code, exp, err := logins.issue(d.Home)
+	code, exp, err := d.logins.issue(d.Home)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err, "")
 		return
@@ -114,7 +116,7 @@ func (d *Daemon) handlePortalCode(w http.ResponseWriter, r *http.Request) {
 func (d *Daemon) handleLogin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	if !logins.redeem(d.Home, r.URL.Query().Get("code")) {
+	if !d.logins.redeem(d.Home, r.URL.Query().Get("code")) {
 		writeError(w, http.StatusUnauthorized, errors.New("this login link was used already or has expired (links are good once, for a minute)"), "run `loop open` for a new one")
 		return
 	}

@@ -37,10 +37,6 @@ const (
 	maxHistory      = 1000
 )
 
-// recorders maps each running *Daemon to its recorder: the recorder is
-// created by record and read by the stats handlers.
-var recorders sync.Map
-
 // recorder turns hub events into store rows. Its fields below mu are
 // owned by the record goroutine and need no lock.
 type recorder struct {
@@ -67,9 +63,10 @@ type resState struct {
 	saveToLive time.Duration
 }
 
+// recorder is the running recorder, or an empty one before record runs.
 func (d *Daemon) recorder() *recorder {
-	if r, ok := recorders.Load(d); ok {
-		return r.(*recorder)
+	if r := d.rec.Load(); r != nil {
+		return r
 	}
 	return &recorder{}
 }
@@ -80,8 +77,8 @@ func (d *Daemon) record(ctx context.Context) {
 	rand.Read(boot[:])
 	rec := &recorder{store: d.store, logger: d.Logger.With("component", "metrics"),
 		boot: hex.EncodeToString(boot[:]), last: map[resKey]resState{}}
-	recorders.Store(d, rec)
-	defer recorders.Delete(d)
+	d.rec.Store(rec)
+	defer d.rec.Store(nil)
 	if d.store == nil {
 		<-ctx.Done()
 		return

@@ -131,11 +131,15 @@ func TestStats_SurviveDaemonRestart(t *testing.T) {
 // daemon: it keeps serving, counts the errors and says so.
 func TestStats_StoreErrorsKeepServing(t *testing.T) {
 	d, c, _ := runDaemon(t, tempHome(t))
-	r, ok := recorders.Load(d)
-	if !ok {
+	r := d.rec.Load()
+	for i := 0; r == nil && i < 100; i++ { // record starts with the daemon
+		time.Sleep(10 * time.Millisecond)
+		r = d.rec.Load()
+	}
+	if r == nil {
 		t.Fatal("no recorder")
 	}
-	r.(*recorder).store.Close()
+	r.store.Close()
 	p := up(t, c, writeLoopfile(t, statsLoopfile)) // events the recorder cannot write
 	st := pollStats(t, c, func(st api.Stats) bool { return st.StoreErrors > 0 })
 	if st.StoreError == "" {
