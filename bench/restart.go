@@ -1,20 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loopdev/loop/bench/fetch"
 )
 
 const (
@@ -146,45 +145,13 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// get does one GET / on a fresh connection and returns the body. The
-// connection is closed with a reset (linger 0), so the thousands of tries
-// leave no TIME_WAIT sockets to exhaust the ephemeral ports.
-func get(addr string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	tc := c.(*net.TCPConn)
-	defer func() {
-		tc.SetLinger(0)
-		tc.Close()
-	}()
-	tc.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := io.WriteString(tc, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
-		return "", err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
-	if err != nil {
-		return "", err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %s", resp.Status)
-	}
-	return string(body), nil
-}
-
 // waitBody polls GET / until the body is want.
 func waitBody(ctx context.Context, addr, want string, timeout time.Duration, exited <-chan struct{}) error {
 	deadline := time.Now().Add(timeout)
 	var last string
 	var lastErr error
 	for {
-		body, err := get(addr)
+		body, err := fetch.Get(addr)
 		if err == nil && body == want {
 			return nil
 		}
@@ -355,7 +322,7 @@ func writeInPlace(file, content string) error {
 func portClosed(addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if _, err := get(addr); err != nil {
+		if _, err := fetch.Get(addr); err != nil {
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)

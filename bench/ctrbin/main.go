@@ -17,10 +17,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/loopdev/loop/bench/fetch"
 )
 
 func main() {
@@ -156,7 +156,7 @@ func startup(args []string) error {
 		}
 		deadline := start.Add(5 * time.Second)
 		for {
-			if body, err := get(addr); err == nil && body == string(want) {
+			if body, err := fetch.Get(addr); err == nil && body == string(want) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -175,30 +175,4 @@ func startup(args []string) error {
 	}
 	os.Exit(0)
 	return nil
-}
-
-func get(addr string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	tc := c.(*net.TCPConn)
-	defer func() {
-		tc.SetLinger(0)
-		tc.Close()
-	}()
-	tc.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := io.WriteString(tc, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
-		return "", err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %s, %v", resp.Status, err)
-	}
-	return string(body), nil
 }
