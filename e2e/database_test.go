@@ -37,11 +37,7 @@ func TestDatabase_processPostgres(t *testing.T) {
 	e.write("Loopfile", `database("db", seed="seed.sql", port=`+strconv.Itoa(port)+`)
 task("count", "`+bin+`/psql \"$DATABASE_URL\" -tAc 'select count(*) from t'", resource_deps=["db"])
 `)
-	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "90s")
-	if got := e.resource("count").State; got != "ready" {
-		t.Fatalf("count task: got %s, want ready", got)
-	}
+	e.upSeeded(t, "90s")
 	pass, err := os.ReadFile(filepath.Join(e.stateDirOf(t, "db"), "password"))
 	if err != nil {
 		t.Fatal(err)
@@ -55,34 +51,7 @@ task("count", "`+bin+`/psql \"$DATABASE_URL\" -tAc 'select count(*) from t'", re
 		}
 		return strings.TrimSpace(string(out))
 	}
-	count := func() string { t.Helper(); return psql("select count(*) from t") }
-	if got := count(); got != "1" {
-		t.Fatalf("after seed: got %s rows, want 1", got)
-	}
-	if r := e.mustLoop("logs", "count"); !strings.Contains(r.stdout, "1") {
-		t.Errorf("the task's output does not show the row count:\n%s", r.stdout)
-	}
-
-	psql("insert into t values (2)")
-	snap := strings.TrimSpace(e.mustLoop("db", "snapshot", "db").stdout)
-	psql("insert into t values (3)")
-	e.mustLoop("db", "restore", "db", snap)
-	if got := count(); got != "2" {
-		t.Fatalf("after restore: got %s rows, want 2", got)
-	}
-
-	e.mustLoop("db", "reset", "db")
-	if got := count(); got != "1" {
-		t.Fatalf("after reset: got %s rows, want 1 (seed applied again)", got)
-	}
-
-	psql("insert into t values (2)")
-	e.mustLoop("down")
-	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "90s")
-	if got := count(); got != "2" {
-		t.Fatalf("after down and up: got %s rows, want 2 (data kept)", got)
-	}
+	e.checkSQLData(t, psql, "select string_agg(x::text, ',' order by x) from t", "90s")
 	e.mustLoop("down")
 }
 
@@ -139,39 +108,9 @@ func TestDatabase_processMySQL(t *testing.T) {
 	e.write("Loopfile", `database("db", engine="mysql", seed="seed.sql", port=`+strconv.Itoa(port)+`)
 `+mysqlCountTask(client, port))
 	start := time.Now()
-	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "50s")
+	e.upSeeded(t, "50s")
 	t.Logf("up and ready (install, seed included) in %s", time.Since(start).Round(time.Millisecond))
-	if got := e.resource("count").State; got != "ready" {
-		t.Fatalf("count task: got %s, want ready", got)
-	}
-	if r := e.mustLoop("logs", "count"); !strings.Contains(r.stdout, "1") {
-		t.Errorf("the task's output does not show the row count:\n%s", r.stdout)
-	}
-	sql := e.mysqlSQL(t, client, port)
-	rows := func() string { t.Helper(); return sql("select group_concat(x order by x) from t") }
-	if got := rows(); got != "1" {
-		t.Fatalf("after seed: got rows %q, want 1", got)
-	}
-	sql("insert into t values (2)")
-	snap := strings.TrimSpace(e.mustLoop("db", "snapshot", "db").stdout)
-	sql("insert into t values (3)")
-	e.mustLoop("db", "restore", "db", snap)
-	if got := rows(); got != "1,2" {
-		t.Fatalf("after restore: got rows %q, want 1,2 (the snapshot's)", got)
-	}
-	e.mustLoop("db", "reset", "db")
-	if got := rows(); got != "1" {
-		t.Fatalf("after reset: got rows %q, want 1 (initialised and seeded again)", got)
-	}
-
-	sql("insert into t values (2)")
-	e.mustLoop("down")
-	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "50s")
-	if got := rows(); got != "1,2" {
-		t.Fatalf("after down and up: got rows %q, want 1,2 (data kept, seed not applied again)", got)
-	}
+	e.checkSQLData(t, e.mysqlSQL(t, client, port), "select group_concat(x order by x) from t", "50s")
 	e.mustLoop("down")
 }
 
@@ -273,5 +212,48 @@ func (e *loopEnv) checkRedisData(t *testing.T, redis func(args ...string) string
 	e.mustLoop("db", "reset", "cache")
 	if got := redis("GET", "k"); got != "" {
 		t.Fatalf("after reset: GET k = %q, want nothing", got)
+	}
+}
+
+// upSeeded runs loop up and loop wait on a project whose task "count"
+// depends on database "db" and prints count(*) of its seeded table t.
+func (e *loopEnv) upSeeded(t *testing.T, timeout string) {
+	t.Helper()
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", timeout)
+	if got := e.resource("count").State; got != "ready" {
+		t.Fatalf("count task: got %s, want ready", got)
+	}
+	if r := e.mustLoop("logs", "count"); !strings.Contains(r.stdout, "1") {
+		t.Errorf("the dependant's output does not show the seed's row count:\n%s", r.stdout)
+	}
+}
+
+// checkSQLData drives database "db", seeded with table t holding 1,
+// through loop db snapshot, restore and reset and a loop down and up.
+// sql runs a statement; rowsQuery lists t's rows comma-separated in order.
+func (e *loopEnv) checkSQLData(t *testing.T, sql func(string) string, rowsQuery, timeout string) {
+	t.Helper()
+	rows := func() string { t.Helper(); return sql(rowsQuery) }
+	if got := rows(); got != "1" {
+		t.Fatalf("after seed: got rows %q, want 1", got)
+	}
+	sql("insert into t values (2)")
+	snap := strings.TrimSpace(e.mustLoop("db", "snapshot", "db").stdout)
+	sql("insert into t values (3)")
+	e.mustLoop("db", "restore", "db", snap)
+	if got := rows(); got != "1,2" {
+		t.Fatalf("after restore: got rows %q, want 1,2 (the snapshot's)", got)
+	}
+	e.mustLoop("db", "reset", "db")
+	if got := rows(); got != "1" {
+		t.Fatalf("after reset: got rows %q, want 1 (initialised and seeded again)", got)
+	}
+	sql("insert into t values (2)")
+	e.mustLoop("down")
+	e.mustLoop("up", "-d")
+	e.mustLoop("wait", "--timeout", timeout)
+	if got := rows(); got != "1,2" {
+		t.Fatalf("after down and up: got rows %q, want 1,2 (data kept, seed not applied again)", got)
 	}
 }
