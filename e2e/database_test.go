@@ -161,7 +161,7 @@ task("ping", "`+cli+` --no-auth-warning -u \"$REDIS_URL\" ping | grep -x PONG", 
 	e.write("Loopfile", `database("cache", engine="redis", port=`+strconv.Itoa(busy)+`)`+"\n")
 	e.mustLoop("up", "-d")
 	r := e.loop("wait", "--timeout", "20s")
-	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, fmt.Sprintf("port %d is already in use", busy)) || !strings.Contains(r.stdout+r.stderr, "port= of its database()") {
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, fmt.Sprintf("port %d is already in use", busy)) || !strings.Contains(r.stdout+r.stderr, "port= of a database()") {
 		t.Errorf("loop wait with the database's port taken: want an error naming the port and port=, got %s", r)
 	}
 	e.mustLoop("down")

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -546,16 +545,11 @@ func (e *Engine) env(r *res, resEnv map[string]string) []string {
 	return env
 }
 
-// portsFree checks that r's ports are free; the hint names the argument
-// that sets them (a database()'s port=, else ports=).
+// portsFree checks that r's ports are free.
 func portsFree(r *model.Resource) error {
-	arg := "ports="
-	if slices.Contains(r.Labels, "database") {
-		arg = "port= of its database()"
-	}
 	for _, p := range r.Ports {
 		if err := runtime.PortFree("", p, "tcp"); err != nil {
-			return fmt.Errorf("%w: stop what listens there or change %s in the Loopfile", err, arg)
+			return fmt.Errorf("%w: stop what listens there or change the port in the Loopfile (ports=, or port= of a database())", err)
 		}
 	}
 	return nil
