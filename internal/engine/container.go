@@ -43,20 +43,21 @@ func (e *Engine) launch(r *res, gen int, why string, spec runtime.Spec) {
 		if h != nil {
 			stopQuietly(h, spec)
 		} else if err != nil {
-			removeQuietly(rt, spec) // a start cut short may have created or adopted one
+			removeContainer(rt, spec) // a start cut short may have created or adopted one
 		}
 	}()
 }
 
-// removeQuietly removes the container spec names, if the runtime can.
-func removeQuietly(rt runtime.Runtime, spec runtime.Spec) {
+// removeContainer removes the container spec names, if the runtime can
+// (within a minute).
+func removeContainer(rt runtime.Runtime, spec runtime.Spec) error {
 	rm, ok := rt.(runtime.Remover)
 	if !ok {
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rm.Remove(ctx, spec)
+	return rm.Remove(ctx, spec)
 }
 
 func (e *Engine) launched(r *res, gen int, why string, h runtime.Handle, err error, spec runtime.Spec) {
@@ -173,17 +174,14 @@ func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why strin
 // left behind (it exited and waits for a crash restart), in the
 // background; shutdown waits for it.
 func (e *Engine) removeLeftover(r *res) {
-	rm, ok := e.cfg.Containers.(runtime.Remover)
-	if !ok || r.spec.Kind != model.KindContainer || r.handle != nil || r.launching {
+	if _, ok := e.cfg.Containers.(runtime.Remover); !ok || r.spec.Kind != model.KindContainer || r.handle != nil || r.launching {
 		return
 	}
 	spec, _ := e.spec(r) // only names the container
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := rm.Remove(ctx, spec); err != nil {
+		if err := removeContainer(e.cfg.Containers, spec); err != nil {
 			e.log.Warn("remove container", "resource", spec.Name, "err", err)
 		}
 	}()
