@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,35 +212,89 @@ func (e *loopEnv) portalGet(t *testing.T, paths ...string) string {
 }
 
 // TestSecrets_File: secret(file=) gives a process the path of a 0600 file
-// holding the value; what the process prints of it is still redacted.
+// holding the value; what the process prints of it is still redacted. The
+// file is in memory (tmpfs) where the OS has it, and never outlives loopd:
+// the reaper removes it when loopd is killed -9, and a new loopd removes
+// what a killed one left when the reaper was killed too.
 func TestSecrets_File(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "secretfile")
 	const value = "file-secret-5b7e90"
 	e.write("Loopfile", `
-service("db", cmd = "cat \"$DB_PASSWORD_FILE\"; echo; echo done; sleep 600", env = {
+service("db", cmd = "echo \"path=$DB_PASSWORD_FILE\"; cat \"$DB_PASSWORD_FILE\"; echo; echo done; sleep 600", env = {
     "DB_PASSWORD_FILE": secret("db", from_env = "LOOP_TEST_DB_PW", file = "db_password"),
 })
 `)
-	if r := e.loopWith([]string{"LOOP_TEST_DB_PW=" + value}, "up", "-d"); r.code != 0 {
-		t.Fatalf("loop up: %s", r)
+	env := []string{"LOOP_TEST_DB_PW=" + value}
+	secretFile := func() string {
+		t.Helper()
+		if r := e.loopWith(env, "up", "-d"); r.code != 0 {
+			t.Fatalf("loop up: %s", r)
+		}
+		var logs string
+		if !poll(30*time.Second, func() bool { logs = e.loop("logs").stdout; return strings.Contains(logs, "done") }) {
+			t.Fatalf("the service did not print its secret file:\n%s", logs)
+		}
+		if strings.Contains(logs, value) || !strings.Contains(logs, "[redacted:db]") {
+			t.Errorf("loop logs = %s, want [redacted:db] and not the value", logs)
+		}
+		_, rest, ok := strings.Cut(logs, "path=/")
+		path, _, _ := strings.Cut("/"+rest, "\n")
+		if !ok || !filepath.IsAbs(path) {
+			t.Fatalf("no secret file path in the logs:\n%s", logs)
+		}
+		return path
 	}
-	if !poll(30*time.Second, func() bool { return strings.Contains(e.loop("logs").stdout, "done") }) {
-		t.Fatalf("the service did not print its secret file:\n%s", e.loop("logs"))
-	}
-	logs := e.mustLoop("logs").stdout
-	if strings.Contains(logs, value) || !strings.Contains(logs, "[redacted:db]") {
-		t.Errorf("loop logs = %s, want [redacted:db] and not the value", logs)
-	}
-	files, _ := filepath.Glob(filepath.Join(e.home, "projects", "*", "secrets", "db", "db_password"))
-	if len(files) != 1 {
-		t.Fatalf("secret files %v, want one", files)
-	}
-	fi, err := os.Stat(files[0])
+
+	path := secretFile()
+	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("secret file: %v, %v; want mode 0600", fi, err)
 	}
-	if b, _ := os.ReadFile(files[0]); string(b) != value {
+	if b, _ := os.ReadFile(path); string(b) != value {
 		t.Errorf("secret file holds %q, want the value", b)
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &st); err == nil && st.Type == 0x01021994 {
+		if err := syscall.Statfs(path, &st); err != nil || st.Type != 0x01021994 {
+			t.Errorf("secret file %s is not on tmpfs (statfs type %x, %v), though /dev/shm is", path, st.Type, err)
+		}
+	}
+
+	// loopd killed -9: its reaper removes the file.
+	e.killDaemon()
+	if !poll(10*time.Second, func() bool { _, err := os.Stat(path); return os.IsNotExist(err) }) {
+		t.Errorf("%s outlived the killed loopd", path)
+	}
+
+	// Reaper and loopd killed: the next loopd removes it when it starts.
+	path = secretFile()
+	rs := reapers(e.home)
+	if len(rs) != 1 {
+		t.Fatalf("want one reaper sidecar of loopd, got %s", describeProcs(rs))
+	}
+	if err := syscall.Kill(rs[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !poll(5*time.Second, func() bool { return !alive(rs[0]) }) {
+		t.Fatalf("reaper %d alive 5s after SIGKILL", rs[0])
+	}
+	e.killDaemon()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("without the reaper the file should still be there until the next loopd: %v", err)
+	}
+	// Another project's `loop up` starts the next loopd.
+	other := filepath.Join(filepath.Dir(e.dir), "other")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "Loopfile"), []byte(`service("idle", cmd = "sleep 600")`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.loop("up", "-d", "-f", filepath.Join(other, "Loopfile")); r.code != 0 {
+		t.Fatalf("loop up other: %s", r)
+	}
+	if !poll(10*time.Second, func() bool { _, err := os.Stat(path); return os.IsNotExist(err) }) {
+		t.Errorf("%s left by a killed loopd is still there after a new loopd started", path)
 	}
 }

@@ -10,6 +10,9 @@
 //	loopd.pid, loopd.log       the daemon's pid and its own log
 //	procs/                     process groups loopd started (reaped after a crash)
 //	projects/DIR-HASH/logs/    each project's persisted logs, keyed by its Loopfile path
+//
+// File secrets live elsewhere, in memory where the OS allows (package
+// secret: FilesRoot), under the same DIR-HASH key.
 package daemon
 
 import (
@@ -35,6 +38,7 @@ import (
 	"github.com/loopdev/loop/internal/runtime/containerd"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/secret"
 	"github.com/loopdev/loop/internal/store"
 )
 
@@ -58,9 +62,14 @@ func Home() string {
 // so two projects whose directories share a name never share logs, and a
 // project finds its own after a daemon restart whatever name it gets.
 func logDir(home, loopfile string) string {
+	return filepath.Join(home, "projects", projectKey(loopfile), "logs")
+}
+
+// projectKey names a project's directories: its Loopfile's directory
+// name and a hash of the Loopfile's path.
+func projectKey(loopfile string) string {
 	sum := sha256.Sum256([]byte(loopfile))
-	key := filepath.Base(filepath.Dir(loopfile)) + "-" + hex.EncodeToString(sum[:4])
-	return filepath.Join(home, "projects", key, "logs")
+	return filepath.Base(filepath.Dir(loopfile)) + "-" + hex.EncodeToString(sum[:4])
 }
 
 // SocketPath is where loopd listens under home.
@@ -79,6 +88,10 @@ type Daemon struct {
 	// containerRuntime names it ("docker", "containerd").
 	containers       runtime.Runtime
 	containerRuntime string
+	// secrets is the root of the projects' file secrets (secret.FilesRoot);
+	// secretsInMemory says whether it is memory-backed.
+	secrets         string
+	secretsInMemory bool
 
 	logins *loginCodes              // the portal's one-time login codes
 	rec    atomic.Pointer[recorder] // set while record runs; read by the stats handlers
@@ -109,6 +122,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := os.Chmod(d.Home, 0o700); err != nil {
 		return fmt.Errorf("secure state dir: %w", err)
 	}
+	release, err := lockHome(d.Home)
+	if err != nil {
+		return err
+	}
+	defer release()
 	st, err := store.Open(filepath.Join(d.Home, "loop.db"))
 	if err != nil {
 		d.Logger.Warn("no metrics store: loopd runs without it", "err", err)
@@ -136,6 +154,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Logger.Warn("no reaper: grandchildren of services may outlive a killed loopd until it restarts", "err", err)
 	}
 	defer reaper.Close()
+	d.resetSecrets(reaper)
+	defer os.RemoveAll(d.secrets) // after stopAll: every project is down
 	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs, Reaper: reaper}
 	d.containers, d.containerRuntime = containerRuntime(d.Logger, d.Home)
 
@@ -185,6 +205,30 @@ func (d *Daemon) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// resetSecrets empties the file-secrets root (no project is up when loopd
+// starts, so whatever is there was left by a loopd that was killed) and
+// has the reaper remove it when loopd dies. Where memory-backed storage is
+// unusable, the root falls back to the state dir.
+func (d *Daemon) resetSecrets(reaper *process.Reaper) {
+	// Versions before the memory-backed root kept them under projects/.
+	if old, err := filepath.Glob(filepath.Join(d.Home, "projects", "*", "secrets")); err == nil {
+		for _, dir := range old {
+			os.RemoveAll(dir)
+		}
+	}
+	d.secrets, d.secretsInMemory = secret.FilesRoot(d.Home)
+	if err := secret.ResetRoot(d.secrets); err != nil {
+		d.Logger.Warn("file secrets: memory-backed dir unusable, using the state dir", "err", err)
+		d.secrets, d.secretsInMemory = filepath.Join(d.Home, "secrets"), false
+		if err := secret.ResetRoot(d.secrets); err != nil {
+			d.Logger.Error("file secrets: no usable dir: secret(file=) fails", "err", err)
+		}
+	}
+	if err := reaper.RemoveOnExit(d.secrets); err != nil {
+		d.Logger.Warn("file secrets outlive a killed loopd until it restarts", "err", err)
+	}
 }
 
 // maxSocketPath is the longest path a Unix socket address holds on Linux
@@ -318,8 +362,9 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	name := d.nameFor(req.Loopfile)
 	p, err := startProject(projectConfig{
 		name: name, loopfile: req.Loopfile, env: req.Env,
-		logDir:  logDir(d.Home, req.Loopfile),
-		runtime: d.runtime, containers: d.containers, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
+		logDir:     logDir(d.Home, req.Loopfile),
+		secretsDir: filepath.Join(d.secrets, projectKey(req.Loopfile)),
+		runtime:    d.runtime, containers: d.containers, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
 	})
 	if err != nil {
 		return nil, err

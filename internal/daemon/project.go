@@ -50,6 +50,7 @@ type projectConfig struct {
 	loopfile   string
 	env        []string
 	logDir     string
+	secretsDir string // file secrets, removed when the project stops
 	runtime    runtime.Runtime
 	containers runtime.Runtime
 	home       string
@@ -91,6 +92,7 @@ func startProject(cfg projectConfig) (*project, error) {
 	p.engine = engine.New(engine.Config{
 		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Home: cfg.home,
 		Logs: store, Publish: publish, BaseEnv: cfg.env, Logger: cfg.logger, Secrets: resolver,
+		SecretsDir: cfg.secretsDir,
 	})
 	p.cur, p.watched = m, m.Files
 	p.cancel = cancel

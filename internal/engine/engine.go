@@ -49,7 +49,11 @@ type Config struct {
 	BaseEnv     []string               // environment of `loop up`; resource env is added on top
 	Parallelism int                    // resources starting at once (0 = 4)
 	Secrets     SecretResolver         // resolves secret() env values; nil: a resource using one fails
-	Logger      *slog.Logger
+	// SecretsDir is where the project's file secrets (secret(..., file=))
+	// are written for local processes, one directory per resource; it is
+	// removed when the project stops. "": file secrets are unavailable.
+	SecretsDir string
+	Logger     *slog.Logger
 }
 
 // Backoff bounds for crash restarts.

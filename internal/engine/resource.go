@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -467,24 +465,12 @@ func (e *Engine) resolveEnv(r *res) (env, files map[string]string, err error) {
 	return out, files, nil
 }
 
-// secretsDir is where a project's file secrets are written:
-// <Home>/projects/<key>/secrets, keyed like the project's logs (its
-// Loopfile's directory name and path hash), or "" without a state root.
-func (e *Engine) secretsDir() string {
-	if e.cfg.Home == "" || e.project == nil || e.project.Loopfile == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(e.project.Loopfile))
-	key := filepath.Base(filepath.Dir(e.project.Loopfile)) + "-" + hex.EncodeToString(sum[:4])
-	return filepath.Join(e.cfg.Home, "projects", key, "secrets")
-}
-
-// writeSecretFile writes val to <secretsDir>/<resource>/<s.File> (dir
+// writeSecretFile writes val to <SecretsDir>/<resource>/<s.File> (dir
 // 0700, file 0600, rewritten at each start) and returns the file's path.
 func (e *Engine) writeSecretFile(r *res, s model.Secret, val string) (string, error) {
-	root := e.secretsDir()
+	root := e.cfg.SecretsDir
 	if root == "" {
-		return "", fmt.Errorf("file secrets need loop's state directory")
+		return "", fmt.Errorf("file secrets need loopd's secrets directory")
 	}
 	if s.File != filepath.Base(s.File) || s.File == "." || s.File == ".." || strings.Contains(s.File, "..") {
 		return "", fmt.Errorf("invalid file name %q", s.File)
@@ -514,7 +500,7 @@ func (e *Engine) writeSecretFile(r *res, s model.Secret, val string) (string, er
 
 // removeSecretFiles removes the file secrets of resource name ("" : all).
 func (e *Engine) removeSecretFiles(name string) {
-	root := e.secretsDir()
+	root := e.cfg.SecretsDir
 	if root == "" {
 		return
 	}

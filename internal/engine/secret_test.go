@@ -58,18 +58,17 @@ func TestEngine_resolveEnv(t *testing.T) {
 }
 
 func TestEngine_resolveEnv_file(t *testing.T) {
-	home := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "secrets", "app")
 	db := model.Secret{Name: "db", Source: model.SecretEnv, Ref: "DB_PW", File: "db_password"}
 	spec := &model.Resource{Name: "api", Kind: model.KindService, Env: map[string]string{"DB_PASSWORD_FILE": db.Placeholder()}}
-	e := &Engine{cfg: Config{Secrets: fakeSecrets{"db": "hunter2-pw"}, Home: home},
-		project: &model.Project{Loopfile: filepath.Join(home, "app", "Loopfile")}}
+	e := &Engine{cfg: Config{Secrets: fakeSecrets{"db": "hunter2-pw"}, SecretsDir: dir}}
 	r := &res{spec: spec}
 	got, _, err := e.resolveEnv(r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := got["DB_PASSWORD_FILE"]
-	if !strings.HasPrefix(p, filepath.Join(home, "projects")) || !strings.HasSuffix(p, filepath.Join("secrets", "api", "db_password")) {
+	if p != filepath.Join(dir, "api", "db_password") {
 		t.Fatalf("DB_PASSWORD_FILE = %q, want a path under the project's secrets dir", p)
 	}
 	b, err := os.ReadFile(p)

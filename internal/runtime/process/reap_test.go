@@ -21,6 +21,7 @@ import (
 const (
 	fakeDaemonEnv       = "LOOP_PROCESS_TEST_DAEMON"
 	fakeDaemonReaperEnv = "LOOP_PROCESS_TEST_DAEMON_REAPER"
+	fakeDaemonRmdirEnv  = "LOOP_PROCESS_TEST_DAEMON_RMDIR" // a dir the reaper removes on exit
 )
 
 func TestMain(m *testing.M) {
@@ -45,6 +46,12 @@ func runFakeDaemon(stateDir string) {
 			os.Exit(1)
 		}
 		r.Reaper = reaper
+		if dir := os.Getenv(fakeDaemonRmdirEnv); dir != "" {
+			if err := reaper.RemoveOnExit(dir); err != nil {
+				fmt.Println("error", err)
+				os.Exit(1)
+			}
+		}
 	}
 	h, err := r.Start(context.Background(), runtime.Spec{
 		Name:   "orphan",

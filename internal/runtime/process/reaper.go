@@ -2,12 +2,15 @@ package process
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -22,7 +25,9 @@ const ReaperArg = "__loop-reaper"
 // dies — however it dies, SIGKILL included — the kernel closes the pipe,
 // and the reaper SIGKILLs every group still listed, grandchildren and all,
 // then exits. Nothing is added to a process's start path but one write, so
-// restarts stay fast. A nil *Reaper does nothing.
+// restarts stay fast. It also removes the directories it was given
+// (RemoveOnExit: the daemon's file secrets), so no secret outlives the
+// daemon on disk. A nil *Reaper does nothing.
 type Reaper struct {
 	mu     sync.Mutex
 	w      io.WriteCloser
@@ -60,6 +65,27 @@ func (r *Reaper) send(op byte, pgid int) {
 	}
 }
 
+// RemoveOnExit has the reaper remove the directory tree at dir when the
+// daemon is gone (after killing the groups).
+func (r *Reaper) RemoveOnExit(dir string) error {
+	if r == nil {
+		return nil
+	}
+	if !filepath.IsAbs(dir) || strings.ContainsAny(dir, "\n\x00") {
+		return fmt.Errorf("reaper: cannot remove %q on exit: not an absolute path on one line", dir)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.broken {
+		return errors.New("reaper: the pipe to the sidecar is closed")
+	}
+	if _, err := fmt.Fprintf(r.w, "d%s\n", dir); err != nil {
+		r.broken = true
+		return fmt.Errorf("reaper: %w", err)
+	}
+	return nil
+}
+
 func (r *Reaper) add(pgid int)    { r.send('+', pgid) }
 func (r *Reaper) remove(pgid int) { r.send('-', pgid) }
 
@@ -80,10 +106,17 @@ func (r *Reaper) Close() error {
 func ReaperMain(in io.Reader) int {
 	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGQUIT)
 	groups := map[int]bool{}
+	var dirs []string
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		line := sc.Text()
 		if len(line) < 2 {
+			continue
+		}
+		if line[0] == 'd' {
+			if filepath.IsAbs(line[1:]) {
+				dirs = append(dirs, line[1:])
+			}
 			continue
 		}
 		pgid, err := strconv.Atoi(line[1:])
@@ -98,6 +131,9 @@ func ReaperMain(in io.Reader) int {
 	}
 	for pgid := range groups {
 		syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	for _, d := range dirs {
+		os.RemoveAll(d)
 	}
 	return 0
 }
