@@ -97,7 +97,8 @@ type Daemon struct {
 	rec    atomic.Pointer[recorder] // set while record runs; read by the stats handlers
 
 	mu       sync.Mutex
-	projects map[string]*project // by name
+	projects map[string]*project  // by name
+	starting map[string]*starting // projects being started (first `loop up`), by name
 	closing  bool
 	shutdown chan struct{} // closed by POST /v1/shutdown
 	once     sync.Once
@@ -115,6 +116,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.hub = newHub()
 	d.logins = newLoginCodes()
 	d.projects = map[string]*project{}
+	d.starting = map[string]*starting{}
 	d.shutdown = make(chan struct{})
 	if err := os.MkdirAll(d.Home, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
@@ -289,7 +291,16 @@ func (d *Daemon) stopAll() {
 	d.closing = true
 	ps := d.projects
 	d.projects = map[string]*project{}
+	var starts []*starting
+	for _, s := range d.starting {
+		starts = append(starts, s)
+	}
 	d.mu.Unlock()
+	defer func() {
+		for _, s := range starts {
+			<-s.done // their starters see closing and stop them
+		}
+	}()
 	var wg sync.WaitGroup
 	for name, p := range ps {
 		wg.Add(1)
@@ -324,59 +335,105 @@ func (d *Daemon) project(name string) (*project, bool) {
 	return p, ok
 }
 
-func (d *Daemon) projectByLoopfile(path string) *project {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, p := range d.projects {
-		if p.loopfile == path {
-			return p
-		}
-	}
-	return nil
+// starting is a project whose first `loop up` is evaluating and starting
+// it. Its name is reserved; a second `up` of the same Loopfile waits for
+// it, and a `down` meanwhile cancels it (the starter stops what it
+// started), so no race between up and down leaves a project running
+// that the daemon does not know of.
+type starting struct {
+	loopfile string
+	down     bool          // a `loop down` came while it was starting
+	done     chan struct{} // closed once it is registered or abandoned
 }
 
 // nameFor picks a unique project name: the directory's base name, with a
-// suffix when another directory already uses it.
+// suffix when another directory already uses it. d.mu held.
 func (d *Daemon) nameFor(loopfile string) string {
 	base := filepath.Base(filepath.Dir(loopfile))
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	name := base
 	for i := 2; ; i++ {
-		p, ok := d.projects[name]
-		if !ok || p.loopfile == loopfile {
+		p, up := d.projects[name]
+		s, pending := d.starting[name]
+		if (!up || p.loopfile == loopfile) && (!pending || s.loopfile == loopfile) {
 			return name
 		}
 		name = fmt.Sprintf("%s-%d", base, i)
 	}
 }
 
+// errDownWhileStarting is what `loop up` gets when a `loop down` of the
+// same project came while it was starting.
+var errDownWhileStarting = errors.New("project brought down (`loop down`) while it was starting")
+
 // up starts a project or updates a running one.
 func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	if !filepath.IsAbs(req.Loopfile) {
 		return nil, fmt.Errorf("loopfile path %q is not absolute", req.Loopfile)
 	}
-	if p := d.projectByLoopfile(req.Loopfile); p != nil {
-		return p, p.update(ctx, req.Env, req.Resources)
+	for {
+		d.mu.Lock()
+		if d.closing {
+			d.mu.Unlock()
+			return nil, errors.New("loopd is shutting down")
+		}
+		var p *project
+		for _, q := range d.projects {
+			if q.loopfile == req.Loopfile {
+				p = q
+			}
+		}
+		if p != nil {
+			d.mu.Unlock()
+			return p, p.update(ctx, req.Env, req.Resources)
+		}
+		var wait chan struct{}
+		for _, s := range d.starting {
+			if s.loopfile == req.Loopfile {
+				wait = s.done
+			}
+		}
+		if wait == nil {
+			break // d.mu held
+		}
+		d.mu.Unlock()
+		select { // the same Loopfile is starting: then update it
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	name := d.nameFor(req.Loopfile)
+	st := &starting{loopfile: req.Loopfile, done: make(chan struct{})}
+	d.starting[name] = st
+	d.mu.Unlock()
+
 	p, err := startProject(projectConfig{
 		name: name, loopfile: req.Loopfile, env: req.Env,
 		logDir:     logDir(d.Home, req.Loopfile),
 		secretsDir: filepath.Join(d.secrets, projectKey(req.Loopfile)),
 		runtime:    d.runtime, containers: d.containers, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
 	})
+	d.mu.Lock()
+	delete(d.starting, name)
+	cancelled, closing := st.down, d.closing
+	if err == nil && !cancelled && !closing {
+		d.projects[name] = p
+	}
+	d.mu.Unlock()
 	if err != nil {
+		close(st.done)
 		return nil, err
 	}
-	d.mu.Lock()
-	if d.closing {
-		d.mu.Unlock()
+	if cancelled || closing {
 		p.stop()
-		return nil, errors.New("loopd is shutting down")
+		d.removeNetwork(name)
+		close(st.done)
+		if closing {
+			return nil, errors.New("loopd is shutting down")
+		}
+		return nil, errDownWhileStarting
 	}
-	d.projects[name] = p
-	d.mu.Unlock()
+	close(st.done)
 	if err := p.engine.Select(ctx, req.Resources); err != nil {
 		return p, err
 	}
@@ -389,7 +446,15 @@ func (d *Daemon) down(name string) bool {
 	d.mu.Lock()
 	p, ok := d.projects[name]
 	delete(d.projects, name)
+	st, starting := d.starting[name]
+	if starting {
+		st.down = true
+	}
 	d.mu.Unlock()
+	if starting {
+		<-st.done // its starter stops it
+		return true
+	}
 	if !ok {
 		return false
 	}
