@@ -3,7 +3,12 @@ package secret
 import (
 	"strings"
 	"testing"
+
+	"github.com/loopdev/loop/internal/logs"
 )
+
+// The log store redacts with it (logs declares what it needs).
+var _ logs.Redactor = (*Redactor)(nil)
 
 // stream feeds writes to r.RedactStream as a log Writer does and returns
 // the output and how many bytes were held back after each write.
