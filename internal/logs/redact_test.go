@@ -141,7 +141,7 @@ var marker = regexp.MustCompile(`\[redacted:s[0-9]\]`)
 func FuzzRedactStream(f *testing.F) {
 	f.Add([]byte("token=\nnext line\n"), []byte("s3cr3t-value"), []byte{6, 0}, []byte{3, 0}, uint8(5), uint32(0))
 	f.Add([]byte("a b c\n"), []byte("abcd\x00cdxyz\x00-----BEGIN\nKEY-----"), []byte{1, 0, 2, 0, 4, 0}, []byte{1, 0}, uint8(0), uint32(0))
-	f.Add([]byte("\n"), []byte("s3cr3t-value"), []byte{0, 0}, []byte{0, 0x80}, uint8(0), uint32(65531)) // across the 64 KiB cut
+	f.Add([]byte("\n"), []byte("s3cr3t-value"), []byte{0xfb, 0xff}, []byte{0, 0x80}, uint8(0), uint32(65531)) // at 65,531: across the 64 KiB cut
 	f.Add([]byte("\r\n\r\n"), []byte("aaaa\x00aaaab"), []byte{0, 0, 2, 0}, []byte{2, 0}, uint8(1), uint32(9))
 	f.Add([]byte("héllo\xff\n"), []byte("llo\xff\x00\xe9llo"), []byte{1, 0, 0, 0}, []byte{1, 0}, uint8(2), uint32(0))
 	f.Fuzz(func(t *testing.T, text, vals, at, sizeBytes []byte, small uint8, pad uint32) {

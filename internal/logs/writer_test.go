@@ -217,7 +217,7 @@ func TestStore_Append_longText(t *testing.T) {
 // cross it often.
 func FuzzWriter(f *testing.F) {
 	f.Add([]byte("hello\nworld\r\n"), uint32(0), []byte{}, uint8(0))
-	f.Add([]byte{}, uint32(32768), []byte{0x00, 0x80}, uint8(0))           // issue 11 (at EOF)
+	f.Add([]byte{}, uint32(65536), []byte{0x00, 0x80}, uint8(0))           // issue 11: 32,768 + 32,768, then EOF
 	f.Add([]byte("\n"), uint32(65536), []byte{0x00, 0x80}, uint8(0))       // issue 11, then the newline
 	f.Add([]byte("é tail\n"), uint32(65535), []byte{0xff, 0x7f}, uint8(0)) // a character across the cut
 	f.Add([]byte("\r\n"), uint32(65536), []byte{0x01, 0x00}, uint8(0))     // crlf after a full line
