@@ -161,12 +161,12 @@ func loadTails(dir string, n int, maxBytes int) ([]Line, uint64, error) {
 	var all []Line
 	var maxSeq uint64
 	for _, p := range paths {
-		lines, err := tailLines(p, n, maxBytes)
+		lines, whole, err := tailLines(p, n, maxBytes)
 		if err != nil {
 			return nil, 0, err
 		}
-		if len(lines) < n {
-			older, err := tailLines(p+".1", n-len(lines), maxBytes)
+		if len(lines) < n && whole { // the rest from the rotated file, without a gap
+			older, _, err := tailLines(p+".1", n-len(lines), maxBytes)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -190,20 +190,21 @@ func loadTails(dir string, n int, maxBytes int) ([]Line, uint64, error) {
 }
 
 // tailLines parses the last n lines of the file at path, reading it from
-// the end, and no more than about maxBytes of it. A missing file has none;
-// lines that do not parse (torn by a crash) are skipped.
-func tailLines(path string, n, maxBytes int) ([]Line, error) {
+// the end, and no more than about maxBytes of it; whole reports whether it
+// read the file to its start. A missing file has none; lines that do not
+// parse (torn by a crash) are skipped.
+func tailLines(path string, n, maxBytes int) (lines []Line, whole bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, true, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
 	}
 	const chunk = 64 << 10
 	var buf []byte
@@ -213,7 +214,7 @@ func tailLines(path string, n, maxBytes int) ([]Line, error) {
 		off -= size
 		b := make([]byte, size, size+int64(len(buf)))
 		if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
-			return nil, fmt.Errorf("read %s: %w", path, err)
+			return nil, false, fmt.Errorf("read %s: %w", path, err)
 		}
 		newlines += bytes.Count(b, []byte{'\n'})
 		buf = append(b, buf...)
@@ -222,7 +223,6 @@ func tailLines(path string, n, maxBytes int) ([]Line, error) {
 	if off > 0 {
 		raw = raw[1:] // starts mid-line
 	}
-	var lines []Line
 	for _, r := range raw {
 		var l Line
 		if len(r) == 0 || json.Unmarshal(r, &l) != nil || l.Seq == 0 {
@@ -233,5 +233,5 @@ func tailLines(path string, n, maxBytes int) ([]Line, error) {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return lines, nil
+	return lines, off == 0, nil
 }

@@ -1,8 +1,11 @@
 package logs
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -134,5 +137,36 @@ func TestStore_Query_acrossResources(t *testing.T) {
 				t.Errorf("Query = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// When the read budget ends inside <resource>.log, the rotated file is not
+// read: its lines would sit before a gap.
+func TestOpen_tailWithoutGap(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, from, to int) {
+		var b []byte
+		for seq := from; seq <= to; seq++ {
+			j, _ := json.Marshal(Line{Seq: uint64(seq), Resource: "web", Stream: Stdout, Text: strings.Repeat("<", 100)})
+			b = append(append(b, j...), '\n')
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("web.log.1", 1, 3)
+	// Each line is ~680 bytes of JSON for 100 of text: reading stops after
+	// the first 64 KiB (the budget is 2 x ResourceBytes), ~96 lines, which
+	// memory holds with room for more.
+	write("web.log", 10, 200)
+	s := openLimits(t, dir, func(l *limits) { l.resourceBytes = 20_000 })
+	got := s.Query(Query{})
+	if len(got) < 50 || got[len(got)-1].Seq != 200 {
+		t.Fatalf("loaded %d lines, want the newest ones", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq != got[i-1].Seq+1 {
+			t.Fatalf("loaded seq %d then %d: a gap", got[i-1].Seq, got[i].Seq)
+		}
 	}
 }
