@@ -9,7 +9,8 @@
 // the stream into lines at "\n" ("\r\n" too), replaces invalid UTF-8 with
 // U+FFFD and stores a line longer than MaxLineLength as consecutive pieces
 // of at most MaxLineLength bytes, never splitting a character: nothing is
-// dropped. Loop's own lines (Append) are redacted one by one.
+// dropped. Loop's own lines (Append) are redacted one by one, and split
+// the same way.
 //
 // Memory. Every line gets a sequence number that never goes back, shared by
 // the whole project, so clients can page and resume (Query with AfterSeq).
@@ -24,17 +25,21 @@
 // rotated to <resource>.log.1 past MaxFileSize; Open reads each resource's
 // own tail back, so logs survive a daemon restart and sequence numbers
 // continue where they stopped. Lines go to memory first (a Query right
-// after Append sees them) and to disk in batches within FlushDelay, each
-// batch with one write(2) per file. A write that fails (disk full, I/O
-// error, rotation, a removed directory) never leaves half a line in the
-// file: the file is cut back to its last whole line. The lines wait in
-// memory (at most MaxPendingLines and MaxPendingBytes; past that the
-// oldest are given up on) and are retried with a backoff from RetryMin to
-// RetryMax, and sooner when new lines arrive, so logging resumes by itself
-// once the disk does. A marker line then says how many lines were not
-// written and why. Health reports the state and Changed signals when it
-// changes. A killed daemon may lose the last FlushDelay of persisted lines,
-// never the ones in memory of a running daemon.
+// after Append sees them) and to disk by one goroutine, in batches written
+// FlushDelay after their first line (at once when half the waiting bound
+// is reached), with one write(2) per file (and per rotation). Files are
+// opened by name for each batch, so a removed directory is made again. A
+// write that fails (disk full, I/O error, rotation) never leaves half a
+// line in the file: the file is cut back to its last whole line. The
+// lines wait in memory (at most MaxPendingLines and MaxPendingBytes; past
+// that the oldest are given up on) and are retried with a backoff from
+// RetryMin to RetryMax, and sooner when new lines arrive, so logging
+// resumes by itself once the disk does. A marker line then says, in the
+// resource's log, how many lines were not written and why. Health reports
+// the state and Changed signals when it changes. A project's memory is
+// thus bounded by ProjectBytes plus MaxPendingBytes, plus what each Writer
+// holds (about one line). A killed daemon may lose the last FlushDelay of
+// persisted lines, never the ones in memory of a running daemon.
 package logs
 
 import (
