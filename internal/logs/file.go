@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,16 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 )
-
-// logFile is the open <resource>.log of one resource.
-type logFile struct {
-	path string
-	f    *os.File
-	w    *bufio.Writer
-	size int64 // bytes in the file, buffered ones included
-}
 
 // fileName maps a resource name to its log file name. Bytes outside
 // [A-Za-z0-9._-] are escaped as %XX, so no name can leave dir; the project
@@ -41,78 +31,117 @@ func fileName(resource string) string {
 	return b.String() + ".log"
 }
 
-// persist appends l to its resource's file. s.mu held.
-func (s *Store) persist(l Line) error {
-	b, err := json.Marshal(l)
+// fileIO appends batches of lines to the resources' files. Each batch opens
+// the file by name (so a removed directory or file is made again, and no
+// descriptor is held between batches), writes whole lines with one Write,
+// and on a failed or short write cuts the file back to its size before,
+// so it always ends with a whole line. Used by one goroutine at a time
+// (the Store's flusher); no lock.
+type fileIO struct {
+	dir      string
+	fileSize int64
+	sizes    map[string]int64 // size of each file after our last write: it ends with "\n"
+	// writeFile writes b to f; a seam for tests of short writes.
+	writeFile func(f *os.File, b []byte) (int, error)
+}
+
+func (fio *fileIO) init(dir string, fileSize int64) {
+	fio.dir, fio.fileSize = dir, fileSize
+	fio.sizes = make(map[string]int64)
+	fio.writeFile = (*os.File).Write
+}
+
+// write appends lines (all of resource's, in order) to its file, rotating
+// it past fileSize, and returns how many were written: a failure leaves
+// the rest, and the file as it was before them.
+func (fio *fileIO) write(resource string, lines []pending) (int, error) {
+	path := filepath.Join(fio.dir, fileName(resource))
+	f, size, err := fio.open(path)
 	if err != nil {
-		return fmt.Errorf("persist log line: %w", err)
+		return 0, err
 	}
-	b = append(b, '\n')
-	f := s.files[l.Resource]
-	if f == nil {
-		f, err = openLogFile(filepath.Join(s.dir, fileName(l.Resource)))
+	// The data is written by Write; Close of a local file reports nothing
+	// more. f is nil after a failed rotation (Close then does nothing).
+	defer func() { f.Close() }()
+	var sep []byte // "\n" when the file does not end with one (a killed daemon tore its last line)
+	if size > 0 && size != fio.sizes[path] && !endsWithNewline(f, size) {
+		sep = []byte{'\n'}
+	}
+	written := 0
+	for written < len(lines) {
+		if size > 0 && size+int64(len(sep)+len(lines[written].data)) > fio.fileSize {
+			if f, err = fio.rotate(f, path); err != nil {
+				return written, err
+			}
+			size, sep = 0, nil
+		}
+		// One chunk: the lines that fit before the next rotation (at least
+		// one), with one Write.
+		chunk := sep
+		end := written
+		for end < len(lines) && (end == written || size+int64(len(chunk)+len(lines[end].data)) <= fio.fileSize) {
+			chunk = append(chunk, lines[end].data...)
+			end++
+		}
+		n, err := fio.writeFile(f, chunk)
+		if err == nil && n < len(chunk) {
+			err = io.ErrShortWrite
+		}
 		if err != nil {
-			return err
+			fio.sizes[path] = size
+			if n > 0 {
+				if terr := f.Truncate(size); terr != nil {
+					delete(fio.sizes, path) // check its end when next opened
+					err = fmt.Errorf("%w (and cut back: %v)", err, terr)
+				}
+			}
+			return written, fmt.Errorf("write %s: %w", path, err)
 		}
-		s.files[l.Resource] = f
+		size += int64(n)
+		sep = nil
+		written = end
 	}
-	if f.size > 0 && f.size+int64(len(b)) > s.maxFileSize {
-		if err := f.rotate(); err != nil {
-			return err
-		}
-	}
-	n, err := f.w.Write(b)
-	f.size += int64(n)
-	if err != nil {
-		return fmt.Errorf("persist log line to %s: %w", f.path, err)
-	}
-	if s.flushTimer == nil {
-		s.flushTimer = time.AfterFunc(flushDelay, s.flush)
-	}
-	return nil
+	fio.sizes[path] = size
+	return written, nil
 }
 
-// flush writes out the buffered lines; run by flushTimer.
-func (s *Store) flush() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.flushTimer = nil
-	if s.closed {
-		return
-	}
-	for _, f := range s.files {
-		if err := f.w.Flush(); err != nil && len(s.errs) < 10 {
-			s.errs = append(s.errs, fmt.Errorf("flush %s: %w", f.path, err))
+// open opens path for appending, making the directory again if it was
+// removed, and returns the file's size.
+func (fio *fileIO) open(path string) (*os.File, int64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(fio.dir, 0o700); err != nil {
+			return nil, 0, fmt.Errorf("make log directory again: %w", err)
 		}
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	}
-}
-
-func openLogFile(path string) (*logFile, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open log file: %w", err)
+		return nil, 0, fmt.Errorf("open log file: %w", err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("open log file: %w", err)
+		return nil, 0, fmt.Errorf("open log file: %w", err)
 	}
-	lf := &logFile{path: path, f: f, w: bufio.NewWriterSize(f, 32<<10), size: fi.Size()}
-	if lf.size > 0 && !endsWithNewline(path, lf.size) {
-		// A killed daemon left half a line: end it, so the next line
-		// starts clean (the torn one is skipped when read).
-		lf.w.WriteByte('\n')
-		lf.size++
-	}
-	return lf, nil
+	return f, fi.Size(), nil
 }
 
-func endsWithNewline(path string, size int64) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return true
+// rotate closes f, moves its file to <path>.1 (replacing an older one) and
+// opens a new, empty one.
+func (fio *fileIO) rotate(f *os.File, path string) (*os.File, error) {
+	f.Close()
+	if err := os.Rename(path, path+".1"); err != nil {
+		return nil, fmt.Errorf("rotate %s: %w", path, err)
 	}
-	defer f.Close()
+	nf, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("rotate %s: %w", path, err)
+	}
+	fio.sizes[path] = 0
+	return nf, nil
+}
+
+func endsWithNewline(f *os.File, size int64) bool {
 	b := make([]byte, 1)
 	if _, err := f.ReadAt(b, size-1); err != nil {
 		return true
@@ -120,38 +149,11 @@ func endsWithNewline(path string, size int64) bool {
 	return b[0] == '\n'
 }
 
-// rotate moves the file to <path>.1, replacing an older one, and starts a
-// new one.
-func (lf *logFile) rotate() error {
-	if err := lf.close(); err != nil {
-		return err
-	}
-	if err := os.Rename(lf.path, lf.path+".1"); err != nil {
-		return fmt.Errorf("rotate %s: %w", lf.path, err)
-	}
-	f, err := os.OpenFile(lf.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("rotate %s: %w", lf.path, err)
-	}
-	lf.f, lf.size = f, 0
-	lf.w.Reset(f)
-	return nil
-}
-
-func (lf *logFile) close() error {
-	err := lf.w.Flush()
-	if cerr := lf.f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("close %s: %w", lf.path, err)
-	}
-	return nil
-}
-
-// loadTails reads back the last n lines of the project, over every
-// resource's files, in Seq order, and the highest Seq found.
-func loadTails(dir string, n int) ([]Line, uint64, error) {
+// loadTails reads back, for each resource, the last n lines of its files
+// (the current one, then the rotated one for the rest), reading at most
+// about maxBytes of each file, and returns them in Seq order with the
+// highest Seq found.
+func loadTails(dir string, n int, maxBytes int) ([]Line, uint64, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.log"))
 	if err != nil {
 		return nil, 0, err
@@ -159,12 +161,12 @@ func loadTails(dir string, n int) ([]Line, uint64, error) {
 	var all []Line
 	var maxSeq uint64
 	for _, p := range paths {
-		lines, err := tailLines(p, n)
+		lines, whole, err := tailLines(p, n, maxBytes)
 		if err != nil {
 			return nil, 0, err
 		}
-		if len(lines) < n {
-			older, err := tailLines(p+".1", n-len(lines))
+		if len(lines) < n && whole { // the rest from the rotated file, without a gap
+			older, _, err := tailLines(p+".1", n-len(lines), maxBytes)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -184,37 +186,35 @@ func loadTails(dir string, n int) ([]Line, uint64, error) {
 		}
 		return 0
 	})
-	if len(all) > n {
-		all = all[len(all)-n:]
-	}
 	return all, maxSeq, nil
 }
 
 // tailLines parses the last n lines of the file at path, reading it from
-// the end. A missing file has none; lines that do not parse (torn by a
-// crash) are skipped.
-func tailLines(path string, n int) ([]Line, error) {
+// the end, and no more than about maxBytes of it; whole reports whether it
+// read the file to its start. A missing file has none; lines that do not
+// parse (torn by a crash) are skipped.
+func tailLines(path string, n, maxBytes int) (lines []Line, whole bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, true, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
 	}
 	const chunk = 64 << 10
 	var buf []byte
 	off, newlines := fi.Size(), 0
-	for off > 0 && newlines <= n {
+	for off > 0 && newlines <= n && len(buf) < maxBytes {
 		size := min(chunk, off)
 		off -= size
 		b := make([]byte, size, size+int64(len(buf)))
 		if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
-			return nil, fmt.Errorf("read %s: %w", path, err)
+			return nil, false, fmt.Errorf("read %s: %w", path, err)
 		}
 		newlines += bytes.Count(b, []byte{'\n'})
 		buf = append(b, buf...)
@@ -223,7 +223,6 @@ func tailLines(path string, n int) ([]Line, error) {
 	if off > 0 {
 		raw = raw[1:] // starts mid-line
 	}
-	var lines []Line
 	for _, r := range raw {
 		var l Line
 		if len(r) == 0 || json.Unmarshal(r, &l) != nil || l.Seq == 0 {
@@ -234,5 +233,5 @@ func tailLines(path string, n int) ([]Line, error) {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return lines, nil
+	return lines, off == 0, nil
 }

@@ -24,6 +24,30 @@ func open(t *testing.T, dir string, ring int) *Store {
 	return s
 }
 
+// openLimits opens a Store in dir with the default limits changed by set.
+func openLimits(t testing.TB, dir string, set func(*limits)) *Store {
+	t.Helper()
+	lim := defaultLimits()
+	if set != nil {
+		set(&lim)
+	}
+	s, err := openWith(dir, lim)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// memStore is a Store without files or flusher, for tests of what is kept
+// in memory (fuzzing opens thousands).
+func memStore(lim limits) *Store {
+	s := &Store{lim: lim, subs: make(map[*subscriber]struct{}), closed: true}
+	s.mem.init(lim)
+	s.disk.init()
+	return s
+}
+
 func texts(lines []Line) []string {
 	var out []string
 	for _, l := range lines {
@@ -71,7 +95,7 @@ func TestStore_Writer(t *testing.T) {
 	}
 }
 
-func TestStore_Writer_longLine(t *testing.T) {
+func TestStore_Writer_longLineFlushedEarly(t *testing.T) {
 	s := open(t, t.TempDir(), 100)
 	w := s.Writer("web", Stdout)
 	long := strings.Repeat("x", MaxLineLength-1) + "é" + "tail" // é straddles the limit
@@ -87,17 +111,6 @@ func TestStore_Writer_longLine(t *testing.T) {
 	}
 	if len(got[0].Text) > MaxLineLength || strings.ContainsRune(got[0].Text+got[1].Text, '\uFFFD') {
 		t.Errorf("split at %d bytes or inside a character", len(got[0].Text))
-	}
-}
-
-func TestStore_ringBound(t *testing.T) {
-	s := open(t, t.TempDir(), 5)
-	for i := range 12 {
-		s.Append("web", Stdout, fmt.Sprint(i))
-	}
-	got := s.Query(Query{})
-	if len(got) != 5 || got[0].Text != "7" || got[4].Text != "11" || got[4].Seq != 12 {
-		t.Errorf("ring = %q, want lines 7..11", texts(got))
 	}
 }
 
@@ -134,15 +147,6 @@ func TestStore_Query(t *testing.T) {
 	}
 }
 
-func TestStore_redactor(t *testing.T) {
-	s := open(t, t.TempDir(), 100)
-	s.SetRedactor(func(s string) string { return strings.ReplaceAll(s, "hunter2", "*****") })
-	io.WriteString(s.Writer("web", Stdout), "password=hunter2\n")
-	if got := s.Query(Query{})[0].Text; got != "password=*****" {
-		t.Errorf("text = %q, want it redacted", got)
-	}
-}
-
 func TestStore_persistence(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, 100)
@@ -172,11 +176,12 @@ func TestStore_persistence(t *testing.T) {
 		t.Errorf("Seq after reopen = %d, want 5", l.Seq)
 	}
 
-	// The ring bound applies to what is loaded.
+	// The per-resource bound applies to what is loaded.
 	s2.Close()
-	s3 := open(t, dir, 2)
-	if got := texts(s3.Query(Query{})); !slices.Equal(got, []string{"web/stdout:three", "web/stdout:four"}) {
-		t.Errorf("reopened with ring 2 = %q", got)
+	s3 := open(t, dir, 1)
+	want = []string{"a/../db/stderr:two", "/loop:project message", "web/stdout:four"}
+	if got := texts(s3.Query(Query{})); !slices.Equal(got, want) {
+		t.Errorf("reopened keeping 1 line per resource = %q, want %q", got, want)
 	}
 }
 
@@ -200,8 +205,7 @@ func TestStore_persistence_tornLine(t *testing.T) {
 
 func TestStore_rotation(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir, 1000)
-	s.maxFileSize = 1000
+	s := openLimits(t, dir, func(l *limits) { l.fileSize = 1000 })
 	for i := range 100 {
 		s.Append("web", Stdout, fmt.Sprintf("line %03d", i))
 	}
@@ -351,7 +355,7 @@ func TestFileName(t *testing.T) {
 }
 
 func BenchmarkStore_Writer(b *testing.B) {
-	s, err := Open(b.TempDir(), DefaultRingSize)
+	s, err := Open(b.TempDir(), 0)
 	if err != nil {
 		b.Fatal(err)
 	}
