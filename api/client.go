@@ -115,6 +115,13 @@ func (c *Client) Version(ctx context.Context) (VersionInfo, error) {
 	return v, c.do(ctx, http.MethodGet, "/v1/version", nil, &v)
 }
 
+// Health returns loopd's own state: failing store and log writes, and
+// where file secrets live.
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	var h Health
+	return h, c.do(ctx, http.MethodGet, "/v1/health", nil, &h)
+}
+
 // Projects lists the projects that are up.
 func (c *Client) Projects(ctx context.Context) ([]Project, error) {
 	var ps []Project

@@ -113,6 +113,18 @@ type Project struct {
 	Resources []Resource   `json:"resources"`
 	Seq       uint64       `json:"seq"` // event sequence number this snapshot includes
 	Watch     *WatchStatus `json:"watch,omitempty"`
+	// Problems are what is wrong with loop's own work for the project
+	// (its logs cannot be written, ...), as opposed to a resource's state.
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Problem is something wrong with loop itself, not with a resource: a log
+// or store write that fails (a full disk), retried until it works again.
+type Problem struct {
+	Component string    `json:"component"`         // "logs", "store"
+	Project   string    `json:"project,omitempty"` // whose (in Health)
+	Message   string    `json:"message"`           // what, where, what happens meanwhile, what to do
+	Since     time.Time `json:"since"`
 }
 
 // WatchStatus describes the project's file watcher.
@@ -195,6 +207,22 @@ type VersionInfo struct {
 	API     string `json:"api"`
 	Pid     int    `json:"pid"`
 }
+
+// Health is loopd's own state (GET /v1/health): what fails in its work
+// (store and log writes, retried until they work again) and where file
+// secrets live.
+type Health struct {
+	Status          string    `json:"status"` // HealthOK or HealthDegraded
+	Problems        []Problem `json:"problems,omitempty"`
+	SecretsDir      string    `json:"secrets_dir,omitempty"` // where secret(file=) files are written
+	SecretsInMemory bool      `json:"secrets_in_memory"`     // on memory-backed storage (tmpfs)
+}
+
+// Health statuses.
+const (
+	HealthOK       = "ok"
+	HealthDegraded = "degraded" // loopd serves, but some of its writes fail
+)
 
 // ErrorReply is the body of every non-2xx reply.
 type ErrorReply struct {

@@ -7,14 +7,19 @@ package e2e
 // beside it.
 
 import (
+	"bytes"
 	"crypto/md5"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/loopdev/loop/api"
 )
 
 // upperDir is the host directory of a container's writable layer
@@ -91,4 +96,107 @@ container("app", image = "img", cmd = ["sleep", "1000000"],
 	if left := projectContainers(t, filepath.Base(e.dir)); len(left) > 0 {
 		t.Errorf("after loop down, containers are left: %v", left)
 	}
+}
+
+// mountTmpfs mounts a tmpfs of size on dir (as root; the test skips
+// otherwise, or fails when LOOP_REQUIRE_DOCKER=1, as in CI). Cleanup stops
+// the test's daemon first, then unmounts.
+func mountTmpfs(t *testing.T, e *loopEnv, dir, size string) {
+	t.Helper()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
+		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("mount a %s tmpfs on %s (CI runs as root): %v", size, dir, err)
+		}
+		t.Skipf("cannot mount a tmpfs (needs root): %v", err)
+	}
+	t.Cleanup(func() {
+		e.loop("daemon", "stop")
+		if err := syscall.Unmount(dir, 0); err != nil {
+			syscall.Unmount(dir, syscall.MNT_DETACH)
+		}
+	})
+}
+
+// TestChaos_DiskFull: LOOP_HOME on a full disk. loopd keeps running its
+// services and keeps their output in memory; `loop status` and `loop
+// doctor` say that the logs cannot be written and why; once space is
+// freed, writing resumes by itself (no restart): the lines that waited in
+// memory and new ones reach the files, and no line is torn.
+func TestChaos_DiskFull(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "diskfull")
+	mountTmpfs(t, e, e.home, "8m")
+	e.write("Loopfile", `
+service("noisy", cmd = "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); printf 'line %05d %0900d\n' $i 0; done; echo noisy-done; exec sleep 100000")
+task("late", cmd = "echo after-the-disk-was-freed", auto_start = False)
+`)
+	e.mustLoop("up", "-d")
+	// Ballast: the rest of the disk, minus a little, so the service's
+	// 2.7 MB of output fills it.
+	ballast := filepath.Join(e.home, "ballast")
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(e.home, &st); err != nil {
+		t.Fatal(err)
+	}
+	if free := int64(st.Bavail)*int64(st.Bsize) - 256<<10; free > 0 {
+		if err := os.WriteFile(ballast, make([]byte, free), 0o600); err != nil {
+			t.Fatalf("ballast: %v", err)
+		}
+	}
+	var p api.Project
+	if !poll(60*time.Second, func() bool { p = e.status(); return len(p.Problems) > 0 }) {
+		t.Fatalf("loop status shows no problem while the disk is full: %+v", p)
+	}
+	if msg := p.Problems[0].Message; p.Problems[0].Component != "logs" || !strings.Contains(msg, "no space left") {
+		t.Errorf("problem = %+v, want logs: ... no space left on device", p.Problems[0])
+	}
+	if out := e.loop("status").stdout; !strings.Contains(out, "no space left") {
+		t.Errorf("loop status does not say the logs cannot be written:\n%s", out)
+	}
+	if out := e.loop("doctor").stdout; !strings.Contains(out, "noisy") && !strings.Contains(out, "no space left") {
+		t.Errorf("loop doctor does not report the full disk:\n%s", out)
+	}
+	// Memory still has the output: loop logs shows the last line.
+	if !poll(60*time.Second, func() bool { return strings.Contains(e.loop("logs", "noisy", "--tail", "5").stdout, "noisy-done") }) {
+		t.Fatalf("loop logs does not show the service's output while the disk is full:\n%s", e.loop("logs", "noisy", "--tail", "5"))
+	}
+
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	e.mustLoop("trigger", "late")
+	if !poll(60*time.Second, func() bool { return len(e.status().Problems) == 0 }) {
+		t.Fatalf("the problem stays after space was freed: %+v", e.status().Problems)
+	}
+	logs, _ := filepath.Glob(filepath.Join(e.home, "projects", "*", "logs", "*.log"))
+	var late, noisy []byte
+	if !poll(60*time.Second, func() bool {
+		for _, f := range logs {
+			b, _ := os.ReadFile(f)
+			switch filepath.Base(f) {
+			case "late.log":
+				late = b
+			case "noisy.log":
+				noisy = b
+			}
+		}
+		return bytes.Contains(late, []byte("after-the-disk-was-freed")) && bytes.Contains(noisy, []byte("noisy-done"))
+	}) {
+		t.Fatalf("writing did not resume after space was freed:\nlate.log: %s\nnoisy.log tail: %s", late, tail(noisy, 2000))
+	}
+	for _, f := range logs {
+		b, _ := os.ReadFile(f)
+		for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+			if !json.Valid(line) {
+				t.Errorf("%s line %d is torn: %q", filepath.Base(f), i+1, tail(line, 200))
+			}
+		}
+	}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }

@@ -90,6 +90,22 @@ func (a *app) doctorCmd() *cobra.Command {
 					detail += ": API mismatch, run `loop daemon stop`"
 				}
 				check(ok, "loopd", detail)
+				if h, err := c.Health(ctx); err == nil {
+					for _, p := range h.Problems {
+						what := p.Component
+						if p.Project != "" {
+							what = p.Project + " " + what
+						}
+						check(false, what, p.Message)
+					}
+					switch {
+					case h.SecretsDir == "":
+					case h.SecretsInMemory:
+						check(true, "file secrets", "in memory (tmpfs) at "+h.SecretsDir+", removed when loopd stops or dies")
+					default:
+						fmt.Fprintf(a.stdout, "%s file secrets: on disk at %s (no tmpfs here), removed when loopd stops or dies\n", pr.paint(yellow, "!"), h.SecretsDir)
+					}
+				}
 				if st, err := c.Stats(ctx, "7d", ""); err == nil {
 					printSLOs(a.stdout, pr, st.SLOs) // an SLO miss warns; it is not a broken install
 					if st.StoreErrors > 0 || st.StoreError != "" {

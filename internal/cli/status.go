@@ -78,6 +78,9 @@ func (a *app) printStatus(p *api.Project) {
 	for _, w := range p.Warnings {
 		fmt.Fprintf(a.stdout, "%s %s\n", pr.paint(yellow, "!"), w)
 	}
+	for _, pb := range p.Problems {
+		fmt.Fprintf(a.stdout, "%s %s\n", pr.paint(red, "✗"), pb.Message)
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESOURCE\tKIND\tSTATE\tFOR\tPID\tRESTARTS\tREASON")
 	for _, r := range p.Resources {

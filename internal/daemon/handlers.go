@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -21,9 +22,7 @@ import (
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/version", d.handleVersion)
-	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mux.HandleFunc("GET /v1/health", d.handleHealth)
 	mux.HandleFunc("POST /v1/shutdown", d.handleShutdown)
 	mux.HandleFunc("GET /v1/projects", d.handleProjects)
 	mux.HandleFunc("POST /v1/projects", d.handleUp)
@@ -65,6 +64,28 @@ func writeError(w http.ResponseWriter, code int, err error, hint string) {
 
 func (d *Daemon) handleVersion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.VersionInfo{Version: d.Version, API: api.Version, Pid: os.Getpid()})
+}
+
+// handleHealth reports what is wrong with loopd's own work: store and log
+// writes that fail (they are retried), and where file secrets live.
+func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
+	h := api.Health{Status: api.HealthOK, SecretsDir: d.secrets, SecretsInMemory: d.secretsInMemory}
+	if d.store == nil {
+		h.Problems = append(h.Problems, api.Problem{Component: "store",
+			Message: "no metrics store (" + filepath.Join(d.Home, "loop.db") + " could not be opened): see loopd.log; metrics and history are off until loopd restarts"})
+	} else if p, bad := d.recorder().storeProblem(d.Home); bad {
+		h.Problems = append(h.Problems, p)
+	}
+	for _, p := range d.snapshots() {
+		for _, pr := range p.Problems {
+			pr.Project = p.Name
+			h.Problems = append(h.Problems, pr)
+		}
+	}
+	if len(h.Problems) > 0 {
+		h.Status = api.HealthDegraded
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 func (d *Daemon) handleShutdown(w http.ResponseWriter, r *http.Request) {
@@ -328,7 +349,7 @@ func (d *Daemon) handleLogs(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, fmt.Errorf("no logs for %s", lf), "run `loop up` in its directory")
 			return
 		}
-		s, err := logs.Open(dir, 10000)
+		s, err := logs.Open(dir, 0)
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, err, "")
 			return

@@ -67,7 +67,7 @@ func startProject(cfg projectConfig) (*project, error) {
 		done:     make(chan struct{}),
 		flushReq: make(chan chan struct{}),
 	}
-	store, err := logs.Open(cfg.logDir, 10000)
+	store, err := logs.Open(cfg.logDir, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open logs of %s: %w", cfg.name, err)
 	}
@@ -75,7 +75,7 @@ func startProject(cfg projectConfig) (*project, error) {
 	// Secret values are redacted from the log store (output, loop's own
 	// lines), from snapshots (snapshot) and from published events.
 	p.redactor = &secret.Redactor{}
-	store.SetRedactor(p.redactor.Redact)
+	store.SetRedactor(p.redactor)
 	resolver := secret.NewResolver(func() []string {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -107,13 +107,46 @@ func startProject(cfg projectConfig) (*project, error) {
 		store.Close()
 		return nil, err
 	}
+	healthDone := make(chan struct{})
+	go func() {
+		defer close(healthDone)
+		p.watchLogHealth(ctx, cfg.publish)
+	}()
 	go func() {
 		defer close(p.done)
 		p.run(ctx)
 		<-engineDone
-		store.Close()
+		<-healthDone
+		if err := store.Close(); err != nil {
+			p.log.Error("logs", "err", err)
+		}
 	}()
 	return p, nil
+}
+
+// watchLogHealth reports changes of the log files' health (a full disk,
+// and writing that resumes by itself) in loopd.log and as a project event,
+// so `loop status --watch` and the portal show them as they happen.
+func (p *project) watchLogHealth(ctx context.Context, publish func(api.Event) uint64) {
+	last := logs.Health{}
+	for {
+		changed := p.logs.Changed()
+		h := p.logs.Health()
+		if h.Err != last.Err || h.Dropped != last.Dropped {
+			if h.OK() {
+				p.log.Info("logs", "health", h.String())
+			} else {
+				p.log.Warn("logs", "health", h.String())
+			}
+			publish(api.Event{Time: time.Now(), Kind: api.EventProject, Project: p.name, Message: "logs: " + h.String()})
+		}
+		last = h
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
@@ -204,6 +237,9 @@ func (p *project) snapshot() *api.Project {
 	if ws := p.watch.Load(); ws != nil {
 		v := *ws
 		snap.Watch = &v
+	}
+	if h := p.logs.Health(); !h.OK() {
+		snap.Problems = append(snap.Problems, api.Problem{Component: "logs", Message: h.String(), Since: h.Since})
 	}
 	return &snap
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type recorder struct {
 	errs    atomic.Int64
 	mu      sync.Mutex
 	lastErr string
+	failing time.Time // since when writes fail; zero once one succeeds
 
 	boot     string
 	last     map[resKey]resState // each resource's last recorded state
@@ -282,6 +284,13 @@ func (r *recorder) write(fn func(context.Context) error) bool {
 	defer cancel()
 	err := fn(ctx)
 	if err == nil {
+		r.mu.Lock()
+		recovered := !r.failing.IsZero()
+		r.failing = time.Time{}
+		r.mu.Unlock()
+		if recovered {
+			r.logger.Info("metrics store writes work again")
+		}
 		return true
 	}
 	r.fail(err)
@@ -292,6 +301,9 @@ func (r *recorder) fail(err error) {
 	r.errs.Add(1)
 	r.mu.Lock()
 	r.lastErr = err.Error()
+	if r.failing.IsZero() {
+		r.failing = time.Now()
+	}
 	logIt := time.Since(r.loggedAt) >= time.Minute
 	if logIt {
 		r.loggedAt = time.Now()
@@ -300,6 +312,19 @@ func (r *recorder) fail(err error) {
 	if logIt {
 		r.logger.Error("metrics store write failed: loopd keeps serving, metrics miss what is not written", "err", err, "errors", r.errs.Load())
 	}
+}
+
+// storeProblem describes failing store writes, or returns false while
+// they work.
+func (r *recorder) storeProblem(home string) (api.Problem, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failing.IsZero() {
+		return api.Problem{}, false
+	}
+	return api.Problem{Component: "store", Since: r.failing, Message: fmt.Sprintf(
+		"metrics store %s not written since %s: %s; up to %d events wait in memory and are retried every %s: free space there",
+		filepath.Join(home, "loop.db"), r.failing.Format(time.TimeOnly), r.lastErr, maxPending, flushEvery)}, true
 }
 
 // storeErrors is the count of failed writes and the last error.

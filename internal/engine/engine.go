@@ -33,9 +33,12 @@ import (
 )
 
 // LogSink receives a resource's output; stream is "stdout", "stderr" or
-// "loop" (what loop says about the resource). Writers split lines.
+// "loop" (what loop says about the resource). Its writers split lines,
+// redact secret values and hand each line as stored to each (if not
+// nil); a writer may have a `Flush() error` method for the end of the
+// output (logs.Store.TeeWriter).
 type LogSink interface {
-	Writer(resource, stream string) io.Writer
+	TeeWriter(resource, stream string, each func(line string)) io.Writer
 }
 
 // Config wires an engine.

@@ -124,13 +124,13 @@ func (r *res) active() bool { return !r.disabled && !r.unselected && !r.removed 
 
 func (e *Engine) newRes(spec *model.Resource) *res {
 	r := &res{spec: spec, tail: newTailBuffer(tailLines)}
-	if rd, ok := e.cfg.Secrets.(interface{ Redact(string) string }); ok {
-		r.tail.redact = rd.Redact // the tail feeds diagnostics and error reports
-	}
 	r.ignore = watch.NewMatcher(e.projectDir(), spec.Ignore)
-	r.stdout = io.MultiWriter(e.cfg.Logs.Writer(spec.Name, "stdout"), r.tail)
-	r.stderr = io.MultiWriter(e.cfg.Logs.Writer(spec.Name, "stderr"), r.tail)
-	r.loopLog = e.cfg.Logs.Writer(spec.Name, "loop")
+	// The tail (diagnostics, error reports) gets the lines as the log
+	// stores them: redacted as a stream, so a value split across writes
+	// or line cuts reaches neither.
+	r.stdout = e.cfg.Logs.TeeWriter(spec.Name, "stdout", r.tail.add)
+	r.stderr = e.cfg.Logs.TeeWriter(spec.Name, "stderr", r.tail.add)
+	r.loopLog = e.cfg.Logs.TeeWriter(spec.Name, "loop", nil)
 	r.setState(api.StatePending, "")
 	if spec.AutoStart {
 		r.need, r.needWhy = true, "initial start"

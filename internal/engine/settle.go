@@ -221,10 +221,12 @@ func sameView(a, b api.Resource) bool {
 type tailBuffer struct {
 	mu      sync.Mutex
 	max     int
-	redact  func(string) string // hides secret values; nil: none
 	partial []byte
 	buf     []string
 }
+
+// maxTailLine bounds one line a tail keeps (lines are up to 64 KiB).
+const maxTailLine = 4096
 
 func newTailBuffer(n int) *tailBuffer { return &tailBuffer{max: n} }
 
@@ -237,21 +239,32 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		line := strings.TrimRight(string(data[:i]), "\r")
-		if t.redact != nil {
-			line = t.redact(line)
-		}
-		t.buf = append(t.buf, line)
-		if len(t.buf) > t.max {
-			t.buf = t.buf[len(t.buf)-t.max:]
-		}
+		t.push(strings.TrimRight(string(data[:i]), "\r"))
 		data = data[i+1:]
 	}
-	if len(data) > 4096 {
-		data = data[:4096]
+	if len(data) > maxTailLine {
+		data = data[:maxTailLine]
 	}
 	t.partial = append(t.partial[:0], data...)
 	return len(p), nil
+}
+
+// add keeps one whole line (a LogSink's each).
+func (t *tailBuffer) add(line string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.push(line)
+}
+
+// push keeps line, cut to maxTailLine bytes. t.mu held.
+func (t *tailBuffer) push(line string) {
+	if len(line) > maxTailLine {
+		line = strings.ToValidUTF8(line[:maxTailLine], "")
+	}
+	t.buf = append(t.buf, line)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
 }
 
 func (t *tailBuffer) lines() []string {

@@ -27,9 +27,18 @@ func (s *Store) Writer(resource, stream string) io.Writer {
 	return &lineWriter{s: s, resource: resource, stream: stream}
 }
 
+// TeeWriter is Writer, and it also hands each line it stores (redacted and
+// cut, as stored) to each, outside the Store's lock: the engine keeps the
+// last lines of a resource's output for its diagnostics and error
+// reports, and must never see what the log does not.
+func (s *Store) TeeWriter(resource, stream string, each func(text string)) io.Writer {
+	return &lineWriter{s: s, resource: resource, stream: stream, each: each}
+}
+
 type lineWriter struct {
 	s                *Store
 	resource, stream string
+	each             func(text string) // nil: none (TeeWriter)
 
 	mu      sync.Mutex
 	held    []byte   // raw bytes the redactor holds back
@@ -238,6 +247,11 @@ func (w *lineWriter) store() {
 		w.s.add(w.resource, w.stream, text)
 	}
 	w.s.mu.Unlock()
+	if w.each != nil {
+		for _, text := range w.out {
+			w.each(text)
+		}
+	}
 	clear(w.out)
 	w.out = w.out[:0]
 }
