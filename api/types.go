@@ -24,7 +24,16 @@ const (
 	StateFailed   = "failed"   // task exited non-zero, or the command could not start
 	StateStopped  = "stopped"  // stopped by loop down or removed from the Loopfile
 	StateDisabled = "disabled" // disabled by the user
+	// StateUnresponsive: a ready service that still runs but failed its
+	// readiness probe 3 times in a row (engine.UnresponsiveAfter): stopped
+	// with SIGSTOP, deadlocked, overloaded. loop leaves it running and
+	// keeps probing; it is ready again when the probe passes. For a wait
+	// it is settled and failed, like crashed.
+	StateUnresponsive = "unresponsive"
 )
+
+// States lists every resource state, in the order clients show counts.
+var States = []string{StateReady, StateStarting, StatePending, StateUnresponsive, StateCrashed, StateFailed, StateDisabled, StateStopped}
 
 // Error is a problem with a location, when one is known.
 type Error struct {

@@ -66,7 +66,7 @@ func (e *Engine) blocked(r *res, depth int) bool {
 		if dep.state == api.StateReady && !dep.need {
 			continue
 		}
-		if (dep.state == api.StateFailed || dep.state == api.StateCrashed) && !dep.need && !dep.stopping && dep.phase != starting {
+		if stuck(dep.state) && !dep.need && !dep.stopping && dep.phase != starting {
 			return true
 		}
 		if dep.need && e.blocked(dep, depth+1) {
@@ -76,6 +76,15 @@ func (e *Engine) blocked(r *res, depth int) bool {
 	return false
 }
 
+// stuck reports whether a resource in state stays there until something
+// changes: failed, crashed (waiting for its backoff), or unresponsive.
+func stuck(state string) bool {
+	return state == api.StateFailed || state == api.StateCrashed || state == api.StateUnresponsive
+}
+
+// outcome of a settled project: ready if every active resource is ready;
+// failed otherwise (failed, crashed, unresponsive, blocked behind one of
+// those, or a broken Loopfile).
 func (e *Engine) outcome() string {
 	if e.loopErr != nil {
 		return api.OutcomeFailed
