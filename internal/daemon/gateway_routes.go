@@ -50,6 +50,7 @@ func (d *Daemon) gateway(ctx context.Context) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	states := gateway.NewStates()
 	g := gateway.New(states)
+	g.Port = port // a Host with another port is not for this gateway
 	defer g.Close()
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
@@ -85,7 +86,7 @@ func (d *Daemon) gateway(ctx context.Context) {
 				continue
 			}
 			if ev.Kind == api.EventResource && ev.Resource != nil {
-				states.Set(gatewayTarget(ev.Project, ev.Resource.Name), ev.Resource.State == api.StateReady)
+				states.Set(gatewayTarget(ev.Project, ev.Resource.Name), targetStatus(ev.Resource))
 				continue
 			}
 			d.syncGateway(g, states)
@@ -130,29 +131,39 @@ func (d *Daemon) syncGateway(g *gateway.Gateway, states *gateway.States) {
 	}
 	d.mu.Unlock()
 	var routes []gateway.Route
-	targets := map[string]bool{}
+	targets := map[string]gateway.Status{}
 	for _, p := range ps {
 		m := p.current()
 		if m == nil || len(m.Routes) == 0 {
 			continue
 		}
-		states := map[string]string{}
+		snap := map[string]*api.Resource{}
 		for _, r := range p.snapshot().Resources {
-			states[r.Name] = r.State
+			snap[r.Name] = &r
 		}
 		for _, r := range m.Routes {
 			t := gatewayTarget(p.name, r.Resource)
-			routes = append(routes, gateway.Route{Host: r.Host, Path: r.Path, Target: t, Port: r.Port, Declared: r.Pos.String()})
-			if st, ok := states[r.Resource]; ok {
-				targets[t] = st == api.StateReady
+			routes = append(routes, gateway.Route{Host: r.Host, Path: r.Path, Target: t, Port: r.Port})
+			if res, ok := snap[r.Resource]; ok {
+				targets[t] = targetStatus(res)
 			} else {
-				targets[t] = true
+				targets[t] = gateway.Status{Ready: true}
 			}
 		}
 	}
-	for t, ready := range targets {
-		states.Set(t, ready)
+	for t, st := range targets {
+		states.Set(t, st)
 	}
 	states.Forget(func(t string) bool { _, ok := targets[t]; return ok })
 	g.SetRoutes(routes)
+}
+
+// targetStatus is what the gateway needs of a resource's state: ready, or
+// unresponsive and why (its requests are held, then answered 504).
+func targetStatus(r *api.Resource) gateway.Status {
+	st := gateway.Status{Ready: r.State == api.StateReady}
+	if r.State == api.StateUnresponsive {
+		st.Unresponsive, st.Reason = true, r.Reason
+	}
+	return st
 }

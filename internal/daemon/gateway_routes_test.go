@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,27 +154,48 @@ route("web", "web:%d")
 	}
 }
 
-func TestGateway_UnknownHostListsRoutes(t *testing.T) {
+// TestGateway_ServesOnlyItsRoutes: through a real loopd, a declared route
+// is served; an unknown NAME.localhost gets a 404 that names no route,
+// path or Loopfile, and a foreign Host (DNS rebinding) a 421.
+func TestGateway_ServesOnlyItsRoutes(t *testing.T) {
 	c, gw := startDaemonGateway(t)
-	port := freePort(t)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	defer target.Close()
+	port := target.Listener.Addr().(*net.TCPAddr).Port
 	lf := writeLoopfile(t, fmt.Sprintf("service(\"web\", \"sleep 60\", deps = [])\nroute(\"web\", \"web:%d\", path = \"/app\")\n", port))
 	up(t, c, lf)
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", gw.Port), nil)
-	req.Host = fmt.Sprintf("nope.localhost:%d", gw.Port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	get := func(host string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/app", gw.Port), nil)
+		req.Host = host
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == 404 && string(b) != "" && strings.Contains(string(b), "http://web.localhost:") {
-			return
+		return resp.StatusCode, string(b)
+	}
+	web := fmt.Sprintf("web.localhost:%d", gw.Port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get(web)
+		if code == 200 && body == "hello" {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("got %d %q, want 404 listing web.localhost", resp.StatusCode, b)
+			t.Fatalf("%s/app: got %d %q, want 200 hello", web, code, body)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	code, body := get(fmt.Sprintf("nope.localhost:%d", gw.Port))
+	if want := "loop gateway: no route for nope.localhost: `loop status` lists routes\n"; code != 404 || body != want {
+		t.Errorf("unknown host: got %d %q, want 404 %q", code, body, want)
+	}
+	for _, host := range []string{fmt.Sprintf("evil.example:%d", gw.Port), fmt.Sprintf("127.0.0.1:%d", gw.Port), "web.localhost:1"} {
+		code, body := get(host)
+		if code != http.StatusMisdirectedRequest || strings.Contains(body, "web") || strings.Contains(body, lf) {
+			t.Errorf("Host %s: got %d %q, want 421 naming nothing", host, code, body)
+		}
 	}
 }
