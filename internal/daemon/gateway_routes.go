@@ -20,11 +20,13 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/gateway"
+	"github.com/loopdev/loop/internal/model"
 )
 
 // DefaultGatewayPort is where the gateway listens unless LOOP_GATEWAY_PORT
 // says otherwise ("off" disables it; a taken default falls back to a free
-// port).
+// port). LOOP_GATEWAY_TIMEOUT sets the gateway's default response timeout
+// (gatewayTimeout).
 const DefaultGatewayPort = 7391
 
 // GatewayInfo is $LOOP_HOME/gateway.json.
@@ -51,6 +53,10 @@ func (d *Daemon) gateway(ctx context.Context) {
 	states := gateway.NewStates()
 	g := gateway.New(states)
 	g.Port = port // a Host with another port is not for this gateway
+	if g.Timeout, err = gatewayTimeout(); err != nil {
+		log.Warn("gateway timeout: using the default", "err", err, "default", gateway.DefaultTimeout.String())
+		g.Timeout = gateway.DefaultTimeout
+	}
 	defer g.Close()
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
@@ -118,6 +124,21 @@ func listenGateway() (net.Listener, error) {
 	return ln, nil
 }
 
+// gatewayTimeout is $LOOP_GATEWAY_TIMEOUT: how long a target may take to
+// start answering a request whose route sets no timeout= (unset:
+// gateway.DefaultTimeout).
+func gatewayTimeout() (time.Duration, error) {
+	v := os.Getenv("LOOP_GATEWAY_TIMEOUT")
+	if v == "" {
+		return gateway.DefaultTimeout, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > model.MaxRouteTimeout {
+		return 0, fmt.Errorf("LOOP_GATEWAY_TIMEOUT %q: want a duration above 0 and at most %s, e.g. \"1m\"", v, model.MaxRouteTimeout)
+	}
+	return d, nil
+}
+
 // gatewayTarget is the readiness key of a project's resource.
 func gatewayTarget(project, resource string) string { return project + "/" + resource }
 
@@ -143,7 +164,7 @@ func (d *Daemon) syncGateway(g *gateway.Gateway, states *gateway.States) {
 		}
 		for _, r := range m.Routes {
 			t := gatewayTarget(p.name, r.Resource)
-			routes = append(routes, gateway.Route{Host: r.Host, Path: r.Path, Target: t, Port: r.Port})
+			routes = append(routes, gateway.Route{Host: r.Host, Path: r.Path, Target: t, Port: r.Port, Timeout: r.Timeout})
 			if res, ok := snap[r.Resource]; ok {
 				targets[t] = targetStatus(res)
 			} else {

@@ -199,3 +199,28 @@ func TestGateway_ServesOnlyItsRoutes(t *testing.T) {
 		}
 	}
 }
+
+func TestGatewayTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+		err  bool
+	}{
+		{"", 30 * time.Second, false},
+		{"90s", 90 * time.Second, false},
+		{"1h", time.Hour, false},
+		{"0s", 0, true},
+		{"-1s", 0, true},
+		{"2h", 0, true},
+		{"soon", 0, true},
+	} {
+		t.Setenv("LOOP_GATEWAY_TIMEOUT", tc.env)
+		got, err := gatewayTimeout()
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("LOOP_GATEWAY_TIMEOUT=%q: got %s, %v; want %s, error %v", tc.env, got, err, tc.want, tc.err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "LOOP_GATEWAY_TIMEOUT") {
+			t.Errorf("LOOP_GATEWAY_TIMEOUT=%q: error %q does not name the variable", tc.env, err)
+		}
+	}
+}
