@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,9 +61,23 @@ func TestPrinter_Line(t *testing.T) {
 }
 
 func TestSummaryLine(t *testing.T) {
-	rs := []api.Resource{{State: api.StateReady}, {State: api.StateReady}, {State: api.StateFailed}, {State: api.StateStarting}}
-	if got, want := summaryLine(rs), "4 resources: 2 ready, 1 starting, 1 failed"; got != want {
+	rs := []api.Resource{{State: api.StateReady}, {State: api.StateReady}, {State: api.StateFailed}, {State: api.StateStarting},
+		{State: api.StateUnresponsive}, {State: "hibernating"}}
+	if got, want := summaryLine(rs), "6 resources: 2 ready, 1 starting, 1 unresponsive, 1 failed, 1 hibernating"; got != want {
 		t.Errorf("summaryLine = %q, want %q", got, want)
+	}
+}
+
+func TestPrinter_stateText(t *testing.T) {
+	p := newPrinter(io.Discard, true)
+	for _, s := range api.States {
+		got := p.stateText(s)
+		if !strings.Contains(got, s) {
+			t.Errorf("stateText(%s) = %q", s, got)
+		}
+	}
+	if got := p.stateText(api.StateUnresponsive); !strings.Contains(got, "\x1b["+red+"m") {
+		t.Errorf("stateText(unresponsive) = %q, want it red, like failed", got)
 	}
 }
 
