@@ -120,8 +120,20 @@ type Project struct {
 	Error     *Error       `json:"loopfile_error,omitempty"` // the Loopfile fails to evaluate; the last good configuration runs
 	Warnings  []string     `json:"warnings,omitempty"`       // what evaluation accepted but ignores (unsupported devcontainer.json properties, ...)
 	Resources []Resource   `json:"resources"`
-	Seq       uint64       `json:"seq"` // event sequence number this snapshot includes
+	Routes    []Route      `json:"routes,omitempty"` // route(): the project's URLs on loopd's gateway
+	Seq       uint64       `json:"seq"`              // event sequence number this snapshot includes
 	Watch     *WatchStatus `json:"watch,omitempty"`
+}
+
+// Route is a route() of the project: http://HOST:GATEWAY_PORT/PATH is
+// served by loopd's gateway from 127.0.0.1:Port of Resource.
+type Route struct {
+	Host     string        `json:"host"` // "api.localhost"
+	Path     string        `json:"path"` // URL path prefix
+	Resource string        `json:"resource"`
+	Port     int           `json:"port"`
+	Timeout  time.Duration `json:"timeout_ns,omitempty"` // route(timeout=); 0: the gateway's default
+	Declared string        `json:"declared,omitempty"`   // Loopfile position
 }
 
 // WatchStatus describes the project's file watcher.

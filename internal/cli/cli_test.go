@@ -95,3 +95,22 @@ func TestAge(t *testing.T) {
 		t.Errorf("age(zero) = %s, want -", got)
 	}
 }
+
+func TestPrintRoutes(t *testing.T) {
+	routes := []api.Route{{Host: "api.localhost", Path: "/", Resource: "api", Port: 8080}, {Host: "app.localhost", Path: "/v1", Resource: "web", Port: 5173}}
+	home := t.TempDir()
+	var buf bytes.Buffer
+	printRoutes(&buf, routes, home)
+	if got := buf.String(); !strings.Contains(got, "the gateway is not running") || !strings.Contains(got, "http://api.localhost/ -> api:8080") {
+		t.Errorf("without a gateway:\n%s", got)
+	}
+	if err := os.WriteFile(filepath.Join(home, "gateway.json"), []byte(`{"url":"http://127.0.0.1:7391","port":7391}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	printRoutes(&buf, routes, home)
+	want := "routes:\n  http://api.localhost:7391/ -> api:8080\n  http://app.localhost:7391/v1 -> web:5173\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

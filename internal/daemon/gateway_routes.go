@@ -38,6 +38,20 @@ type GatewayInfo struct {
 // gatewayFile is where the gateway's address is written under home.
 func gatewayFile(home string) string { return filepath.Join(home, "gateway.json") }
 
+// ReadGatewayInfo reads the address of the gateway of the loopd of home;
+// an error when none runs (or LOOP_GATEWAY_PORT=off).
+func ReadGatewayInfo(home string) (GatewayInfo, error) {
+	var info GatewayInfo
+	b, err := os.ReadFile(gatewayFile(home))
+	if err == nil {
+		err = json.Unmarshal(b, &info)
+	}
+	if err != nil {
+		return GatewayInfo{}, fmt.Errorf("read the gateway's address: %w", err)
+	}
+	return info, nil
+}
+
 // gateway runs loopd's local gateway (route()) until ctx ends.
 func (d *Daemon) gateway(ctx context.Context) {
 	log := d.Logger.With("component", "gateway")

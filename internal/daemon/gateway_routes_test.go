@@ -163,7 +163,7 @@ func TestGateway_ServesOnlyItsRoutes(t *testing.T) {
 	defer target.Close()
 	port := target.Listener.Addr().(*net.TCPAddr).Port
 	lf := writeLoopfile(t, fmt.Sprintf("service(\"web\", \"sleep 60\", deps = [])\nroute(\"web\", \"web:%d\", path = \"/app\")\n", port))
-	up(t, c, lf)
+	p := up(t, c, lf)
 	get := func(host string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/app", gw.Port), nil)
@@ -187,6 +187,13 @@ func TestGateway_ServesOnlyItsRoutes(t *testing.T) {
 			t.Fatalf("%s/app: got %d %q, want 200 hello", web, code, body)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	snap, err := c.Project(context.Background(), p.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Routes) != 1 || snap.Routes[0].Host != "web.localhost" || snap.Routes[0].Path != "/app" || snap.Routes[0].Port != port {
+		t.Errorf("the snapshot's routes: %+v, want web.localhost/app -> web:%d (`loop status` lists them)", snap.Routes, port)
 	}
 	code, body := get(fmt.Sprintf("nope.localhost:%d", gw.Port))
 	if want := "loop gateway: no route for nope.localhost: `loop status` lists routes\n"; code != 404 || body != want {

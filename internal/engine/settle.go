@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/model"
 )
 
 // settle runs after every input: reconcile, publish, answer waiters.
@@ -165,6 +166,7 @@ func (e *Engine) publish() {
 	snap := &api.Project{Name: e.cfg.Project, Error: e.loopErr, Resources: make([]api.Resource, 0, len(e.order))}
 	if e.project != nil {
 		snap.Dir, snap.Loopfile, snap.Warnings = e.project.Dir, e.project.Loopfile, e.project.Warnings
+		snap.Routes = routesView(e.project.Routes)
 	}
 	for _, name := range e.order {
 		r := e.res[name]
@@ -187,6 +189,22 @@ func (e *Engine) publish() {
 	}
 	snap.Seq = e.lastSeq
 	e.snap.Store(snap)
+}
+
+// routesView is the project's route() declarations as the API shows them.
+func routesView(rs []*model.Route) []api.Route {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]api.Route, len(rs))
+	for i, r := range rs {
+		host := strings.ToLower(r.Host)
+		if !strings.HasSuffix(host, ".localhost") {
+			host += ".localhost"
+		}
+		out[i] = api.Route{Host: host, Path: r.Path, Resource: r.Resource, Port: r.Port, Timeout: r.Timeout, Declared: r.Pos.String()}
+	}
+	return out
 }
 
 func sameError(a, b *api.Error) bool {
