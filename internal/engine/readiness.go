@@ -130,9 +130,10 @@ func (e *Engine) watchLoop(ctx context.Context, c probe.Checker, r *res, gen int
 		switch {
 		case err == nil && reported != "":
 			fails, reported = 0, ""
+			since := firstFail
 			e.send(func() {
 				if ctx.Err() == nil {
-					e.responsive(r, gen, firstFail)
+					e.responsive(r, gen, since)
 				}
 			})
 		case err == nil:
