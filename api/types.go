@@ -24,7 +24,16 @@ const (
 	StateFailed   = "failed"   // task exited non-zero, or the command could not start
 	StateStopped  = "stopped"  // stopped by loop down or removed from the Loopfile
 	StateDisabled = "disabled" // disabled by the user
+	// StateUnresponsive: a ready service that still runs but failed its
+	// readiness probe 3 times in a row (engine.UnresponsiveAfter): stopped
+	// with SIGSTOP, deadlocked, overloaded. loop leaves it running and
+	// keeps probing; it is ready again when the probe passes. For a wait
+	// it is settled and failed, like crashed.
+	StateUnresponsive = "unresponsive"
 )
+
+// States lists every resource state, in the order clients show counts.
+var States = []string{StateReady, StateStarting, StatePending, StateUnresponsive, StateCrashed, StateFailed, StateDisabled, StateStopped}
 
 // Error is a problem with a location, when one is known.
 type Error struct {
@@ -111,7 +120,8 @@ type Project struct {
 	Error     *Error       `json:"loopfile_error,omitempty"` // the Loopfile fails to evaluate; the last good configuration runs
 	Warnings  []string     `json:"warnings,omitempty"`       // what evaluation accepted but ignores (unsupported devcontainer.json properties, ...)
 	Resources []Resource   `json:"resources"`
-	Seq       uint64       `json:"seq"` // event sequence number this snapshot includes
+	Routes    []Route      `json:"routes,omitempty"` // route(): the project's URLs on loopd's gateway
+	Seq       uint64       `json:"seq"`              // event sequence number this snapshot includes
 	Watch     *WatchStatus `json:"watch,omitempty"`
 	// Problems are what is wrong with loop's own work for the project
 	// (its logs cannot be written, ...), as opposed to a resource's state.
@@ -125,6 +135,17 @@ type Problem struct {
 	Project   string    `json:"project,omitempty"` // whose (in Health)
 	Message   string    `json:"message"`           // what, where, what happens meanwhile, what to do
 	Since     time.Time `json:"since"`
+}
+
+// Route is a route() of the project: http://HOST:GATEWAY_PORT/PATH is
+// served by loopd's gateway from 127.0.0.1:Port of Resource.
+type Route struct {
+	Host     string        `json:"host"` // "api.localhost"
+	Path     string        `json:"path"` // URL path prefix
+	Resource string        `json:"resource"`
+	Port     int           `json:"port"`
+	Timeout  time.Duration `json:"timeout_ns,omitempty"` // route(timeout=); 0: the gateway's default
+	Declared string        `json:"declared,omitempty"`   // Loopfile position
 }
 
 // WatchStatus describes the project's file watcher.

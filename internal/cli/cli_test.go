@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,9 +61,23 @@ func TestPrinter_Line(t *testing.T) {
 }
 
 func TestSummaryLine(t *testing.T) {
-	rs := []api.Resource{{State: api.StateReady}, {State: api.StateReady}, {State: api.StateFailed}, {State: api.StateStarting}}
-	if got, want := summaryLine(rs), "4 resources: 2 ready, 1 starting, 1 failed"; got != want {
+	rs := []api.Resource{{State: api.StateReady}, {State: api.StateReady}, {State: api.StateFailed}, {State: api.StateStarting},
+		{State: api.StateUnresponsive}, {State: "hibernating"}}
+	if got, want := summaryLine(rs), "6 resources: 2 ready, 1 starting, 1 unresponsive, 1 failed, 1 hibernating"; got != want {
 		t.Errorf("summaryLine = %q, want %q", got, want)
+	}
+}
+
+func TestPrinter_stateText(t *testing.T) {
+	p := newPrinter(io.Discard, true)
+	for _, s := range api.States {
+		got := p.stateText(s)
+		if !strings.Contains(got, s) {
+			t.Errorf("stateText(%s) = %q", s, got)
+		}
+	}
+	if got := p.stateText(api.StateUnresponsive); !strings.Contains(got, "\x1b["+red+"m") {
+		t.Errorf("stateText(unresponsive) = %q, want it red, like failed", got)
 	}
 }
 
@@ -78,5 +93,24 @@ func TestAge(t *testing.T) {
 	}
 	if got := age(time.Time{}); got != "-" {
 		t.Errorf("age(zero) = %s, want -", got)
+	}
+}
+
+func TestPrintRoutes(t *testing.T) {
+	routes := []api.Route{{Host: "api.localhost", Path: "/", Resource: "api", Port: 8080}, {Host: "app.localhost", Path: "/v1", Resource: "web", Port: 5173}}
+	home := t.TempDir()
+	var buf bytes.Buffer
+	printRoutes(&buf, routes, home)
+	if got := buf.String(); !strings.Contains(got, "the gateway is not running") || !strings.Contains(got, "http://api.localhost/ -> api:8080") {
+		t.Errorf("without a gateway:\n%s", got)
+	}
+	if err := os.WriteFile(filepath.Join(home, "gateway.json"), []byte(`{"url":"http://127.0.0.1:7391","port":7391}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	printRoutes(&buf, routes, home)
+	want := "routes:\n  http://api.localhost:7391/ -> api:8080\n  http://app.localhost:7391/v1 -> web:5173\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }

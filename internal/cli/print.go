@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -93,7 +94,7 @@ func (p *printer) stateText(state string) string {
 	switch state {
 	case api.StateReady:
 		return p.paint(green, "● "+state)
-	case api.StateFailed, api.StateCrashed:
+	case api.StateFailed, api.StateCrashed, api.StateUnresponsive:
 		return p.paint(red, "✗ "+state)
 	case api.StateStarting, api.StatePending:
 		return p.paint(yellow, "○ "+state)
@@ -115,11 +116,14 @@ func (p *printer) summary(rs []api.Resource) {
 // summaryLine counts resources by state: "3 resources: 2 ready, 1 starting".
 func summaryLine(rs []api.Resource) string {
 	count := map[string]int{}
+	var unknown []string // states of a newer loopd, after the known ones
 	for _, r := range rs {
-		count[r.State]++
+		if count[r.State]++; count[r.State] == 1 && !slices.Contains(api.States, r.State) {
+			unknown = append(unknown, r.State)
+		}
 	}
 	var parts []string
-	for _, s := range []string{api.StateReady, api.StateStarting, api.StatePending, api.StateCrashed, api.StateFailed, api.StateDisabled, api.StateStopped} {
+	for _, s := range append(slices.Clone(api.States), unknown...) {
 		if count[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
 		}

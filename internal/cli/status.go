@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/daemon"
 )
 
 func (a *app) statusCmd() *cobra.Command {
@@ -99,6 +102,25 @@ func (a *app) printStatus(p *api.Project) {
 		for _, l := range r.Links {
 			fmt.Fprintf(a.stdout, "  %s: %s\n", r.Name, l.URL)
 		}
+	}
+	printRoutes(a.stdout, p.Routes, daemon.Home())
+}
+
+// printRoutes lists the project's route() URLs on the gateway of the loopd
+// of home.
+func printRoutes(w io.Writer, routes []api.Route, home string) {
+	if len(routes) == 0 {
+		return
+	}
+	port, note := "", ""
+	if info, err := daemon.ReadGatewayInfo(home); err == nil {
+		port = ":" + strconv.Itoa(info.Port)
+	} else {
+		note = " (the gateway is not running: see LOOP_GATEWAY_PORT in docs/gateway.md)"
+	}
+	fmt.Fprintf(w, "routes%s:\n", note)
+	for _, r := range routes {
+		fmt.Fprintf(w, "  http://%s%s%s -> %s:%d\n", r.Host, port, r.Path, r.Resource, r.Port)
 	}
 }
 

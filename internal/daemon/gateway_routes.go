@@ -20,11 +20,13 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/gateway"
+	"github.com/loopdev/loop/internal/model"
 )
 
 // DefaultGatewayPort is where the gateway listens unless LOOP_GATEWAY_PORT
 // says otherwise ("off" disables it; a taken default falls back to a free
-// port).
+// port). LOOP_GATEWAY_TIMEOUT sets the gateway's default response timeout
+// (gatewayTimeout).
 const DefaultGatewayPort = 7391
 
 // GatewayInfo is $LOOP_HOME/gateway.json.
@@ -35,6 +37,20 @@ type GatewayInfo struct {
 
 // gatewayFile is where the gateway's address is written under home.
 func gatewayFile(home string) string { return filepath.Join(home, "gateway.json") }
+
+// ReadGatewayInfo reads the address of the gateway of the loopd of home;
+// an error when none runs (or LOOP_GATEWAY_PORT=off).
+func ReadGatewayInfo(home string) (GatewayInfo, error) {
+	var info GatewayInfo
+	b, err := os.ReadFile(gatewayFile(home))
+	if err == nil {
+		err = json.Unmarshal(b, &info)
+	}
+	if err != nil {
+		return GatewayInfo{}, fmt.Errorf("read the gateway's address: %w", err)
+	}
+	return info, nil
+}
 
 // gateway runs loopd's local gateway (route()) until ctx ends.
 func (d *Daemon) gateway(ctx context.Context) {
@@ -50,6 +66,11 @@ func (d *Daemon) gateway(ctx context.Context) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	states := gateway.NewStates()
 	g := gateway.New(states)
+	g.Port = port // a Host with another port is not for this gateway
+	if g.Timeout, err = gatewayTimeout(); err != nil {
+		log.Warn("gateway timeout: using the default", "err", err, "default", gateway.DefaultTimeout.String())
+		g.Timeout = gateway.DefaultTimeout
+	}
 	defer g.Close()
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
@@ -85,7 +106,7 @@ func (d *Daemon) gateway(ctx context.Context) {
 				continue
 			}
 			if ev.Kind == api.EventResource && ev.Resource != nil {
-				states.Set(gatewayTarget(ev.Project, ev.Resource.Name), ev.Resource.State == api.StateReady)
+				states.Set(gatewayTarget(ev.Project, ev.Resource.Name), targetStatus(ev.Resource))
 				continue
 			}
 			d.syncGateway(g, states)
@@ -117,6 +138,21 @@ func listenGateway() (net.Listener, error) {
 	return ln, nil
 }
 
+// gatewayTimeout is $LOOP_GATEWAY_TIMEOUT: how long a target may take to
+// start answering a request whose route sets no timeout= (unset:
+// gateway.DefaultTimeout).
+func gatewayTimeout() (time.Duration, error) {
+	v := os.Getenv("LOOP_GATEWAY_TIMEOUT")
+	if v == "" {
+		return gateway.DefaultTimeout, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > model.MaxRouteTimeout {
+		return 0, fmt.Errorf("LOOP_GATEWAY_TIMEOUT %q: want a duration above 0 and at most %s, e.g. \"1m\"", v, model.MaxRouteTimeout)
+	}
+	return d, nil
+}
+
 // gatewayTarget is the readiness key of a project's resource.
 func gatewayTarget(project, resource string) string { return project + "/" + resource }
 
@@ -130,29 +166,39 @@ func (d *Daemon) syncGateway(g *gateway.Gateway, states *gateway.States) {
 	}
 	d.mu.Unlock()
 	var routes []gateway.Route
-	targets := map[string]bool{}
+	targets := map[string]gateway.Status{}
 	for _, p := range ps {
 		m := p.current()
 		if m == nil || len(m.Routes) == 0 {
 			continue
 		}
-		states := map[string]string{}
+		snap := map[string]*api.Resource{}
 		for _, r := range p.snapshot().Resources {
-			states[r.Name] = r.State
+			snap[r.Name] = &r
 		}
 		for _, r := range m.Routes {
 			t := gatewayTarget(p.name, r.Resource)
-			routes = append(routes, gateway.Route{Host: r.Host, Path: r.Path, Target: t, Port: r.Port, Declared: r.Pos.String()})
-			if st, ok := states[r.Resource]; ok {
-				targets[t] = st == api.StateReady
+			routes = append(routes, gateway.Route{Host: r.Host, Path: r.Path, Target: t, Port: r.Port, Timeout: r.Timeout})
+			if res, ok := snap[r.Resource]; ok {
+				targets[t] = targetStatus(res)
 			} else {
-				targets[t] = true
+				targets[t] = gateway.Status{Ready: true}
 			}
 		}
 	}
-	for t, ready := range targets {
-		states.Set(t, ready)
+	for t, st := range targets {
+		states.Set(t, st)
 	}
 	states.Forget(func(t string) bool { _, ok := targets[t]; return ok })
 	g.SetRoutes(routes)
+}
+
+// targetStatus is what the gateway needs of a resource's state: ready, or
+// unresponsive and why (its requests are held, then answered 504).
+func targetStatus(r *api.Resource) gateway.Status {
+	st := gateway.Status{Ready: r.State == api.StateReady}
+	if r.State == api.StateUnresponsive {
+		st.Unresponsive, st.Reason = true, r.Reason
+	}
+	return st
 }

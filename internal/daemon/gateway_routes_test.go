@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,27 +154,80 @@ route("web", "web:%d")
 	}
 }
 
-func TestGateway_UnknownHostListsRoutes(t *testing.T) {
+// TestGateway_ServesOnlyItsRoutes: through a real loopd, a declared route
+// is served; an unknown NAME.localhost gets a 404 that names no route,
+// path or Loopfile, and a foreign Host (DNS rebinding) a 421.
+func TestGateway_ServesOnlyItsRoutes(t *testing.T) {
 	c, gw := startDaemonGateway(t)
-	port := freePort(t)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	defer target.Close()
+	port := target.Listener.Addr().(*net.TCPAddr).Port
 	lf := writeLoopfile(t, fmt.Sprintf("service(\"web\", \"sleep 60\", deps = [])\nroute(\"web\", \"web:%d\", path = \"/app\")\n", port))
-	up(t, c, lf)
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", gw.Port), nil)
-	req.Host = fmt.Sprintf("nope.localhost:%d", gw.Port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	p := up(t, c, lf)
+	get := func(host string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/app", gw.Port), nil)
+		req.Host = host
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == 404 && string(b) != "" && strings.Contains(string(b), "http://web.localhost:") {
-			return
+		return resp.StatusCode, string(b)
+	}
+	web := fmt.Sprintf("web.localhost:%d", gw.Port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get(web)
+		if code == 200 && body == "hello" {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("got %d %q, want 404 listing web.localhost", resp.StatusCode, b)
+			t.Fatalf("%s/app: got %d %q, want 200 hello", web, code, body)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	snap, err := c.Project(context.Background(), p.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Routes) != 1 || snap.Routes[0].Host != "web.localhost" || snap.Routes[0].Path != "/app" || snap.Routes[0].Port != port {
+		t.Errorf("the snapshot's routes: %+v, want web.localhost/app -> web:%d (`loop status` lists them)", snap.Routes, port)
+	}
+	code, body := get(fmt.Sprintf("nope.localhost:%d", gw.Port))
+	if want := "loop gateway: no route for nope.localhost: `loop status` lists routes\n"; code != 404 || body != want {
+		t.Errorf("unknown host: got %d %q, want 404 %q", code, body, want)
+	}
+	for _, host := range []string{fmt.Sprintf("evil.example:%d", gw.Port), fmt.Sprintf("127.0.0.1:%d", gw.Port), "web.localhost:1"} {
+		code, body := get(host)
+		if code != http.StatusMisdirectedRequest || strings.Contains(body, "web") || strings.Contains(body, lf) {
+			t.Errorf("Host %s: got %d %q, want 421 naming nothing", host, code, body)
+		}
+	}
+}
+
+func TestGatewayTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+		err  bool
+	}{
+		{"", 30 * time.Second, false},
+		{"90s", 90 * time.Second, false},
+		{"1h", time.Hour, false},
+		{"0s", 0, true},
+		{"-1s", 0, true},
+		{"2h", 0, true},
+		{"soon", 0, true},
+	} {
+		t.Setenv("LOOP_GATEWAY_TIMEOUT", tc.env)
+		got, err := gatewayTimeout()
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("LOOP_GATEWAY_TIMEOUT=%q: got %s, %v; want %s, error %v", tc.env, got, err, tc.want, tc.err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "LOOP_GATEWAY_TIMEOUT") {
+			t.Errorf("LOOP_GATEWAY_TIMEOUT=%q: error %q does not name the variable", tc.env, err)
+		}
 	}
 }

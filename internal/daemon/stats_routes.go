@@ -190,7 +190,9 @@ func (r *recorder) add(ev api.Event) {
 		if prev.state == res.State && prev.since.Equal(res.Since) {
 			return // a reason, pid or diagnostics change
 		}
-		if (res.State == api.StateReady || res.State == api.StateFailed) && prev.state != api.StateStarting {
+		// A service answering its probe again is not the end of a run.
+		recovered := res.State == api.StateReady && prev.state == api.StateUnresponsive
+		if (res.State == api.StateReady || res.State == api.StateFailed) && prev.state != api.StateStarting && !recovered {
 			// The engine publishes its settled view: a quick start (or a
 			// restart, ready -> ready with a new Since) can reach us as
 			// its end only. Record the start it implies.
@@ -212,6 +214,9 @@ func (r *recorder) add(ev api.Event) {
 			cur.run, cur.started = runKind(res, prev.state), ev.Time
 			row.Run = cur.run
 		case api.StateReady:
+			if recovered {
+				break
+			}
 			row.Run, row.Outcome, row.Duration = prev.run, store.RunReady, res.LastRun
 			if res.SaveToLive > 0 && res.SaveToLive != prev.saveToLive {
 				row.SaveToLive = res.SaveToLive

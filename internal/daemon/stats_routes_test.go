@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -203,5 +204,36 @@ func TestMetrics_PrometheusFormat(t *testing.T) {
 		if fams[name] == nil {
 			t.Errorf("no %s", name)
 		}
+	}
+}
+
+// TestRecorder_Unresponsive: a ready service that becomes unresponsive and
+// answers again is one run, not a restart: no implied start, no second
+// ending.
+func TestRecorder_Unresponsive(t *testing.T) {
+	r := &recorder{last: map[resKey]resState{}, logger: slog.New(slog.DiscardHandler)}
+	at := time.Now()
+	seq := uint64(0)
+	ev := func(state string) {
+		seq++
+		at = at.Add(time.Second)
+		r.add(api.Event{Seq: seq, Time: at, Kind: api.EventResource, Project: "p",
+			Resource: &api.Resource{Name: "api", Kind: "service", State: state, Since: at, LastRun: 10 * time.Millisecond}})
+	}
+	ev(api.StateStarting)
+	ev(api.StateReady)
+	ev(api.StateUnresponsive)
+	ev(api.StateReady)
+	var starts, ends int
+	for _, e := range r.pending {
+		if e.State == api.StateStarting {
+			starts++
+		}
+		if e.Outcome != "" {
+			ends++
+		}
+	}
+	if starts != 1 || ends != 1 {
+		t.Errorf("recorded %d starts and %d ended runs, want 1 and 1: %+v", starts, ends, r.pending)
 	}
 }

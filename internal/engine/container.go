@@ -163,6 +163,7 @@ func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why strin
 	if !restarts(r.spec.Container) {
 		r.setState(api.StateReady, "synced in "+roundDur(time.Since(r.started)))
 		e.logf(r, "synced in %s", roundDur(time.Since(r.started)))
+		e.watchReady(r, gen)
 		return
 	}
 	e.logf(r, "restarted in place")

@@ -13,9 +13,11 @@
 // Each resource moves through pending -> starting -> ready, and to crashed
 // (a service exited; restarted with capped exponential backoff), failed (a
 // task exited non-zero, or the command could not start), stopped or
-// disabled. A resource that "needs" a run starts once every resource it
-// depends on is ready and a parallelism slot is free; when a task re-runs
-// successfully, the resources depending on it run again too.
+// disabled; a ready service whose readiness probe keeps failing while it
+// runs is unresponsive until the probe passes again (readiness.go). A
+// resource that "needs" a run starts once every resource it depends on is
+// ready and a parallelism slot is free; when a task re-runs successfully,
+// the resources depending on it run again too.
 package engine
 
 import (
@@ -56,7 +58,10 @@ type Config struct {
 	// are written for local processes, one directory per resource; it is
 	// removed when the project stops. "": file secrets are unavailable.
 	SecretsDir string
-	Logger     *slog.Logger
+	// ReadyProbePeriod is the shortest interval between two readiness
+	// checks of a ready service (0: DefaultReadyProbePeriod).
+	ReadyProbePeriod time.Duration
+	Logger           *slog.Logger
 }
 
 // Backoff bounds for crash restarts.
@@ -96,6 +101,9 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	if cfg.Parallelism <= 0 {
 		cfg.Parallelism = 4
+	}
+	if cfg.ReadyProbePeriod <= 0 {
+		cfg.ReadyProbePeriod = DefaultReadyProbePeriod
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -15,6 +15,7 @@ import (
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/diag"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/probe"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/watch"
 )
@@ -58,7 +59,9 @@ type res struct {
 	timer       *time.Timer // crash restart backoff
 	lastExit    string
 	lastRun     time.Duration
-	probeCancel context.CancelFunc
+	probeCancel context.CancelFunc // ends the readiness probe's goroutine (start-up poll or the watch of a ready service)
+	probeDone   <-chan struct{}    // closed when that goroutine has returned
+	checker     probe.Checker      // the current run's readiness probe; nil without one
 	tail        *tailBuffer
 	diags       []api.Diagnostic // from the last failed run's output; nil once ready
 	changeAt    time.Time        // first file change not yet live (zero: none)
@@ -81,6 +84,8 @@ func (r *res) setState(state, reason string) {
 		}
 	case api.StateFailed, api.StateCrashed:
 		r.diags = r.diagnose()
+	case api.StateUnresponsive:
+		r.diags = []api.Diagnostic{r.unresponsiveDiagnostic()}
 	}
 }
 
@@ -89,6 +94,15 @@ func (r *res) setState(state, reason string) {
 func (r *res) markChange(at time.Time) {
 	if r.changeAt.IsZero() {
 		r.changeAt = at
+	}
+}
+
+// unresponsiveDiagnostic is a warning at r's declaration, so editors and
+// `loop errors` show that it stopped answering.
+func (r *res) unresponsiveDiagnostic() api.Diagnostic {
+	return api.Diagnostic{
+		Resource: r.spec.Name, File: r.spec.Pos.File, Line: r.spec.Pos.Line, Col: r.spec.Pos.Col,
+		Severity: "warning", Source: "loop", Message: r.spec.Name + " is unresponsive: " + r.reason,
 	}
 }
 
@@ -405,7 +419,7 @@ func (e *Engine) waitingOn(r *res) string {
 		switch {
 		case dep.disabled || dep.unselected:
 			return "waiting for " + d + " (disabled)"
-		case dep.state == api.StateFailed || dep.state == api.StateCrashed:
+		case dep.state == api.StateFailed || dep.state == api.StateCrashed || dep.state == api.StateUnresponsive:
 			return "waiting for " + d + " (" + dep.state + ")"
 		}
 		return "waiting for " + d

@@ -13,7 +13,6 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/model"
-	"github.com/loopdev/loop/internal/probe"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -90,38 +89,6 @@ func (e *Engine) running(r *res, gen int, why string, h runtime.Handle, spec run
 	}
 }
 
-// awaitReady marks r ready now (no probe) or once its probe passes.
-func (e *Engine) awaitReady(r *res, gen int, env []string) {
-	if r.spec.Readiness == nil {
-		e.ready(r, gen)
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.probeCancel = cancel
-	go e.probeLoop(ctx, e.checker(r, env), r, gen)
-}
-
-// probeLoop polls quickly at first (a restarted dev server is usually up in
-// milliseconds), backing off to the probe's period.
-func (e *Engine) probeLoop(ctx context.Context, c probe.Checker, r *res, gen int) {
-	period := r.spec.Readiness.Period
-	interval := 5 * time.Millisecond
-	for {
-		if err := c.Check(ctx); err == nil {
-			e.send(func() { e.ready(r, gen) })
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(interval):
-		}
-		if interval *= 2; interval > period {
-			interval = period
-		}
-	}
-}
-
 func (e *Engine) ready(r *res, gen int) {
 	if gen != r.gen || r.handle == nil || r.stopping || r.launching {
 		return
@@ -135,6 +102,7 @@ func (e *Engine) ready(r *res, gen int) {
 	r.lastRun = time.Since(r.started)
 	r.setState(api.StateReady, "ready in "+roundDur(r.lastRun))
 	e.logf(r, "ready in %s", roundDur(r.lastRun))
+	e.watchReady(r, gen)
 	e.ranOK(r)
 }
 

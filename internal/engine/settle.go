@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/model"
 )
 
 // settle runs after every input: reconcile, publish, answer waiters.
@@ -66,7 +67,7 @@ func (e *Engine) blocked(r *res, depth int) bool {
 		if dep.state == api.StateReady && !dep.need {
 			continue
 		}
-		if (dep.state == api.StateFailed || dep.state == api.StateCrashed) && !dep.need && !dep.stopping && dep.phase != starting {
+		if stuck(dep.state) && !dep.need && !dep.stopping && dep.phase != starting {
 			return true
 		}
 		if dep.need && e.blocked(dep, depth+1) {
@@ -76,6 +77,15 @@ func (e *Engine) blocked(r *res, depth int) bool {
 	return false
 }
 
+// stuck reports whether a resource in state stays there until something
+// changes: failed, crashed (waiting for its backoff), or unresponsive.
+func stuck(state string) bool {
+	return state == api.StateFailed || state == api.StateCrashed || state == api.StateUnresponsive
+}
+
+// outcome of a settled project: ready if every active resource is ready;
+// failed otherwise (failed, crashed, unresponsive, blocked behind one of
+// those, or a broken Loopfile).
 func (e *Engine) outcome() string {
 	if e.loopErr != nil {
 		return api.OutcomeFailed
@@ -156,6 +166,7 @@ func (e *Engine) publish() {
 	snap := &api.Project{Name: e.cfg.Project, Error: e.loopErr, Resources: make([]api.Resource, 0, len(e.order))}
 	if e.project != nil {
 		snap.Dir, snap.Loopfile, snap.Warnings = e.project.Dir, e.project.Loopfile, e.project.Warnings
+		snap.Routes = routesView(e.project.Routes)
 	}
 	for _, name := range e.order {
 		r := e.res[name]
@@ -178,6 +189,22 @@ func (e *Engine) publish() {
 	}
 	snap.Seq = e.lastSeq
 	e.snap.Store(snap)
+}
+
+// routesView is the project's route() declarations as the API shows them.
+func routesView(rs []*model.Route) []api.Route {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]api.Route, len(rs))
+	for i, r := range rs {
+		host := strings.ToLower(r.Host)
+		if !strings.HasSuffix(host, ".localhost") {
+			host += ".localhost"
+		}
+		out[i] = api.Route{Host: host, Path: r.Path, Resource: r.Resource, Port: r.Port, Timeout: r.Timeout, Declared: r.Pos.String()}
+	}
+	return out
 }
 
 func sameError(a, b *api.Error) bool {

@@ -9,7 +9,14 @@
 // bound (HoldTimeout per request, MaxHeld requests at once; beyond: 503).
 // Retries are safe: a request is retried only if nothing of it reached the
 // target (the dial failed), or if it is a GET, HEAD or OPTIONS without a body
-// that got no response; any other failure is a 502.
+// that got no response; any other failure is a 502. A target that accepted
+// a request but sends no response within the route's timeout gets a 504.
+//
+// The gateway serves only Hosts NAME.localhost of declared routes (host.go):
+// a page that rebinds its own DNS name to 127.0.0.1 sends its own name as
+// Host and gets a 421 that names nothing, and an unknown NAME.localhost gets
+// a 404 that names no other route; a protocol upgrade (WebSocket) must come
+// from a route's own origin or a loopback one.
 package gateway
 
 import (
@@ -30,36 +37,60 @@ import (
 
 // Defaults of Gateway's bounds.
 const (
+	// DefaultHoldTimeout bounds how long a request waits for its target
+	// to be ready (Gateway.HoldTimeout).
 	DefaultHoldTimeout = 30 * time.Second
-	DefaultMaxHeld     = 1000
-	minBackoff         = 5 * time.Millisecond
-	maxBackoff         = 100 * time.Millisecond
+	// DefaultMaxHeld bounds how many requests wait at once (Gateway.MaxHeld).
+	DefaultMaxHeld = 1000
+	// DefaultTimeout bounds how long a target may take, once it has the
+	// whole request, to send the first byte of its response
+	// (Gateway.Timeout, Route.Timeout); the body may then take as long as
+	// it takes (streams, server-sent events).
+	DefaultTimeout = 30 * time.Second
+	// dialTimeout bounds connecting to a target.
+	dialTimeout = 5 * time.Second
+	minBackoff  = 5 * time.Millisecond
+	maxBackoff  = 100 * time.Millisecond
 )
 
 // Route sends requests for Host (and Path, a prefix) to 127.0.0.1:Port.
 type Route struct {
-	Host     string // "api" or "api.localhost"; matched without the port
-	Path     string // prefix, "/" when empty
-	Target   string // readiness key of the target resource ("project/resource")
-	Port     int    // the target's port on 127.0.0.1
-	Declared string // where the route was declared, for the 404 page
+	Host    string        // "api" or "api.localhost"; matched without the port
+	Path    string        // prefix, "/" when empty
+	Target  string        // readiness key of the target resource ("project/resource")
+	Port    int           // the target's port on 127.0.0.1
+	Timeout time.Duration // to the first response byte; 0: Gateway.Timeout
 }
 
 // URLHost is the host name the route answers to ("api.localhost").
 func (r Route) URLHost() string { return canonicalHost(r.Host) }
 
+// Status is what a Readiness knows of a target.
+type Status struct {
+	Ready bool
+	// Unresponsive: the target runs but stopped answering its readiness
+	// probe; Reason says since when and why.
+	Unresponsive bool
+	Reason       string
+}
+
 // Readiness says whether a target is ready; changed is closed at its next
 // change of readiness.
 type Readiness interface {
-	Ready(target string) (ready bool, changed <-chan struct{})
+	Status(target string) (st Status, changed <-chan struct{})
 }
 
 // Gateway is an http.Handler. Its zero value is not usable: use New.
 type Gateway struct {
 	// HoldTimeout bounds how long one request is held; MaxHeld how many
-	// are held at once. Set before serving.
+	// are held at once; Timeout how long a target may take to answer a
+	// request (a route's own Timeout wins). Set before serving.
 	HoldTimeout time.Duration
 	MaxHeld     int
+	Timeout     time.Duration
+	// Port is the port the gateway listens on: a Host with another port
+	// is refused. 0: any port.
+	Port int
 	// Observe, if set, is called with how long each held request waited
 	// (for benchmarks and metrics).
 	Observe func(held time.Duration)
@@ -79,24 +110,25 @@ type ctxKey struct{}
 
 // reqState travels with a request through the proxy.
 type reqState struct {
-	route Route
-	body  *trackedBody // nil without a body
-	held  time.Duration
+	route  Route
+	body   *trackedBody // nil without a body
+	held   time.Duration
+	status Status // the target's, when last asked
 }
 
 // New returns a gateway that asks ready about targets (nil: always ready).
 func New(ready Readiness) *Gateway {
-	g := &Gateway{HoldTimeout: DefaultHoldTimeout, MaxHeld: DefaultMaxHeld, ready: ready}
+	g := &Gateway{HoldTimeout: DefaultHoldTimeout, MaxHeld: DefaultMaxHeld, Timeout: DefaultTimeout, ready: ready}
 	g.table.Store(&table{})
 	g.transport = &http.Transport{
 		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		DialContext:         (&net.Dialer{Timeout: dialTimeout}).DialContext,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 	}
 	g.fresh = &http.Transport{
 		Proxy:             nil,
-		DialContext:       (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		DialContext:       (&net.Dialer{Timeout: dialTimeout}).DialContext,
 		DisableKeepAlives: true,
 	}
 	g.proxy = &httputil.ReverseProxy{
@@ -138,23 +170,19 @@ func (g *Gateway) SetRoutes(routes []Route) {
 // Routes returns the current route table.
 func (g *Gateway) Routes() []Route { return slices.Clone(g.table.Load().routes) }
 
-// canonicalHost lowercases h, drops a port and a trailing dot, and adds
-// ".localhost" to a bare name.
+// canonicalHost lowercases a declared route host, drops a trailing dot
+// and adds ".localhost" to a bare name.
 func canonicalHost(h string) string {
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		h = host
-	}
 	h = strings.TrimSuffix(strings.ToLower(h), ".")
-	if !strings.HasSuffix(h, ".localhost") && h != "localhost" {
+	if !strings.HasSuffix(h, ".localhost") {
 		h += ".localhost"
 	}
 	return h
 }
 
-// lookup finds the route for host and path: the longest prefix that ends
-// at a segment boundary.
+// lookup finds the route for host (canonical: "api.localhost") and path:
+// the longest prefix that ends at a segment boundary.
 func (t *table) lookup(host, path string) (Route, bool) {
-	host = canonicalHost(host)
 	for _, r := range t.routes {
 		if r.Host == host && prefixMatch(r.Path, path) {
 			return r, true
@@ -173,12 +201,22 @@ func prefixMatch(prefix, path string) bool {
 	return strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
 }
 
-// ServeHTTP routes r, holding it while its target is down.
+// ServeHTTP routes r, holding it while its target is down. A request for
+// a Host the gateway does not serve is refused before anything else.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	t := g.table.Load()
-	route, ok := t.lookup(r.Host, r.URL.Path)
+	host, ok := g.localHost(r.Host)
 	if !ok {
-		g.notFound(w, r, t)
+		refuse(w, http.StatusMisdirectedRequest, msgMisdirected)
+		return
+	}
+	t := g.table.Load()
+	route, ok := t.lookup(host, r.URL.Path)
+	if !ok {
+		refuse(w, http.StatusNotFound, fmt.Sprintf(msgNoRoute, host))
+		return
+	}
+	if isUpgrade(r) && !t.originAllowed(r.Header.Get("Origin")) {
+		refuse(w, http.StatusForbidden, msgOrigin)
 		return
 	}
 	st := &reqState{route: route}
@@ -193,29 +231,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (g *Gateway) notFound(w http.ResponseWriter, r *http.Request, t *table) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusNotFound)
-	fmt.Fprintf(w, "loop gateway: no route for %s%s\n", canonicalHost(r.Host), r.URL.Path)
-	if len(t.routes) == 0 {
-		fmt.Fprintln(w, "\nNo routes: declare one in a Loopfile, e.g. route(\"api\", to = \"api:8080\").")
-		return
-	}
-	fmt.Fprintln(w, "\nRoutes:")
-	port := ""
-	if _, p, err := net.SplitHostPort(r.Host); err == nil {
-		port = ":" + p
-	}
-	for _, rt := range t.routes {
-		fmt.Fprintf(w, "  http://%s%s%s -> %s (127.0.0.1:%d)", rt.Host, port, rt.Path, rt.Target, rt.Port)
-		if rt.Declared != "" {
-			fmt.Fprintf(w, "  declared at %s", rt.Declared)
-		}
-		fmt.Fprintln(w)
-	}
-}
-
-// Errors of the hold; proxyError maps them to 503.
+// Errors of the hold; proxyError maps them to 503 (504 for an unresponsive
+// target).
 var (
 	ErrHoldTimeout = errors.New("target not ready in time")
 	ErrTooManyHeld = errors.New("too many requests held")
@@ -257,9 +274,8 @@ func (g *Gateway) roundTrip(req *http.Request) (*http.Response, error) {
 	for {
 		var changed <-chan struct{}
 		if g.ready != nil {
-			var ready bool
-			ready, changed = g.ready.Ready(st.route.Target)
-			if !ready {
+			st.status, changed = g.ready.Status(st.route.Target)
+			if !st.status.Ready {
 				if err := hold(); err != nil {
 					return nil, err
 				}
@@ -277,11 +293,11 @@ func (g *Gateway) roundTrip(req *http.Request) (*http.Response, error) {
 		if !safeMethod(req.Method) {
 			tr = g.fresh
 		}
-		resp, err := tr.RoundTrip(req)
+		resp, err := g.send(tr, req, st.route)
 		if err == nil {
 			return resp, nil
 		}
-		if !retryable(req, st, err) {
+		if errors.As(err, new(*NoResponseError)) || !retryable(req, st, err) {
 			return nil, err
 		}
 		if err := hold(); err != nil {
@@ -319,36 +335,6 @@ func retryable(req *http.Request, st *reqState, err error) bool {
 // safeMethod reports whether a request may be sent twice.
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
-}
-
-// proxyError answers a request that could not be proxied.
-func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	st := r.Context().Value(ctxKey{}).(*reqState)
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	switch {
-	case errors.Is(err, ErrHoldTimeout):
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "loop gateway: %s (127.0.0.1:%d) is not ready after %s; see `loop status` and `loop logs %s`\n",
-			st.route.Target, st.route.Port, g.HoldTimeout, resourceName(st.route.Target))
-	case errors.Is(err, ErrTooManyHeld):
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "loop gateway: %d requests are already waiting for their targets; retry shortly\n", g.MaxHeld)
-	case errors.Is(err, context.Canceled):
-		w.WriteHeader(499) // the client went away; nobody reads this
-	default:
-		w.WriteHeader(http.StatusBadGateway)
-		fmt.Fprintf(w, "loop gateway: %s (127.0.0.1:%d) failed: %v\n", st.route.Target, st.route.Port, err)
-	}
-}
-
-func resourceName(target string) string {
-	if i := strings.LastIndexByte(target, '/'); i >= 0 {
-		return target[i+1:]
-	}
-	return target
 }
 
 // trackedBody records whether the transport read from the request body and

@@ -101,23 +101,9 @@ func TestGateway_PathPrefix(t *testing.T) {
 	}
 }
 
-func TestGateway_UnknownHost(t *testing.T) {
-	g := New(nil)
-	g.SetRoutes([]Route{{Host: "api", Target: "p/api", Port: 9, Declared: "Loopfile:3:6"}})
-	srv := httptest.NewServer(g)
-	defer srv.Close()
-	code, body, err := get(t, srv.Client(), srv.URL+"/", "nope.localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != 404 || !strings.Contains(body, "no route for nope.localhost/") || !strings.Contains(body, "http://api.localhost") {
-		t.Errorf("got %d %q, want 404 listing the routes", code, body)
-	}
-}
-
 func TestGateway_HoldTimeout(t *testing.T) {
 	ready := NewStates()
-	ready.Set("p/api", false)
+	ready.Set("p/api", Status{})
 	g := New(ready)
 	g.HoldTimeout = 50 * time.Millisecond
 	g.SetRoutes([]Route{{Host: "api", Target: "p/api", Port: 9}})
@@ -134,7 +120,7 @@ func TestGateway_HoldTimeout(t *testing.T) {
 
 func TestGateway_MaxHeld(t *testing.T) {
 	ready := NewStates()
-	ready.Set("p/api", false)
+	ready.Set("p/api", Status{})
 	g := New(ready)
 	g.MaxHeld = 0
 	g.SetRoutes([]Route{{Host: "api", Target: "p/api", Port: 9}})
@@ -250,13 +236,13 @@ func restartLoad(tb testing.TB, clients, restarts int, useReadiness bool) (held 
 	}
 	for i := range restarts {
 		if ready != nil {
-			ready.Set("p/api", false)
+			ready.Set("p/api", Status{})
 		}
 		be.stop()
 		time.Sleep(20 * time.Millisecond) // the restart's downtime, simulated
 		be.start(fmt.Sprintf("v%d", i+1))
 		if ready != nil {
-			ready.Set("p/api", true)
+			ready.Set("p/api", Status{Ready: true})
 		}
 		time.Sleep(20 * time.Millisecond) // uptime between restarts
 	}

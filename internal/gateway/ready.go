@@ -10,7 +10,7 @@ type States struct {
 }
 
 type state struct {
-	ready   bool
+	st      Status
 	changed chan struct{}
 }
 
@@ -22,29 +22,31 @@ func NewStates() *States { return &States{m: map[string]*state{}} }
 func (s *States) get(target string) *state {
 	st, ok := s.m[target]
 	if !ok {
-		st = &state{ready: true, changed: make(chan struct{})}
+		st = &state{st: Status{Ready: true}, changed: make(chan struct{})}
 		s.m[target] = st
 	}
 	return st
 }
 
-// Ready implements Readiness.
-func (s *States) Ready(target string) (bool, <-chan struct{}) {
+// Status implements Readiness.
+func (s *States) Status(target string) (Status, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.get(target)
-	return st.ready, st.changed
+	return st.st, st.changed
 }
 
-// Set records target's readiness, waking those waiting on a change.
-func (s *States) Set(target string, ready bool) {
+// Set records target's status, waking those waiting on a change of its
+// readiness.
+func (s *States) Set(target string, status Status) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.get(target)
-	if st.ready == ready {
+	was := st.st.Ready
+	st.st = status
+	if was == status.Ready {
 		return
 	}
-	st.ready = ready
 	close(st.changed)
 	st.changed = make(chan struct{})
 }

@@ -45,13 +45,21 @@ func echoUpgrade(t *testing.T, ln net.Listener) *http.Server {
 // upgrade opens an upgraded connection through the gateway at addr and
 // exchanges msgs over it.
 func upgrade(addr, host string, msgs ...string) error {
+	return upgradeFrom(addr, host, "", msgs...)
+}
+
+// upgradeFrom is upgrade from a page of origin ("": no Origin header).
+func upgradeFrom(addr, host, origin string, msgs ...string) error {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /hmr HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n", host)
+	if origin != "" {
+		origin = "Origin: " + origin + "\r\n"
+	}
+	fmt.Fprintf(conn, "GET /hmr HTTP/1.1\r\nHost: %s\r\n%sConnection: Upgrade\r\nUpgrade: echo\r\n\r\n", host, origin)
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {

@@ -205,6 +205,7 @@ var builtinDocs = []BuiltinDoc{
 		{"host", "", "the name served as `http://NAME.localhost:PORT` by loopd's gateway: `\"api\"` or `\"api.localhost\"`"},
 		{"to", "", "`\"RESOURCE:PORT\"`: the resource (declared anywhere in the Loopfile) and the port it listens on (1-65535)"},
 		{"path", `"/"`, "URL path prefix; the longest matching prefix wins; the path is passed on unchanged"},
+		{"timeout", "None", "how long the resource may take to start answering a request (to its first response byte; streams may then run on) before the gateway answers 504, e.g. `\"5s\"`; `None`: the gateway's default (30s, or `LOOP_GATEWAY_TIMEOUT`); at most 1h"},
 	}, Doc: "A stable local URL for a resource, served by loopd's gateway (docs/gateway.md): while the resource restarts, requests are held instead of refused. Returns `None`."},
 	{Name: "run", Returns: "step", Params: []Param{
 		{"cmd", "", "a string (`/bin/sh -c`, the image needs a shell) or an argv list"},

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/loopdev/loop/internal/model"
 	"go.starlark.net/starlark"
@@ -20,7 +21,7 @@ func registerRoutes(env starlark.StringDict) {
 	env["route"] = starlark.NewBuiltin("route", builtinRoute)
 }
 
-var routeParams = []string{"host", "to", "path?"}
+var routeParams = []string{"host", "to", "path?", "timeout?"}
 
 // routeHostRe is one DNS label, the NAME of NAME.localhost.
 var routeHostRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -31,8 +32,9 @@ type pendingRoute struct {
 	toPos model.Position // the to argument, for the error
 }
 
-// route(host, to, path="/") routes http://HOST.localhost:PORT/PATH to the
-// resource:port in to. Returns None.
+// route(host, to, path="/", timeout=None) routes
+// http://HOST.localhost:PORT/PATH to the resource:port in to; timeout
+// bounds the wait for the first byte of each response. Returns None.
 func builtinRoute(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	a, err := unpack(b.Name(), posArgs, kwargs, routeParams...)
 	if err != nil {
@@ -44,6 +46,7 @@ func builtinRoute(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark
 		Path: a.str("path", "/"),
 	}
 	r.Resource, r.Port = a.routeTarget("to")
+	r.Timeout = a.routeTimeout("timeout")
 	if a.err == nil && !strings.HasPrefix(r.Path, "/") {
 		a.fail("path", `a path starts with "/", e.g. "/api"`, "got %q", r.Path)
 	}
@@ -101,6 +104,28 @@ func (a *args) routeTarget(name string) (string, int) {
 		return "", 0
 	}
 	return res, port
+}
+
+// routeTimeout reads timeout=: None (the gateway's default) or a
+// duration above 0 and at most model.MaxRouteTimeout.
+func (a *args) routeTimeout(name string) time.Duration {
+	if v, ok := a.vals[name]; !ok || v == starlark.None {
+		return 0
+	}
+	d := a.duration(name, 0)
+	if a.err != nil {
+		return 0
+	}
+	const hint = `timeout is how long the service may take to start answering a request through the gateway, e.g. "5s" or "2m"`
+	if d <= 0 {
+		a.fail(name, hint, "must be positive, got %s", d)
+		return 0
+	}
+	if d > model.MaxRouteTimeout {
+		a.fail(name, hint, "%s is longer than the limit, %s", d, model.MaxRouteTimeout)
+		return 0
+	}
+	return d
 }
 
 // resolveRoutes runs once evaluation is over and every resource is known:

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/loopdev/loop/internal/model"
 )
@@ -13,7 +14,9 @@ func TestLoad_routes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "Loopfile")
 	src := `route("web", "web:3000")
-route("API.localhost", to = "api:8080", path = "/v1")
+route("API.localhost", to = "api:8080", path = "/v1", timeout = "5s")
+route("slow", "api:8080", timeout = 90)
+route("dflt", "api:8080", timeout = None)
 service("api", "x")
 service("web", "x")
 `
@@ -26,7 +29,9 @@ service("web", "x")
 	}
 	want := []model.Route{
 		{Host: "web", Path: "/", Resource: "web", Port: 3000},
-		{Host: "api", Path: "/v1", Resource: "api", Port: 8080},
+		{Host: "api", Path: "/v1", Resource: "api", Port: 8080, Timeout: 5 * time.Second},
+		{Host: "slow", Path: "/", Resource: "api", Port: 8080, Timeout: 90 * time.Second},
+		{Host: "dflt", Path: "/", Resource: "api", Port: 8080},
 	}
 	if len(p.Routes) != len(want) {
 		t.Fatalf("got %d routes, want %d", len(p.Routes), len(want))

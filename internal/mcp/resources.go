@@ -121,6 +121,9 @@ func (s *srv) diagnose(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetP
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Diagnose the resource %q of the loop project %q, which is %s.\n\n", r.Name, p.Name, r.State)
+	if r.State == api.StateUnresponsive {
+		b.WriteString("It is still running but stopped answering its readiness probe: look for what blocks it (a deadlock, a busy loop, a call that never returns, a stopped process). loop does not restart it by itself; the restart tool does.\n\n")
+	}
 	if p.Error != nil {
 		fmt.Fprintf(&b, "The Loopfile does not evaluate: %s\n\n", p.Error)
 	}

@@ -59,7 +59,7 @@ func (s *srv) tools() []tool {
 			"List the projects that are up in loopd, with their directory, Loopfile and a count of resources by state. Start here when you do not know the project name.",
 			readOnly()), listProjects},
 		{newTool("list_resources",
-			"Summarize every resource (service or task) of a project: state (pending, starting, ready, crashed, failed, stopped, disabled), why, links, and how many diagnostics it has. Also shows a broken Loopfile.",
+			"Summarize every resource (service or task) of a project: state (pending, starting, ready, unresponsive, crashed, failed, stopped, disabled), why, links, and how many diagnostics it has. Unresponsive: the service runs but stopped answering its readiness probe (deadlock, busy loop, stopped process); loop does not restart it, the restart tool does. Also shows a broken Loopfile.",
 			readOnly(), projectParam), listResources},
 		{newTool("get_resource",
 			"Describe one resource: state and reason, command and directory, pid/container, restarts and last exit, ports and links, dependencies, its diagnostics with file:line, and loop's last messages about it (starts, exits, restarts).",
@@ -461,7 +461,7 @@ func getErrors(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (str
 	}
 	var failing []string
 	for _, r := range p.Resources {
-		if (r.State == api.StateFailed || r.State == api.StateCrashed) && len(r.Diagnostics) == 0 {
+		if (r.State == api.StateFailed || r.State == api.StateCrashed || r.State == api.StateUnresponsive) && len(r.Diagnostics) == 0 {
 			failing = append(failing, fmt.Sprintf("- %s: %s — %s (no file:line found in its output; see get_logs)", r.Name, r.State, clip(r.Reason)))
 		}
 	}
@@ -546,13 +546,12 @@ func countStates(rs []api.Resource) string {
 	if len(rs) == 0 {
 		return "no resources"
 	}
-	order := []string{api.StateReady, api.StateStarting, api.StatePending, api.StateFailed, api.StateCrashed, api.StateStopped, api.StateDisabled}
 	n := map[string]int{}
 	for _, r := range rs {
 		n[r.State]++
 	}
 	var parts []string
-	for _, s := range order {
+	for _, s := range api.States {
 		if n[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
 			delete(n, s)
