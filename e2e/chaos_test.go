@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/loopdev/loop/api"
 )
 
@@ -153,9 +155,14 @@ task("late", cmd = "echo after-the-disk-was-freed", auto_start = False)
 	if out := e.loop("status").stdout; !strings.Contains(out, "no space left") {
 		t.Errorf("loop status does not say the logs cannot be written:\n%s", out)
 	}
-	if out := e.loop("doctor").stdout; !strings.Contains(out, "noisy") && !strings.Contains(out, "no space left") {
+	if out := e.loop("doctor").stdout; !strings.Contains(out, "no space left") {
 		t.Errorf("loop doctor does not report the full disk:\n%s", out)
 	}
+	// The portal shows it, and takes it away when writing resumes.
+	ctx := browser(t)
+	banner := `document.querySelector('[data-banner="diskfull"] [data-problem=logs]')`
+	step(t, ctx, "see the logs problem in the portal", chromedp.Navigate(e.loginURL()),
+		until(banner+`?.textContent.includes('no space left') === true`))
 	// Memory still has the output: loop logs shows the last line.
 	if !poll(60*time.Second, func() bool { return strings.Contains(e.loop("logs", "noisy", "--tail", "5").stdout, "noisy-done") }) {
 		t.Fatalf("loop logs does not show the service's output while the disk is full:\n%s", e.loop("logs", "noisy", "--tail", "5"))
@@ -168,6 +175,7 @@ task("late", cmd = "echo after-the-disk-was-freed", auto_start = False)
 	if !poll(60*time.Second, func() bool { return len(e.status().Problems) == 0 }) {
 		t.Fatalf("the problem stays after space was freed: %+v", e.status().Problems)
 	}
+	step(t, ctx, "see the problem leave the portal", until(banner+` === null`))
 	logs, _ := filepath.Glob(filepath.Join(e.home, "projects", "*", "logs", "*.log"))
 	var late, noisy []byte
 	if !poll(60*time.Second, func() bool {

@@ -202,14 +202,22 @@ function field(tag, name, r) {
   return c;
 }
 
+// banner says what is wrong with a project beyond its resources: a broken
+// Loopfile, and loop's own problems (logs that cannot be written, ...).
 function banner(p) {
   const holder = el('div', { 'data-banner': p.name });
   const e = p.loopfile_error;
-  if (!e) return holder;
-  const where = [e.file, e.line, e.col].filter(Boolean).join(':');
-  holder.append(el('div', { class: 'banner', role: 'alert' },
-    el('strong', {}, `${p.name}: the Loopfile is broken; the last good configuration keeps running.`),
-    el('pre', {}, `${where ? where + ': ' : ''}${e.message}${e.hint ? '\nhint: ' + e.hint : ''}`)));
+  if (e) {
+    const where = [e.file, e.line, e.col].filter(Boolean).join(':');
+    holder.append(el('div', { class: 'banner', role: 'alert' },
+      el('strong', {}, `${p.name}: the Loopfile is broken; the last good configuration keeps running.`),
+      el('pre', {}, `${where ? where + ': ' : ''}${e.message}${e.hint ? '\nhint: ' + e.hint : ''}`)));
+  }
+  for (const pb of p.problems || []) {
+    holder.append(el('div', { class: 'banner', role: 'alert', 'data-problem': pb.component },
+      el('strong', {}, `${p.name}: ${pb.component}`),
+      el('pre', {}, pb.message)));
+  }
   return holder;
 }
 
