@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/json"
 	"fmt"
@@ -207,4 +208,168 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// TestChaos_LongLines: services print lines of 64 KiB - 1, 64 KiB and
+// 64 KiB + 1 bytes, in pieces (32,768 + 32,768 without a newline killed
+// loopd once), one with a secret value across the 64 KiB cut, one with
+// no final newline; local() prints one during evaluation. loopd stays up,
+// every byte is kept (long lines split, never dropped), the value never
+// shows, and the last unterminated line is kept too.
+func TestChaos_LongLines(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "longlines")
+	const secretValue = "s3cr3t-ACROSS-the-cut-9f2e"
+	// gen N C: N bytes of the character C, without a newline, written in
+	// two halves (dd: one write(2) per block).
+	e.write("gen.sh", `#!/bin/sh
+half=$(($1 / 2))
+head -c $half /dev/zero | tr '\0' "$2"
+head -c $(($1 - half)) /dev/zero | tr '\0' "$2"
+`)
+	e.write("Loopfile", `
+print(local("sh gen.sh 65536 e; echo"))
+task("lines", cmd = "for n in 65535 65536 65537 131072; do sh gen.sh $n x; echo; done; echo lines-done")
+task("leak", cmd = "sh gen.sh 65530 y; printf '%s' \"$TOKEN\"; echo; echo leak-done", env = {"TOKEN": secret("token", from_env = "LOOP_TEST_CUT_TOKEN")})
+task("tail", cmd = "echo first; printf 'no-newline-at-the-end'")
+`)
+	pid0 := 0
+	if r := e.loopWith([]string{"LOOP_TEST_CUT_TOKEN=" + secretValue}, "up", "-d"); r.code != 0 {
+		t.Fatalf("loop up: %s", r)
+	}
+	pid0 = e.daemonPid()
+	e.mustLoop("wait", "--timeout", "60s")
+	if pid := e.daemonPid(); pid != pid0 || !alive(pid) {
+		t.Fatalf("loopd changed from %d to %d (alive %v)", pid0, pid, alive(pid))
+	}
+
+	var lines []api.LogLine
+	if err := e.client().Logs(context.Background(), "longlines", api.LogsQuery{}, func(l api.LogLine) error {
+		lines = append(lines, l)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	text := map[string][]string{}
+	for _, l := range lines {
+		if l.Stream != "loop" || l.Resource == "" { // evaluation output is the project's "loop" stream
+			text[l.Resource] = append(text[l.Resource], l.Text)
+		}
+		if len(l.Text) > 64<<10 {
+			t.Errorf("%s: a stored line of %d bytes, over 64 KiB", l.Resource, len(l.Text))
+		}
+		if strings.Contains(l.Text, secretValue) || strings.Contains(l.Text, secretValue[:10]) && l.Resource == "leak" {
+			t.Errorf("%s: the secret (or its start) is in a log line: %.80q...", l.Resource, l.Text[max(0, len(l.Text)-80):])
+		}
+	}
+	// "lines": the pieces of each line add up to its length; none lost.
+	var got []int
+	run := 0
+	for _, s := range text["lines"] {
+		if s == "lines-done" {
+			break
+		}
+		run += len(s)
+		if len(s) < 64<<10 { // a line's last piece
+			got = append(got, run)
+			run = 0
+		}
+	}
+	// 65536 and 131072 end on a full piece: their last piece is a full
+	// 64 KiB one followed by an empty remainder, or the next line.
+	if total := sum(got) + run; total != 65535+65536+65537+131072 {
+		t.Errorf("lines: %d bytes stored, want %d (pieces %v)", total, 65535+65536+65537+131072, got)
+	}
+	leak := strings.Join(text["leak"], "")
+	if !strings.Contains(leak, "[redacted:token]") || !strings.Contains(leak, "leak-done") {
+		t.Errorf("leak: want [redacted:token] and leak-done across the cut, got ...%q", leak[max(0, len(leak)-200):])
+	}
+	if tl := text["tail"]; len(tl) != 2 || tl[1] != "no-newline-at-the-end" {
+		t.Errorf("tail: got %q, want the unterminated last line kept", tl)
+	}
+	ev := strings.Join(text[""], "")
+	if n := strings.Count(ev, "e"); n < 65536 {
+		t.Errorf("local() output: %d of 65536 bytes in the project log", n)
+	}
+	// The secret is nowhere on disk either.
+	files, _ := filepath.Glob(filepath.Join(e.home, "projects", "*", "logs", "*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(secretValue)) || bytes.Contains(b, []byte(secretValue[:10])) {
+			t.Errorf("%s holds the secret or its start", f)
+		}
+	}
+	if st := e.status(); st.Name != "longlines" {
+		t.Errorf("status: %+v", st)
+	}
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+// TestChaos_ManyLoggers: 50 services print 20,000 lines each as fast as
+// they can, beside a quiet one that printed 5. loopd stays responsive and
+// bounded in memory, every service keeps its own last lines (a noisy one
+// never erases a quiet one), while up, after loop down and after a daemon
+// restart; down leaves no process.
+func TestChaos_ManyLoggers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "loggers")
+	var lf strings.Builder
+	lf.WriteString(`service("quiet", cmd = "for i in 1 2 3 4 5; do echo quiet-$i; done; exec sleep 100000")` + "\n")
+	for i := range 50 {
+		fmt.Fprintf(&lf, "service(\"noisy%02d\", cmd = \"seq -f 'noisy%02d line %%g' 1 20000; echo noisy%02d-done; exec sleep 100000\")\n", i, i, i)
+	}
+	e.write("Loopfile", lf.String())
+	e.up()
+	pid := e.daemonPid()
+	c := e.client()
+	done := func() bool {
+		found := 0
+		err := c.Logs(context.Background(), "loggers", api.LogsQuery{Grep: "-done$"}, func(l api.LogLine) error {
+			found++
+			return nil
+		})
+		return err == nil && found == 50
+	}
+	if !poll(120*time.Second, done) {
+		t.Fatalf("not every service's last line is in loop logs")
+	}
+	if rss := vmRSS(pid); rss > 300<<20 {
+		t.Errorf("loopd VmRSS %d MiB after 1,000,000 lines, want < 300 MiB", rss>>20)
+	}
+	quiet := func(when string) {
+		t.Helper()
+		out := e.loop("logs", "quiet").stdout
+		for i := 1; i <= 5; i++ {
+			if !strings.Contains(out, fmt.Sprintf("quiet-%d", i)) {
+				t.Fatalf("%s: loop logs quiet lost quiet-%d:\n%s", when, i, out)
+			}
+		}
+	}
+	quiet("while up")
+	e.mustLoop("down")
+	quiet("after loop down")
+	e.mustLoop("daemon", "stop")
+	quiet("after a daemon restart")
+}
+
+// vmRSS is a process's resident set size in bytes (0 if unknown).
+func vmRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
