@@ -1,3 +1,5 @@
+//go:build unix
+
 package loopfile
 
 // Tests of the bounds on what evaluation reads, captures and prints, and of
