@@ -16,15 +16,21 @@
 // The child is bounded, and anything that goes wrong in it is a
 // *loopfile.Error at the Loopfile, never the caller's crash or hang:
 //
-//   - memory: a monitor in the child watches the Go heap every MemoryPoll
+//   - memory: a monitor in the child reads the Go heap every MemoryPoll
 //     and stops the evaluation past Limits.Memory, at the line that was
-//     running; the parent kills the child if its resident memory passes
-//     BackstopFactor times the limit anyway (one operation allocating past
-//     the limit before the thread reaches its next step). The child also
-//     offers itself first to the kernel's out-of-memory killer.
+//     running. One operation can allocate far more before the thread
+//     reaches its next step (`[0] * (1 << 28)` is 4 GiB at once), so past
+//     BackstopFactor times the limit the child gives up at once, and the
+//     parent kills it when its resident memory or the growth of its
+//     address space passes that (Linux), whatever state its runtime is
+//     in. The child also offers itself first to the kernel's out-of-memory
+//     killer. Go reserves over a gigabyte of address space at start, so
+//     an RLIMIT_AS would be a guess; these limits are not.
 //   - time: the child stops the evaluation at Limits.Timeout, at the line
 //     that was running; the parent kills it KillGrace later (a syscall
 //     that never returns), and at once when the caller's context ends.
+//     A killed or crashed child's local() commands go with it: it leads a
+//     session of its own, which the parent ends (Linux).
 //   - environment: the child gets only PATH, HOME and the like (keepEnv),
 //     none of loopd's secrets; the project's environment travels in the
 //     request as Options.Env, for env() and local().
@@ -32,7 +38,9 @@
 //     child's last lines of stderr.
 //
 // The builtins' own bounds (file types and sizes, local() output, the
-// output of an evaluation) are loopfile's and hold in process too.
+// output of an evaluation) are loopfile's and hold in process too. Where
+// there is no evaluator process yet (Windows: no inherited fd 3), Load
+// evaluates in process with the time limit alone (other.go).
 package sandbox
 
 import (
@@ -81,10 +89,11 @@ const (
 const (
 	// MemoryPoll is how often the child reads its heap size.
 	MemoryPoll = 5 * time.Millisecond
-	// BackstopFactor: the parent kills the child when its resident memory
-	// passes this many times Limits.Memory.
+	// BackstopFactor: past this many times Limits.Memory (heap, resident
+	// memory or address space grown), the evaluation is killed without
+	// waiting for it to reach a line.
 	BackstopFactor = 2
-	// RSSPoll is how often the parent reads the child's resident memory.
+	// RSSPoll is how often the parent reads the child's memory.
 	RSSPoll = 10 * time.Millisecond
 	// KillGrace is how long after Limits.Timeout the parent kills a child
 	// that has not stopped by itself.
