@@ -155,7 +155,7 @@ func readSource(path string) ([]byte, error) {
 		return nil, err
 	}
 	if fi.Size() > MaxFileSize {
-		return nil, tooBig(fmt.Sprintf("is %s", formatSize(fi.Size())))
+		return nil, tooBig(fmt.Sprintf("is %s, over the limit of %s (MaxFileSize)", formatSize(fi.Size()), formatSize(MaxFileSize)))
 	}
 	// A file that grows while it is read stops at the limit.
 	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+1))
@@ -163,14 +163,14 @@ func readSource(path string) ([]byte, error) {
 		return nil, err
 	}
 	if buf.Len() > MaxFileSize {
-		return nil, tooBig("grew past " + formatSize(MaxFileSize) + " while it was read, and is")
+		return nil, tooBig(fmt.Sprintf("grew past the limit of %s (MaxFileSize) while it was read", formatSize(MaxFileSize)))
 	}
 	return buf.Bytes(), nil
 }
 
-func tooBig(is string) error {
+func tooBig(what string) error {
 	return &sourceError{
-		what: fmt.Sprintf("%s, over the limit of %s (MaxFileSize)", is, formatSize(MaxFileSize)),
+		what: what,
 		hint: "a Loopfile reads small files; pass big data to services as files, or extract what you need with local()",
 	}
 }
@@ -181,10 +181,10 @@ func checkRegular(fi os.FileInfo) error {
 	if m.IsRegular() {
 		return nil
 	}
-	kind := "not a regular file"
+	kind, hint := "not a regular file", "a Loopfile reads regular files only: a pipe, device or socket could block or never end"
 	switch {
 	case m.IsDir():
-		kind = "a directory"
+		kind, hint = "a directory", "name a file; a directory to watch goes in a resource's deps"
 	case m&os.ModeNamedPipe != 0:
 		kind = "a named pipe (FIFO)"
 	case m&os.ModeSocket != 0:
@@ -196,10 +196,7 @@ func checkRegular(fi os.FileInfo) error {
 	case m&os.ModeIrregular != 0:
 		kind = "an irregular file"
 	}
-	return &sourceError{
-		what: "is " + kind + ", not a regular file",
-		hint: "a Loopfile reads regular files only: a pipe, device or socket could block or never end",
-	}
+	return &sourceError{what: "is " + kind + ", not a regular file", hint: hint}
 }
 
 // formatSize renders n bytes as "16 MiB", "20.5 MiB", "12 KiB" or "700 bytes".

@@ -58,7 +58,7 @@ func TestLoad_readsRegularFilesOnly(t *testing.T) {
 	}{
 		{"read_file FIFO", `x = read_file("fifo")`, `read_file: fifo is a named pipe (FIFO), not a regular file`, "regular files only"},
 		{"read_file /dev/zero", `x = read_file("/dev/zero")`, `read_file: /dev/zero is a character device, not a regular file`, "regular files only"},
-		{"read_file directory", `x = read_file("subdir", default = "")`, `read_file: subdir is a directory, not a regular file`, "regular files only"},
+		{"read_file directory", `x = read_file("subdir", default = "")`, `read_file: subdir is a directory, not a regular file`, "name a file"},
 		{"load FIFO", `load("fifo", "x")`, `load: cannot load "fifo": fifo is a named pipe (FIFO), not a regular file`, "regular files only"},
 		{"load /dev/zero", `load("/dev/zero", "x")`, `load: cannot load "/dev/zero": /dev/zero is a character device, not a regular file`, "regular files only"},
 	}
