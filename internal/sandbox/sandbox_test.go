@@ -228,7 +228,7 @@ func TestLoad_cancelLeavesNothing(t *testing.T) {
 	}
 	t.Logf("returned %s after the start", time.Since(start))
 	waitFor(t, "the evaluator and its command to go", func() bool {
-		return len(processes(marker)) == 0 && len(processes(Arg)) == 0
+		return len(processes(marker)) == 0 && len(children(Arg)) == 0
 	})
 }
 
@@ -328,6 +328,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// children lists the live children of this process whose command line has
+// an argument equal to arg (other test binaries run evaluators too).
+func children(arg string) []int {
+	var pids []int
+	for _, pid := range processes(arg) {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		i := bytes.LastIndexByte(stat, ')')
+		if f := strings.Fields(string(stat[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // processes lists the live (not zombie) processes whose command line has
