@@ -254,7 +254,10 @@ func (o *outcome) read(r io.Reader, onFile func(string), onStart func(addressSpa
 func crashed(waitErr, protoErr error, stderr string) (msg, hint string) {
 	hint = "this is a bug in loop: please report it with the Loopfile and this message"
 	var exit *exec.ExitError
+	var tooBig *resultTooBig
 	switch {
+	case errors.As(protoErr, &tooBig):
+		return "evaluation failed: " + tooBig.Error(), "the Loopfile declares far more than a project holds; split it into several projects"
 	case protoErr != nil:
 		msg = "the evaluator's result was unreadable: " + protoErr.Error()
 	case waitErr == nil:

@@ -173,6 +173,13 @@ func readRequest(r io.Reader) (*request, error) {
 	return req, nil
 }
 
+// resultTooBig: the encoded project is over MaxResult.
+type resultTooBig struct{ size int64 }
+
+func (e *resultTooBig) Error() string {
+	return fmt.Sprintf("the evaluated project is %s encoded, over the limit of %s (MaxResult)", mib(e.size), mib(MaxResult))
+}
+
 func writeRecord(w io.Writer, kind byte, payload []byte) error {
 	b := binary.AppendUvarint([]byte{kind}, uint64(len(payload)))
 	_, err := w.Write(append(b, payload...))
@@ -196,7 +203,7 @@ func readRecords(r io.Reader, fn func(kind byte, payload []byte) error) error {
 			return fmt.Errorf("read result: %w", err)
 		}
 		if n > MaxResult {
-			return fmt.Errorf("read result: the result is %d bytes, over the limit of %d MiB (MaxResult)", n, MaxResult>>20)
+			return &resultTooBig{size: int64(n)}
 		}
 		payload := make([]byte, n)
 		if _, err := io.ReadFull(br, payload); err != nil {
