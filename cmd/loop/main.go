@@ -9,6 +9,7 @@ import (
 
 	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/sandbox"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -18,6 +19,9 @@ var version = "dev"
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
 		os.Exit(process.ReaperMain(os.Stdin))
+	}
+	if len(os.Args) > 1 && os.Args[1] == sandbox.Arg {
+		os.Exit(sandbox.Main())
 	}
 	if len(os.Args) > 1 && supervise.IsCommand(os.Args[1]) {
 		os.Exit(supervise.Main(os.Args[1:]))

@@ -14,12 +14,17 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/sandbox"
 )
 
 func TestMain(m *testing.M) {
-	// The daemon re-executes its own binary as the reaper sidecar.
+	// The daemon re-executes its own binary as the reaper sidecar and as
+	// the Loopfile evaluator.
 	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
 		os.Exit(process.ReaperMain(os.Stdin))
+	}
+	if len(os.Args) > 1 && os.Args[1] == sandbox.Arg {
+		os.Exit(sandbox.Main())
 	}
 	os.Exit(m.Run())
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/loopdev/loop/internal/loopfile"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/sandbox"
 	"github.com/loopdev/loop/internal/secret"
 	"github.com/loopdev/loop/internal/watch"
 )
@@ -154,8 +155,10 @@ func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
 	env := p.env
 	p.mu.Unlock()
 	// print() and local() output goes to the project's own log ("loop"
-	// stream of resource ""), shown by `loop logs`.
-	return loopfile.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: p.logs.Writer("", "loop"), StateDir: p.stateDir})
+	// stream of resource ""), shown by `loop logs`. The evaluation runs in
+	// a child process with memory and time limits: no Loopfile can take
+	// loopd (and every other project) down with it.
+	return sandbox.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: p.logs.Writer("", "loop"), StateDir: p.stateDir}, sandbox.Limits{})
 }
 
 // run watches the project's files until ctx ends, restarting the watcher

@@ -3,6 +3,12 @@ package loopfile
 // The files plugin: load (the statement), read_file(), local() and env().
 // Every file they read is recorded so a change to it re-evaluates the
 // Loopfile.
+//
+// What they read and capture is bounded: load() and read_file() (and the
+// Loopfile itself) read regular files only, of at most MaxFileSize, opened
+// so that a FIFO swapped in after the check cannot block; local() captures
+// at most MaxLocalOutput of a command's stdout and kills it past that; and
+// everything an evaluation echoes goes through outputCap (MaxOutput).
 
 import (
 	"bytes"
@@ -53,16 +59,21 @@ func loadModule(thread *starlark.Thread, name string) (starlark.StringDict, erro
 	if m, ok := s.modules[path]; ok {
 		return m.globals, m.err
 	}
-	if _, err := os.Stat(path); err != nil {
-		s.addFile(path) // watch for it to appear
+	s.addFile(path) // watched even when missing: creating it re-evaluates
+	src, err := readSource(path)
+	if err != nil {
+		hint := readErrHint(err)
+		if hint == "" {
+			hint = "load() paths are relative to the file that contains the load"
+		}
 		return nil, &builtinError{
-			msg:  fmt.Sprintf("load: cannot load %q: %s", name, readErrMsg(path, err)),
-			hint: "load() paths are relative to the file that contains the load",
+			msg:  fmt.Sprintf("load: cannot load %q: %s", name, readErrMsg(s.rel(path), err)),
+			hint: hint,
 		}
 	}
 
 	s.loading = append(s.loading, path)
-	globals, err := s.exec(thread, path)
+	globals, err := s.exec(thread, path, src)
 	s.loading = s.loading[:len(s.loading)-1]
 	s.modules[path] = &module{globals: globals, err: err}
 	return globals, err
@@ -86,15 +97,146 @@ func builtinReadFile(thread *starlark.Thread, b *starlark.Builtin, posArgs starl
 	}
 	p = filepath.Clean(p)
 	s.addFile(p)
-	data, err := os.ReadFile(p)
+	data, err := readSource(p)
 	if err != nil {
 		if def, ok := a.vals["default"]; ok && errors.Is(err, os.ErrNotExist) {
 			return def, nil
 		}
-		return nil, errorf("read_file paths are relative to the file that calls it; pass default= to allow a missing file",
-			"read_file: %s", readErrMsg(s.rel(p), err))
+		hint := readErrHint(err)
+		if hint == "" {
+			hint = "read_file paths are relative to the file that calls it; pass default= to allow a missing file"
+		}
+		return nil, errorf(hint, "read_file: %s", readErrMsg(s.rel(p), err))
 	}
 	return starlark.String(data), nil
+}
+
+// Bounds of what evaluation reads and captures. Each is named in the error
+// that hits it.
+const (
+	// MaxFileSize bounds every file evaluation reads as source or data:
+	// the Loopfile, each load()ed file and each read_file().
+	MaxFileSize = 16 << 20
+	// MaxLocalOutput bounds the stdout local() captures from a command
+	// (it becomes a Starlark string): past it the command is killed.
+	MaxLocalOutput = 16 << 20
+)
+
+// A sourceError says why a path cannot be read as Loopfile input: it is
+// not a regular file, or it is over MaxFileSize.
+type sourceError struct {
+	what string // "is a named pipe (FIFO), not a regular file"
+	hint string
+}
+
+func (e *sourceError) Error() string { return e.what }
+
+// readSource reads the regular file at path, at most MaxFileSize of it.
+// It refuses FIFOs, devices, sockets and directories before opening them,
+// and again after: it opens without blocking and checks the opened file,
+// so a FIFO swapped in between cannot block the evaluation.
+func readSource(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRegular(fi); err != nil {
+		return nil, err
+	}
+	f, err := openRegular(path) // proc_*.go
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if err := checkRegular(fi); err != nil {
+		return nil, err
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, tooBig(fmt.Sprintf("is %s, over the limit of %s (MaxFileSize)", formatSize(fi.Size()), formatSize(MaxFileSize)))
+	}
+	// A file that grows while it is read stops at the limit.
+	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+1))
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > MaxFileSize {
+		return nil, tooBig(fmt.Sprintf("grew past the limit of %s (MaxFileSize) while it was read", formatSize(MaxFileSize)))
+	}
+	return buf.Bytes(), nil
+}
+
+func tooBig(what string) error {
+	return &sourceError{
+		what: what,
+		hint: "a Loopfile reads small files; pass big data to services as files, or extract what you need with local()",
+	}
+}
+
+// checkRegular refuses anything but a regular file, saying what it is.
+func checkRegular(fi os.FileInfo) error {
+	m := fi.Mode()
+	if m.IsRegular() {
+		return nil
+	}
+	kind, hint := "not a regular file", "a Loopfile reads regular files only: a pipe, device or socket could block or never end"
+	switch {
+	case m.IsDir():
+		kind, hint = "a directory", "name a file; a directory to watch goes in a resource's deps"
+	case m&os.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		kind = "a socket"
+	case m&os.ModeCharDevice != 0:
+		kind = "a character device"
+	case m&os.ModeDevice != 0:
+		kind = "a block device"
+	case m&os.ModeIrregular != 0:
+		kind = "an irregular file"
+	}
+	return &sourceError{what: "is " + kind + ", not a regular file", hint: hint}
+}
+
+// formatSize renders n bytes as "16 MiB", "20.5 MiB", "12 KiB" or "700 bytes".
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size {
+			if n%u.size == 0 {
+				return fmt.Sprintf("%d %s", n/u.size, u.name)
+			}
+			if s := fmt.Sprintf("%.1f %s", float64(n)/float64(u.size), u.name); !strings.Contains(s, ".0 ") {
+				return s
+			}
+			return fmt.Sprintf("%d bytes", n)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// readErrMsg says why path could not be read.
+func readErrMsg(path string, err error) string {
+	var se *sourceError
+	switch {
+	case errors.As(err, &se):
+		return path + " " + se.what
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Sprintf("%s: no such file", path)
+	}
+	return err.Error()
+}
+
+// readErrHint is what to do about a read error, or "".
+func readErrHint(err error) string {
+	var se *sourceError
+	if errors.As(err, &se) {
+		return se.hint
+	}
+	return ""
 }
 
 // env(name, default="") returns the variable from Options.Env, or default.
@@ -159,11 +301,11 @@ func builtinLocal(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
-	var stdout bytes.Buffer
+	stdout := &capBuffer{max: MaxLocalOutput, full: cancel}
 	stderr := &tailBuffer{max: stderrTail}
-	cmd.Stdout, cmd.Stderr = io.Writer(&stdout), io.Writer(stderr)
+	cmd.Stdout, cmd.Stderr = io.Writer(stdout), io.Writer(stderr)
 	if !quiet {
-		cmd.Stdout = io.MultiWriter(&stdout, s.opts.Stdout)
+		cmd.Stdout = io.MultiWriter(stdout, s.opts.Stdout)
 		cmd.Stderr = io.MultiWriter(stderr, s.opts.Stdout)
 	}
 	killGroup(cmd)
@@ -172,8 +314,11 @@ func builtinLocal(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark
 	err = cmd.Run()
 	tail := strings.TrimSpace(stderr.String())
 	switch {
+	case stdout.over:
+		return nil, errorf("local() returns stdout as a string: have the command write big output to a file, or run it as a task()",
+			"local: %q: its stdout passed the limit of %s (MaxLocalOutput), so it was stopped", shown, formatSize(MaxLocalOutput))
 	case err == nil:
-		return starlark.String(stdout.String()), nil
+		return starlark.String(stdout.buf.String()), nil
 	case s.ctx.Err() != nil:
 		return nil, s.ctx.Err()
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -193,6 +338,53 @@ func withTail(tail string) string {
 		return ""
 	}
 	return ": " + tail
+}
+
+// errCaptureFull stops the copy of a command's stdout into a full capBuffer.
+var errCaptureFull = errors.New("captured output is over the limit")
+
+// capBuffer captures at most max bytes; the write that would pass max
+// calls full (which kills the command) and fails.
+type capBuffer struct {
+	max  int
+	buf  bytes.Buffer
+	full func()
+	over bool
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if c.over || c.buf.Len()+len(p) > c.max {
+		if !c.over {
+			c.over = true
+			c.full()
+		}
+		return 0, errCaptureFull
+	}
+	return c.buf.Write(p)
+}
+
+// outputCap passes on at most left bytes, then one line that says the
+// rest is dropped, then nothing. It never fails a write: a chatty Loopfile
+// loses output, not its evaluation.
+type outputCap struct {
+	w       io.Writer
+	left    int
+	dropped bool
+}
+
+func (o *outputCap) Write(p []byte) (int, error) {
+	if o.dropped {
+		return len(p), nil
+	}
+	if len(p) <= o.left {
+		o.left -= len(p)
+		o.w.Write(p)
+		return len(p), nil
+	}
+	o.w.Write(p[:o.left])
+	o.left, o.dropped = 0, true
+	fmt.Fprintf(o.w, "\n[loop: evaluation output passed the limit of %s (MaxOutput); the rest is dropped]\n", formatSize(MaxOutput))
+	return len(p), nil
 }
 
 // tailBuffer keeps the last max bytes written to it.

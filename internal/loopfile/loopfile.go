@@ -19,6 +19,13 @@
 // Every file evaluation reads is recorded (Project.Files, or Error.Files when
 // evaluation fails) so the daemon can watch them and re-evaluate on change.
 // Errors are *Error values with a structured file:line:col and a hint.
+//
+// Evaluation is bounded in time (Options.MaxSteps, LocalTimeout) and in
+// what it reads and writes (MaxFileSize, MaxLocalOutput, MaxOutput), and
+// reads regular files only, so no Loopfile can block it on a pipe or a
+// device. Memory and the wall clock of a whole evaluation are bounded by
+// the caller: loopd evaluates in a child process (package sandbox), which
+// stops an evaluation by cancelling its context with a *Stop cause.
 package loopfile
 
 import (
@@ -26,7 +33,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,8 +48,13 @@ type Options struct {
 	Env          []string      // environment for env() and local() ("K=V"); os.Environ() style
 	MaxSteps     uint64        // bound on Starlark execution steps (0 = default 10_000_000); a Loopfile that loops forever is an error, not a hang
 	LocalTimeout time.Duration // bound on each local() command (0 = 60s)
-	Stdout       io.Writer     // where print() and local() output goes (nil = discard)
+	Stdout       io.Writer     // where print() and local() output goes (nil = discard); at most MaxOutput bytes per evaluation
 	StateDir     string        // loop's per-project state directory (generated devcontainer builds); "" = a temp dir per evaluation
+
+	// OnFile, when set, is called with each file evaluation reads (or
+	// tries to read) as it records it, on the evaluating goroutine: a
+	// caller that outlives a crashed evaluation still knows what to watch.
+	OnFile func(path string)
 }
 
 // Defaults for zero Options fields.
@@ -51,6 +62,28 @@ const (
 	DefaultMaxSteps     = 10_000_000
 	DefaultLocalTimeout = 60 * time.Second
 )
+
+// MaxOutput bounds what one evaluation writes to Options.Stdout (print()
+// and the echoed output of local()): past it the rest is dropped, and one
+// line says so and names this limit.
+const MaxOutput = 1 << 20
+
+// Stop is a reason to stop an evaluation early. Given as the cause of the
+// evaluation's context (context.WithCancelCause, context.WithTimeoutCause),
+// the Loopfile error says Msg, with Hint, at the line that was running.
+type Stop struct {
+	Msg  string // "evaluation used 612 MiB of memory, over the limit of 512 MiB (LOOP_EVAL_MEMORY)"
+	Hint string
+}
+
+func (s *Stop) Error() string { return s.Msg }
+
+// WithCause makes e unwrap to cause and returns e. Package sandbox uses it
+// to give an error that crossed a process boundary its cause back.
+func (e *Error) WithCause(cause error) *Error {
+	e.cause = cause
+	return e
+}
 
 // fileOptions are the Starlark dialect of a Loopfile: top-level if/for and
 // sets are allowed; while loops and recursion are not, so that evaluation
@@ -127,6 +160,9 @@ func stateOf(thread *starlark.Thread) *evalState {
 func (s *evalState) addFile(path string) {
 	if !slices.Contains(s.files, path) {
 		s.files = append(s.files, path)
+		if s.opts.OnFile != nil {
+			s.opts.OnFile(path)
+		}
 	}
 }
 
@@ -147,7 +183,7 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
-	opts.Stdout = &syncWriter{w: opts.Stdout}
+	opts.Stdout = &syncWriter{w: &outputCap{w: opts.Stdout, left: MaxOutput}}
 	dir := filepath.Dir(abs)
 	st := &evalState{
 		ctx:  ctx,
@@ -183,7 +219,12 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(ctx.Err().Error()) })
 	defer stop()
 
-	if _, err := st.exec(thread, abs); err != nil {
+	st.addFile(abs)
+	src, err := readSource(abs)
+	if err != nil {
+		return nil, st.fail(&Error{File: abs, Msg: readErrMsg(abs, err), Hint: readErrHint(err), cause: err})
+	}
+	if _, err := st.exec(thread, abs, src); err != nil {
 		return nil, st.fail(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -207,13 +248,9 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	return st.project, nil
 }
 
-// exec reads, runs and freezes one file (the Loopfile or a load()ed module).
-func (s *evalState) exec(thread *starlark.Thread, path string) (starlark.StringDict, error) {
-	s.addFile(path)
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &Error{File: path, Msg: readErrMsg(path, err), cause: err}
-	}
+// exec runs and freezes one file (the Loopfile or a load()ed module)
+// whose source the caller read.
+func (s *evalState) exec(thread *starlark.Thread, path string, src []byte) (starlark.StringDict, error) {
 	env := predeclared()
 	f, prog, err := starlark.SourceProgramOptions(fileOptions, path, src, env.Has)
 	if f != nil {
@@ -296,18 +333,16 @@ func (s *evalState) rel(path string) string {
 	return path
 }
 
-// fail turns err into an *Error that carries the files read so far.
+// fail turns err into an *Error that carries the files read so far. When
+// the evaluation was stopped with a *Stop cause, the error says why.
 func (s *evalState) fail(err error) *Error {
 	e := s.toError(err)
 	e.Files = slices.Clone(s.files)
-	return e
-}
-
-func readErrMsg(path string, err error) string {
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Sprintf("%s: no such file", path)
+	var stop *Stop
+	if s.ctx.Err() != nil && !s.stepsExceeded && errors.As(context.Cause(s.ctx), &stop) {
+		e.Msg, e.Hint, e.cause = stop.Msg, stop.Hint, stop
 	}
-	return err.Error()
+	return e
 }
 
 // callerPos is the position of the Starlark code that called the builtin

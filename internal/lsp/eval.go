@@ -1,9 +1,14 @@
 package lsp
 
-// Evaluation diagnostics: a Loopfile is evaluated with loopfile.Load after
-// each edit (debounced) and on save, and its *loopfile.Error becomes one
-// diagnostic at its file:line:col, spanning the token there. A newer edit
-// cancels the evaluation in progress; only the latest one publishes.
+// Evaluation diagnostics: a Loopfile is evaluated after each edit
+// (debounced) and on save, and its *loopfile.Error becomes one diagnostic
+// at its file:line:col, spanning the token there. A newer edit cancels the
+// evaluation in progress (killing its evaluator); only the latest one
+// publishes. Evaluation runs in a child process (package sandbox) with
+// memory and time limits, so a bomb typed in the editor is a diagnostic,
+// not the end of `loop lsp`. Its print() and local() output is dropped:
+// an editor has no place for it, and it shows in `loop logs` once loopd
+// evaluates the saved file.
 
 import (
 	"context"
@@ -16,9 +21,11 @@ import (
 	protocol "github.com/tliron/glsp/protocol_3_16"
 
 	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/sandbox"
 )
 
-// evalTimeout bounds one evaluation (local() commands included).
+// evalTimeout bounds one evaluation (local() commands included): past it
+// the diagnostic names the line that was running.
 const evalTimeout = 30 * time.Second
 
 // evalJob is the pending or running evaluation of one document.
@@ -81,8 +88,6 @@ func (s *Server) scheduleEval(d document, fromDisk bool, delay time.Duration) {
 // evaluate loads the document and returns its diagnostics by URI (the
 // document's own entry is always present, empty when it evaluates cleanly).
 func (s *Server) evaluate(ctx context.Context, d document, fromDisk bool) map[string][]protocol.Diagnostic {
-	ctx, cancel := context.WithTimeout(ctx, evalTimeout)
-	defer cancel()
 	path := d.path
 	if !fromDisk {
 		tmp, err := writeShadow(d.path, d.text)
@@ -94,7 +99,7 @@ func (s *Server) evaluate(ctx context.Context, d document, fromDisk bool) map[st
 		path = tmp
 	}
 	opts := loopfile.Options{Env: s.opts.Env, StateDir: s.stateDir, LocalTimeout: evalTimeout}
-	_, err := loopfile.Load(ctx, path, opts)
+	_, err := sandbox.Load(ctx, path, opts, sandbox.Limits{Timeout: evalTimeout})
 	out := map[string][]protocol.Diagnostic{d.uri: {}}
 	if err == nil || ctx.Err() != nil {
 		return out

@@ -16,6 +16,7 @@ import (
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/sandbox"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
@@ -28,9 +29,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	// The daemon re-executes its own binary as the reaper sidecar.
+	// The daemon re-executes its own binary as the reaper sidecar and as
+	// the Loopfile evaluator.
 	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
 		os.Exit(process.ReaperMain(os.Stdin))
+	}
+	if len(os.Args) > 1 && os.Args[1] == sandbox.Arg {
+		os.Exit(sandbox.Main())
 	}
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "loopmcpbin")

@@ -1,0 +1,188 @@
+//go:build unix
+
+package sandbox
+
+// The evaluator: the child side of Load.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/loopdev/loop/internal/loopfile"
+)
+
+// Exit codes of the evaluator other than 0 (a result was written) and 2
+// (the Go runtime's, for a panic or a fatal error).
+const (
+	exitProtocol   = 3 // no usable request
+	exitSchema     = 4 // the request came from a different build
+	exitParentGone = 5 // stdin closed: nobody waits for the result
+	exitStuck      = 6 // still running KillGrace after the timeout
+	exitMemory     = 7 // the heap passed BackstopFactor times the limit (recMemory)
+)
+
+// resultFD is the descriptor of the result pipe (ExtraFiles[0]).
+const resultFD = 3
+
+// Main runs the evaluator: it reads one request on stdin, evaluates, writes
+// the result on fd 3 and returns the exit code. See the package comment.
+func Main() int {
+	// Commands that local() runs must not inherit the result pipe.
+	syscall.CloseOnExec(resultFD)
+	out := os.NewFile(resultFD, "result")
+	req, err := readRequest(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loop evaluator:", err)
+		if errors.Is(err, errSchema) {
+			return exitSchema
+		}
+		return exitProtocol
+	}
+	// The parent holds stdin open until it has the result: end of file
+	// means it is gone, and so is the reason to go on.
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(exitParentGone)
+	}()
+	offerToOOMKiller()
+	// Let the memory monitor run beside an evaluation that spins.
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
+	// Collect garbage harder near the limit, so that mostly live data
+	// trips the monitor.
+	debug.SetMemoryLimit(req.Memory)
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	ctx, cancelTimeout := context.WithTimeoutCause(ctx, req.Timeout, &loopfile.Stop{
+		Msg: fmt.Sprintf("evaluation took longer than the limit of %s (%s)", req.Timeout, EnvTimeout),
+		Hint: "is a loop or a local() command waiting for something? If the Loopfile really needs longer, " +
+			"raise " + EnvTimeout + " in the environment loopd is started with",
+	})
+	defer cancelTimeout()
+	// A syscall that never returns cannot see the cancellation: leave
+	// anyway (the parent kills this process at the same time).
+	time.AfterFunc(req.Timeout+KillGrace, func() {
+		fmt.Fprintln(os.Stderr, "loop evaluator: still running after the time limit")
+		os.Exit(exitStuck)
+	})
+	res := &results{w: out}
+	// The parent watches the address space grow from here.
+	if err := res.encode(recStart, addressSpace()); err != nil {
+		fmt.Fprintln(os.Stderr, "loop evaluator:", err)
+		return exitProtocol
+	}
+	stopMonitor := monitorMemory(req.Memory, cancel, func(used int64) {
+		res.encode(recMemory, used)
+		os.Exit(exitMemory)
+	})
+
+	p, err := loopfile.Load(ctx, req.Path, loopfile.Options{
+		Env:          req.Env,
+		MaxSteps:     req.MaxSteps,
+		LocalTimeout: req.LocalTimeout,
+		StateDir:     req.StateDir,
+		Stdout:       os.Stdout,
+		OnFile:       res.file,
+	})
+	stopMonitor()
+	if err != nil {
+		err = res.encode(recError, toWire(err))
+	} else {
+		err = res.encode(recProject, p)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loop evaluator:", err)
+		return exitProtocol
+	}
+	return 0
+}
+
+// results writes the records of fd 3.
+type results struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error // the first write error; later records are not written
+}
+
+func (r *results) file(path string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = writeRecord(r.w, recFile, []byte(path))
+	}
+}
+
+func (r *results) encode(kind byte, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = writeRecord(r.w, kind, b)
+	}
+	return r.err
+}
+
+// heapMetric is the memory the monitor watches: bytes of Go heap objects,
+// live or not yet swept.
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// monitorMemory stops the evaluation (cancel with a *loopfile.Stop cause)
+// once its heap passes limit, checking every MemoryPoll. The heap counts
+// garbage not yet collected too; Main sets the runtime's memory limit to
+// the same value, so the collector works hardest to keep garbage under it.
+// (Confirming with a collection first would let the thread run on for
+// seconds while a huge value is written.) The thread stops at its next
+// step, at a line; one operation can allocate far more before that
+// (`[0] * (1 << 28)` is 4 GiB), so past BackstopFactor times the limit the
+// monitor calls abort at once instead. The returned function stops the
+// monitor and waits for it.
+func monitorMemory(limit int64, cancel context.CancelCauseFunc, abort func(used int64)) func() {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	sample := []metrics.Sample{{Name: heapMetric}}
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(MemoryPoll)
+		defer tick.Stop()
+		stopped := false
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			used := int64(sample[0].Value.Uint64())
+			if used > limit*BackstopFactor {
+				abort(used)
+				return
+			}
+			if used > limit && !stopped {
+				stopped = true
+				cancel(&loopfile.Stop{
+					Msg: fmt.Sprintf("evaluation used %s of memory, over the limit of %s (%s)", mib(used), mib(limit), EnvMemory),
+					Hint: "does the Loopfile build a huge string or list? If it really needs more, " +
+						"raise " + EnvMemory + " in the environment loopd is started with",
+				})
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}
