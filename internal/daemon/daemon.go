@@ -294,6 +294,7 @@ func (d *Daemon) stopAll() {
 	var starts []*starting
 	for _, s := range d.starting {
 		starts = append(starts, s)
+		s.cancel()
 	}
 	d.mu.Unlock()
 	defer func() {
@@ -342,8 +343,9 @@ func (d *Daemon) project(name string) (*project, bool) {
 // that the daemon does not know of.
 type starting struct {
 	loopfile string
-	down     bool          // a `loop down` came while it was starting
-	done     chan struct{} // closed once it is registered or abandoned
+	down     bool               // a `loop down` came while it was starting
+	cancel   context.CancelFunc // cancels its first evaluation
+	done     chan struct{}      // closed once it is registered or abandoned
 }
 
 // nameFor picks a unique project name: the directory's base name, with a
@@ -403,11 +405,15 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		}
 	}
 	name := d.nameFor(req.Loopfile)
-	st := &starting{loopfile: req.Loopfile, done: make(chan struct{})}
+	// The first evaluation ends with the request, a `loop down` of the
+	// project or loopd's shutdown, whichever comes first.
+	evalCtx, cancelEval := context.WithCancel(ctx)
+	defer cancelEval()
+	st := &starting{loopfile: req.Loopfile, cancel: cancelEval, done: make(chan struct{})}
 	d.starting[name] = st
 	d.mu.Unlock()
 
-	p, err := startProject(projectConfig{
+	p, err := startProject(evalCtx, projectConfig{
 		name: name, loopfile: req.Loopfile, env: req.Env,
 		logDir:     logDir(d.Home, req.Loopfile),
 		secretsDir: filepath.Join(d.secrets, projectKey(req.Loopfile)),
@@ -422,6 +428,9 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	d.mu.Unlock()
 	if err != nil {
 		close(st.done)
+		if cancelled {
+			return nil, errDownWhileStarting
+		}
 		return nil, err
 	}
 	if cancelled || closing {
@@ -449,6 +458,7 @@ func (d *Daemon) down(name string) bool {
 	st, starting := d.starting[name]
 	if starting {
 		st.down = true
+		st.cancel()
 	}
 	d.mu.Unlock()
 	if starting {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ type project struct {
 	log      *slog.Logger
 	logs     *logs.Store
 	redactor *secret.Redactor // values of the project's resolved secrets
+	resolver *secret.Resolver
 	engine   *engine.Engine
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when every goroutine of the project has returned
@@ -61,7 +63,9 @@ type projectConfig struct {
 
 // startProject evaluates the Loopfile and, if it is good, starts the
 // project's goroutines. A bad Loopfile on first start is returned as is.
-func startProject(cfg projectConfig) (*project, error) {
+// ctx bounds the first evaluation only (a `loop down` meanwhile cancels
+// it); the project runs until stop.
+func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 	p := &project{
 		name: cfg.name, loopfile: cfg.loopfile, env: cfg.env, stateDir: filepath.Dir(cfg.logDir),
 		log:      cfg.logger.With("project", cfg.name),
@@ -82,14 +86,14 @@ func startProject(cfg projectConfig) (*project, error) {
 		defer p.mu.Unlock()
 		return p.env
 	}, p.redactor)
+	p.resolver = resolver
 	publish := func(ev api.Event) uint64 { return cfg.publish(secret.RedactJSON(p.redactor, ev)) }
-	ctx, cancel := context.WithCancel(context.Background())
 	m, err := p.evaluate(ctx)
 	if err != nil {
-		cancel()
 		store.Close()
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	p.engine = engine.New(engine.Config{
 		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Home: cfg.home,
 		Logs: store, Publish: publish, BaseEnv: cfg.env, Logger: cfg.logger, Secrets: resolver,
@@ -154,11 +158,53 @@ func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
 	p.mu.Lock()
 	env := p.env
 	p.mu.Unlock()
-	// print() and local() output goes to the project's own log ("loop"
-	// stream of resource ""), shown by `loop logs`. The evaluation runs in
-	// a child process with memory and time limits: no Loopfile can take
-	// loopd (and every other project) down with it.
-	return sandbox.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: p.logs.Writer("", "loop"), StateDir: p.stateDir}, sandbox.Limits{})
+	// The evaluation runs in a child process with memory and time limits:
+	// no Loopfile can take loopd (and every other project) down with it.
+	// Its print() and local() output (capped by loopfile.MaxOutput) is held
+	// until it ends: the secrets it declared are resolved first, so the
+	// output reaches the project's log ("loop" stream of resource "")
+	// redacted, from the first evaluation on.
+	out := &evalOutput{}
+	m, err := sandbox.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: out, StateDir: p.stateDir}, sandbox.Limits{})
+	if b := out.bytes(); len(b) > 0 {
+		declared := []*model.Secret(nil)
+		var lerr *loopfile.Error
+		switch {
+		case m != nil:
+			declared = m.Secrets
+		case errors.As(err, &lerr):
+			declared = lerr.Secrets
+		}
+		for _, s := range declared {
+			// A secret that cannot be resolved is reported when a resource
+			// needs it; its value cannot be in the output either.
+			p.resolver.Resolve(ctx, *s)
+		}
+		w := p.logs.Writer("", "loop")
+		w.Write(b)
+		if f, ok := w.(interface{ Flush() error }); ok {
+			f.Flush()
+		}
+	}
+	return m, err
+}
+
+// evalOutput holds an evaluation's output until it ends.
+type evalOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *evalOutput) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(b)
+}
+
+func (o *evalOutput) bytes() []byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return bytes.Clone(o.buf.Bytes())
 }
 
 // run watches the project's files until ctx ends, restarting the watcher
@@ -177,9 +223,10 @@ func (p *project) run(ctx context.Context) {
 		}
 		wctx, wcancel := context.WithCancel(ctx)
 		werr := make(chan error, 1)
+		wdone := make(chan struct{})
 		began := time.Now()
 		p.watch.Store(&api.WatchStatus{})
-		go func() { werr <- w.Run(wctx) }()
+		go func() { werr <- w.Run(wctx); close(wdone) }()
 		go func() {
 			select {
 			case <-w.Ready():
@@ -189,7 +236,7 @@ func (p *project) run(ctx context.Context) {
 		}()
 		restart := p.consume(wctx, w, werr, opts.Paths)
 		wcancel()
-		<-werr
+		<-wdone // consume may have taken the watcher's error already
 		if !restart {
 			return
 		}

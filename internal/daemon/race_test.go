@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,5 +111,96 @@ func TestDaemon_DownWhileStarting(t *testing.T) {
 			t.Fatalf("round %d: after down, projects %v are up (up: %v)", i, ps, err)
 		}
 		waitNoProcs(t, marker)
+	}
+}
+
+// loopd stops promptly when it is stopped while a project re-evaluates
+// its Loopfile (a local() running): the project's goroutines once waited
+// for a watcher result the reload had already taken.
+func TestDaemon_StopDuringReload(t *testing.T) {
+	for i := range 5 {
+		home, err := os.MkdirTemp("", "lh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(home)
+		d := &Daemon{Home: home, Version: "test"}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		c := api.NewClient(SocketPath(home))
+		deadline := time.Now().Add(30 * time.Second)
+		for _, err := c.Version(context.Background()); err != nil; _, err = c.Version(context.Background()) {
+			if time.Now().After(deadline) {
+				t.Fatal("daemon did not answer")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		lf := writeLoopfile(t, `service("a", cmd="exec sleep 1000")`+"\n")
+		up(t, c, lf)
+		marker := fmt.Sprintf("1000.%d%d", time.Now().UnixNano()%1000, i)
+		if err := os.WriteFile(lf, []byte(`service("a", cmd="exec sleep 1000")`+"\nlocal('sleep "+marker+"')\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		deadline = time.Now().Add(30 * time.Second)
+		for len(markedProcs("sleep\x00"+marker)) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the reload's local() never ran", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("round %d: daemon: %v", i, err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("round %d: loopd did not stop within 60s of being stopped during a reload", i)
+		}
+		waitNoProcs(t, "sleep\x00"+marker)
+	}
+}
+
+// The output of a project's first evaluation (print, local) reaches its
+// log redacted, also when that evaluation fails: the secrets it declared
+// are resolved before its output is written.
+func TestDaemon_FirstEvaluationOutputRedacted(t *testing.T) {
+	c := startDaemon(t)
+	const value = "first-eval-value-7c1d"
+	t.Setenv("LOOP_TEST_EVAL_TOKEN", value)
+	for _, tc := range []struct{ name, tail string }{
+		{"good", `service("a", cmd="exec sleep 1000")`},
+		{"broken", `service("a", cmd="exec sleep 1000", bogus=1)`},
+	} {
+		lf := writeLoopfile(t, `t = secret("tok", from_env="LOOP_TEST_EVAL_TOKEN")
+print("print says " + env("LOOP_TEST_EVAL_TOKEN"))
+local("echo local says $LOOP_TEST_EVAL_TOKEN")
+`+tc.tail+"\n")
+		p, err := c.Up(context.Background(), api.UpRequest{Loopfile: lf, Env: os.Environ()})
+		if (err != nil) != (tc.name == "broken") {
+			t.Fatalf("%s: up: %v", tc.name, err)
+		}
+		q := api.LogsQuery{}
+		name := filepath.Base(filepath.Dir(lf))
+		if err == nil {
+			name = p.Name
+		} else {
+			q.Loopfile = lf
+		}
+		var text strings.Builder
+		if err := c.Logs(context.Background(), name, q, func(l api.LogLine) error {
+			text.WriteString(l.Text + "\n")
+			return nil
+		}); err != nil {
+			t.Fatalf("%s: logs: %v", tc.name, err)
+		}
+		got := text.String()
+		if strings.Contains(got, value) || strings.Count(got, "[redacted:tok]") < 2 {
+			t.Errorf("%s: the first evaluation's output is not redacted:\n%s", tc.name, got)
+		}
+		if err == nil {
+			c.Down(context.Background(), p.Name)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/loopdev/loop/internal/model"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -23,6 +24,9 @@ type Error struct {
 	// Files lists every file the failed evaluation read (or tried to
 	// read): watch them and evaluate again when one changes.
 	Files []string
+	// Secrets are the secrets declared before the failure, so their
+	// values can be redacted from the evaluation's output.
+	Secrets []*model.Secret
 
 	cause error
 }

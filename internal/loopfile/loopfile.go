@@ -338,6 +338,7 @@ func (s *evalState) rel(path string) string {
 func (s *evalState) fail(err error) *Error {
 	e := s.toError(err)
 	e.Files = slices.Clone(s.files)
+	e.Secrets = slices.Clone(s.project.Secrets)
 	var stop *Stop
 	if s.ctx.Err() != nil && !s.stepsExceeded && errors.As(context.Cause(s.ctx), &stop) {
 		e.Msg, e.Hint, e.cause = stop.Msg, stop.Hint, stop

@@ -83,7 +83,21 @@ func builtinSecret(thread *starlark.Thread, b *starlark.Builtin, posArgs starlar
 		sec.Ref = s.abs(sec.Ref)
 	}
 	sec.Pos = callerPos(thread)
+	s.declareSecret(sec)
 	return starlark.String(sec.Placeholder()), nil
+}
+
+// declareSecret records sec (once per placeholder) in Project.Secrets: the
+// daemon resolves them before it shows the evaluation's output, so no
+// value printed by print() or local() reaches the logs unredacted, even
+// from the first evaluation.
+func (s *evalState) declareSecret(sec model.Secret) {
+	for _, d := range s.project.Secrets {
+		if d.Placeholder() == sec.Placeholder() {
+			return
+		}
+	}
+	s.project.Secrets = append(s.project.Secrets, &sec)
 }
 
 // validSecretFile reports whether f is a plain file name.

@@ -67,6 +67,7 @@ type errorWire struct {
 	Line, Col int
 	Msg, Hint string
 	Files     []string
+	Secrets   []*model.Secret
 	Cause     string // "" = no cause
 	Is        uint8  // bit i: the cause matches causeSentinels[i]
 	Stop      *loopfile.Stop
@@ -84,7 +85,7 @@ func toWire(err error) *errorWire {
 	if !errors.As(err, &le) {
 		le = &loopfile.Error{Msg: err.Error()}
 	}
-	w := &errorWire{File: le.File, Line: le.Line, Col: le.Col, Msg: le.Msg, Hint: le.Hint, Files: le.Files}
+	w := &errorWire{File: le.File, Line: le.Line, Col: le.Col, Msg: le.Msg, Hint: le.Hint, Files: le.Files, Secrets: le.Secrets}
 	if cause := le.Unwrap(); cause != nil {
 		w.Cause = cause.Error()
 		for i, s := range causeSentinels {
@@ -98,7 +99,7 @@ func toWire(err error) *errorWire {
 }
 
 func (w *errorWire) toError() *loopfile.Error {
-	e := &loopfile.Error{File: w.File, Line: w.Line, Col: w.Col, Msg: w.Msg, Hint: w.Hint, Files: w.Files}
+	e := &loopfile.Error{File: w.File, Line: w.Line, Col: w.Col, Msg: w.Msg, Hint: w.Hint, Files: w.Files, Secrets: w.Secrets}
 	switch {
 	case w.Stop != nil:
 		e.WithCause(w.Stop)
