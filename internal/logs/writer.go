@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/loopdev/loop/internal/isolate"
 )
 
 // Writer returns an io.Writer that stores what is written to it as lines
@@ -52,9 +54,11 @@ type lineWriter struct {
 
 var _ interface{ Flush() error } = (*lineWriter)(nil)
 
-func (w *lineWriter) Write(p []byte) (int, error) {
+func (w *lineWriter) Write(p []byte) (n int, err error) {
+	n = len(p) // also after a panic: the writer never fails its process
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	defer isolate.Recover("log writer", w.failed)
 	w.feed(w.redactStream(p, false))
 	w.store()
 	w.shrink()
@@ -66,12 +70,24 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 func (w *lineWriter) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	defer isolate.Recover("log writer", w.failed)
 	w.feed(w.redactStream(nil, true))
 	if w.started {
 		w.endLine()
 	}
 	w.store()
 	return nil
+}
+
+// failed handles a panic of the writer (a bug): the writer runs in the
+// goroutines that copy a process's output, where a panic would take down
+// loopd and every project. What it held is dropped (unredacted bytes
+// cannot be stored), the resource's log says so, and it starts afresh.
+// w.mu held.
+func (w *lineWriter) failed(p *isolate.Panic) {
+	w.held, w.red, w.line, w.partial, w.out = nil, nil, nil, nil, nil
+	w.invalid, w.started = false, false
+	w.s.Append(w.resource, Loop, p.Error()+": output was dropped")
 }
 
 // redactStream returns the bytes of p (after those held back) that the
@@ -242,11 +258,13 @@ func (w *lineWriter) store() {
 	if len(w.out) == 0 {
 		return
 	}
-	w.s.mu.Lock()
-	for _, text := range w.out {
-		w.s.add(w.resource, w.stream, text)
-	}
-	w.s.mu.Unlock()
+	func() {
+		w.s.mu.Lock()
+		defer w.s.mu.Unlock() // also if add panics: see failed
+		for _, text := range w.out {
+			w.s.add(w.resource, w.stream, text)
+		}
+	}()
 	if w.each != nil {
 		for _, text := range w.out {
 			w.each(text)

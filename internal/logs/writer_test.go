@@ -266,3 +266,42 @@ func TestWriter_hugeWrite(t *testing.T) {
 		t.Errorf("stored %d pieces, want 64 full ones and 7 bytes", len(got))
 	}
 }
+
+// panicky is a Redactor with a bug: its stream redaction panics while
+// broken is set.
+type panicky struct{ broken bool }
+
+func (p *panicky) Redact(s string) string { return s }
+func (p *panicky) RedactStream(dst, src []byte, atEOF bool) ([]byte, int) {
+	if p.broken {
+		var m map[string]int
+		m["boom"]++
+	}
+	return append(dst, src...), len(src)
+}
+
+// A panic in a Writer (it runs in the goroutines that copy a process's
+// output, where it would take down loopd) is contained: the resource's
+// log says what happened, and the writer works again afterwards.
+func TestWriter_panicIsContained(t *testing.T) {
+	s, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r := &panicky{broken: true}
+	s.SetRedactor(r)
+	w := s.Writer("api", Stdout)
+	if n, err := w.Write([]byte("lost\n")); n != 5 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	r.broken = false
+	w.Write([]byte("kept\n"))
+	var got []string
+	for _, l := range s.Query(Query{}) {
+		got = append(got, l.Stream+": "+l.Text)
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "loop: internal error in log writer") || got[1] != "stdout: kept" {
+		t.Errorf("lines = %q", got)
+	}
+}
