@@ -15,6 +15,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/engine"
+	"github.com/loopdev/loop/internal/isolate"
 	"github.com/loopdev/loop/internal/logs"
 	"github.com/loopdev/loop/internal/loopfile"
 	"github.com/loopdev/loop/internal/model"
@@ -33,6 +34,7 @@ type project struct {
 	log      *slog.Logger
 	logs     *logs.Store
 	redactor *secret.Redactor // values of the project's resolved secrets
+	publish  func(api.Event) uint64
 	resolver *secret.Resolver
 	engine   *engine.Engine
 	cancel   context.CancelFunc
@@ -41,9 +43,10 @@ type project struct {
 	flushReq chan chan struct{} // wait-until-settled asks for pending changes first
 	watch    atomic.Pointer[api.WatchStatus]
 
-	mu  sync.Mutex // guards env and cur
-	env []string
-	cur *model.Project // last good configuration
+	mu       sync.Mutex // guards env, cur and problems
+	env      []string
+	cur      *model.Project // last good configuration
+	problems []api.Problem  // panics contained in the project's goroutines
 	// watched: files evaluation read, also when it failed (loop-owned by run)
 	watched []string
 }
@@ -88,6 +91,7 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 	}, p.redactor)
 	p.resolver = resolver
 	publish := func(ev api.Event) uint64 { return cfg.publish(secret.RedactJSON(p.redactor, ev)) }
+	p.publish = publish
 	m, err := p.evaluate(ctx)
 	if err != nil {
 		store.Close()
@@ -119,7 +123,10 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 	}()
 	go func() {
 		defer close(p.done)
-		p.run(ctx)
+		func() {
+			defer isolate.Recover("the watcher loop", p.panicked)
+			p.run(ctx)
+		}()
 		<-engineDone
 		<-healthDone
 		if err := store.Close(); err != nil {
@@ -226,7 +233,15 @@ func (p *project) run(ctx context.Context) {
 		wdone := make(chan struct{})
 		began := time.Now()
 		p.watch.Store(&api.WatchStatus{})
-		go func() { werr <- w.Run(wctx); close(wdone) }()
+		go func() {
+			defer close(wdone)
+			var err error
+			if pn := isolate.Call("the watcher", func() { err = w.Run(wctx) }); pn != nil {
+				p.log.Error("watcher panicked", "panic", pn.Value, "stack", string(pn.Stack))
+				err = pn
+			}
+			werr <- err
+		}()
 		go func() {
 			select {
 			case <-w.Ready():
@@ -281,6 +296,19 @@ func (p *project) consume(ctx context.Context, w *watch.Watcher, werr <-chan err
 	}
 }
 
+// panicked reports a panic contained in one of the project's goroutines
+// as the project's problem: loopd and every other project run on.
+func (p *project) panicked(pn *isolate.Panic) {
+	p.log.Error("panic contained", "in", pn.What, "panic", pn.Value, "stack", string(pn.Stack))
+	p.mu.Lock()
+	p.problems = append(p.problems, api.Problem{Component: "internal", Since: time.Now(),
+		Message: pn.Error() + "; the project may be inconsistent: `loop down` and `loop up` start it clean"})
+	p.mu.Unlock()
+	if p.publish != nil {
+		p.publish(api.Event{Time: time.Now(), Kind: api.EventProject, Project: p.name, Message: pn.Error()})
+	}
+}
+
 // snapshot is the engine's snapshot plus the watcher's status.
 func (p *project) snapshot() *api.Project {
 	snap := *secret.RedactJSON(p.redactor, p.engine.Snapshot())
@@ -288,6 +316,10 @@ func (p *project) snapshot() *api.Project {
 		v := *ws
 		snap.Watch = &v
 	}
+	snap.Problems = slices.Clip(snap.Problems) // the engine's snapshot is shared: append copies
+	p.mu.Lock()
+	snap.Problems = append(snap.Problems, p.problems...)
+	p.mu.Unlock()
 	if h := p.logs.Health(); !h.OK() {
 		snap.Problems = append(snap.Problems, api.Problem{Component: "logs", Message: h.String(), Since: h.Since})
 	}
