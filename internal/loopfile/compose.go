@@ -21,6 +21,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/loopdev/loop/internal/model"
+	loopsync "github.com/loopdev/loop/internal/sync"
 	"go.starlark.net/starlark"
 )
 
@@ -312,6 +313,10 @@ func (s *evalState) composeWatch(r *model.Resource, c *model.Container, svc type
 		case types.WatchActionSync, types.WatchActionSyncRestart, types.WatchActionSyncExec:
 			if t.Target == "" {
 				warn("develop.watch %s on %s: no target; ignored", t.Action, s.rel(local))
+				continue
+			}
+			if real, outside := loopsync.OutsideRoot(s.project.Dir, local); outside {
+				warn("develop.watch %s on %s: resolves to %s, outside the project; ignored (loop syncs only files inside the project)", t.Action, local, real)
 				continue
 			}
 			c.Sync = append(c.Sync, model.SyncRule{Local: local, Remote: t.Target})
