@@ -131,6 +131,14 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 				if s, err = f.src.rawString(em.val, "containerEnv."+em.name); err != nil {
 					break
 				}
+				// The Dockerfile's ENV takes the name unquoted.
+				if err = model.CheckEnv(em.name, s); err == nil && strings.ContainsAny(em.name, " \t\r\n") {
+					err = fmt.Errorf("%w: name %q contains white space", model.ErrBadEnv, em.name)
+				}
+				if err != nil {
+					err = f.src.errAt(em.key, "name it with letters, digits and _: it becomes an ENV of the generated Dockerfile", "containerEnv: %v", err)
+					break
+				}
 				f.env[em.name] = s
 				f.envOrder = append(f.envOrder, em.name)
 			}

@@ -173,8 +173,11 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 		StopTimeout: defaultStopTimeout,
 		Env:         map[string]string{},
 	}
-	for k, v := range svc.Environment {
-		if v != nil {
+	for _, k := range slices.Sorted(maps.Keys(svc.Environment)) {
+		if v := svc.Environment[k]; v != nil {
+			if err := model.CheckEnv(k, *v); err != nil {
+				return nil, fmt.Errorf("environment: %w", err)
+			}
 			r.Env[k] = *v
 		}
 	}
