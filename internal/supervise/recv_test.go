@@ -22,7 +22,7 @@ type entry struct {
 	mode             int64
 }
 
-func tarBytes(t *testing.T, uid int, entries ...entry) []byte {
+func tarBytes(t testing.TB, uid int, entries ...entry) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
