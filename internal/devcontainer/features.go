@@ -86,7 +86,7 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 	}
 
 	metaFile := filepath.Join(f.dir, "devcontainer-feature.json")
-	text, err := os.ReadFile(metaFile)
+	text, err := readFile(metaFile)
 	if err != nil {
 		return nil, p.src.errAt(fm.key, "a local Feature is a folder with devcontainer-feature.json and install.sh",
 			"feature %q: %v", fm.name, err)
