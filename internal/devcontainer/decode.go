@@ -28,7 +28,7 @@ func (s *source) parse() (hujson.Value, error) {
 }
 
 // hujson reports "hujson: line L, column C: msg".
-var syntaxErrRE = regexp.MustCompile(`^hujson: line (\d+), column (\d+): (.*)$`)
+var syntaxErrRE = regexp.MustCompile(`(?s)^hujson: line (\d+), column (\d+): (.*)$`)
 
 func (s *source) syntaxError(err error) *Error {
 	e := &Error{File: s.file, Msg: "syntax error: " + err.Error(), Hint: "devcontainer.json is JSON with comments"}
