@@ -40,3 +40,25 @@ func TestLoad_specialFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestLoad_deepNesting: a config nesting arrays a million deep (2 MB, under
+// MaxFileSize) is an error at the bracket past MaxDepth; it used to
+// overflow the parser's stack, a fatal error that took loopd down.
+// Brackets in strings and comments do not count.
+func TestLoad_deepNesting(t *testing.T) {
+	n := 1_000_000
+	deep := `{"image": "alpine:3", "x": ` + strings.Repeat("[", n) + strings.Repeat("]", n) + "}"
+	dir := newProject(t, map[string]string{".devcontainer/devcontainer.json": deep})
+	_, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"})
+	var e *Error
+	if !errors.As(err, &e) || e.Line != 1 || e.Col != 28+MaxDepth-1 || !strings.Contains(e.Msg, "nest more than 1000 deep") {
+		t.Errorf("got %v, want an error at 1:%d", err, 28+MaxDepth-1)
+	}
+
+	brackets := strings.Repeat("[{", MaxDepth)
+	fine := "{\n// " + brackets + "\n/* " + brackets + " */\n\"image\": \"alpine:3\", \"name\": \"" + brackets + `\"` + "\"}"
+	dir = newProject(t, map[string]string{".devcontainer/devcontainer.json": fine})
+	if _, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"}); err != nil {
+		t.Errorf("brackets in comments and strings: %v", err)
+	}
+}
