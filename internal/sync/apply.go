@@ -51,9 +51,10 @@ func apply(ctx context.Context, t Target, p Plan, opts Options, c *confined) (St
 	for _, f := range p.Copies {
 		e, ok, err := check(f, c)
 		switch {
-		case err != nil && !outside.add(f, err):
-			st.refuse(f.Local, reasonOf(err))
 		case err != nil:
+			if !outside.add(f, err) { // a rule outside the project is reported once
+				st.refuse(f.Local, reasonOf(err))
+			}
 		case !ok:
 			gone = append(gone, f.Remote)
 		case e != nil:
