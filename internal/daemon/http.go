@@ -132,15 +132,26 @@ func guard(h http.Handler, info *HTTPInfo) http.Handler {
 			h.ServeHTTP(w, r) // the one-time login link of `loop open`: its handler checks the code
 			return
 		}
-		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if c, err := r.Cookie("loop_token"); got == "" && err == nil {
-			got = c.Value
+		got, ok := bearer(r.Header.Get("Authorization"))
+		if c, err := r.Cookie("loop_token"); r.Header.Get("Authorization") == "" && err == nil {
+			got, ok = c.Value, true
 		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(info.Token)) != 1 {
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(info.Token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="loopd"`)
 			writeError(w, http.StatusUnauthorized, errors.New("unauthorized: send the token from $LOOP_HOME/token as a Bearer token"), "")
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header
+// value; ok is false for any other value (a bare token included). The
+// scheme is case-insensitive, as RFC 9110 says.
+func bearer(h string) (token string, ok bool) {
+	const scheme = "Bearer "
+	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return "", false
+	}
+	return h[len(scheme):], true
 }

@@ -35,6 +35,15 @@ func TestDaemon_HTTPListenerGuards(t *testing.T) {
 		{"cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "loop_token", Value: info.Token}) }, http.StatusOK},
 		{"no token", func(*http.Request) {}, http.StatusUnauthorized},
 		{"wrong token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, http.StatusUnauthorized},
+		{"bare token", func(r *http.Request) { r.Header.Set("Authorization", info.Token) }, http.StatusUnauthorized},
+		{"other scheme", func(r *http.Request) { r.Header.Set("Authorization", "Basic "+info.Token) }, http.StatusUnauthorized},
+		{"empty bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") }, http.StatusUnauthorized},
+		{"two spaces", func(r *http.Request) { r.Header.Set("Authorization", "Bearer  "+info.Token) }, http.StatusUnauthorized},
+		{"bare token beside the cookie", func(r *http.Request) {
+			r.Header.Set("Authorization", info.Token)
+			r.AddCookie(&http.Cookie{Name: "loop_token", Value: info.Token})
+		}, http.StatusUnauthorized},
+		{"lower-case scheme", func(r *http.Request) { r.Header.Set("Authorization", "bearer "+info.Token) }, http.StatusOK},
 		{"forged host", func(r *http.Request) { bearer(r); r.Host = "evil.example:80" }, http.StatusForbidden},
 		{"cross origin", func(r *http.Request) { bearer(r); r.Header.Set("Origin", "http://evil.example") }, http.StatusForbidden},
 		{"same origin", func(r *http.Request) { bearer(r); r.Header.Set("Origin", info.URL) }, http.StatusOK},

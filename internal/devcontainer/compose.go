@@ -125,6 +125,9 @@ func (p *parser) composeFiles(m member) ([]string, error) {
 			return nil, p.src.errAt(v, "paths are relative to "+p.rel(p.dir),
 				"%s: Compose file %s not found", what, p.rel(f))
 		}
+		if err := checkFile(f); err != nil {
+			return nil, p.src.errAt(v, "name a Compose file", "%s: Compose file %s: %v", what, p.rel(f), err)
+		}
 		files = append(files, f)
 	}
 	return files, nil

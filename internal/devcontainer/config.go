@@ -86,6 +86,27 @@ func (p *parser) strMap(v *hujson.Value, what string) (map[string]string, error)
 	return out, nil
 }
 
+// envMap reads an object of environment variables (containerEnv,
+// remoteEnv): strings whose names and values model.CheckEnv accepts.
+func (p *parser) envMap(v *hujson.Value, what string) (map[string]string, error) {
+	out, err := p.strMap(v, what)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members(v.Value.(*hujson.Object)) {
+		if val, ok := out[m.name]; ok {
+			if err := model.CheckEnv(m.name, val); err != nil {
+				at := m.key
+				if model.CheckEnv(m.name, "") == nil {
+					at = m.val // the value is at fault
+				}
+				return nil, p.src.errAt(at, model.EnvHint, "%s: %v", what, err)
+			}
+		}
+	}
+	return out, nil
+}
+
 func (p *parser) load() (*Result, error) {
 	root, err := p.src.parse()
 	if err != nil {
@@ -169,9 +190,9 @@ func (p *parser) property(m member) error {
 			p.build.Context = p.abs(p.dir, ctx)
 		}
 	case "containerEnv":
-		p.res.Env, err = p.strMap(m.val, m.name)
+		p.res.Env, err = p.envMap(m.val, m.name)
 	case "remoteEnv":
-		p.c.RemoteEnv, err = p.strMap(m.val, m.name)
+		p.c.RemoteEnv, err = p.envMap(m.val, m.name)
 	case "forwardPorts":
 		err = p.forwardPorts(m)
 	case "appPort":

@@ -17,9 +17,20 @@ type source struct {
 	text    []byte
 }
 
+// MaxDepth bounds how deeply arrays and objects nest in a JSONC file: the
+// parser recurses once per level, and a few megabytes of "[[[[" would
+// exhaust the stack (a fatal error, not a panic).
+const MaxDepth = 1000
+
 // parse parses text as JSONC; a syntax error is an *Error at its position.
 func (s *source) parse() (hujson.Value, error) {
 	s.text = bytes.TrimPrefix(s.text, []byte("\ufeff"))
+	if off := tooDeep(s.text, MaxDepth); off >= 0 {
+		line, col := s.position(off)
+		return hujson.Value{}, &Error{File: s.file, Line: line, Col: col,
+			Msg:  fmt.Sprintf("arrays and objects nest more than %d deep (devcontainer.MaxDepth)", MaxDepth),
+			Hint: "devcontainer.json is JSON with comments"}
+	}
 	v, err := hujson.Parse(s.text)
 	if err != nil {
 		return v, s.syntaxError(err)
@@ -27,8 +38,41 @@ func (s *source) parse() (hujson.Value, error) {
 	return v, nil
 }
 
+// tooDeep returns the offset of the bracket that opens level max+1 of
+// JSONC text (strings and comments skipped), or -1.
+func tooDeep(text []byte, max int) int {
+	depth := 0
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '"':
+			for i++; i < len(text) && text[i] != '"'; i++ {
+				if text[i] == '\\' {
+					i++
+				}
+			}
+		case c == '/' && i+1 < len(text) && text[i+1] == '/':
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+		case c == '/' && i+1 < len(text) && text[i+1] == '*':
+			end := bytes.Index(text[i+2:], []byte("*/"))
+			if end < 0 {
+				return -1 // the parser reports the unterminated comment
+			}
+			i += 2 + end + 1
+		case c == '[' || c == '{':
+			if depth++; depth > max {
+				return i
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return -1
+}
+
 // hujson reports "hujson: line L, column C: msg".
-var syntaxErrRE = regexp.MustCompile(`^hujson: line (\d+), column (\d+): (.*)$`)
+var syntaxErrRE = regexp.MustCompile(`(?s)^hujson: line (\d+), column (\d+): (.*)$`)
 
 func (s *source) syntaxError(err error) *Error {
 	e := &Error{File: s.file, Msg: "syntax error: " + err.Error(), Hint: "devcontainer.json is JSON with comments"}

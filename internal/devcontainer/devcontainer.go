@@ -101,7 +101,7 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := os.ReadFile(file)
+	src, err := readFile(file)
 	if err != nil {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("read: %v", err)}
 	}

@@ -86,7 +86,7 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 	}
 
 	metaFile := filepath.Join(f.dir, "devcontainer-feature.json")
-	text, err := os.ReadFile(metaFile)
+	text, err := readFile(metaFile)
 	if err != nil {
 		return nil, p.src.errAt(fm.key, "a local Feature is a folder with devcontainer-feature.json and install.sh",
 			"feature %q: %v", fm.name, err)
@@ -129,6 +129,14 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 			for _, em := range members(env) {
 				var s string
 				if s, err = f.src.rawString(em.val, "containerEnv."+em.name); err != nil {
+					break
+				}
+				// The Dockerfile's ENV takes the name unquoted.
+				if err = model.CheckEnv(em.name, s); err == nil && strings.ContainsAny(em.name, " \t\r\n") {
+					err = fmt.Errorf("%w: name %q contains white space", model.ErrBadEnv, em.name)
+				}
+				if err != nil {
+					err = f.src.errAt(em.key, "name it with letters, digits and _: it becomes an ENV of the generated Dockerfile", "containerEnv: %v", err)
 					break
 				}
 				f.env[em.name] = s

@@ -12,7 +12,7 @@ import (
 
 // featureFiles returns testdata/features as project files under
 // .devcontainer/features.
-func featureFiles(t *testing.T) map[string]string {
+func featureFiles(t testing.TB) map[string]string {
 	t.Helper()
 	files := map[string]string{}
 	err := filepath.WalkDir("testdata/features", func(path string, d os.DirEntry, err error) error {

@@ -2,11 +2,15 @@ package loopfile
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
 // args holds a builtin's arguments by parameter name. Its getters convert
@@ -211,6 +215,19 @@ func (a *args) strDict(name string) map[string]string {
 		out[string(k)] = string(val)
 	}
 	return out
+}
+
+// env accepts a dict of environment variables: string to string, every
+// name and value one that model.CheckEnv accepts.
+func (a *args) env(name string) map[string]string {
+	m := a.strDict(name)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := model.CheckEnv(k, m[k]); err != nil {
+			a.fail(name, model.EnvHint, "%v", err)
+			return nil
+		}
+	}
+	return m
 }
 
 // duration accepts a Go duration string ("1.5s", "200ms") or a number of

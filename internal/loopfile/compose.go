@@ -21,6 +21,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/loopdev/loop/internal/model"
+	loopsync "github.com/loopdev/loop/internal/sync"
 	"go.starlark.net/starlark"
 )
 
@@ -172,8 +173,11 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 		StopTimeout: defaultStopTimeout,
 		Env:         map[string]string{},
 	}
-	for k, v := range svc.Environment {
-		if v != nil {
+	for _, k := range slices.Sorted(maps.Keys(svc.Environment)) {
+		if v := svc.Environment[k]; v != nil {
+			if err := model.CheckEnv(k, *v); err != nil {
+				return nil, fmt.Errorf("environment: %w", err)
+			}
 			r.Env[k] = *v
 		}
 	}
@@ -312,6 +316,10 @@ func (s *evalState) composeWatch(r *model.Resource, c *model.Container, svc type
 		case types.WatchActionSync, types.WatchActionSyncRestart, types.WatchActionSyncExec:
 			if t.Target == "" {
 				warn("develop.watch %s on %s: no target; ignored", t.Action, s.rel(local))
+				continue
+			}
+			if real, outside := loopsync.OutsideRoot(s.project.Dir, local); outside {
+				warn("develop.watch %s on %s: resolves to %s, outside the project; ignored (loop syncs only files inside the project)", t.Action, local, real)
 				continue
 			}
 			c.Sync = append(c.Sync, model.SyncRule{Local: local, Remote: t.Target})

@@ -187,7 +187,7 @@ func readContainerCommon(s *evalState, a *args) *model.Resource {
 		Name:         a.str("name", ""),
 		Kind:         model.KindContainer,
 		Dir:          s.project.Dir,
-		Env:          a.strDict("env"),
+		Env:          a.env("env"),
 		Ignore:       a.strList("ignore"),
 		ResourceDeps: a.strList("resource_deps"),
 		Readiness:    a.probe("readiness"),

@@ -1,6 +1,7 @@
 package loopfile
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -253,8 +254,8 @@ func TestLoad_containerValues(t *testing.T) {
 		{"volume target cleaned", `volumes = ["v1:/data/"]`, func(c *model.Container) any { return c.Volumes },
 			[]model.Volume{{Source: "v1", Target: "/data", Named: true}}},
 		{"shared step values are copied", `on_change = [R, R]`, func(c *model.Container) any { return len(c.OnChange) }, 2},
-		{"tuple sync", `sync = (sync("/abs", "/app"),)`, func(c *model.Container) any { return c.Sync },
-			[]model.SyncRule{{Local: "/abs", Remote: "/app"}}},
+		{"tuple sync", `sync = (sync("src", "/app"),)`, func(c *model.Container) any { return []string{filepath.Base(c.Sync[0].Local), c.Sync[0].Remote} },
+			[]string{"src", "/app"}},
 		{"run_once", `run_once = True`, func(c *model.Container) any { return c.RunOnce }, true},
 	}
 	for _, tt := range tests {
@@ -301,12 +302,16 @@ container("worker", "alpine", resource_deps = ["api"])
 }
 
 func TestLoad_containerEqualAcrossEvaluations(t *testing.T) {
-	files := map[string]string{"Loopfile": `container("c", "alpine", cmd = "sleep 1", ports = [80], sync = [sync("/src", "/app")], on_change = [restart()])`}
-	a, _ := mustLoad(t, files)
-	files["Loopfile"] = "\n\n" + files["Loopfile"]
-	b, _ := mustLoad(t, files)
+	src := `container("c", "alpine", cmd = "sleep 1", ports = [80], sync = [sync("src", "/app")], on_change = [restart()])`
+	a, dir := mustLoad(t, map[string]string{"Loopfile": src})
+	if err := os.WriteFile(filepath.Join(dir, "Loopfile"), []byte("\n\n"+src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(t.Context(), filepath.Join(dir, "Loopfile"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ra, rb := a.Resource("c"), b.Resource("c")
-	ra.Dir = rb.Dir // different temp dirs
 	if !ra.Equal(rb) {
 		t.Errorf("got %+v != %+v, want Equal", ra, rb)
 	}

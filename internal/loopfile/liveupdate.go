@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/loopdev/loop/internal/model"
+	loopsync "github.com/loopdev/loop/internal/sync"
 	"go.starlark.net/starlark"
 )
 
@@ -30,7 +31,8 @@ func (v *syncValue) Hash() (uint32, error) { return starlark.String(v.shown).Has
 
 // sync(local, remote) returns a sync rule for container(sync=...): changes
 // under local (relative to the project directory) are copied to remote, an
-// absolute path in the container.
+// absolute path in the container. local must really be inside the project:
+// a path that leaves it, through ".." or a symlinked parent, is an error.
 func builtinSync(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	a, err := unpack(b.Name(), posArgs, kwargs, "local", "remote")
 	if err != nil {
@@ -44,11 +46,23 @@ func builtinSync(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.
 		a.fail("remote", fmt.Sprintf("use an absolute path in the container, e.g. %q", path.Join("/", remote)),
 			"remote path %q is not absolute", remote)
 	}
+	s := stateOf(thread)
+	abs := s.abs(local)
+	if a.err == nil {
+		if real, outside := loopsync.OutsideRoot(s.project.Dir, abs); outside {
+			where := "is"
+			if real != abs {
+				where = "resolves to " + real + ","
+			}
+			a.fail("local", "sync only files inside the project; mount other directories with container(volumes=)",
+				"%q %s outside the project %s", local, where, s.project.Dir)
+		}
+	}
 	if a.err != nil {
 		return nil, a.err
 	}
 	return &syncValue{
-		rule:  model.SyncRule{Local: stateOf(thread).abs(local), Remote: path.Clean(remote)},
+		rule:  model.SyncRule{Local: abs, Remote: path.Clean(remote)},
 		shown: fmt.Sprintf("sync(%q, %q)", local, remote),
 	}, nil
 }

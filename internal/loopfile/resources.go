@@ -83,7 +83,7 @@ func readCommon(s *evalState, a *args, kind model.Kind) *model.Resource {
 		Name:         a.str("name", ""),
 		Kind:         kind,
 		Cmd:          a.cmd("cmd"),
-		Env:          a.strDict("env"),
+		Env:          a.env("env"),
 		Ignore:       a.strList("ignore"),
 		ResourceDeps: a.strList("resource_deps"),
 		Labels:       a.strList("labels"),

@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -114,10 +115,21 @@ var migrations = []string{
 // busyTimeout is how long a writer waits for another process's lock.
 const busyTimeout = 10 * time.Second
 
+// Permissions of the store: what loop records is the user's alone.
+const (
+	dirMode  = 0o700
+	fileMode = 0o600
+)
+
+// sqliteFiles are the suffixes of the files SQLite keeps beside the
+// database.
+var sqliteFiles = []string{"-wal", "-shm", "-journal"}
+
 // Open opens (creating when missing) the database at path and brings its
-// schema up to date.
+// schema up to date. The database's directory is made 0700 and its files
+// 0600, those an older loop left more open included.
 func Open(path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := private(path); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	q := url.Values{}
@@ -148,6 +160,37 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// private makes the directory of the database at path 0700 and the
+// database 0600, creating it first: SQLite gives the -wal and -shm files it
+// creates the database's mode, so they are never readable by others either.
+// Existing -wal, -shm and -journal files are made 0600 too.
+func private(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return err
+	} else if fi.Mode().Perm() != dirMode {
+		if err := os.Chmod(dir, dirMode); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range append([]string{""}, sqliteFiles...) {
+		if err := os.Chmod(path+p, fileMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // isBusy reports whether err is SQLite's "database is locked".

@@ -85,8 +85,10 @@ func serveFrames(root *tree, in io.Reader, out io.Writer) error {
 			if size > maxDeleteFrame {
 				return fmt.Errorf("delete frame of %d bytes: %w", size, errFraming)
 			}
-			body := make([]byte, size)
-			if _, err := io.ReadFull(br, body); err != nil {
+			// Read what arrives rather than allocate what the length
+			// claims: a cut frame costs only the bytes it had.
+			body, err := io.ReadAll(io.LimitReader(br, int64(size)))
+			if err != nil || len(body) != int(size) {
 				return fmt.Errorf("delete frame: %w", errFraming)
 			}
 			errs = root.RemovePaths(deleteLines(string(body)))

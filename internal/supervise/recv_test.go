@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,7 +24,7 @@ type entry struct {
 	mode             int64
 }
 
-func tarBytes(t *testing.T, uid int, entries ...entry) []byte {
+func tarBytes(t testing.TB, uid int, entries ...entry) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
@@ -295,4 +297,65 @@ func writeTestFile(t *testing.T, p, s string) {
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestServeFrames_Sparse: a sparse entry, whose 2.5 KiB of tar stand for a
+// 1 TiB file, is refused, not written out; the next entry still is.
+func TestServeFrames_Sparse(t *testing.T) {
+	root := t.TempDir()
+	tarball := append(sparseTar(t, "big", 1<<40), tarBytes(t, os.Getuid(), entry{name: "next", typ: tar.TypeReg, mode: 0o644, body: "n"})...)
+	got, err := serve(t, root, tarFrame(tarball, 4096))
+	if err != nil || len(got) != 1 || !strings.HasPrefix(got[0], "err ") || !strings.Contains(got[0], "big: refusing a sparse file") {
+		t.Fatalf("replies = %q, %v; want the sparse file refused", got, err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "big")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("big: %v, want it absent", err)
+	}
+	if got := readFile(t, filepath.Join(root, "next")); got != "n" {
+		t.Errorf("next = %q", got)
+	}
+}
+
+// sparseTar is a PAX GNU sparse 1.0 file of size bytes, all holes but the
+// last byte. archive/tar cannot write one: the records are spliced in
+// place of a comment record of the same length.
+func sparseTar(t *testing.T, name string, size int64) []byte {
+	t.Helper()
+	rec := func(k, v string) string {
+		s := " " + k + "=" + v + "\n"
+		n := len(s) + 1
+		for len(strconv.Itoa(n))+len(s) != n {
+			n++
+		}
+		return strconv.Itoa(n) + s
+	}
+	records := rec("GNU.sparse.major", "1") + rec("GNU.sparse.minor", "0") + rec("GNU.sparse.name", name) +
+		rec("GNU.sparse.realsize", strconv.FormatInt(size, 10))
+	var value, comment string
+	for len(comment) < len(records) {
+		value += "c"
+		comment = rec("comment", value)
+	}
+	if len(comment) != len(records) {
+		t.Fatalf("no comment record of %d bytes", len(records))
+	}
+	sparseMap := make([]byte, 512)
+	copy(sparseMap, fmt.Sprintf("1\n%d\n1\n", size-1))
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: 513, Mode: 0o644, Format: tar.FormatPAX,
+		PAXRecords: map[string]string{"comment": value}}
+	if err := tw.WriteHeader(hdr); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(sparseMap)
+	tw.Write([]byte{'x'})
+	if err := tw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out := bytes.Replace(b.Bytes(), []byte(comment), []byte(records), 1)
+	if bytes.Equal(out, b.Bytes()) {
+		t.Fatal("comment record not found")
+	}
+	return out
 }

@@ -29,6 +29,24 @@ var errThroughLink = errors.New("refusing a path through a symlink")
 // errUnsafeName refuses an absolute tar name or one with a ".." part.
 var errUnsafeName = errors.New("refusing an absolute name or one with ..")
 
+// errSparse refuses a sparse file: a few bytes of header can stand for a
+// file of any size (a terabyte of zeros would be written out). loop's
+// sync never sends one.
+var errSparse = errors.New("refusing a sparse file")
+
+// sparse reports whether hdr is a GNU sparse file, old style or PAX.
+func sparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
 func openTree(root string) (*tree, error) {
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -116,6 +134,9 @@ func (t *tree) Untar(r io.Reader) []error {
 			break
 		}
 		parts, err := splitName(hdr.Name)
+		if err == nil && sparse(hdr) {
+			err = errSparse
+		}
 		if err == nil && len(parts) > 0 {
 			err = t.entry(parts, hdr, tr)
 		}

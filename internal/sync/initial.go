@@ -29,8 +29,15 @@ import (
 // is authoritative, as in Okteto's first sync. Container paths whose host
 // counterpart opts.Ignore matches are kept, and so is every rule's Remote
 // itself. Without a Hasher everything is copied and nothing is deleted. A
-// rule whose Local does not exist is skipped.
+// rule whose Local does not exist is skipped, and so is one whose Local
+// really is outside opts.Root (through a symlinked parent): it is listed in
+// Stats.Refused, and nothing under its Remote is deleted.
 func Initial(ctx context.Context, t Target, rules []model.SyncRule, opts Options) (Stats, error) {
+	c, err := newConfined(opts.Root)
+	if err != nil {
+		return Stats{}, fmt.Errorf("sync: %w", err)
+	}
+	defer c.close()
 	rs := compile(rules)
 	h, _ := t.(Hasher)
 	var remote map[string]Entry
@@ -44,12 +51,14 @@ func Initial(ctx context.Context, t Target, rules []model.SyncRule, opts Options
 			remote[path.Clean("/"+p)] = e
 		}
 	}
-	root := ""
-	if opts.Root != "" {
-		root = filepath.Clean(opts.Root)
-	}
-	s := initialScan{rs: rs, remote: remote, root: root, ignore: opts.Ignore, local: map[string]bool{}}
+	s := initialScan{rs: rs, remote: remote, c: c, ignore: opts.Ignore, local: map[string]bool{}, outside: map[*rule]bool{}}
 	for i := range rs {
+		var oe *outsideError
+		if errors.As(c.checkRule(rs[i].local), &oe) {
+			s.outside[&rs[i]] = true
+			s.refused = append(s.refused, c.ruleOutside(&rs[i], oe))
+			continue
+		}
 		if err := s.walk(&rs[i]); err != nil {
 			return Stats{}, err
 		}
@@ -57,9 +66,9 @@ func Initial(ctx context.Context, t Target, rules []model.SyncRule, opts Options
 	if err := s.hashAll(ctx); err != nil {
 		return Stats{}, err
 	}
-	plan := Plan{Copies: s.copies, Deletes: s.deletes()}
+	plan := Plan{Copies: s.copies, Deletes: s.deletes(), Rules: rules}
 	slices.SortFunc(plan.Copies, func(a, b File) int { return strings.Compare(a.Remote, b.Remote) })
-	st, err := Apply(ctx, t, plan, opts)
+	st, err := apply(ctx, t, plan, opts, c)
 	st.Refused = append(s.refused, st.Refused...)
 	return st, err
 }
@@ -78,8 +87,9 @@ func remoteRoots(rs []rule) []string {
 type initialScan struct {
 	rs      []rule
 	remote  map[string]Entry // nil: the target cannot hash
-	root    string
+	c       *confined
 	ignore  func(string, bool) bool
+	outside map[*rule]bool  // rules whose Local is outside the project: not walked
 	local   map[string]bool // container paths the walk produced
 	copies  []File
 	check   []File // files whose kind and mode match the container's: compare content
@@ -131,7 +141,7 @@ func (s *initialScan) consider(f File, d fs.DirEntry) {
 	case m.IsDir():
 		same = e.Kind == 'D' && sameMode(m, e.Mode)
 	case m&fs.ModeSymlink != 0:
-		link, reason := linkTarget(f.Local, s.root)
+		link, reason := linkTarget(s.c, f.Local)
 		same = reason == "" && e.Kind == 'L' && e.Link == link
 	case m.IsRegular():
 		if e.Kind == 'F' && sameMode(m, e.Mode) {
@@ -162,7 +172,7 @@ func (s *initialScan) hashAll(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			h, err := hashFile(f.Local)
+			h, err := hashFile(s.c, f.Local)
 			differs[i] = err != nil || h != s.remote[f.Remote].Hash // an unreadable file: Apply reports it
 			return nil
 		})
@@ -178,11 +188,14 @@ func (s *initialScan) hashAll(ctx context.Context) error {
 	return nil
 }
 
-func hashFile(name string) (uint64, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+// hashFile hashes the content of the host file name, read as Apply reads
+// it (through c).
+func hashFile(c *confined, name string) (uint64, error) {
+	fd, err := c.openFile(name)
 	if err != nil {
 		return 0, err
 	}
+	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	h := xxh3.New()
 	if _, err := io.Copy(h, f); err != nil {
@@ -198,8 +211,11 @@ func (s *initialScan) deletes() []string {
 	if len(s.remote) == 0 {
 		return nil
 	}
-	byRemote := slices.Clone(s.rs)
-	slices.SortStableFunc(byRemote, func(a, b rule) int { return len(b.remote) - len(a.remote) })
+	byRemote := make([]*rule, len(s.rs))
+	for i := range s.rs {
+		byRemote[i] = &s.rs[i]
+	}
+	slices.SortStableFunc(byRemote, func(a, b *rule) int { return len(b.remote) - len(a.remote) })
 	paths := make([]string, 0, len(s.remote))
 	for p := range s.remote {
 		paths = append(paths, p)
@@ -212,9 +228,9 @@ func (s *initialScan) deletes() []string {
 		if s.local[p] || ancestorIn(kept, p) || ancestorIn(gone, p) {
 			continue
 		}
-		local, ok := hostPath(byRemote, p)
-		if !ok {
-			continue // not strictly below any Remote
+		r, local, ok := hostPath(byRemote, p)
+		if !ok || s.outside[r] {
+			continue // not strictly below any Remote, or the rule's Local is outside the project: unknown
 		}
 		if s.ignore != nil && s.ignore(local, s.remote[p].Kind == 'D') {
 			kept[p] = true
@@ -231,11 +247,11 @@ func (s *initialScan) deletes() []string {
 
 // hostPath maps the container path p back to the host through the rule
 // with the most specific Remote strictly above p.
-func hostPath(byRemote []rule, p string) (string, bool) {
+func hostPath(byRemote []*rule, p string) (*rule, string, bool) {
 	for _, r := range byRemote {
 		if rel, ok := under(r.remote, p, "/"); ok {
-			return filepath.Join(r.local, filepath.FromSlash(rel)), true
+			return r, filepath.Join(r.local, filepath.FromSlash(rel)), true
 		}
 	}
-	return "", false
+	return nil, "", false
 }

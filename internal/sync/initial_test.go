@@ -124,7 +124,12 @@ func TestSameMode(t *testing.T) {
 }
 
 func TestHashFile_matchesHash(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempRoot(t)
+	c, err := newConfined(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
 	for _, n := range []int{0, 1, 16, 240, 241, 1024, 100_000} {
 		b := make([]byte, n)
 		for i := range b {
@@ -134,7 +139,7 @@ func TestHashFile_matchesHash(t *testing.T) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, err := hashFile(p)
+		got, err := hashFile(c, p)
 		if err != nil || got != xxh3.Hash(b) {
 			t.Errorf("hashFile(%d bytes) = %x, %v; want %x", n, got, err, xxh3.Hash(b))
 		}

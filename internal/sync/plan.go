@@ -84,7 +84,7 @@ func NewPlan(rules []model.SyncRule, changed []string) Plan {
 	sort.Strings(paths)
 	paths = slices.Compact(paths)
 
-	var plan Plan
+	plan := Plan{Rules: rules}
 	b := planner{rs: rs, dirOK: map[string]bool{}, seen: map[string]bool{}, plan: &plan}
 	for _, p := range paths {
 		r, remote, ok := match(rs, p)

@@ -15,6 +15,13 @@
 //     from cleaned paths and checked, never from user-supplied ".." parts;
 //   - a host path below a symlinked directory is never an entry of its own
 //     (the symlink is synced instead), so nothing is written through a link;
+//   - every host file is read through its real path inside Options.Root:
+//     the directories above it (the rule's Local and its parents included)
+//     are resolved, a rule or file whose real path leaves the root is
+//     refused, and contents and link targets are read relative to a
+//     directory opened from the root without following symlinks, so a
+//     directory swapped for a symlink meanwhile is never read through
+//     (confine.go);
 //   - symlinks whose target resolves outside Options.Root are refused, and so
 //     are sockets, devices and fifos: they are skipped and listed in
 //     Stats.Refused, the rest of the batch still goes through.
@@ -24,6 +31,8 @@ import (
 	"context"
 	"io"
 	"io/fs"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
 // Target is where synced files go (a container). Implemented by the docker
@@ -60,8 +69,9 @@ type Entry struct {
 
 // Options say how entries are written.
 type Options struct {
-	// Root is the absolute project root: symlinks resolving outside it are
-	// refused (reported, not copied). With no Root every symlink is refused.
+	// Root is the absolute project root: nothing is read outside it, and
+	// symlinks resolving outside it are refused (reported, not copied).
+	// With no Root every entry is refused.
 	Root string
 	// UID and GID own every copied entry (-1: 0, root): the container
 	// user's numeric ids.
@@ -79,6 +89,9 @@ type Plan struct {
 	Copies    []File   // host file/dir/symlink -> container path, sorted by Remote (parents first)
 	Deletes   []string // container paths of host paths that no longer exist, sorted, none below another
 	Unmatched []string // changed host paths under no rule
+	// Rules are the sync rules the plan was made with: Apply names the
+	// rule of a file it refuses.
+	Rules []model.SyncRule
 }
 
 // File is one entry to copy.

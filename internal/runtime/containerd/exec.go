@@ -39,6 +39,9 @@ func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
 		env = append(env, k+"="+c.RemoteEnv[k])
 	}
 	env = append(env, spec.Env...)
+	if err := model.CheckEnviron(env); err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", h.spec.Name, err)
+	}
 	p, err := h.process(ctx, spec.Argv, user, spec.Workdir, env, spec.TTY)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", h.spec.Name, err)

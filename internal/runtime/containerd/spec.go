@@ -58,6 +58,9 @@ type config struct {
 
 // config checks spec and turns it into a config.
 func (r *Runtime) config(spec runtime.Spec) (*config, error) {
+	if err := model.CheckEnviron(spec.Env); err != nil {
+		return nil, err
+	}
 	c := spec.Container
 	cfg := &config{
 		Entrypoint: c.Entrypoint, Cmd: c.Cmd, KeepAlive: c.KeepAlive,

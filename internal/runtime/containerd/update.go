@@ -46,9 +46,7 @@ func (h *handle) Update(ctx context.Context, changed []string) error {
 	if err != nil {
 		return fmt.Errorf("sync to %s: %w", h.ctr.ID(), err)
 	}
-	for _, r := range stats.Refused {
-		h.logger.Warn("sync refused", "entry", r)
-	}
+	h.reportRefused(stats)
 	restart := false
 	for _, st := range c.OnChange {
 		if st.Restart {
@@ -179,9 +177,7 @@ func (h *handle) initialSync(ctx context.Context, running bool) error {
 	if err != nil {
 		return fmt.Errorf("initial sync: %w", err)
 	}
-	for _, r := range stats.Refused {
-		h.logger.Warn("sync refused", "entry", r)
-	}
+	h.reportRefused(stats)
 	h.logger.Debug("initial sync", "files", stats.Files, "deleted", stats.Deleted, "bytes", stats.Bytes)
 	return nil
 }
@@ -239,4 +235,16 @@ func parseHashes(b []byte) (map[string]lsync.Entry, error) {
 		m[f[3]] = e
 	}
 	return m, nil
+}
+
+// reportRefused writes what the sync skipped (a symlink or a rule that
+// leads outside the project, a special file) to the resource's log, as
+// the docker runtime does, and to loopd's.
+func (h *handle) reportRefused(s lsync.Stats) {
+	for _, r := range s.Refused {
+		h.logger.Warn("sync refused", "entry", r)
+		if h.spec.Stderr != nil {
+			fmt.Fprintf(h.spec.Stderr, "sync: skipped %s\n", r)
+		}
+	}
 }

@@ -234,6 +234,9 @@ func (r *Runtime) adopt(ctx context.Context, cli *client.Client, spec runtime.Sp
 // containerConfig is the container loop creates for spec; super is the
 // host path of the supervisor to bind-mount ("" when it is copied in).
 func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, super string) (*container.Config, *container.HostConfig, error) {
+	if err := model.CheckEnviron(spec.Env); err != nil {
+		return nil, nil, err
+	}
 	c := spec.Container
 	sig := spec.StopSignal
 	if sig == 0 {

@@ -136,6 +136,9 @@ func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
 		dir = h.c.Workdir
 	}
 	env := append(h.remoteEnv(), spec.Env...)
+	if err := model.CheckEnviron(env); err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", h.spec.Name, err)
+	}
 	code, err := h.exec(ctx, execOpts{argv: spec.Argv, user: user, dir: dir, env: env, tty: spec.TTY, stdin: spec.Stdin, stdout: spec.Stdout, stderr: spec.Stderr})
 	if err != nil {
 		return code, fmt.Errorf("exec in %s: %w", h.spec.Name, err)

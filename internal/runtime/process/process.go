@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -100,6 +101,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		case !fi.IsDir():
 			return nil, fmt.Errorf("start %s: working directory %q is not a directory", spec.Name, spec.Dir)
 		}
+	}
+	if err := model.CheckEnviron(spec.Env); err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	env := spec.Env
 	if env == nil {
