@@ -340,7 +340,7 @@ func TestChaos_ManyLoggers(t *testing.T) {
 	if !poll(120*time.Second, done) {
 		t.Fatalf("not every service's last line is in loop logs")
 	}
-	if rss := vmRSS(pid); rss > 300<<20 {
+	if rss := vmRSS(t, pid); rss > 300<<20 {
 		t.Errorf("loopd VmRSS %d MiB after 1,000,000 lines, want < 300 MiB", rss>>20)
 	}
 	quiet := func(when string) {
@@ -359,17 +359,3 @@ func TestChaos_ManyLoggers(t *testing.T) {
 	quiet("after a daemon restart")
 }
 
-// vmRSS is a process's resident set size in bytes (0 if unknown).
-func vmRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}

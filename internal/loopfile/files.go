@@ -278,7 +278,7 @@ func builtinLocal(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark
 	s := stateOf(thread)
 	argv := a.cmd("cmd")
 	quiet := a.boolean("quiet", false)
-	env := a.strDict("env")
+	env := a.env("env")
 	dir := a.dir(s, "dir")
 	if a.err != nil {
 		return nil, a.err
