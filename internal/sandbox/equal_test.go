@@ -206,7 +206,7 @@ print("branch", local("echo main").strip())
 `,
 		"lib.star":           "PORT = 8080\n",
 		"VERSION":            "1.2.3\n",
-		"raw.bin":            "\xff\xfe\x00 not UTF-8",
+		"raw.bin":            "\xff\xfe not UTF-8", // no NUL: env values cannot hold one
 		"Dockerfile":         "FROM scratch\n",
 		"src/main.go":        "package main\n",
 		"compose.yml":        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_DB: app\n",
