@@ -13,22 +13,26 @@ import (
 
 // Pool evaluates as Load does, through an evaluator started ahead of time:
 // it keeps one child idle (started, initialised, blocked reading its
-// request), hands it to the next Load and starts another in the
-// background. A child still evaluates once and exits; a Load that finds
-// none idle (another took it, or it is still starting) starts its own.
-// The zero Pool is not usable: call NewPool; a nil *Pool evaluates as Load.
+// request) and hands it to the next Load. A child still evaluates once
+// and exits; a Load that finds none idle (a concurrent Load took it)
+// starts its own. The next idle child is started when an evaluation ends,
+// not when it begins: on a small machine its start (tens of milliseconds
+// of CPU) would compete with the evaluation, and with the watch that
+// stops it at its memory limit. A Load that comes while it starts takes
+// it as it is: it is never further from ready than a child started then.
 //
-// Pool is safe for concurrent use. Its one goroutine, the one starting the
-// next child, is waited for by Close.
+// The zero Pool is not usable: call NewPool. A nil *Pool evaluates as
+// Load. Pool is safe for concurrent use; its one goroutine, the one
+// starting the next child, is waited for by Close.
 type Pool struct {
 	// idle holds the child waiting for an evaluation, if any. Only the
-	// starter goroutine sends, and one runs at a time, when idle is empty,
-	// so a send never blocks.
+	// starter goroutine sends, one at a time, and only while idle is
+	// empty, so a send never blocks.
 	idle chan *child
 
-	mu       sync.Mutex // guards starting and closed
-	starting bool       // the starter goroutine runs
-	closed   bool
+	mu       sync.Mutex     // guards starting and closed
+	starting chan struct{}  // while the starter runs; closed when it is done
+	closed   bool           // by Close: nothing more is started
 	wg       sync.WaitGroup // the starter goroutine
 }
 
@@ -36,9 +40,7 @@ type Pool struct {
 // the idle evaluator.
 func NewPool() *Pool {
 	p := &Pool{idle: make(chan *child, 1)}
-	p.mu.Lock()
-	p.startNextLocked()
-	p.mu.Unlock()
+	p.startNext()
 	return p
 }
 
@@ -52,6 +54,7 @@ func (p *Pool) Load(ctx context.Context, path string, opts loopfile.Options, lim
 	if err != nil {
 		return nil, err
 	}
+	defer p.startNext()
 	c := p.take()
 	if c == nil {
 		if c, err = startChild(); err != nil {
@@ -81,17 +84,18 @@ func (p *Pool) Close() error {
 }
 
 // take returns the idle child, if there is one that evaluates as a child
-// started now would, and starts the next one.
+// started now would.
 func (p *Pool) take() *child {
 	p.mu.Lock()
+	starting := p.starting
+	p.mu.Unlock()
+	if starting != nil {
+		<-starting // it forks and execs, no more: the child is ours in a moment
+	}
 	var c *child
 	select {
 	case c = <-p.idle:
 	default:
-	}
-	p.startNextLocked()
-	p.mu.Unlock()
-	if c == nil {
 		return nil
 	}
 	select {
@@ -108,24 +112,28 @@ func (p *Pool) take() *child {
 	return c
 }
 
-// startNextLocked starts the goroutine that starts the next idle child,
-// unless it runs already or the Pool is closed. p.mu is held.
-func (p *Pool) startNextLocked() {
-	if p.starting || p.closed {
+// startNext starts the next idle child in the background, unless there is
+// one, one is starting or the Pool is closed.
+func (p *Pool) startNext() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) > 0 || p.starting != nil || p.closed {
 		return
 	}
-	p.starting = true
+	done := make(chan struct{})
+	p.starting = done
 	p.wg.Go(func() {
+		defer close(done)
 		c, err := startChild()
 		p.mu.Lock()
-		p.starting = false
+		p.starting = nil
 		closed := p.closed
 		if err == nil && !closed {
 			p.idle <- c
 		}
 		p.mu.Unlock()
 		// A child that cannot start is not retried here: the next Load
-		// starts one itself (and says why if that fails too), and this
+		// starts one itself (and says why if that fails too), then this
 		// goroutine again.
 		if err == nil && closed {
 			c.discard()
