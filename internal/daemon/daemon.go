@@ -38,6 +38,7 @@ import (
 	"github.com/loopdev/loop/internal/runtime/containerd"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/sandbox"
 	"github.com/loopdev/loop/internal/secret"
 	"github.com/loopdev/loop/internal/store"
 )
@@ -93,6 +94,7 @@ type Daemon struct {
 	secrets         string
 	secretsInMemory bool
 
+	evals  *sandbox.Pool            // evaluates the projects' Loopfiles, one evaluator started ahead
 	logins *loginCodes              // the portal's one-time login codes
 	rec    atomic.Pointer[recorder] // set while record runs; read by the stats handlers
 
@@ -144,6 +146,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	gwDone := make(chan struct{})
 	go func() { defer close(gwDone); d.gateway(gwCtx) }()
 	defer func() { stopGw(); <-gwDone }()
+
+	// Closed on the way out, after stopAll: no evaluation runs then, and
+	// the idle evaluator is gone before Run returns.
+	d.evals = sandbox.NewPool()
+	defer d.evals.Close()
 
 	procs := filepath.Join(d.Home, "procs")
 	if err := process.ReapOrphans(procs, d.Logger); err != nil {
@@ -418,6 +425,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		logDir:     logDir(d.Home, req.Loopfile),
 		secretsDir: filepath.Join(d.secrets, projectKey(req.Loopfile)),
 		runtime:    d.runtime, containers: d.containers, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
+		evals: d.evals,
 	})
 	d.mu.Lock()
 	delete(d.starting, name)

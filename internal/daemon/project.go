@@ -36,6 +36,7 @@ type project struct {
 	redactor *secret.Redactor // values of the project's resolved secrets
 	publish  func(api.Event) uint64
 	resolver *secret.Resolver
+	evals    *sandbox.Pool // nil: each evaluation starts its evaluator
 	engine   *engine.Engine
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when every goroutine of the project has returned
@@ -62,6 +63,7 @@ type projectConfig struct {
 	home       string
 	publish    func(api.Event) uint64
 	logger     *slog.Logger
+	evals      *sandbox.Pool
 }
 
 // startProject evaluates the Loopfile and, if it is good, starts the
@@ -72,6 +74,7 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 	p := &project{
 		name: cfg.name, loopfile: cfg.loopfile, env: cfg.env, stateDir: filepath.Dir(cfg.logDir),
 		log:      cfg.logger.With("project", cfg.name),
+		evals:    cfg.evals,
 		done:     make(chan struct{}),
 		flushReq: make(chan chan struct{}),
 	}
@@ -172,7 +175,7 @@ func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
 	// output reaches the project's log ("loop" stream of resource "")
 	// redacted, from the first evaluation on.
 	out := &evalOutput{}
-	m, err := sandbox.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: out, StateDir: p.stateDir}, sandbox.Limits{})
+	m, err := p.evals.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: out, StateDir: p.stateDir}, sandbox.Limits{})
 	if b := out.bytes(); len(b) > 0 {
 		declared := []*model.Secret(nil)
 		var lerr *loopfile.Error

@@ -99,7 +99,7 @@ func (s *Server) evaluate(ctx context.Context, d document, fromDisk bool) map[st
 		path = tmp
 	}
 	opts := loopfile.Options{Env: s.opts.Env, StateDir: s.stateDir, LocalTimeout: evalTimeout}
-	_, err := sandbox.Load(ctx, path, opts, sandbox.Limits{Timeout: evalTimeout})
+	_, err := s.pool.Load(ctx, path, opts, sandbox.Limits{Timeout: evalTimeout})
 	out := map[string][]protocol.Diagnostic{d.uri: {}}
 	if err == nil || ctx.Err() != nil {
 		return out

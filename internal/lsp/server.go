@@ -40,6 +40,8 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 	"github.com/tliron/glsp"
 	protocol "github.com/tliron/glsp/protocol_3_16"
+
+	"github.com/loopdev/loop/internal/sandbox"
 )
 
 // Commands for workspace/executeCommand; the argument is the resource name.
@@ -64,7 +66,8 @@ type Server struct {
 	log      *slog.Logger
 	handler  protocol.Handler
 	diags    *diagStore
-	stateDir string // evaluation state (generated devcontainer builds), removed at exit
+	stateDir string        // evaluation state (generated devcontainer builds), removed at exit
+	pool     *sandbox.Pool // evaluates Loopfiles (eval.go), one evaluator started ahead; closed at exit
 
 	ctx    context.Context // ends when the session ends
 	cancel context.CancelFunc
@@ -140,6 +143,7 @@ func newServer(ctx context.Context, opts Options) (*Server, error) {
 		opts:     opts,
 		log:      opts.Logger,
 		stateDir: dir,
+		pool:     sandbox.NewPool(),
 		docs:     map[string]*document{},
 		evals:    map[string]*evalJob{},
 		exited:   make(chan struct{}),
@@ -174,6 +178,7 @@ func (s *Server) close() {
 	s.cancel() // under mu: goFn starts nothing after this
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.pool.Close()
 	os.RemoveAll(s.stateDir)
 }
 

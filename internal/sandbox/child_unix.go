@@ -33,14 +33,28 @@ const (
 // resultFD is the descriptor of the result pipe (ExtraFiles[0]).
 const resultFD = 3
 
-// Main runs the evaluator: it reads one request on stdin, evaluates, writes
-// the result on fd 3 and returns the exit code. See the package comment.
+// Main runs the evaluator: it says it is ready on fd 3, reads one request
+// on stdin, evaluates, writes the result on fd 3 and returns the exit
+// code. See the package comment.
 func Main() int {
 	// Commands that local() runs must not inherit the result pipe.
 	syscall.CloseOnExec(resultFD)
 	out := os.NewFile(resultFD, "result")
+	// An idle evaluator is the first thing worth killing when memory runs
+	// out, and a busy one the next.
+	offerToOOMKiller()
+	// The binary's start is paid: a Pool keeps this process here, idle
+	// in the read below, until an evaluation needs it.
+	if err := writeRecord(out, recReady, nil); err != nil {
+		return exitParentGone
+	}
 	req, err := readRequest(os.Stdin)
 	if err != nil {
+		if errors.Is(err, io.EOF) {
+			// Stdin closed before a request: the parent is gone, or it
+			// closed its Pool. Nobody waits for a word.
+			return exitParentGone
+		}
 		fmt.Fprintln(os.Stderr, "loop evaluator:", err)
 		if errors.Is(err, errSchema) {
 			return exitSchema
@@ -53,7 +67,6 @@ func Main() int {
 		io.Copy(io.Discard, os.Stdin)
 		os.Exit(exitParentGone)
 	}()
-	offerToOOMKiller()
 	// Let the memory monitor run beside an evaluation that spins.
 	if runtime.GOMAXPROCS(0) < 2 {
 		runtime.GOMAXPROCS(2)

@@ -31,3 +31,18 @@ func run(ctx context.Context, abs string, opts loopfile.Options, lim Limits) (*m
 	defer cancel()
 	return loopfile.Load(ctx, abs, opts)
 }
+
+// Pool evaluates as Load does; where there is no evaluator process, there
+// is nothing to start ahead of time.
+type Pool struct{}
+
+// NewPool returns a Pool.
+func NewPool() *Pool { return &Pool{} }
+
+// Load evaluates as the package's Load does.
+func (p *Pool) Load(ctx context.Context, path string, opts loopfile.Options, lim Limits) (*model.Project, error) {
+	return Load(ctx, path, opts, lim)
+}
+
+// Close does nothing here.
+func (p *Pool) Close() error { return nil }

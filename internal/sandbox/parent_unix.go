@@ -52,17 +52,50 @@ type outcome struct {
 	protoErr error // the result pipe carried something unreadable
 }
 
+// startFailed is the error of an evaluator that could not be started.
+func startFailed(abs string, err error) error {
+	return &loopfile.Error{File: abs, Files: []string{abs}, Msg: "evaluate: " + err.Error(),
+		Hint: "loop could not start its evaluator process; check the system's process and file limits"}
+}
+
+// run evaluates in a child started for this evaluation alone (cold).
 func run(ctx context.Context, abs string, opts loopfile.Options, lim Limits) (*model.Project, error) {
-	fail := func(err error) (*model.Project, error) {
-		return nil, &loopfile.Error{File: abs, Files: []string{abs}, Msg: "evaluate: " + err.Error(),
-			Hint: "loop could not start its evaluator process; check the system's process and file limits"}
+	c, err := startChild()
+	if err != nil {
+		return nil, startFailed(abs, err)
 	}
+	return c.evaluate(ctx, abs, opts, lim)
+}
+
+// child is an evaluator process that has not been asked yet: it runs its
+// binary's start (the runtime and every package's init), writes recReady
+// on the result pipe and blocks reading its request on stdin. Two
+// goroutines watch it from the start and end with it: one waits for the
+// process (exited), one reads its ready record (ready). Whoever holds a
+// child ends it with evaluate (once) or discard, which wait for both.
+type child struct {
+	cmd *exec.Cmd
+	env []string // the environment it was started with (childEnv)
+	// stdin is the write end of its stdin, held open until the child is
+	// gone: its end of file tells the child that nobody waits for it.
+	stdin                  *os.File
+	stdout, stderr, result *os.File // the read ends of its output pipes
+
+	exited   chan struct{} // closed once the process has exited
+	waitErr  error         // cmd.Wait's; read after exited
+	ready    chan struct{} // closed once the ready record came, or the result pipe failed first
+	readyErr error         // why no ready record came (io.EOF: the child ended first); read after ready
+}
+
+// startChild starts an evaluator; it is ready (or gone) when c.ready is
+// closed.
+func startChild() (*child, error) {
 	var pipes [4][2]*os.File // stdin, stdout, stderr, result: read end, write end
 	for i := range pipes {
 		r, w, err := os.Pipe()
 		if err != nil {
 			closeAll(pipes[:i])
-			return fail(err)
+			return nil, err
 		}
 		pipes[i] = [2]*os.File{r, w}
 	}
@@ -71,8 +104,9 @@ func run(ctx context.Context, abs string, opts loopfile.Options, lim Limits) (*m
 	errR, errW := pipes[2][0], pipes[2][1]
 	resR, resW := pipes[3][0], pipes[3][1]
 
+	env := childEnv()
 	cmd := exec.Command(selfExe(), Arg)
-	cmd.Env = childEnv()
+	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, outW, errW
 	cmd.ExtraFiles = []*os.File{resW}
 	// Its own session: whatever it starts (local() commands, in process
@@ -85,13 +119,40 @@ func run(ctx context.Context, abs string, opts loopfile.Options, lim Limits) (*m
 	}
 	if err != nil {
 		closeAll([][2]*os.File{{stdinW, outR}, {errR, resR}})
-		return fail(err)
+		return nil, err
 	}
-	// stdinW stays open until the child is gone: its end of file tells the
-	// child that nobody waits for it any more.
-	defer stdinW.Close()
+	c := &child{cmd: cmd, env: env, stdin: stdinW, stdout: outR, stderr: errR, result: resR,
+		exited: make(chan struct{}), ready: make(chan struct{})}
+	go func() {
+		defer close(c.exited)
+		c.waitErr = cmd.Wait()
+	}()
+	go func() {
+		defer close(c.ready)
+		c.readyErr = readReady(resR)
+	}()
+	return c, nil
+}
 
-	// One goroutine per pipe; run waits for all of them before it returns.
+// discard ends a child that will not evaluate (it started nothing) and
+// waits for it and its goroutines.
+func (c *child) discard() {
+	c.stdin.Close()
+	c.cmd.Process.Kill()
+	<-c.exited
+	c.stdout.Close()
+	c.stderr.Close()
+	c.result.Close()
+	<-c.ready
+}
+
+// evaluate sends the child its request, watches it until it ends, and
+// turns whatever happened to it into the result or a *loopfile.Error.
+func (c *child) evaluate(ctx context.Context, abs string, opts loopfile.Options, lim Limits) (*model.Project, error) {
+	defer c.stdin.Close()
+
+	// One goroutine per pipe; evaluate waits for all of them before it
+	// returns.
 	var out outcome
 	var pipesDone sync.WaitGroup
 	stdout := opts.Stdout
@@ -99,28 +160,35 @@ func run(ctx context.Context, abs string, opts loopfile.Options, lim Limits) (*m
 		stdout = io.Discard
 	}
 	stderr := &stderrTail{}
-	memory := watchMemory(cmd.Process.Pid, lim.Memory*BackstopFactor)
-	pipesDone.Go(func() { copyCapped(stdout, outR, loopfile.MaxOutput+4096) })
-	pipesDone.Go(func() { io.Copy(stderr, errR) })
-	pipesDone.Go(func() { out.read(resR, opts.OnFile, memory.setBase) })
+	memory := watchMemory(c.cmd.Process.Pid, lim.Memory*BackstopFactor)
+	pipesDone.Go(func() { copyCapped(stdout, c.stdout, loopfile.MaxOutput+4096) })
+	pipesDone.Go(func() { io.Copy(stderr, c.stderr) })
+	pipesDone.Go(func() {
+		<-c.ready // the ready record is the ready goroutine's
+		if c.readyErr != nil {
+			if c.readyErr != io.EOF { // io.EOF: it ended before; waitErr and stderr say why
+				out.protoErr = c.readyErr
+			}
+			io.Copy(io.Discard, c.result)
+			return
+		}
+		out.read(c.result, opts.OnFile, memory.setBase)
+	})
 	// The write fails (EPIPE) if the child dies first.
 	pipesDone.Go(func() {
-		writeRequest(stdinW, &request{
+		writeRequest(c.stdin, &request{
 			Path: abs, Env: opts.Env, MaxSteps: opts.MaxSteps, LocalTimeout: opts.LocalTimeout,
 			StateDir: opts.StateDir, Memory: lim.Memory, Timeout: lim.Timeout,
 		})
 	})
 
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	deadline := time.NewTimer(lim.Timeout + KillGrace)
 	defer deadline.Stop()
 
 	var killed string // why the parent killed the child
 	var used int64
-	var waitErr error
 	select {
-	case waitErr = <-exited:
+	case <-c.exited:
 	case <-ctx.Done():
 		killed = "context"
 	case <-deadline.C:
@@ -130,9 +198,10 @@ func run(ctx context.Context, abs string, opts loopfile.Options, lim Limits) (*m
 	}
 	memory.stop()
 	if killed != "" {
-		cmd.Process.Kill()
-		waitErr = <-exited
+		c.cmd.Process.Kill()
 	}
+	<-c.exited
+	waitErr := c.waitErr
 	// The child is gone, and with it every writer of the pipes (commands
 	// that local() starts get none of them). Bound the wait anyway.
 	drained := make(chan struct{})
@@ -140,20 +209,20 @@ func run(ctx context.Context, abs string, opts loopfile.Options, lim Limits) (*m
 	select {
 	case <-drained:
 	case <-time.After(time.Second):
-		outR.Close()
-		errR.Close()
-		resR.Close()
+		c.stdout.Close()
+		c.stderr.Close()
+		c.result.Close()
 		<-drained
 	}
-	outR.Close()
-	errR.Close()
-	resR.Close()
+	c.stdout.Close()
+	c.stderr.Close()
+	c.result.Close()
 
 	// An evaluator that did not finish cleanly may leave local() commands
 	// (and what they started) behind: end its session. One that finished
 	// keeps what the Loopfile started in the background, as in process.
 	if killed != "" || waitErr != nil {
-		killSession(cmd.Process.Pid)
+		killSession(c.cmd.Process.Pid)
 	}
 
 	files := out.files

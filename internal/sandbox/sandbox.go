@@ -37,6 +37,17 @@
 //   - crashes: a panic, a fatal error or a signal is reported with the
 //     child's last lines of stderr.
 //
+// Starting the evaluator is most of an evaluation's cost: the runtime and
+// the init of every package of loop's binary take tens of milliseconds,
+// the evaluation of a Loopfile a fraction of one. A Pool (NewPool), which
+// loopd and `loop lsp` own, keeps one evaluator started ahead of time,
+// idle and blocked reading its request, so an evaluation costs only the
+// request, the evaluation and the result; taking it starts the next one.
+// It is the same child under the same bounds, used for one evaluation
+// and gone after it; evaluations that find none waiting start their own,
+// as Load always does. An idle evaluator ends when its stdin does: when
+// the Pool is closed, or its owner dies however it dies.
+//
 // The builtins' own bounds (file types and sizes, local() output, the
 // output of an evaluation) are loopfile's and hold in process too. Where
 // there is no evaluator process yet (Windows: no inherited fd 3), Load
@@ -112,23 +123,33 @@ const (
 // called (from one goroutine) with each file as evaluation reads it; both
 // are done when Load returns. When ctx ends, the child is killed at once.
 func Load(ctx context.Context, path string, opts loopfile.Options, lim Limits) (*model.Project, error) {
+	abs, lim, err := prepare(path, lim)
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, abs, opts, lim)
+}
+
+// prepare makes path absolute and resolves lim, or says why no evaluation
+// can start (as a *loopfile.Error at the Loopfile).
+func prepare(path string, lim Limits) (string, Limits, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, &loopfile.Error{File: path, Msg: fmt.Sprintf("load: %v", err)}
+		return "", lim, &loopfile.Error{File: path, Msg: fmt.Sprintf("load: %v", err)}
 	}
 	if lim, err = lim.resolve(os.Getenv); err != nil {
-		return nil, &loopfile.Error{File: abs, Msg: err.Error(), Files: []string{abs},
+		return "", lim, &loopfile.Error{File: abs, Msg: err.Error(), Files: []string{abs},
 			Hint: "fix the variable in the environment loopd (or loop lsp) was started with, and restart it"}
 	}
 	if os.Getenv(childMarker) != "" {
 		// This process is an evaluator that ran its caller's code instead
 		// of Main: a binary that does not dispatch Arg. Refuse rather than
 		// re-execute again and again.
-		return nil, &loopfile.Error{File: abs, Files: []string{abs},
+		return "", lim, &loopfile.Error{File: abs, Files: []string{abs},
 			Msg:  "evaluate: this binary does not dispatch " + Arg,
 			Hint: "call sandbox.Main when os.Args[1] == sandbox.Arg, first thing in main (or TestMain)"}
 	}
-	return run(ctx, abs, opts, lim)
+	return abs, lim, nil
 }
 
 // resolve fills the zero fields from getenv, then the defaults.

@@ -100,6 +100,9 @@ func TestLoad_memoryBombs(t *testing.T) {
 			}
 			e := loadErr(t, context.Background(), path, baseOptions(), Limits{})
 			t.Log(e)
+			if raceDetector && strings.HasPrefix(tt.want, "evaluation used") {
+				tt.lines = nil // stopped past twice the limit, not at a line: race_test.go
+			}
 			if !strings.Contains(e.Msg, tt.want) || e.File != path {
 				t.Errorf("got %s, want %q at %s", e, tt.want, path)
 			}

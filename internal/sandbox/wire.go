@@ -11,12 +11,13 @@ package sandbox
 //   - stderr, child to parent: nothing, unless the child crashes (a Go
 //     panic or fatal error); the parent keeps its last lines.
 //   - fd 3, child to parent: records (a kind byte, a uvarint length, a
-//     payload): recStart, one recFile per file evaluation reads, as it
-//     reads it, then
-//     one recProject or recError (or recMemory, when the memory monitor
-//     gives up on stopping the evaluation at a line). Output can never corrupt it, and
-//     commands run by local() never get it (it is close-on-exec in the
-//     child).
+//     payload): recReady once the child has started (before it reads its
+//     request: a Pool keeps a child waiting there), then recStart, one
+//     recFile per file evaluation reads, as it reads it, then one
+//     recProject or recError (or recMemory, when the memory monitor gives
+//     up on stopping the evaluation at a line). Output can never corrupt
+//     it, and commands run by local() never get it (it is close-on-exec in
+//     the child).
 
 import (
 	"bufio"
@@ -52,6 +53,7 @@ type request struct {
 
 // Record kinds on fd 3.
 const (
+	recReady   = 'r' // no payload: the child has started and waits for its request
 	recStart   = 's' // payload: the encoded address space size (int64) before evaluation
 	recFile    = 'f' // payload: a path evaluation read
 	recProject = 'p' // payload: the encoded *model.Project
@@ -185,6 +187,22 @@ func writeRecord(w io.Writer, kind byte, payload []byte) error {
 	b := binary.AppendUvarint([]byte{kind}, uint64(len(payload)))
 	_, err := w.Write(append(b, payload...))
 	return err
+}
+
+// readReady reads the child's first record, recReady. io.EOF: the child
+// ended before it was ready.
+func readReady(r io.Reader) error {
+	var b [2]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		if err == io.EOF {
+			return err
+		}
+		return fmt.Errorf("read result: %w", err)
+	}
+	if b != [2]byte{recReady, 0} {
+		return fmt.Errorf("read result: got %q where the ready record belongs", b[:])
+	}
+	return nil
 }
 
 // readRecords calls fn with each record until end of input. A record
