@@ -19,7 +19,7 @@ import (
 // loopd and its reaper sidecar.
 func (e *loopEnv) servicesLeft() []int {
 	d := e.daemonPid()
-	return slices.DeleteFunc(procsOf(e.home), func(pid int) bool { return pid == d || isReaper(pid) })
+	return slices.DeleteFunc(procsOf(e.home), func(pid int) bool { return pid == d || isReaper(pid) || isEvaluator(pid) })
 }
 
 func TestCI_FailingTask(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/sandbox"
 )
 
 // procStat is what the tests need from /proc/PID/stat.
@@ -148,4 +149,12 @@ func isReaper(pid int) bool {
 // reapers lists the live reaper sidecars of this LOOP_HOME.
 func reapers(home string) []int {
 	return slices.DeleteFunc(procsOf(home), func(pid int) bool { return !isReaper(pid) })
+}
+
+// isEvaluator reports whether pid is one of loopd's Loopfile evaluators
+// (sandbox: the daemon's binary run with sandbox.Arg), such as the one it
+// keeps idle, started ahead of the next evaluation.
+func isEvaluator(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && slices.Contains(strings.Split(string(b), "\x00"), sandbox.Arg)
 }
