@@ -168,9 +168,7 @@ func TestPool_Load_sameAsInProcess(t *testing.T) {
 // The limits and the crash report hold in an idle evaluator as in one
 // started for the evaluation: it is the same child, under the same watch.
 func TestPool_Load_limits(t *testing.T) {
-	// Under 256 MiB, the parent's watch of the address space (which Go's
-	// heap takes 64 MiB at a time) kills before the line is reached.
-	const mem = 64 << 20
+	const mem = MinMemory // 256 MiB
 	tests := []struct {
 		name, src string
 		lim       Limits
@@ -179,9 +177,9 @@ func TestPool_Load_limits(t *testing.T) {
 	}{
 		{"memory at a line",
 			"def grow():\n    l = []\n    for i in range(1 << 30):\n        l.append(str(i) * 1024)\n\ngrow()\n",
-			Limits{Memory: 4 * mem}, "over the limit of 256 MiB (LOOP_EVAL_MEMORY)", 5},
-		{"memory in one operation", "\nL = [0] * (1 << 25)\n",
-			Limits{Memory: mem}, "over 2 times the limit of 64 MiB (LOOP_EVAL_MEMORY), and was killed", 0},
+			Limits{Memory: mem}, "over the limit of 256 MiB (LOOP_EVAL_MEMORY)", 5},
+		{"memory in one operation", "\nL = [0] * (1 << 27)\n",
+			Limits{Memory: mem}, "over 2 times the limit of 256 MiB (LOOP_EVAL_MEMORY), and was killed", 0},
 		{"wall clock", "def spin():\n    for i in range(1 << 60):\n        pass\n\nspin()\n",
 			Limits{Timeout: 300 * time.Millisecond}, "evaluation took longer than the limit of 300ms (LOOP_EVAL_TIMEOUT)", 3},
 		{"crash", "local('kill -9 $PPID; sleep 5')\n",

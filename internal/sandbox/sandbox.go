@@ -84,9 +84,11 @@ const (
 	// DefaultMemory is the heap an evaluation may use. A Loopfile needs a
 	// few megabytes; this leaves room for big generated configurations.
 	DefaultMemory = 512 << 20
-	// MinMemory is the smallest Memory accepted: the evaluator's own
-	// baseline must fit under it.
-	MinMemory = 32 << 20
+	// MinMemory is the smallest Memory accepted. Go takes heap address
+	// space 64 MiB at a time, so under a few times that the parent's watch
+	// of the address space would kill an evaluation before the heap
+	// monitor could stop it at a line.
+	MinMemory = 256 << 20
 	// DefaultTimeout bounds a whole evaluation. local() commands have
 	// their own, shorter bound (loopfile.DefaultLocalTimeout).
 	DefaultTimeout = 2 * time.Minute

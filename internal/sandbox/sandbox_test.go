@@ -293,11 +293,11 @@ func TestLimits_resolve(t *testing.T) {
 	if err != nil || got != (Limits{Memory: 1 << 30, Timeout: 90 * time.Second}) {
 		t.Errorf("got %+v, %v", got, err)
 	}
-	got, err = Limits{Memory: 64 << 20}.resolve(func(string) string { return "" })
-	if err != nil || got != (Limits{Memory: 64 << 20, Timeout: DefaultTimeout}) {
+	got, err = Limits{Memory: 300 << 20}.resolve(func(string) string { return "" })
+	if err != nil || got != (Limits{Memory: 300 << 20, Timeout: DefaultTimeout}) {
 		t.Errorf("got %+v, %v", got, err)
 	}
-	for _, bad := range []map[string]string{{EnvMemory: "1MiB"}, {EnvTimeout: "-1s"}, {EnvTimeout: "soon"}} {
+	for _, bad := range []map[string]string{{EnvMemory: "1MiB"}, {EnvMemory: "64MiB"}, {EnvTimeout: "-1s"}, {EnvTimeout: "soon"}} {
 		if _, err := (Limits{}).resolve(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("%v: got no error", bad)
 		}
