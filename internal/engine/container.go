@@ -35,7 +35,8 @@ func (e *Engine) launch(r *res, gen int, why string, spec runtime.Spec) {
 	go func() {
 		defer e.inflight.Done()
 		defer cancel()
-		h, err := rt.Start(ctx, spec)
+		var h runtime.Handle
+		err := e.contained("start "+spec.Name, func() (err error) { h, err = rt.Start(ctx, spec); return err })
 		if e.send(func() { e.launched(r, gen, why, h, err, spec) }) {
 			return
 		}
@@ -102,7 +103,7 @@ func (e *Engine) update(r *res, paths []string, why string) {
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()
-		err := u.Update(context.Background(), paths)
+		err := e.contained("update "+r.spec.Name, func() error { return u.Update(context.Background(), paths) })
 		e.send(func() { e.updated(r, gen, h, err, why) })
 	}()
 }
@@ -122,7 +123,7 @@ func (e *Engine) restartInPlace(r *res, why string) bool {
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()
-		err := rs.Restart(context.Background())
+		err := e.contained("restart "+r.spec.Name, func() error { return rs.Restart(context.Background()) })
 		e.send(func() {
 			if gen != r.gen || r.handle != h || r.stopping {
 				return

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/isolate"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 )
@@ -94,7 +95,8 @@ type Engine struct {
 	waiters  []*waiter
 	pubSnap  map[string]api.Resource // last published state per resource
 	lastSeq  uint64
-	stopping bool // engine shutting down: start nothing
+	stopping bool          // engine shutting down: start nothing
+	problems []api.Problem // panics contained in the engine's own work
 }
 
 // New returns an engine; call Run to start it.
@@ -132,14 +134,44 @@ func (e *Engine) Run(ctx context.Context) error {
 	for {
 		select {
 		case f := <-e.in:
-			f()
-			e.settle()
+			e.do(f)
 		case <-ctx.Done():
 			e.shutdown()
 			e.removeSecretFiles("") // file secrets live while the project is up
 			return nil
 		}
 	}
+}
+
+// do runs one input and settles, on the loop goroutine. A panic in it (a
+// bug) is contained: the project reports it, loopd and every other
+// project run on, and so does this engine, as well as it can.
+// It returns the contained panic, if any.
+func (e *Engine) do(f func()) error {
+	if p := isolate.Call("the engine", func() { f(); e.settle() }); p != nil {
+		e.panicked(p)
+		isolate.Call("the engine", e.settle)
+		return p
+	}
+	return nil
+}
+
+// panicked records a contained panic as the project's problem. Loop-owned.
+func (e *Engine) panicked(p *isolate.Panic) {
+	e.log.Error("panic contained", "in", p.What, "panic", p.Value, "stack", string(p.Stack))
+	e.problems = append(e.problems, api.Problem{Component: "internal", Since: time.Now(),
+		Message: p.Error() + "; the project may be inconsistent: `loop down` and `loop up` start it clean"})
+}
+
+// contained runs f, a call into a runtime or a probe from any goroutine,
+// and turns a panic in it into its error (logged with the stack): a bug
+// there fails one resource, not loopd.
+func (e *Engine) contained(what string, f func() error) (err error) {
+	if p := isolate.Call(what, func() { err = f() }); p != nil {
+		e.log.Error("panic contained", "in", p.What, "panic", p.Value, "stack", string(p.Stack))
+		return p
+	}
+	return err
 }
 
 // send runs f on the loop goroutine; it drops f once the engine has stopped.
@@ -155,8 +187,15 @@ func (e *Engine) send(f func()) bool {
 // call runs f on the loop goroutine and waits for it.
 func (e *Engine) call(ctx context.Context, f func() error) error {
 	errc := make(chan error, 1)
-	// settle before replying, so the caller's next Snapshot shows the effect.
-	if !e.send(func() { err := f(); e.settle(); errc <- err }) {
+	// settle before replying, so the caller's next Snapshot shows the
+	// effect; a panic is the caller's error too (it must not wait forever).
+	if !e.send(func() {
+		var err error
+		if p := e.do(func() { err = f() }); p != nil {
+			err = p
+		}
+		errc <- err
+	}) {
 		return ErrStopped
 	}
 	select {
@@ -264,7 +303,7 @@ func (e *Engine) shutdown() {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), timeout+5*time.Second)
 			defer cancel()
-			if err := h.Stop(ctx); err != nil {
+			if err := e.contained("stop "+r.spec.Name, func() error { return h.Stop(ctx) }); err != nil {
 				e.log.Warn("stop on shutdown", "resource", r.spec.Name, "err", err)
 			}
 		}()

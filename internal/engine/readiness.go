@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/isolate"
 	"github.com/loopdev/loop/internal/probe"
 )
 
@@ -49,7 +50,10 @@ func (e *Engine) awaitReady(r *res, gen int, env []string) {
 	}
 	r.checker = e.checker(r, env)
 	c := r.checker
-	r.startProbe(func(ctx context.Context) { e.probeLoop(ctx, c, r, gen) })
+	r.startProbe(func(ctx context.Context) {
+		defer isolate.Recover("a readiness probe", func(p *isolate.Panic) { e.send(func() { e.panicked(p) }) })
+		e.probeLoop(ctx, c, r, gen)
+	})
 }
 
 // startProbe runs loop on a goroutine of its own until cancelProbe, after
@@ -71,7 +75,7 @@ func (e *Engine) probeLoop(ctx context.Context, c probe.Checker, r *res, gen int
 	period := r.spec.Readiness.Period
 	interval := firstProbeInterval
 	for {
-		if err := c.Check(ctx); err == nil {
+		if err := e.contained("probe "+r.spec.Name, func() error { return c.Check(ctx) }); err == nil {
 			e.send(func() {
 				if ctx.Err() == nil {
 					e.ready(r, gen)
@@ -102,7 +106,10 @@ func (e *Engine) watchReady(r *res, gen int) {
 	}
 	period := max(r.spec.Readiness.Period, e.cfg.ReadyProbePeriod)
 	c := r.checker
-	r.startProbe(func(ctx context.Context) { e.watchLoop(ctx, c, r, gen, period) })
+	r.startProbe(func(ctx context.Context) {
+		defer isolate.Recover("a readiness probe", func(p *isolate.Panic) { e.send(func() { e.panicked(p) }) })
+		e.watchLoop(ctx, c, r, gen, period)
+	})
 }
 
 // watchLoop runs one check per period until ctx ends. It reports to the
@@ -123,7 +130,7 @@ func (e *Engine) watchLoop(ctx context.Context, c probe.Checker, r *res, gen int
 		case <-t.C:
 		}
 		at := time.Now()
-		err := c.Check(ctx)
+		err := e.contained("probe "+r.spec.Name, func() error { return c.Check(ctx) })
 		if ctx.Err() != nil {
 			return
 		}

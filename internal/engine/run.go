@@ -40,7 +40,8 @@ func (e *Engine) start(r *res) {
 		return
 	}
 	e.logf(r, "starting (%s): %s", why, strings.Join(r.spec.Cmd, " "))
-	h, err := e.cfg.Runtime.Start(context.Background(), spec)
+	var h runtime.Handle
+	err = e.contained("start "+spec.Name, func() (err error) { h, err = e.cfg.Runtime.Start(context.Background(), spec); return err })
 	if err != nil {
 		r.setState(api.StateFailed, err.Error())
 		e.logf(r, "%v", err)
@@ -179,7 +180,7 @@ func (e *Engine) stop(r *res) {
 		defer e.inflight.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), r.spec.StopTimeout+10*time.Second)
 		defer cancel()
-		err := h.Stop(ctx)
+		err := e.contained("stop "+r.spec.Name, func() error { return h.Stop(ctx) })
 		e.send(func() { e.stopped(r, h, err) })
 	}()
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -163,7 +164,8 @@ func (e *Engine) waitResult(outcome string, start time.Time) api.WaitResult {
 
 // publish stores a new snapshot and emits an event per changed resource.
 func (e *Engine) publish() {
-	snap := &api.Project{Name: e.cfg.Project, Error: e.loopErr, Resources: make([]api.Resource, 0, len(e.order))}
+	snap := &api.Project{Name: e.cfg.Project, Error: e.loopErr, Resources: make([]api.Resource, 0, len(e.order)),
+		Problems: slices.Clone(e.problems)}
 	if e.project != nil {
 		snap.Dir, snap.Loopfile, snap.Warnings = e.project.Dir, e.project.Loopfile, e.project.Warnings
 		snap.Routes = routesView(e.project.Routes)
@@ -180,6 +182,10 @@ func (e *Engine) publish() {
 		e.lastSeq = e.cfg.Publish(api.Event{Time: time.Now(), Kind: api.EventResource, Project: e.cfg.Project, Resource: &vv})
 	}
 	prev := e.snap.Load()
+	if len(prev.Problems) != len(e.problems) {
+		e.lastSeq = e.cfg.Publish(api.Event{Time: time.Now(), Kind: api.EventProject, Project: e.cfg.Project,
+			Message: e.problems[len(e.problems)-1].Message})
+	}
 	if !sameError(prev.Error, e.loopErr) {
 		ev := api.Event{Time: time.Now(), Kind: api.EventProject, Project: e.cfg.Project, Error: e.loopErr, Message: "Loopfile loaded"}
 		if e.loopErr != nil {
