@@ -41,7 +41,12 @@ func (r *Runtime) ensureNetwork(ctx context.Context, cli *client.Client, project
 	if len(ids) > 0 {
 		return ids[0], nil
 	}
-	resp, err := cli.NetworkCreate(ctx, name, network.CreateOptions{
+	// Not cancelled with ctx (see settled): a creation aborted here would
+	// still complete in the engine, after the next start made another
+	// network of the same name or `loop down` removed the project's.
+	mctx, cancel := settled(ctx)
+	defer cancel()
+	resp, err := cli.NetworkCreate(mctx, name, network.CreateOptions{
 		Driver: "bridge",
 		Labels: map[string]string{LabelProject: project},
 	})
