@@ -84,7 +84,8 @@ type Daemon struct {
 	rec    atomic.Pointer[recorder] // set while record runs; read by the stats handlers
 
 	mu       sync.Mutex
-	projects map[string]*project // by name
+	projects map[string]*project      // by name
+	downs    map[string]chan struct{} // projects being taken down, by name: closed when done
 	closing  bool
 	shutdown chan struct{} // closed by POST /v1/shutdown
 	once     sync.Once
@@ -102,6 +103,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.hub = newHub()
 	d.logins = newLoginCodes()
 	d.projects = map[string]*project{}
+	d.downs = map[string]chan struct{}{}
 	d.shutdown = make(chan struct{})
 	if err := os.MkdirAll(d.Home, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
@@ -240,37 +242,63 @@ func listenUnix(sock string) (net.Listener, error) {
 	return ln, nil
 }
 
+// stopAll stops every project, sweeps what each left, and waits for the
+// `loop down`s in flight to finish theirs.
 func (d *Daemon) stopAll() {
 	d.mu.Lock()
 	d.closing = true
 	ps := d.projects
 	d.projects = map[string]*project{}
+	var downs []chan struct{}
+	for _, done := range d.downs {
+		downs = append(downs, done)
+	}
 	d.mu.Unlock()
+	defer func() {
+		for _, done := range downs {
+			<-done
+		}
+	}()
 	var wg sync.WaitGroup
 	for name, p := range ps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			p.stop()
-			d.removeNetwork(name)
+			d.sweep(name) // logged: nobody waits for a reply
 		}()
 	}
 	wg.Wait()
 }
 
-// removeNetwork removes a stopped project's container network, if its
-// runtime has one: networks are a scarce resource (the engine's address
-// pools hold about 30), so none outlives its project's containers.
-func (d *Daemon) removeNetwork(project string) {
-	nr, ok := d.containers.(networkRemover)
+// sweepTimeout bounds the sweep that ends `loop down` and daemon stop
+// (retries while containers are being removed or the network still has
+// endpoints).
+const sweepTimeout = 30 * time.Second
+
+// sweeper is a container runtime that removes everything it holds for a
+// project, containers first, then the network.
+type sweeper interface {
+	Sweep(ctx context.Context, project string) error
+}
+
+// sweep removes whatever a stopped project still has in its container
+// runtime: its engine has stopped every service, but a start cut short,
+// a container killed behind loop's back or one a killed loopd left may
+// remain, and networks are scarce (the engine's address pools hold about
+// 30). What cannot be removed is logged and returned.
+func (d *Daemon) sweep(project string) error {
+	sw, ok := d.containers.(sweeper)
 	if !ok {
-		return
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
-	if err := nr.RemoveNetwork(ctx, project); err != nil {
-		d.Logger.Warn("remove the project's network", "project", project, "err", err)
+	if err := sw.Sweep(ctx, project); err != nil {
+		d.Logger.Warn("left in the container engine", "project", project, "err", err)
+		return err
 	}
+	return nil
 }
 
 func (d *Daemon) project(name string) (*project, bool) {
@@ -316,6 +344,9 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		return p, p.update(ctx, req.Env, req.Resources)
 	}
 	name := d.nameFor(req.Loopfile)
+	if err := d.downDone(ctx, name); err != nil {
+		return nil, err
+	}
 	p, err := startProject(projectConfig{
 		name: name, loopfile: req.Loopfile, env: req.Env,
 		logDir:  logDir(d.Home, req.Loopfile),
@@ -339,17 +370,47 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	return p, nil
 }
 
-// down stops a project's services and forgets it.
-func (d *Daemon) down(name string) bool {
+// down stops a project's services, removes what they left in the
+// container engine and forgets the project; found is false when it was
+// not up. err says what could not be removed.
+func (d *Daemon) down(name string) (found bool, err error) {
 	d.mu.Lock()
 	p, ok := d.projects[name]
 	delete(d.projects, name)
+	done := make(chan struct{})
+	if ok {
+		d.downs[name] = done
+	}
 	d.mu.Unlock()
 	if !ok {
-		return false
+		return false, nil
 	}
+	defer func() {
+		d.mu.Lock()
+		delete(d.downs, name)
+		d.mu.Unlock()
+		close(done)
+	}()
 	p.stop()
-	d.removeNetwork(name)
+	err = d.sweep(name)
 	d.hub.Publish(api.Event{Time: time.Now(), Kind: api.EventRemoved, Project: name, Message: "project down"})
-	return true
+	return true, err
+}
+
+// downDone waits until no `down` of project name is in flight: a new
+// project of that name must not start while the old one's sweep may
+// remove what it creates.
+func (d *Daemon) downDone(ctx context.Context, name string) error {
+	d.mu.Lock()
+	done := d.downs[name]
+	d.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for `loop down` of %s to finish: %w", name, ctx.Err())
+	}
 }
