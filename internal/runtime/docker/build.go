@@ -286,7 +286,11 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 	for k, v := range img.BuildArgs {
 		args[k] = &v
 	}
-	resp, err := cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
+	// Not cancelled with ctx: a cancelled build is made to fail instead,
+	// and its response read to the end (see buildStop).
+	stop := &buildStop{cli: cli, log: r.logger()}
+	defer stop.watch(ctx)()
+	resp, err := cli.ImageBuild(context.WithoutCancel(ctx), pr, build.ImageBuildOptions{
 		Tags:        []string{tag},
 		Dockerfile:  bc.dockerfile,
 		Target:      img.Target,
@@ -300,7 +304,11 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 		return "", fmt.Errorf("build image %s: %w", img.Name, r.baseImageHint(ctx, cli, bc, err))
 	}
 	defer resp.Body.Close()
-	if err := streamBuild(resp.Body, out); err != nil {
+	err = streamBuild(resp.Body, out, stop.line)
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("build image %s: %w", img.Name, ctx.Err())
+	}
+	if err != nil {
 		return "", fmt.Errorf("build image %s: %w", img.Name, r.baseImageHint(ctx, cli, bc, err))
 	}
 	r.pruneTags(ctx, cli, tag)
@@ -367,9 +375,9 @@ type buildMessage struct {
 	Error string `json:"error"`
 }
 
-// streamBuild writes the build's JSON messages to out as text and returns
-// the build's error.
-func streamBuild(body io.Reader, out io.Writer) error {
+// streamBuild writes the build's JSON messages to out as text, shows
+// each to seen, and returns the build's error.
+func streamBuild(body io.Reader, out io.Writer, seen func(string)) error {
 	dec := json.NewDecoder(body)
 	for {
 		var m buildMessage
@@ -384,6 +392,7 @@ func streamBuild(body io.Reader, out io.Writer) error {
 		case m.Error != "":
 			return errors.New(strings.TrimSpace(m.Error))
 		case m.Stream != "":
+			seen(m.Stream)
 			io.WriteString(out, m.Stream)
 		case m.Status != "":
 			line := m.Status
