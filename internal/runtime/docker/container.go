@@ -179,6 +179,12 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		if err := h.writeFiles(ctx); err != nil {
 			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
 		}
+		pending := false
+		if !created {
+			if pending, err = h.hasPendingDeletes(ctx); err != nil {
+				return nil, fmt.Errorf("start %s: check pending deletes: %w", spec.Name, err)
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
 		}
@@ -190,6 +196,11 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		}
 		if err != nil {
 			return nil, h.fail(ctx, created, fmt.Errorf("start %s: start container: %w", spec.Name, err))
+		}
+		if pending {
+			if err := h.awaitDeletes(ctx); err != nil {
+				return nil, fmt.Errorf("start %s: wait for the deletes queued while it was stopped: %w", spec.Name, err)
+			}
 		}
 	}
 	info, err := cli.ContainerInspect(ctx, id)
