@@ -181,7 +181,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		}
 		pending := false
 		if !created {
-			if pending, err = h.hasPendingDeletes(ctx); err != nil {
+			if pending, err = h.prunePendingDeletes(ctx); err != nil {
 				return nil, fmt.Errorf("start %s: check pending deletes: %w", spec.Name, err)
 			}
 		}
