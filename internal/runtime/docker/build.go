@@ -273,6 +273,11 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 		return "", fmt.Errorf("build image %s: %w", img.Name, err)
 	}
 	tag := imageTag(project, img.Name, sum)
+	done, err := r.buildTurn(ctx, tag)
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", img.Name, err)
+	}
+	defer done()
 	if _, err := cli.ImageInspect(ctx, tag); err == nil {
 		fmt.Fprintf(out, "image %s up to date (%s)\n", img.Name, tag)
 		return tag, nil
@@ -313,6 +318,39 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 	}
 	r.pruneTags(ctx, cli, tag)
 	return tag, nil
+}
+
+// buildTurn waits until no build of tag is in progress in this runtime
+// (or ctx ends), then holds the turn until done is called: resources
+// sharing an image (a service and its tests) build it once, the others
+// then find it up to date, instead of building it at the same time (each
+// then takes as long as both together on a busy machine). A build that
+// failed or was cancelled leaves the next one to build.
+func (r *Runtime) buildTurn(ctx context.Context, tag string) (done func(), err error) {
+	for {
+		r.mu.Lock()
+		busy, ok := r.builds[tag]
+		if !ok {
+			if r.builds == nil {
+				r.builds = map[string]chan struct{}{}
+			}
+			turn := make(chan struct{})
+			r.builds[tag] = turn
+			r.mu.Unlock()
+			return func() {
+				r.mu.Lock()
+				delete(r.builds, tag)
+				r.mu.Unlock()
+				close(turn)
+			}, nil
+		}
+		r.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // keepTags is how many content-addressed tags of one image are kept: the

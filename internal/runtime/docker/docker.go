@@ -59,7 +59,8 @@ type Runtime struct {
 	Supervisor string
 
 	mu       sync.Mutex
-	netMu    sync.Mutex // one network creation at a time: engines on API < 1.44 allow duplicate names
+	netMu    sync.Mutex               // one network creation at a time: engines on API < 1.44 allow duplicate names
+	builds   map[string]chan struct{} // under mu: image builds in progress, by tag (closed when done)
 	cli      *client.Client
 	host     string // the engine address tried, for errors
 	pinged   bool
