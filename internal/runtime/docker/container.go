@@ -157,6 +157,18 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if h.uid, h.gid, err = h.resolveUser(ctx, effectiveUser(c.User, img)); err != nil {
 		return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
 	}
+	if !created && !running {
+		if err := portsFree(c.Ports); err != nil {
+			// A start of this container may have landed since it was
+			// listed (asked by a loopd killed while starting it): it
+			// holds the ports then, and is adopted running.
+			if info, ierr := cli.ContainerInspect(ctx, id); ierr != nil || info.State == nil || !info.State.Running {
+				return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+			}
+			running = true
+			r.logger().Info("adopted container started meanwhile: adopted running", "resource", spec.Name, "container", shortID(id))
+		}
+	}
 	since := ""
 	if running {
 		since = time.Now().Format(time.RFC3339Nano)
@@ -168,9 +180,6 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		}
 	} else {
 		if !created {
-			if err := portsFree(c.Ports); err != nil {
-				return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-			}
 			since = time.Now().Format(time.RFC3339Nano)
 		}
 		if err := h.initialSync(ctx, false); err != nil {
