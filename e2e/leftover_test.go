@@ -263,3 +263,35 @@ container(
 		t.Errorf("after `loop down`: containers %q, networks %q", cs, nws)
 	}
 }
+
+// TestLeftover_DaemonStopDuringStart: `loop daemon stop` at points spread
+// over a container's start returns once loopd has exited, and by then
+// nothing of the project is left: daemon stop ends with the same sweep as
+// `loop down`.
+func TestLeftover_DaemonStopDuringStart(t *testing.T) {
+	t.Parallel()
+	e := newDockerEnv(t, "dstop")
+	port := freePort(t)
+	raceProject(e, port, 0)
+	e.up() // builds the image
+	e.mustLoop("down")
+	began := time.Now()
+	e.up()
+	full := time.Since(began)
+	e.mustLoop("down")
+
+	for i, f := range []float64{0, 1.0 / 16, 1.0 / 4, 1.0 / 2, 1, 1.25} {
+		delay := time.Duration(float64(full) * f)
+		e.mustLoop("up", "-d")
+		if delay > 0 {
+			time.Sleep(delay) // where the start is when loopd stops is what is tested
+		}
+		if r := e.loop("daemon", "stop"); r.code != 0 || !strings.Contains(r.stdout, "loopd stopped") {
+			t.Fatalf("round %d: loop daemon stop: %s", i, r)
+		}
+		if cs, nws := leftovers(t, e.project()); len(cs)+len(nws) > 0 {
+			t.Errorf("round %d (stopped after %s): after `loop daemon stop`: containers %q, networks %q", i, delay.Round(time.Millisecond), cs, nws)
+			clearLeftovers(cs, nws)
+		}
+	}
+}
