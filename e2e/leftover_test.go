@@ -295,3 +295,41 @@ func TestLeftover_DaemonStopDuringStart(t *testing.T) {
 		}
 	}
 }
+
+// TestLeftover_DownReportsWhatIsLeft: what `loop down` cannot remove —
+// the project's network, while a container that is not the project's is
+// attached to it — is reported in its reply (exit 1, naming the network,
+// the container and what to do) and in loopd's log; the project's own
+// containers are gone all the same.
+func TestLeftover_DownReportsWhatIsLeft(t *testing.T) {
+	t.Parallel()
+	e := newDockerEnv(t, "dreport")
+	e.write("Loopfile", fmt.Sprintf(`container("box", image = %q, cmd = ["sleep", "1000"], stop_timeout = "1s")`+"\n", baseImage))
+	e.up()
+	intruder := e.project() + "-intruder"
+	mustDocker(t, "run", "-d", "--name", intruder, "--network", "loop-"+e.project(), baseImage, "sleep", "1000")
+	t.Cleanup(func() { dockerCmd("rm", "-f", intruder) })
+
+	r := e.loop("down")
+	if r.code == 0 {
+		t.Fatalf("loop down with %s attached to the project's network: exit 0, want a failure naming it\n%s", intruder, r)
+	}
+	for _, want := range []string{"loop-" + e.project(), intruder, "docker network disconnect"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("loop down: the error does not say %q:\n%s", want, r.stderr)
+		}
+	}
+	if len(e.loopdLog("left in the container engine", intruder)) == 0 {
+		t.Errorf("loopd.log does not report what was left (%s)", intruder)
+	}
+	if cs, _ := leftovers(t, e.project()); len(cs) != 0 {
+		t.Errorf("containers of the project after `loop down`: %q, want none (only the network stays)", cs)
+	}
+
+	mustDocker(t, "rm", "-f", intruder)
+	e.up()
+	e.mustLoop("down")
+	if cs, nws := leftovers(t, e.project()); len(cs)+len(nws) > 0 {
+		t.Errorf("after the intruder left, up and down: containers %q, networks %q", cs, nws)
+	}
+}

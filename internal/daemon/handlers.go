@@ -162,7 +162,7 @@ func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("project %s is down, but not everything it ran could be removed: %w", name, err),
-			"remove what is named with `docker rm -f` or `docker network rm` (loopd.log has the details)")
+			"loopd.log has the details")
 		return
 	}
 	if v := r.URL.Query().Get("volumes"); v == "1" || v == "true" {

@@ -18,7 +18,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 )
 
@@ -79,7 +78,7 @@ func (r *Runtime) sweepOnce(ctx context.Context, cli *client.Client, project str
 			"state", s.State, "image", s.Image, "command", s.Command)
 		err := cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true})
 		if err != nil && !client.IsErrNotFound(err) {
-			errs = append(errs, fmt.Errorf("container %s (%s, %s): %w", name, shortID(s.ID), s.State, err))
+			errs = append(errs, fmt.Errorf("remove container %s (%s, %s), or `docker rm -f %s` it: %w", name, shortID(s.ID), s.State, name, err))
 		}
 	}
 	if len(errs) > 0 {
@@ -95,24 +94,32 @@ func (r *Runtime) sweepOnce(ctx context.Context, cli *client.Client, project str
 		switch {
 		case err == nil, client.IsErrNotFound(err):
 		case cerrdefs.IsPermissionDenied(err): // "has active endpoints"
-			errs = append(errs, fmt.Errorf("network %s is still used by %s: %w", name, r.attached(ctx, cli, id), err))
+			users, foreign := r.attached(ctx, cli, id, project)
+			if foreign { // no retry makes it go
+				errs = append(errs, fmt.Errorf("network %s is still used by %s", name, users))
+				continue
+			}
+			errs = append(errs, fmt.Errorf("network %s is still used by %s: %w", name, users, err))
 		default:
-			errs = append(errs, fmt.Errorf("remove network %s: %w", name, err))
+			errs = append(errs, fmt.Errorf("remove network %s, or `docker network rm %s` it: %w", name, name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// attached names the containers attached to network id, for an error.
-func (r *Runtime) attached(ctx context.Context, cli *client.Client, id string) string {
-	info, err := cli.NetworkInspect(ctx, id, network.InspectOptions{})
-	if err != nil || len(info.Containers) == 0 {
-		return "a container being removed"
+// attached names the containers attached to network id, for an error,
+// and reports whether one is not project's (the sweep leaves it alone, so
+// the network stays until its owner disconnects it).
+func (r *Runtime) attached(ctx context.Context, cli *client.Client, id, project string) (users string, foreign bool) {
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("network", id))})
+	if err != nil || len(list) == 0 {
+		return "a container being removed", false
 	}
 	var names []string
-	for cid, c := range info.Containers {
-		names = append(names, c.Name+" ("+shortID(cid)+")")
+	for _, c := range list {
+		names = append(names, strings.TrimPrefix(strings.Join(c.Names, ","), "/")+" ("+shortID(c.ID)+")")
+		foreign = foreign || c.Labels[LabelProject] != project
 	}
 	sort.Strings(names)
-	return "container " + strings.Join(names, ", ") + " (`docker network disconnect` or remove it)"
+	return "container " + strings.Join(names, ", ") + ": `docker network disconnect` it or remove it", foreign
 }
