@@ -17,6 +17,14 @@
 // images need neither tar nor a shell; that also works for FROM scratch
 // images and, for deletes, for stopped containers (a list the supervisor
 // applies before its next start).
+//
+// Nothing is left behind. A request that makes something in the engine
+// (a network, a container, its start, an image build) is never abandoned
+// mid-way when a start is cancelled: the engine would complete it after
+// loop stopped looking. It runs to its end, then the start notices the
+// cancellation and undoes what it made (a build is made to fail). Sweep,
+// which ends `loop down` and daemon stop, removes whatever is still
+// labelled with the project, containers first, then its network.
 package docker
 
 import (
