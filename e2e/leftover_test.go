@@ -8,9 +8,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,13 +23,33 @@ import (
 // default, each delay at least twice: about 45s on a quiet 2-core machine
 // (before the fix, 14 to 24 rounds in 100 left something, so 25 rounds
 // catch that with about 98% probability). LOOP_TEST_RACE_N=100 runs the
-// issue's figure: about 3 minutes quiet, 5.5 beside stress-ng --cpu 2.
+// issue's figure: about 3 minutes quiet, 5.5 beside stress-ng --cpu 2
+// (LOOP_TEST_STRESS=1 runs the test beside it).
 const raceN = 25
 
 // raceDelays are the delays between up and down, as fractions of a start:
 // denser at the beginning, where a start does the most (build, network,
 // create, sync, start), then readiness, then ready.
 var raceDelays = []float64{0, 0, 1.0 / 64, 1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 3.0 / 4, 1, 1.25}
+
+// besideStress runs `stress-ng --cpu 2` until the test ends
+// (LOOP_TEST_STRESS=1: a loaded machine is where the races show).
+func besideStress(t *testing.T) {
+	t.Helper()
+	bin, err := exec.LookPath("stress-ng")
+	if err != nil {
+		t.Fatalf("LOOP_TEST_STRESS=1 but stress-ng is not installed: apt-get install stress-ng, or unset LOOP_TEST_STRESS")
+	}
+	cmd := exec.Command(bin, "--cpu", "2", "--quiet")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start stress-ng: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM) // stops its workers too; SIGKILL would orphan them
+		cmd.Wait()
+	})
+	t.Log("beside stress-ng --cpu 2")
+}
 
 // raceProject writes a project whose container "web" is built from the
 // project (rev.txt is baked in: a new rev means a new build), publishes
@@ -98,6 +120,9 @@ func TestLeftover_UpDownRace(t *testing.T) {
 		n = v
 	}
 	e := newDockerEnv(t, "race")
+	if os.Getenv("LOOP_TEST_STRESS") == "1" {
+		besideStress(t)
+	}
 	port := freePort(t)
 	raceProject(e, port, 0)
 
