@@ -52,7 +52,7 @@ services:
 	if st := e.resource("worker").State; st == "ready" || st == "starting" {
 		t.Fatalf("worker is %s before web is healthy; want it held back by depends_on", st)
 	}
-	mustDocker(t, "exec", e.containerOf("web"), "touch", "/tmp/healthy")
+	mustDocker(t, "exec", e.awaitContainer("web"), "touch", "/tmp/healthy")
 	e.mustLoop("wait", "--timeout", "30s")
 	pollGet(t, port, "v1")
 	id := e.containerOf("web")

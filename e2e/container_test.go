@@ -392,6 +392,11 @@ container("pull", image = %[3]q, cmd = ["true"])
 		for _, s := range c.states {
 			ok = ok || r.State == s
 		}
+		// crash goes on crashing: it may be caught starting again after
+		// its backoff (long under load), having exited 3 before.
+		if c.resource == "crash" && r.State == api.StateStarting && r.Restarts > 0 && r.LastExit == "exited 3" {
+			ok = true
+		}
 		if !ok {
 			t.Errorf("%s: state %s (%s), want one of %v", c.resource, r.State, r.Reason, c.states)
 		}

@@ -246,3 +246,14 @@ func poll(d time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// awaitContainer returns the container ID of resource once it has one (its
+// start may be under way: creating a container takes seconds under load).
+func (e *loopEnv) awaitContainer(resource string) string {
+	e.t.Helper()
+	var r api.Resource
+	if !poll(60*time.Second, func() bool { r = e.resource(resource); return r.Container != "" }) {
+		e.t.Fatalf("%s: no container in loop status after 60s (state %s: %s)", resource, r.State, r.Reason)
+	}
+	return r.Container
+}

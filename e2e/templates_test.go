@@ -209,7 +209,7 @@ func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 	mu, _ := devBuilds.LoadOrStore(base[1], new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	start := time.Now()
-	r := e.loopFor(4*time.Minute, container, "ci", "--keep", "--timeout", "220s")
+	r := e.loopFor(6*time.Minute, container, "ci", "--keep", "--timeout", "340s")
 	mu.(*sync.Mutex).Unlock()
 	if r.code != 0 {
 		t.Fatalf("LOOP_RUNTIME=container loop ci on the generated %s project: %s", name, r)
@@ -240,7 +240,11 @@ func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 	if r := e.loopWith(container, "up", "-d"); r.code != 0 {
 		t.Fatalf("LOOP_RUNTIME=container loop up -d: %s", r)
 	}
-	e.mustLoop("wait", "--timeout", "50s")
+	// The tests run again in a new container (compiled, for Go): minutes
+	// on a busy machine.
+	if r := e.loopFor(3*time.Minute, nil, "wait", "--timeout", "2m"); r.code != 0 {
+		t.Fatalf("loop wait after LOOP_RUNTIME=container loop up -d: %s", r)
+	}
 	id := e.containerOf("demo")
 	src, err := os.ReadFile(filepath.Join(e.dir, live.file))
 	if err != nil || !strings.Contains(string(src), live.old) {
@@ -256,7 +260,10 @@ func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 		t.Fatalf("after editing %s: GET / = %q, want %q in it\n%s", live.file, body, liveText, e.loop("status"))
 	}
 	t.Logf("%s: live update of %s: %s", name, live.file, time.Since(start).Round(time.Millisecond))
-	e.mustLoop("wait", "--timeout", "30s")
+	// The tests run again too (compiled, for Go): minutes on a busy machine.
+	if r := e.loopFor(3*time.Minute, nil, "wait", "--timeout", "2m"); r.code != 0 {
+		t.Fatalf("loop wait after a live update of %s: %s", live.file, r)
+	}
 	if got := e.containerOf("demo"); got != id {
 		t.Errorf("after a live update of %s: container %s, want the same container %s (no rebuild or recreate)", live.file, got, id)
 	}

@@ -99,8 +99,9 @@ type Daemon struct {
 	rec    atomic.Pointer[recorder] // set while record runs; read by the stats handlers
 
 	mu       sync.Mutex
-	projects map[string]*project  // by name
-	starting map[string]*starting // projects being started (first `loop up`), by name
+	projects map[string]*project      // by name
+	starting map[string]*starting     // projects being started (first `loop up`), by name
+	downs    map[string]chan struct{} // projects being taken down, by name: closed when done
 	closing  bool
 	shutdown chan struct{} // closed by POST /v1/shutdown
 	once     sync.Once
@@ -119,6 +120,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.logins = newLoginCodes()
 	d.projects = map[string]*project{}
 	d.starting = map[string]*starting{}
+	d.downs = map[string]chan struct{}{}
 	d.shutdown = make(chan struct{})
 	if err := os.MkdirAll(d.Home, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
@@ -293,20 +295,25 @@ func listenUnix(sock string) (net.Listener, error) {
 	return ln, nil
 }
 
+// stopAll stops every project, sweeps what each left, and waits for the
+// `loop down`s in flight to finish theirs.
 func (d *Daemon) stopAll() {
 	d.mu.Lock()
 	d.closing = true
 	ps := d.projects
 	d.projects = map[string]*project{}
-	var starts []*starting
+	var waits []chan struct{}
 	for _, s := range d.starting {
-		starts = append(starts, s)
+		waits = append(waits, s.done) // their starters see closing, stop and sweep them
 		s.cancel()
+	}
+	for _, done := range d.downs {
+		waits = append(waits, done)
 	}
 	d.mu.Unlock()
 	defer func() {
-		for _, s := range starts {
-			<-s.done // their starters see closing and stop them
+		for _, done := range waits {
+			<-done
 		}
 	}()
 	var wg sync.WaitGroup
@@ -315,25 +322,40 @@ func (d *Daemon) stopAll() {
 		go func() {
 			defer wg.Done()
 			p.stop()
-			d.removeNetwork(name)
+			d.sweep(name) // logged: nobody waits for a reply
 		}()
 	}
 	wg.Wait()
 }
 
-// removeNetwork removes a stopped project's container network, if its
-// runtime has one: networks are a scarce resource (the engine's address
-// pools hold about 30), so none outlives its project's containers.
-func (d *Daemon) removeNetwork(project string) {
-	nr, ok := d.containers.(networkRemover)
+// sweepTimeout bounds the sweep that ends `loop down` and daemon stop
+// (retries while containers are being removed or the network still has
+// endpoints).
+const sweepTimeout = 30 * time.Second
+
+// sweeper is a container runtime that removes everything it holds for a
+// project, containers first, then the network.
+type sweeper interface {
+	Sweep(ctx context.Context, project string) error
+}
+
+// sweep removes whatever a stopped project still has in its container
+// runtime: its engine has stopped every service, but a start cut short,
+// a container killed behind loop's back or one a killed loopd left may
+// remain, and networks are scarce (the engine's address pools hold about
+// 30). What cannot be removed is logged and returned.
+func (d *Daemon) sweep(project string) error {
+	sw, ok := d.containers.(sweeper)
 	if !ok {
-		return
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
-	if err := nr.RemoveNetwork(ctx, project); err != nil {
-		d.Logger.Warn("remove the project's network", "project", project, "err", err)
+	if err := sw.Sweep(ctx, project); err != nil {
+		d.Logger.Warn("left in the container engine", "project", project, "err", err)
+		return err
 	}
+	return nil
 }
 
 func (d *Daemon) project(name string) (*project, bool) {
@@ -353,6 +375,7 @@ type starting struct {
 	down     bool               // a `loop down` came while it was starting
 	cancel   context.CancelFunc // cancels its first evaluation
 	done     chan struct{}      // closed once it is registered or abandoned
+	swept    error              // abandoned: what its sweep could not remove
 }
 
 // nameFor picks a unique project name: the directory's base name, with a
@@ -379,6 +402,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	if !filepath.IsAbs(req.Loopfile) {
 		return nil, fmt.Errorf("loopfile path %q is not absolute", req.Loopfile)
 	}
+	var name string
 	for {
 		d.mu.Lock()
 		if d.closing {
@@ -395,23 +419,29 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 			d.mu.Unlock()
 			return p, p.update(ctx, req.Env, req.Resources)
 		}
+		// Wait for a start of the same Loopfile (then update it), or for a
+		// `loop down` of the same name in flight: a new project must not
+		// start while the old one's sweep may remove what it creates.
 		var wait chan struct{}
 		for _, s := range d.starting {
 			if s.loopfile == req.Loopfile {
 				wait = s.done
 			}
 		}
+		name = d.nameFor(req.Loopfile)
+		if wait == nil {
+			wait = d.downs[name]
+		}
 		if wait == nil {
 			break // d.mu held
 		}
 		d.mu.Unlock()
-		select { // the same Loopfile is starting: then update it
+		select {
 		case <-wait:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	name := d.nameFor(req.Loopfile)
 	// The first evaluation ends with the request, a `loop down` of the
 	// project or loopd's shutdown, whichever comes first.
 	evalCtx, cancelEval := context.WithCancel(ctx)
@@ -443,7 +473,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	}
 	if cancelled || closing {
 		p.stop()
-		d.removeNetwork(name)
+		st.swept = d.sweep(name) // before done: the down waiting reports it
 		close(st.done)
 		if closing {
 			return nil, errors.New("loopd is shutting down")
@@ -458,8 +488,11 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 	return p, nil
 }
 
-// down stops a project's services and forgets it.
-func (d *Daemon) down(name string) bool {
+// down stops a project's services, removes what they left in the
+// container engine and forgets the project; found is false when it was
+// not up. err says what could not be removed. A project still starting
+// is cancelled: its starter stops and sweeps it, and down waits for that.
+func (d *Daemon) down(name string) (found bool, err error) {
 	d.mu.Lock()
 	p, ok := d.projects[name]
 	delete(d.projects, name)
@@ -468,16 +501,26 @@ func (d *Daemon) down(name string) bool {
 		st.down = true
 		st.cancel()
 	}
+	done := make(chan struct{})
+	if ok {
+		d.downs[name] = done
+	}
 	d.mu.Unlock()
 	if starting {
-		<-st.done // its starter stops it
-		return true
+		<-st.done
+		return true, st.swept
 	}
 	if !ok {
-		return false
+		return false, nil
 	}
+	defer func() {
+		d.mu.Lock()
+		delete(d.downs, name)
+		d.mu.Unlock()
+		close(done)
+	}()
 	p.stop()
-	d.removeNetwork(name)
+	err = d.sweep(name)
 	d.hub.Publish(api.Event{Time: time.Now(), Kind: api.EventRemoved, Project: name, Message: "project down"})
-	return true
+	return true, err
 }

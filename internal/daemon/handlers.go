@@ -176,8 +176,14 @@ func (d *Daemon) handleErrors(w http.ResponseWriter, r *http.Request, p *project
 
 func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("project")
-	if !d.down(name) {
+	found, err := d.down(name)
+	if !found {
 		writeError(w, http.StatusNotFound, fmt.Errorf("project %q is not up", name), "")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, fmt.Errorf("project %s is down, but not everything it ran could be removed: %w", name, err),
+			"loopd.log has the details")
 		return
 	}
 	if v := r.URL.Query().Get("volumes"); v == "1" || v == "true" {
@@ -189,12 +195,6 @@ func (d *Daemon) handleDown(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "down"})
-}
-
-// networkRemover is a container runtime that removes a project's network
-// once its containers are gone (loop down).
-type networkRemover interface {
-	RemoveNetwork(ctx context.Context, project string) error
 }
 
 // volumeRemover is a container runtime that can remove a project's named

@@ -40,11 +40,15 @@ func (e *Engine) launch(r *res, gen int, why string, spec runtime.Spec) {
 		if e.send(func() { e.launched(r, gen, why, h, err, spec) }) {
 			return
 		}
-		// The engine is gone (down, daemon stop): leave nothing behind.
+		// The engine is shutting down (down, daemon stop) and will not
+		// take this result: leave nothing behind.
 		if h != nil {
-			stopQuietly(h, spec)
+			err = stopHandle(h, spec)
 		} else if err != nil {
-			removeContainer(rt, spec) // a start cut short may have created or adopted one
+			err = removeContainer(rt, spec) // a start cut short may have adopted one
+		}
+		if err != nil {
+			e.log.Warn("remove container on shutdown", "resource", spec.Name, "err", err)
 		}
 	}()
 }
@@ -255,8 +259,9 @@ func containerEnv(env map[string]string) []string {
 	return out
 }
 
-func stopQuietly(h runtime.Handle, spec runtime.Spec) {
-	ctx, cancel := context.WithTimeout(context.Background(), spec.StopTimeout+10e9)
+// stopHandle stops h, bounded by its stop timeout.
+func stopHandle(h runtime.Handle, spec runtime.Spec) error {
+	ctx, cancel := context.WithTimeout(context.Background(), spec.StopTimeout+10*time.Second)
 	defer cancel()
-	h.Stop(ctx)
+	return h.Stop(ctx)
 }

@@ -79,8 +79,15 @@ type Engine struct {
 	cfg  Config
 	log  *slog.Logger
 	in   chan func()
-	quit chan struct{} // closed when shutdown begins: sends are dropped from then on
+	quit chan struct{} // closed when shutdown begins: sends are refused from then on
 	done chan struct{} // closed when Run returns
+
+	// sendMu orders sends against shutdown: a send either lands in in
+	// before shutdown drains it, and runs, or reports false, and its
+	// sender cleans up (a launch stops the container it brought up). No
+	// input is accepted and then dropped. Senders hold it for reading.
+	sendMu sync.RWMutex
+	closed bool // under sendMu: shutdown has begun
 
 	inflight sync.WaitGroup // goroutines doing runtime work (launch, update, stop): shutdown waits for them
 
@@ -174,8 +181,14 @@ func (e *Engine) contained(what string, f func() error) (err error) {
 	return err
 }
 
-// send runs f on the loop goroutine; it drops f once the engine has stopped.
+// send runs f on the loop goroutine and reports true, or reports false
+// once the engine is shutting down: then f never runs.
 func (e *Engine) send(f func()) bool {
+	e.sendMu.RLock()
+	defer e.sendMu.RUnlock()
+	if e.closed {
+		return false
+	}
 	select {
 	case e.in <- f:
 		return true
@@ -282,7 +295,23 @@ func (e *Engine) Disable(ctx context.Context, name string) error {
 // every launch, update and stop already in flight.
 func (e *Engine) shutdown() {
 	e.stopping = true
-	close(e.quit)
+	close(e.quit) // wakes senders blocked on a full e.in
+	e.sendMu.Lock()
+	e.closed = true
+	e.sendMu.Unlock()
+	// Inputs accepted before that run now, as stopping: a launch that
+	// handed over its container has it stopped, one that failed has what
+	// it left removed. Later senders clean up after themselves.
+	for drained := false; !drained; {
+		select {
+		case f := <-e.in:
+			if p := isolate.Call("the engine", f); p != nil {
+				e.panicked(p)
+			}
+		default:
+			drained = true
+		}
+	}
 	var wg sync.WaitGroup
 	for _, r := range e.res {
 		r.stopTimer()

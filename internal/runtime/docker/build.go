@@ -273,6 +273,11 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 		return "", fmt.Errorf("build image %s: %w", img.Name, err)
 	}
 	tag := imageTag(project, img.Name, sum)
+	done, err := r.buildTurn(ctx, tag)
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", img.Name, err)
+	}
+	defer done()
 	if _, err := cli.ImageInspect(ctx, tag); err == nil {
 		fmt.Fprintf(out, "image %s up to date (%s)\n", img.Name, tag)
 		return tag, nil
@@ -286,7 +291,11 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 	for k, v := range img.BuildArgs {
 		args[k] = &v
 	}
-	resp, err := cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
+	// Not cancelled with ctx: a cancelled build is made to fail instead,
+	// and its response read to the end (see buildStop).
+	stop := &buildStop{cli: cli, log: r.logger()}
+	defer stop.watch(ctx)()
+	resp, err := cli.ImageBuild(context.WithoutCancel(ctx), pr, build.ImageBuildOptions{
 		Tags:        []string{tag},
 		Dockerfile:  bc.dockerfile,
 		Target:      img.Target,
@@ -300,11 +309,48 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 		return "", fmt.Errorf("build image %s: %w", img.Name, r.baseImageHint(ctx, cli, bc, err))
 	}
 	defer resp.Body.Close()
-	if err := streamBuild(resp.Body, out); err != nil {
+	err = streamBuild(resp.Body, out, stop.line)
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("build image %s: %w", img.Name, ctx.Err())
+	}
+	if err != nil {
 		return "", fmt.Errorf("build image %s: %w", img.Name, r.baseImageHint(ctx, cli, bc, err))
 	}
 	r.pruneTags(ctx, cli, tag)
 	return tag, nil
+}
+
+// buildTurn waits until no build of tag is in progress in this runtime
+// (or ctx ends), then holds the turn until done is called: resources
+// sharing an image (a service and its tests) build it once, the others
+// then find it up to date, instead of building it at the same time (each
+// then takes as long as both together on a busy machine). A build that
+// failed or was cancelled leaves the next one to build.
+func (r *Runtime) buildTurn(ctx context.Context, tag string) (done func(), err error) {
+	for {
+		r.mu.Lock()
+		busy, ok := r.builds[tag]
+		if !ok {
+			if r.builds == nil {
+				r.builds = map[string]chan struct{}{}
+			}
+			turn := make(chan struct{})
+			r.builds[tag] = turn
+			r.mu.Unlock()
+			return func() {
+				r.mu.Lock()
+				delete(r.builds, tag)
+				r.mu.Unlock()
+				close(turn)
+			}, nil
+		}
+		r.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // keepTags is how many content-addressed tags of one image are kept: the
@@ -367,9 +413,9 @@ type buildMessage struct {
 	Error string `json:"error"`
 }
 
-// streamBuild writes the build's JSON messages to out as text and returns
-// the build's error.
-func streamBuild(body io.Reader, out io.Writer) error {
+// streamBuild writes the build's JSON messages to out as text, shows
+// each to seen, and returns the build's error.
+func streamBuild(body io.Reader, out io.Writer, seen func(string)) error {
 	dec := json.NewDecoder(body)
 	for {
 		var m buildMessage
@@ -384,6 +430,7 @@ func streamBuild(body io.Reader, out io.Writer) error {
 		case m.Error != "":
 			return errors.New(strings.TrimSpace(m.Error))
 		case m.Stream != "":
+			seen(m.Stream)
 			io.WriteString(out, m.Stream)
 		case m.Status != "":
 			line := m.Status

@@ -179,7 +179,7 @@ func TestSSHDialer_BadURL(t *testing.T) {
 // TestRuntime_OneNetworkPerProject: containers of a project started at the
 // same time share one network (an engine before API 1.44 would create two
 // of the same name and then refuse the name as ambiguous), answer to their
-// resource names on it, and RemoveNetwork removes it.
+// resource names on it, and Sweep removes it.
 func TestRuntime_OneNetworkPerProject(t *testing.T) {
 	r := testRuntime(t)
 	project := testProject(t, r)
@@ -216,10 +216,10 @@ func TestRuntime_OneNetworkPerProject(t *testing.T) {
 	for _, h := range handles {
 		stopHandle(t, h)
 	}
-	if err := r.RemoveNetwork(context.Background(), project); err != nil {
+	if err := r.Sweep(context.Background(), project); err != nil {
 		t.Fatal(err)
 	}
 	if ids, _ := networksNamed(context.Background(), r.cli, NetworkName(project)); len(ids) != 0 {
-		t.Errorf("after RemoveNetwork: networks %v left", ids)
+		t.Errorf("after Sweep: networks %v left", ids)
 	}
 }

@@ -39,9 +39,26 @@ const (
 // supervisor: the supervisor itself escalates to SIGKILL at the timeout.
 const stopGrace = 5 * time.Second
 
+// mutationTimeout bounds a request that makes something in the engine
+// (network, container) or starts or removes a container.
+const mutationTimeout = 2 * time.Minute
+
+// settled is the context of such a request: not cancelled with ctx.
+// Aborting the request client-side does not abort it in the engine,
+// which completes it after loop stopped looking — a container created or
+// started, or a network made, after `loop down` removed the project's.
+// So the request finishes, and its caller then notices that ctx ended and
+// undoes what was made.
+func settled(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), mutationTimeout)
+}
+
 // Start builds the image if needed, creates (or adopts) the container,
 // syncs the project files into it, starts it and runs the devcontainer
-// lifecycle commands. ctx bounds only the start.
+// lifecycle commands. ctx bounds only the start. A start cut short by
+// ctx waits for the create or start request in flight, then removes the
+// container it created; an adopted container is left as it is, for the
+// caller to keep or remove.
 func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle, error) {
 	c := spec.Container
 	if c == nil {
@@ -111,12 +128,21 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		netcfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 			netID: netcfg.EndpointsConfig[NetworkName(spec.Project)],
 		}}
-		resp, err := cli.ContainerCreate(ctx, cfg, hcfg, netcfg, nil, ContainerName(spec.Project, spec.Name))
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+		mctx, cancel := settled(ctx)
+		resp, err := cli.ContainerCreate(mctx, cfg, hcfg, netcfg, nil, ContainerName(spec.Project, spec.Name))
+		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("start %s: create container: %w", spec.Name, err)
 		}
 		id = resp.ID
 		r.logger().Info("container created", "resource", spec.Name, "container", shortID(id), "image", ref)
+		if err := ctx.Err(); err != nil {
+			r.remove(ctx, spec.Name, id)
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
 	} else {
 		r.logger().Info("container adopted", "resource", spec.Name, "container", shortID(id), "running", running)
 	}
@@ -131,6 +157,18 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if h.uid, h.gid, err = h.resolveUser(ctx, effectiveUser(c.User, img)); err != nil {
 		return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
 	}
+	if !created && !running {
+		if err := portsFree(c.Ports); err != nil {
+			// A start of this container may have landed since it was
+			// listed (asked by a loopd killed while starting it): it
+			// holds the ports then, and is adopted running.
+			if info, ierr := cli.ContainerInspect(ctx, id); ierr != nil || info.State == nil || !info.State.Running {
+				return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+			}
+			running = true
+			r.logger().Info("adopted container started meanwhile: adopted running", "resource", spec.Name, "container", shortID(id))
+		}
+	}
 	since := ""
 	if running {
 		since = time.Now().Format(time.RFC3339Nano)
@@ -142,9 +180,6 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		}
 	} else {
 		if !created {
-			if err := portsFree(c.Ports); err != nil {
-				return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-			}
 			since = time.Now().Format(time.RFC3339Nano)
 		}
 		if err := h.initialSync(ctx, false); err != nil {
@@ -153,8 +188,28 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		if err := h.writeFiles(ctx); err != nil {
 			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
 		}
-		if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		pending := false
+		if !created {
+			if pending, err = h.prunePendingDeletes(ctx); err != nil {
+				return nil, fmt.Errorf("start %s: check pending deletes: %w", spec.Name, err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
+		}
+		mctx, cancel := settled(ctx)
+		err := cli.ContainerStart(mctx, id, container.StartOptions{})
+		cancel()
+		if err == nil {
+			err = ctx.Err() // started, but called off meanwhile
+		}
+		if err != nil {
 			return nil, h.fail(ctx, created, fmt.Errorf("start %s: start container: %w", spec.Name, err))
+		}
+		if pending {
+			if err := h.awaitDeletes(ctx); err != nil {
+				return nil, fmt.Errorf("start %s: wait for the deletes queued while it was stopped: %w", spec.Name, err)
+			}
 		}
 	}
 	info, err := cli.ContainerInspect(ctx, id)
@@ -181,9 +236,23 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 // fail removes a container Start created before failing.
 func (h *handle) fail(ctx context.Context, created bool, err error) error {
 	if created {
-		_ = h.cli.ContainerRemove(context.WithoutCancel(ctx), h.id, container.RemoveOptions{Force: true})
+		h.r.remove(ctx, h.spec.Name, h.id)
 	}
 	return err
+}
+
+// remove force-removes container id of resource, also when ctx has ended;
+// a failure is logged (`loop down` sweeps what is left, and reports it).
+func (r *Runtime) remove(ctx context.Context, resource, id string) {
+	rctx, cancel := settled(ctx)
+	defer cancel()
+	cli, err := r.client(rctx)
+	if err == nil {
+		err = cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true})
+	}
+	if err != nil && !client.IsErrNotFound(err) {
+		r.logger().Warn("remove container", "resource", resource, "container", shortID(id), "err", err)
+	}
 }
 
 var badName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)

@@ -17,6 +17,14 @@
 // images need neither tar nor a shell; that also works for FROM scratch
 // images and, for deletes, for stopped containers (a list the supervisor
 // applies before its next start).
+//
+// Nothing is left behind. A request that makes something in the engine
+// (a network, a container, its start, an image build) is never abandoned
+// mid-way when a start is cancelled: the engine would complete it after
+// loop stopped looking. It runs to its end, then the start notices the
+// cancellation and undoes what it made (a build is made to fail). Sweep,
+// which ends `loop down` and daemon stop, removes whatever is still
+// labelled with the project, containers first, then its network.
 package docker
 
 import (
@@ -59,7 +67,8 @@ type Runtime struct {
 	Supervisor string
 
 	mu       sync.Mutex
-	netMu    sync.Mutex // one network creation at a time: engines on API < 1.44 allow duplicate names
+	netMu    sync.Mutex               // one network creation at a time: engines on API < 1.44 allow duplicate names
+	builds   map[string]chan struct{} // under mu: image builds in progress, by tag (closed when done)
 	cli      *client.Client
 	host     string // the engine address tried, for errors
 	pinged   bool

@@ -552,6 +552,32 @@ func TestRuntime_Service(t *testing.T) {
 		})
 	})
 
+	t.Run("re-created while stopped", func(t *testing.T) {
+		// Deleted, then created again while stopped: the queued delete
+		// must not remove the newer file at the next start.
+		if err := r.cli.ContainerStop(context.Background(), h.id, container.StopOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		<-h.Done()
+		back := filepath.Join(www, "back.txt")
+		writeFile(t, back, "first\n")
+		if err := update(h, back); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(back)
+		if err := update(h, back); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, back, "second\n")
+		if err := update(h, back); err != nil {
+			t.Fatal(err)
+		}
+		h = start(t, r, testSpec(project, "web", dir, c, io.Discard))
+		if got, code := run(t, h, "", "cat", "/www/back.txt"); code != 0 || got != "second\n" {
+			t.Errorf("/www/back.txt after delete, re-create and start = %q (exit %d), want second", got, code)
+		}
+	})
+
 	t.Run("stop keeps volumes", func(t *testing.T) {
 		stopHandle(t, h)
 		if n := len(containersOf(t, r, project, "web")); n != 0 {

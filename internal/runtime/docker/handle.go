@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -106,22 +107,30 @@ func (h *handle) watch(since string) {
 
 // Stop stops the container (the supervisor sends the stop signal to the
 // service and kills it after the stop timeout) and removes it; named
-// volumes stay.
+// volumes stay. The container is removed (killed first) also when the
+// stop fails or ctx ends before it completes: a stopped resource leaves
+// no container.
 func (h *handle) Stop(ctx context.Context) error {
 	h.recv.stop()
 	t := int((h.stopTimeout() + stopGrace).Seconds())
+	var errs []error
 	if err := h.cli.ContainerStop(ctx, h.id, container.StopOptions{Timeout: &t}); err != nil && !client.IsErrNotFound(err) {
-		return fmt.Errorf("stop %s: %w", h.spec.Name, err)
+		errs = append(errs, err)
 	}
-	if err := h.cli.ContainerRemove(ctx, h.id, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
-		return fmt.Errorf("stop %s: remove container: %w", h.spec.Name, err)
+	rctx, cancel := settled(ctx)
+	defer cancel()
+	if err := h.cli.ContainerRemove(rctx, h.id, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+		return fmt.Errorf("stop %s: remove container: %w", h.spec.Name, errors.Join(append(errs, err)...))
 	}
 	select {
 	case <-h.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stop %s: %w", h.spec.Name, ctx.Err())
+	case <-rctx.Done():
+		errs = append(errs, fmt.Errorf("container removed, its log stream did not end: %w", rctx.Err()))
 	}
+	if len(errs) > 0 {
+		return fmt.Errorf("stop %s: %w", h.spec.Name, errors.Join(errs...))
+	}
+	return nil
 }
 
 // Exec runs a command in the container as the remote user (by default)

@@ -5,7 +5,8 @@ package docker
 // (and to Container.Aliases, e.g. a Compose service name): services reach
 // each other as Compose services do ("db:5432"), and the host as
 // host.docker.internal. The network is created on the first container
-// start and removed by `loop down` once no container uses it.
+// start and removed by `loop down` and daemon stop (Sweep), after the
+// project's containers.
 
 import (
 	"context"
@@ -41,7 +42,12 @@ func (r *Runtime) ensureNetwork(ctx context.Context, cli *client.Client, project
 	if len(ids) > 0 {
 		return ids[0], nil
 	}
-	resp, err := cli.NetworkCreate(ctx, name, network.CreateOptions{
+	// Not cancelled with ctx (see settled): a creation aborted here would
+	// still complete in the engine, after the next start made another
+	// network of the same name or `loop down` removed the project's.
+	mctx, cancel := settled(ctx)
+	defer cancel()
+	resp, err := cli.NetworkCreate(mctx, name, network.CreateOptions{
 		Driver: "bridge",
 		Labels: map[string]string{LabelProject: project},
 	})
@@ -74,32 +80,4 @@ func networkEndpoint(project, resource string, aliases []string) *network.Networ
 	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 		NetworkName(project): {Aliases: append([]string{resource}, aliases...)},
 	}}
-}
-
-// RemoveNetwork removes project's network (loop down, daemon stop). A
-// network some container still uses stays (the engine refuses), and a
-// missing one is fine. A runtime that never connected created none: it
-// does not connect (nor wait for an absent engine) just for this.
-func (r *Runtime) RemoveNetwork(ctx context.Context, project string) error {
-	r.mu.Lock()
-	connected := r.cli != nil
-	r.mu.Unlock()
-	if !connected {
-		return nil
-	}
-	cli, err := r.client(ctx)
-	if err != nil {
-		return err
-	}
-	name := NetworkName(project)
-	ids, err := networksNamed(ctx, cli, name)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := cli.NetworkRemove(ctx, id); err != nil && !client.IsErrNotFound(err) {
-			return fmt.Errorf("remove network %s: %w", name, err)
-		}
-	}
-	return nil
 }

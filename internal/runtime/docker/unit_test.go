@@ -207,3 +207,29 @@ func contextHostOf() (string, error) {
 	ep, err := currentEndpoint()
 	return ep.Host, err
 }
+
+func TestHostPathOf(t *testing.T) {
+	rules := []model.SyncRule{
+		{Local: "/p/www", Remote: "/www"},
+		{Local: "/p/assets", Remote: "/www/static/"},
+		{Local: "/p/root", Remote: "/"},
+	}
+	for _, tc := range []struct {
+		remote, want string
+		ok           bool
+	}{
+		{"/www/a.txt", "/p/www/a.txt", true},
+		{"/www", "/p/www", true},
+		{"/www/static/x.css", "/p/assets/x.css", true}, // the most specific rule
+		{"/www2/a.txt", "/p/root/www2/a.txt", true},    // not under /www
+		{"/etc/passwd", "/p/root/etc/passwd", true},
+	} {
+		got, ok := hostPathOf(rules, tc.remote)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("hostPathOf(%q) = %q, %v; want %q, %v", tc.remote, got, ok, tc.want, tc.ok)
+		}
+	}
+	if got, ok := hostPathOf(rules[:2], "/www2/a.txt"); ok {
+		t.Errorf("hostPathOf(/www2/a.txt) without a / rule = %q, want no match", got)
+	}
+}
