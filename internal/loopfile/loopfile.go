@@ -55,6 +55,15 @@ type Options struct {
 	// tries to read) as it records it, on the evaluating goroutine: a
 	// caller that outlives a crashed evaluation still knows what to watch.
 	OnFile func(path string)
+
+	// Check, when set, is called on the evaluating goroutine before every
+	// Starlark step; a *Stop stops the evaluation there, and the error
+	// says its Msg and Hint at the operation that ran last. Unlike a
+	// cancelled context, which another goroutine turns into a stop some
+	// time later, it takes effect at the very next step. It runs millions
+	// of times: it must cost a few nanoseconds (package sandbox loads one
+	// word).
+	Check func() *Stop
 }
 
 // Defaults for zero Options fields.
@@ -144,6 +153,7 @@ type evalState struct {
 	watchSet      bool // watch_settings was called
 	watchPos      model.Position
 	stepsExceeded bool
+	stopped       *Stop // what Options.Check returned, if it stopped the evaluation
 }
 
 // module is one load()ed file: its frozen globals or its error.
@@ -206,14 +216,15 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 		Print: func(_ *starlark.Thread, msg string) {
 			fmt.Fprintln(st.opts.Stdout, msg)
 		},
-		Load: loadModule,
-		OnMaxSteps: func(thread *starlark.Thread) {
-			st.stepsExceeded = true
-			thread.Cancel("step limit exceeded")
-		},
+		Load:       loadModule,
+		OnMaxSteps: st.onMaxSteps,
 	}
 	thread.SetLocal(stateKey, st)
-	thread.SetMaxExecutionSteps(opts.MaxSteps)
+	if opts.Check != nil {
+		thread.SetMaxExecutionSteps(1) // onMaxSteps at every step
+	} else {
+		thread.SetMaxExecutionSteps(opts.MaxSteps)
+	}
 
 	// Cancel evaluation when ctx ends; local() also watches ctx itself.
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(ctx.Err().Error()) })
@@ -246,6 +257,25 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	}
 	st.project.Files = st.files
 	return st.project, nil
+}
+
+// onMaxSteps is the thread's OnMaxSteps: the step limit, and with
+// Options.Check the check before every step. The interpreter calls it with
+// the step counted but not started, and looks for a cancellation right
+// after, before it moves the frame's position to the next instruction: a
+// stop here is reported at the instruction that ran last.
+func (s *evalState) onMaxSteps(thread *starlark.Thread) {
+	if thread.Steps >= s.opts.MaxSteps {
+		s.stepsExceeded = true
+		thread.Cancel("step limit exceeded")
+		return
+	}
+	if stop := s.opts.Check(); stop != nil {
+		s.stopped = stop
+		thread.Cancel(stop.Msg)
+		return
+	}
+	thread.SetMaxExecutionSteps(thread.Steps + 1)
 }
 
 // exec runs and freezes one file (the Loopfile or a load()ed module)
@@ -334,13 +364,17 @@ func (s *evalState) rel(path string) string {
 }
 
 // fail turns err into an *Error that carries the files read so far. When
-// the evaluation was stopped with a *Stop cause, the error says why.
+// the evaluation was stopped by Options.Check or with a *Stop cause, the
+// error says why.
 func (s *evalState) fail(err error) *Error {
 	e := s.toError(err)
 	e.Files = slices.Clone(s.files)
 	e.Secrets = slices.Clone(s.project.Secrets)
-	var stop *Stop
-	if s.ctx.Err() != nil && !s.stepsExceeded && errors.As(context.Cause(s.ctx), &stop) {
+	stop := s.stopped
+	if stop == nil && s.ctx.Err() != nil && !s.stepsExceeded {
+		errors.As(context.Cause(s.ctx), &stop)
+	}
+	if stop != nil {
 		e.Msg, e.Hint, e.cause = stop.Msg, stop.Hint, stop
 	}
 	return e

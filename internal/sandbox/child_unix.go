@@ -14,8 +14,10 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	_ "unsafe" // go:linkname
 
 	"github.com/loopdev/loop/internal/loopfile"
 )
@@ -95,7 +97,8 @@ func Main() int {
 		fmt.Fprintln(os.Stderr, "loop evaluator:", err)
 		return exitProtocol
 	}
-	stopMonitor := monitorMemory(req.Memory, cancel, func(used int64) {
+	guard := newMemoryGuard(req.Memory)
+	stopMonitor := guard.watch(cancel, func(used int64) {
 		res.encode(recMemory, used)
 		os.Exit(exitMemory)
 	})
@@ -107,6 +110,7 @@ func Main() int {
 		StateDir:     req.StateDir,
 		Stdout:       os.Stdout,
 		OnFile:       res.file,
+		Check:        guard.check,
 	})
 	stopMonitor()
 	if err != nil {
@@ -149,21 +153,71 @@ func (r *results) encode(kind byte, v any) error {
 	return r.err
 }
 
-// heapMetric is the memory the monitor watches: bytes of Go heap objects,
+// heapMetric is the memory the guard watches: bytes of Go heap objects,
 // live or not yet swept.
 const heapMetric = "/memory/classes/heap/objects:bytes"
 
-// monitorMemory stops the evaluation (cancel with a *loopfile.Stop cause)
-// once its heap passes limit, checking every MemoryPoll. The heap counts
-// garbage not yet collected too; Main sets the runtime's memory limit to
-// the same value, so the collector works hardest to keep garbage under it.
-// (Confirming with a collection first would let the thread run on for
-// seconds while a huge value is written.) The thread stops at its next
-// step, at a line; one operation can allocate far more before that
-// (`[0] * (1 << 28)` is 4 GiB), so past BackstopFactor times the limit the
-// monitor calls abort at once instead. The returned function stops the
-// monitor and waits for it.
-func monitorMemory(limit int64, cancel context.CancelCauseFunc, abort func(used int64)) func() {
+// memoryGuard stops an evaluation whose heap passes limit, at a line. The
+// heap counts garbage not yet collected too; Main sets the runtime's
+// memory limit to the same value, so the collector works hardest to keep
+// garbage under it. (Confirming with a collection first would let the
+// thread run on for seconds while a huge value is written.)
+//
+// The evaluating thread checks itself, between Starlark steps (check, its
+// loopfile.Options.Check): it reads the heap when MemoryPoll has passed
+// since it last did, so the step after one that allocated for long (a huge
+// string is written for tens of milliseconds) always looks, however busy
+// the machine. A goroutine beside it (watch) reads the heap every
+// MemoryPoll too: it stops the evaluation within a long builtin call
+// (cancel), and since one operation can allocate far more than the limit
+// before the next step (`[0] * (1 << 28)` is 4 GiB), past BackstopFactor
+// times the limit it calls abort at once instead.
+type memoryGuard struct {
+	limit  int64
+	sample []metrics.Sample
+	last   int64 // nanotime of the thread's last heap read
+	over   atomic.Pointer[loopfile.Stop]
+}
+
+func newMemoryGuard(limit int64) *memoryGuard {
+	return &memoryGuard{limit: limit, sample: []metrics.Sample{{Name: heapMetric}}, last: nanotime()}
+}
+
+// stop is the error of an evaluation over the limit; nil under it.
+func (g *memoryGuard) stop(used int64) *loopfile.Stop {
+	if used <= g.limit {
+		return nil
+	}
+	return &loopfile.Stop{
+		Msg: fmt.Sprintf("evaluation used %s of memory, over the limit of %s (%s)", mib(used), mib(g.limit), EnvMemory),
+		Hint: "does the Loopfile build a huge string or list? If it really needs more, " +
+			"raise " + EnvMemory + " in the environment loopd is started with",
+	}
+}
+
+// check runs before every Starlark step, on the evaluating thread: a word
+// and the clock, and the heap every MemoryPoll (measured: about 30 ns a
+// step, where a step takes about 25; BenchmarkLoad_check).
+func (g *memoryGuard) check() *loopfile.Stop {
+	if s := g.over.Load(); s != nil {
+		return s
+	}
+	now := nanotime()
+	if now-g.last < int64(MemoryPoll) {
+		return nil
+	}
+	g.last = now
+	metrics.Read(g.sample)
+	if s := g.stop(int64(g.sample[0].Value.Uint64())); s != nil {
+		g.over.Store(s)
+		return s
+	}
+	return nil
+}
+
+// watch reads the heap every MemoryPoll until the returned function is
+// called (it waits for the goroutine to end).
+func (g *memoryGuard) watch(cancel context.CancelCauseFunc, abort func(used int64)) func() {
 	done := make(chan struct{})
 	exited := make(chan struct{})
 	sample := []metrics.Sample{{Name: heapMetric}}
@@ -171,7 +225,6 @@ func monitorMemory(limit int64, cancel context.CancelCauseFunc, abort func(used 
 		defer close(exited)
 		tick := time.NewTicker(MemoryPoll)
 		defer tick.Stop()
-		stopped := false
 		for {
 			select {
 			case <-done:
@@ -180,17 +233,12 @@ func monitorMemory(limit int64, cancel context.CancelCauseFunc, abort func(used 
 			}
 			metrics.Read(sample)
 			used := int64(sample[0].Value.Uint64())
-			if used > limit*BackstopFactor {
+			if used > g.limit*BackstopFactor {
 				abort(used)
 				return
 			}
-			if used > limit && !stopped {
-				stopped = true
-				cancel(&loopfile.Stop{
-					Msg: fmt.Sprintf("evaluation used %s of memory, over the limit of %s (%s)", mib(used), mib(limit), EnvMemory),
-					Hint: "does the Loopfile build a huge string or list? If it really needs more, " +
-						"raise " + EnvMemory + " in the environment loopd is started with",
-				})
+			if s := g.stop(used); s != nil && g.over.CompareAndSwap(nil, s) {
+				cancel(s)
 			}
 		}
 	}()
@@ -199,3 +247,9 @@ func monitorMemory(limit int64, cancel context.CancelCauseFunc, abort func(used 
 		<-exited
 	}
 }
+
+// nanotime is the runtime's monotonic clock: half the cost of time.Now,
+// which reads the wall clock too, and check runs at every step.
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64

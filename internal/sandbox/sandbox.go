@@ -16,9 +16,10 @@
 // The child is bounded, and anything that goes wrong in it is a
 // *loopfile.Error at the Loopfile, never the caller's crash or hang:
 //
-//   - memory: a monitor in the child reads the Go heap every MemoryPoll
-//     and stops the evaluation past Limits.Memory, at the line that was
-//     running. One operation can allocate far more before the thread
+//   - memory: the evaluating thread reads the Go heap between Starlark
+//     steps, every MemoryPoll, and stops the evaluation past
+//     Limits.Memory at the line that ran last (memoryGuard; a goroutine
+//     beside it reads it too, for long builtin calls). One operation can allocate far more before the thread
 //     reaches its next step (`[0] * (1 << 28)` is 4 GiB at once), so past
 //     BackstopFactor times the limit the child gives up at once, and the
 //     parent kills it when its resident memory or the growth of its
