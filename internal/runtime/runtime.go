@@ -104,6 +104,14 @@ type Execer interface {
 	Exec(ctx context.Context, spec ExecSpec) (exitCode int, err error)
 }
 
+// EngineWarner is a container runtime that can say what its engine warns
+// about itself (Docker's `info` Warnings: "IPv4 forwarding is disabled.
+// Networking will not work."): a service that never gets ready there may
+// be the engine's fault, not the service's.
+type EngineWarner interface {
+	EngineWarnings(ctx context.Context) ([]string, error)
+}
+
 // Runtime starts commands.
 type Runtime interface {
 	Start(ctx context.Context, spec Spec) (Handle, error)
