@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,34 @@ func TestStatsCmd_SinceDefault(t *testing.T) {
 	cmd, _, _ := f.Find([]string{"stats"})
 	if got := cmd.Flags().Lookup("since").DefValue; got != "7d" {
 		t.Errorf("--since defaults to %q; docs/metrics.md says 7d", got)
+	}
+}
+
+// TestNewDaemonRoot_HelpAndStrayArguments: `loopd --help` prints its usage
+// (before, loopd ignored its arguments and started a daemon), lists the
+// internal commands, and a stray argument or flag is a usage error.
+func TestNewDaemonRoot_HelpAndStrayArguments(t *testing.T) {
+	var out bytes.Buffer
+	root := NewDaemonRoot("test")
+	root.SetOut(&out)
+	root.SetArgs([]string{"--help"})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("loopd --help: %v", err)
+	}
+	for _, want := range []string{"Usage:\n  loopd [flags]", "__recv", "__rm", "__hash", "supervise"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("loopd --help printed:\n%s\nwant %q in it", out.String(), want)
+		}
+	}
+	for _, args := range [][]string{{"run"}, {"--bogus"}} {
+		root := NewDaemonRoot("test")
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs(args)
+		err := root.Execute()
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), "loopd --help") {
+			t.Errorf("loopd %s = %v; want a usage error (exit %d) pointing at loopd --help", args[0], err, ExitUsage)
+		}
 	}
 }
