@@ -1,7 +1,7 @@
 // Package runtime defines how the engine runs a resource's command: a
 // Runtime starts a Spec and returns a Handle that reports the exit and can
-// stop the process tree. Implementations live in sub-packages (process/ for
-// local processes; container runtimes later).
+// stop the process tree. Implementations live in sub-packages: process/ for
+// local processes, docker/ and containerd/ for containers.
 package runtime
 
 import (
