@@ -84,7 +84,7 @@ func (s *srv) readLogs(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.
 	if err != nil {
 		return nil, readErr(c, err)
 	}
-	lines, total, err := lastLines(ctx, c, p.Name, api.LogsQuery{Resources: []string{r.Name}}, resourceTail)
+	lines, total, err := lastLines(ctx, c, p.Name, api.LogsQuery{Resources: []string{r.Name}}, "", resourceTail)
 	if err != nil {
 		return nil, readErr(c, err)
 	}
@@ -128,7 +128,7 @@ func (s *srv) diagnose(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetP
 		fmt.Fprintf(&b, "The Loopfile does not evaluate: %s\n\n", p.Error)
 	}
 	writeResource(&b, p.Name, r)
-	lines, total, err := lastLines(ctx, c, p.Name, api.LogsQuery{Resources: []string{r.Name}}, defaultTail)
+	lines, total, err := lastLines(ctx, c, p.Name, api.LogsQuery{Resources: []string{r.Name}}, "", defaultTail)
 	if err != nil {
 		return nil, readErr(c, err)
 	}

@@ -110,7 +110,11 @@ func New(c *api.Client, opts Options) *server.MCPServer {
 		if opts.ReadOnly && !*t.tool.Annotations.ReadOnlyHint {
 			continue
 		}
-		ms.AddTool(t.tool, s.handle(t.run))
+		args, err := compileArgs(t.tool)
+		if err != nil { // the schemas are constants: a test catches this
+			panic(err)
+		}
+		ms.AddTool(t.tool, s.handle(args, t.run))
 	}
 	s.addResources(ms)
 	s.addPrompts(ms)
@@ -179,10 +183,15 @@ type tool struct {
 	run  func(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error)
 }
 
-// handle wraps a tool's function: connect, run, bound and redact the
-// reply; failures become IsError results.
-func (s *srv) handle(run func(context.Context, *api.Client, mcp.CallToolRequest) (string, error)) server.ToolHandlerFunc {
+// handle wraps a tool's function: check the arguments against the tool's
+// inputSchema, connect, run, bound and redact the reply; failures (bad
+// arguments included, as the MCP spec asks of input validation) become
+// IsError results.
+func (s *srv) handle(args *argsSchema, run func(context.Context, *api.Client, mcp.CallToolRequest) (string, error)) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if err := args.check(req.Params.Arguments); err != nil {
+			return mcp.NewToolResultError(bound(redact(err.Error()))), nil
+		}
 		c, err := s.client(ctx)
 		if err != nil {
 			return mcp.NewToolResultError(bound(redact(describe(nil, err)))), nil

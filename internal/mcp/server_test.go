@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -97,8 +98,12 @@ func TestServer_GoBuildError(t *testing.T) {
 		t.Errorf("get_logs regex = %q; want 10 of 10", text)
 	}
 	text, isErr = mc.call(t, "get_logs", map[string]any{"resource": "spam", "tail": 100000})
-	if isErr || !strings.Contains(text, "capped at 500") {
-		t.Errorf("get_logs tail 100000 = %q; want the cap said", text)
+	if !isErr || !strings.Contains(text, `argument "tail" is 100000: want an integer from 1 to 500`) {
+		t.Errorf("get_logs tail 100000 = %q (error %v); want the schema's range said", text, isErr)
+	}
+	text, isErr = mc.call(t, "get_logs", map[string]any{"resource": "spam", "stream": "loop"})
+	if isErr || regexp.MustCompile(`spam line \d`).MatchString(text) || !strings.Contains(text, "[loop] succeeded") {
+		t.Errorf("get_logs stream loop = %q; want only loop's messages", text)
 	}
 	text, _ = mc.call(t, "list_projects", nil)
 	if !strings.Contains(text, project) {
@@ -164,11 +169,11 @@ func TestServer_BadInput(t *testing.T) {
 		{"get_logs", map[string]any{"regex": "a(b"}, "not a valid regular expression"},
 		{"get_logs", map[string]any{"resource": "nope"}, `no resource "nope"`},
 		{"get_logs", map[string]any{"since": "yesterday"}, `since "yesterday"`},
-		{"get_logs", map[string]any{"tail": 0}, "want a number of lines"},
+		{"get_logs", map[string]any{"tail": 0}, `argument "tail" is 0: want an integer from 1 to 500`},
 		{"wait_settled", map[string]any{"project": "nope"}, `project "nope" is not up`},
 		{"up", map[string]any{"path": filepath.Join(dir, "missing")}, "no Loopfile at"},
 		{"down", map[string]any{"project": "nope"}, `project "nope" is not up`},
-		{"get_resource", nil, `no resource ""`},
+		{"get_resource", nil, `argument "resource" is missing: want a string`},
 	} {
 		text, isErr := mc.call(t, tc.tool, tc.args)
 		if !isErr || !strings.Contains(text, tc.want) {
