@@ -3,6 +3,7 @@ package devcontainer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 
@@ -30,6 +31,12 @@ type parser struct {
 	userVal  *hujson.Value  // `containerUser`, for errors in generated builds
 	rebuild  []string       // Container.RebuildOn
 	seenPort map[string]int // dedupe of Container.Ports
+
+	// The container's environment comes from containerEnv and from
+	// runArgs' -e/--env; the Dev Containers CLI passes containerEnv to
+	// docker run before runArgs, so runArgs win whatever the key order.
+	containerEnv map[string]string
+	runEnv       map[string]string
 }
 
 func newParser(file string, text []byte, opts Options) *parser {
@@ -150,6 +157,7 @@ func (p *parser) load() (*Result, error) {
 	if p.c.RemoteUser == "" {
 		p.c.RemoteUser = p.c.User
 	}
+	p.res.Env = mergeEnv(p.containerEnv, p.runEnv)
 	if err := p.images(root); err != nil {
 		return nil, err
 	}
@@ -190,7 +198,7 @@ func (p *parser) property(m member) error {
 			p.build.Context = p.abs(p.dir, ctx)
 		}
 	case "containerEnv":
-		p.res.Env, err = p.envMap(m.val, m.name)
+		p.containerEnv, err = p.envMap(m.val, m.name)
 	case "remoteEnv":
 		p.c.RemoteEnv, err = p.envMap(m.val, m.name)
 	case "forwardPorts":
@@ -223,6 +231,17 @@ func (p *parser) property(m member) error {
 		p.unsupported(m)
 	}
 	return err
+}
+
+// mergeEnv is base with over's entries over it; nil when both are empty.
+func mergeEnv(base, over map[string]string) map[string]string {
+	if len(base)+len(over) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(base)+len(over))
+	maps.Copy(out, base)
+	maps.Copy(out, over)
+	return out
 }
 
 // abs resolves a host path against base.
