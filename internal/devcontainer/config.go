@@ -27,7 +27,7 @@ type parser struct {
 	imageVal *hujson.Value  // where `image` is, for errors
 	build    *model.Image   // `build` or legacy `dockerFile`
 	buildVal *hujson.Value  // where the build section is
-	features []featureUse   // local Features in config order
+	features []*featureUse  // local Features in install order
 	userVal  *hujson.Value  // `containerUser`, for errors in generated builds
 	rebuild  []string       // Container.RebuildOn
 	seenPort map[string]int // dedupe of Container.Ports
