@@ -10,6 +10,7 @@ import (
 	"github.com/tailscale/hujson"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/userenv"
 )
 
 // parser turns one devcontainer.json into a Result. It is used once.
@@ -54,7 +55,7 @@ func newParser(file string, text []byte, opts Options) *parser {
 			id:          devcontainerID(opts.ProjectDir, file),
 		},
 		res:      &Result{Files: []string{file}},
-		c:        &model.Container{ConfigFile: file, KeepAlive: true},
+		c:        &model.Container{ConfigFile: file, KeepAlive: true, UserEnvProbe: userenv.LoginInteractiveShell},
 		seenPort: map[string]int{},
 	}
 }
@@ -201,6 +202,12 @@ func (p *parser) property(m member) error {
 		p.containerEnv, err = p.envMap(m.val, m.name)
 	case "remoteEnv":
 		p.c.RemoteEnv, err = p.envMap(m.val, m.name)
+	case "userEnvProbe":
+		var probe string
+		if probe, err = p.str(m.val, m.name); err == nil && !userenv.Valid(probe) {
+			err = p.src.errAt(m.val, "use none, loginShell, loginInteractiveShell or interactiveShell", "userEnvProbe %q is not a probe", probe)
+		}
+		p.c.UserEnvProbe = probe
 	case "forwardPorts":
 		err = p.forwardPorts(m)
 	case "appPort":

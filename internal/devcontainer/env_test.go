@@ -50,3 +50,30 @@ func TestLoad_containerEnvAndRunArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_userEnvProbe(t *testing.T) {
+	for _, tt := range []struct{ json, want, err string }{
+		{`{"image": "x"}`, "loginInteractiveShell", ""},
+		{`{"image": "x", "userEnvProbe": "none"}`, "none", ""},
+		{`{"image": "x", "userEnvProbe": "loginShell"}`, "loginShell", ""},
+		{`{"image": "x", "userEnvProbe": "bash"}`, "", `userEnvProbe "bash" is not a probe`},
+	} {
+		dir := newProject(t, map[string]string{".devcontainer.json": tt.json})
+		res, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"})
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: got %v, want an error containing %q", tt.json, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.json, err)
+		}
+		if got := res.Container.UserEnvProbe; got != tt.want {
+			t.Errorf("%s: UserEnvProbe: got %q, want %q", tt.json, got, tt.want)
+		}
+		if len(res.Warnings) != 0 {
+			t.Errorf("%s: Warnings: got %q, want none", tt.json, res.Warnings)
+		}
+	}
+}
