@@ -298,7 +298,10 @@ var confVariants = []confVariant{
   "workspaceMount": "source=${localWorkspaceFolder},target=/src,type=bind",
   "workspaceFolder": "/src",
   "mounts": ["source=${localWorkspaceFolder}/.devcontainer,target=/dc,type=bind", {"source": "loop-conf-vol-${devcontainerId}", "target": "/data", "type": "volume"}],
-  "postCreateCommand": "pwd >> lifecycle.log",`},
+  "postCreateCommand": "pwd >> lifecycle.log",`,
+		// Named volumes are the project's in loop (PROJECT_name, removed by
+		// loop down --volumes), and ${devcontainerId} hashes other inputs.
+		differs: []string{"mount:volume "}},
 	{name: "features-order", json: `"image": "` + confImage + `",
   "features": {"./f/c": {}, "./f/a": {}, "./f/b": {}},`,
 		more: merge(orderFeature("a", `, "installsAfter": ["./f/b"]`), orderFeature("b", ""), orderFeature("c", `, "dependsOn": {"./f/d": {}}`), orderFeature("d", ""))},
