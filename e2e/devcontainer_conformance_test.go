@@ -309,7 +309,7 @@ var confVariants = []confVariant{
 		more: map[string]string{".devcontainer/Dockerfile": "FROM " + confImage + "\nARG GREETING\nENV GREETING=$GREETING\n"}},
 	{name: "postAttach", json: `"image": "` + confImage + `",` + lifecycleCmds + `
   "postAttachCommand": "echo postAttach >> lifecycle.log",`,
-		differs: []string{"lifecycle:postAttach"}},
+		differs: []string{"lifecycle:postAttach", "order: "}},
 }
 
 func merge(ms ...map[string]string) map[string]string {
