@@ -327,9 +327,11 @@ func merge(ms ...map[string]string) map[string]string {
 // through loop as through the reference CLI, but for the differences
 // docs/devcontainers.md lists.
 func TestDevcontainer_Conformance(t *testing.T) {
+	t.Parallel()
 	cli := requireDevcontainerCLI(t)
 	for _, v := range confVariants {
 		t.Run(v.name, func(t *testing.T) {
+			t.Parallel() // each variant has its projects, containers and loopd
 			project := projectName("conf-" + v.name)
 			files := merge(v.more, map[string]string{".devcontainer/devcontainer.json": "{\n  " + v.json + "\n}\n"})
 			ref := reference(t, cli, project, files, v.env)
