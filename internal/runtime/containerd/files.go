@@ -49,7 +49,7 @@ func (h *handle) writeFiles(ctx context.Context) error {
 	if len(h.spec.Files) == 0 {
 		return nil
 	}
-	uid, gid, err := h.owner(ctx)
+	uid, gid, err := driver{h}.Owner(ctx)
 	if err != nil {
 		return fmt.Errorf("write secret files: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 
+	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/supervise"
 )
@@ -41,13 +42,15 @@ type handle struct {
 	stopMu  sync.Mutex // serializes Stop
 	removed bool       // guarded by stopMu
 
-	restarts *supervise.Restarts // the task's stderr, watched for the supervisor's restart lines
+	restarts *supervise.Restarts   // the task's stderr, watched for the supervisor's restart lines
+	live     *liveupdate.Container // the live-update policy, over this handle
 }
 
 var (
-	_ runtime.Handle  = (*handle)(nil)
-	_ runtime.Updater = (*handle)(nil)
-	_ runtime.Execer  = (*handle)(nil)
+	_ runtime.Handle    = (*handle)(nil)
+	_ runtime.Updater   = (*handle)(nil)
+	_ runtime.Restarter = (*handle)(nil)
+	_ runtime.Execer    = (*handle)(nil)
 )
 
 func (h *handle) Done() <-chan struct{} { return h.done }
@@ -81,6 +84,7 @@ func (r *Runtime) startTask(ctx context.Context, cli *client.Client, ctr client.
 		return nil, err
 	}
 	h.restarts = rs
+	h.live = h.newLive()
 	if err := h.initialSync(ctx, false); err != nil {
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 		return nil, err
@@ -115,6 +119,7 @@ func (r *Runtime) adopt(ctx context.Context, cli *client.Client, ctr client.Cont
 				h, werr := r.watch(ctx, cli, ctr, task, spec, cfg, logger)
 				if h != nil {
 					h.restarts = rs
+					h.live = h.newLive()
 				}
 				if werr == nil {
 					werr = h.writeFiles(ctx)

@@ -149,6 +149,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 
 	h := &handle{r: r, cli: cli, spec: spec, c: c, id: id, out: out, done: make(chan struct{})}
 	h.restarts = supervise.NewRestarts(out.stderr)
+	h.live = h.newLive()
 	if created && r.copySuper {
 		if err := h.copySupervisor(ctx, super); err != nil {
 			return nil, h.fail(ctx, true, fmt.Errorf("start %s: %w", spec.Name, err))

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/supervise"
@@ -41,8 +42,8 @@ type handle struct {
 	pid      int
 	restarts *supervise.Restarts // the log stream's stderr, watched for restart lines
 
-	update sync.Mutex // serializes Update
-	recv   receiver   // the sync channel into the running container
+	live *liveupdate.Container // the live-update policy, over this handle
+	recv receiver              // the sync channel into the running container
 
 	done chan struct{}
 	exit runtime.Exit // written before done is closed

@@ -5,16 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
-	loopsync "github.com/loopdev/loop/internal/sync"
 )
 
 func TestRuntime_PingUnavailable(t *testing.T) {
@@ -129,27 +126,6 @@ func TestContextFiles_ExternalDockerfile(t *testing.T) {
 	}
 	if len(bc.files) != 0 {
 		t.Errorf("files = %v; the Dockerfile's own .dockerignore excludes a", bc.files)
-	}
-}
-
-func TestParseHashes(t *testing.T) {
-	in := "F\t00000000000000ff\t644\t/app/main.go\n" +
-		"L\t../x\t0\t/app/link\n" +
-		"D\t-\t2755\t/app\n"
-	got, err := parseHashes(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]loopsync.Entry{
-		"/app/main.go": {Kind: 'F', Hash: 0xff, Mode: 0o644},
-		"/app/link":    {Kind: 'L', Link: "../x"},
-		"/app":         {Kind: 'D', Mode: 0o755 | fs.ModeSetgid},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("parseHashes = %v, want %v", got, want)
-	}
-	if _, err := parseHashes(strings.NewReader("garbage\n")); err == nil {
-		t.Errorf("parseHashes accepted garbage")
 	}
 }
 
