@@ -20,12 +20,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/runtime/docker"
 	dockerrt "github.com/loopdev/loop/internal/runtime/docker"
 )
 
@@ -213,66 +213,14 @@ func removeVolume(ctx context.Context, dc *client.Client, vol string, timeout ti
 	}
 }
 
-// execIO runs argv in the container without a terminal: stdin (nil for
-// none) is copied to it and closed, its stdout and stderr are
-// demultiplexed into the writers byte for byte. It returns the exit code.
+// execIO runs argv in the container without a terminal (docker.Exec):
+// stdin (nil for none) is copied to it and closed, its stdout and stderr
+// are demultiplexed into the writers byte for byte.
 func execIO(ctx context.Context, dc *client.Client, info api.ContainerInfo, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	ex, err := dc.ContainerExecCreate(ctx, info.ID, container.ExecOptions{
-		Cmd: argv, User: info.User, WorkingDir: info.Workdir, Env: info.Env,
-		AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("exec: %w", err)
-	}
-	conn, err := dc.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return 0, fmt.Errorf("attach: %w", err)
-	}
-	defer conn.Close()
-	copied := make(chan error, 1)
-	if stdin != nil {
-		go func() {
-			_, err := io.Copy(conn.Conn, stdin)
-			if cerr := conn.CloseWrite(); err == nil {
-				err = cerr
-			}
-			copied <- err
-		}()
-	} else {
-		copied <- nil
-	}
-	if _, err := stdcopy.StdCopy(stdout, stderr, conn.Reader); err != nil && !errors.Is(err, io.EOF) {
-		return 0, fmt.Errorf("read output: %w", err)
-	}
-	code, err := exitCode(ctx, dc, ex.ID)
-	conn.Close() // unblocks a copy the process never read to the end
-	werr := <-copied
-	switch {
-	case err != nil:
-		return 0, err
-	case code == 0 && werr != nil:
-		return 0, fmt.Errorf("write input: %w", werr)
-	}
-	return code, nil
-}
-
-// exitCode waits for the exit code of an exec whose output has ended: the
-// engine records it a moment after.
-func exitCode(ctx context.Context, dc *client.Client, id string) (int, error) {
-	for {
-		in, err := dc.ContainerExecInspect(ctx, id)
-		if err != nil {
-			return 0, fmt.Errorf("exec inspect: %w", err)
-		}
-		if !in.Running {
-			return in.ExitCode, nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return docker.Exec(ctx, dc, info.ID, runtime.ExecSpec{
+		Argv: argv, User: info.User, Workdir: info.Workdir, Env: info.Env,
+		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+	}, nil)
 }
 
 func shortID(id string) string { return id[:min(12, len(id))] }

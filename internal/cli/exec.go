@@ -2,16 +2,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -126,53 +122,47 @@ func containerdExec(ctx context.Context, rt *containerd.Runtime, info api.Contai
 	})
 }
 
+// dockerExec runs argv in a container on the Docker engine
+// (docker.Exec), the terminal raw and resized with the local one.
 func dockerExec(ctx context.Context, dc *client.Client, info api.ContainerInfo, argv []string, tty bool) (int, error) {
-	ex, err := dc.ContainerExecCreate(ctx, info.ID, container.ExecOptions{
-		Cmd: argv, User: info.User, WorkingDir: info.Workdir, Env: info.Env, Tty: tty,
-		AttachStdin: true, AttachStdout: true, AttachStderr: true,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", info.ID[:min(12, len(info.ID))], err)
-	}
-	conn, err := dc.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{Tty: tty})
-	if err != nil {
-		return 0, fmt.Errorf("attach: %w", err)
-	}
-	defer conn.Close()
+	var sizes chan [2]uint
 	if tty {
 		if st, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
 			defer term.Restore(int(os.Stdin.Fd()), st)
 		}
-		resize := func() {
+		sizes = make(chan [2]uint, 1)
+		size := func() {
 			if w, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
-				dc.ContainerExecResize(ctx, ex.ID, container.ResizeOptions{Width: uint(w), Height: uint(h)})
+				select {
+				case sizes <- [2]uint{uint(w), uint(h)}:
+				default:
+				}
 			}
 		}
-		resize()
+		size()
 		winch := make(chan os.Signal, 1)
 		signal.Notify(winch, syscall.SIGWINCH)
 		defer signal.Stop(winch)
+		done := make(chan struct{})
+		defer close(done)
 		go func() {
-			for range winch {
-				resize()
+			defer close(sizes)
+			for {
+				select {
+				case <-winch:
+					size()
+				case <-done:
+					return
+				}
 			}
 		}()
 	}
-	go func() {
-		io.Copy(conn.Conn, os.Stdin)
-		conn.CloseWrite()
-	}()
-	if tty {
-		_, err = io.Copy(os.Stdout, conn.Reader)
-	} else {
-		_, err = stdcopy.StdCopy(os.Stdout, os.Stderr, conn.Reader)
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, err
-	}
-	in, err := dc.ContainerExecInspect(ctx, ex.ID)
+	code, err := docker.Exec(ctx, dc, info.ID, runtime.ExecSpec{
+		Argv: argv, User: info.User, Workdir: info.Workdir, Env: info.Env, TTY: tty,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+	}, sizes)
 	if err != nil {
-		return 0, err
+		return code, fmt.Errorf("exec in %s: %w", info.ID[:min(12, len(info.ID))], err)
 	}
-	return in.ExitCode, nil
+	return code, nil
 }

@@ -180,66 +180,10 @@ type execOpts struct {
 
 // exec runs o.argv in the container and returns its exit code.
 func (h *handle) exec(ctx context.Context, o execOpts) (int, error) {
-	if len(o.argv) == 0 {
-		return -1, fmt.Errorf("empty command")
-	}
-	stdout, stderr := o.stdout, o.stderr
-	if stdout == nil {
-		stdout = io.Discard
-	}
-	if stderr == nil {
-		stderr = io.Discard
-	}
-	resp, err := h.cli.ContainerExecCreate(ctx, h.id, container.ExecOptions{
-		User: o.user, WorkingDir: o.dir, Env: o.env, Cmd: o.argv, Tty: o.tty,
-		AttachStdin: o.stdin != nil, AttachStdout: true, AttachStderr: true,
-	})
-	if err != nil {
-		return -1, err
-	}
-	att, err := h.cli.ContainerExecAttach(ctx, resp.ID, container.ExecAttachOptions{Tty: o.tty})
-	if err != nil {
-		return -1, err
-	}
-	defer att.Close()
-	if o.stdin != nil {
-		go func() {
-			_, _ = io.Copy(att.Conn, o.stdin)
-			_ = att.CloseWrite()
-		}()
-	}
-	copied := make(chan error, 1)
-	go func() {
-		var err error
-		if o.tty {
-			_, err = io.Copy(stdout, att.Reader)
-		} else {
-			_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
-		}
-		copied <- err
-	}()
-	select {
-	case err = <-copied:
-	case <-ctx.Done():
-		return -1, ctx.Err()
-	}
-	if err != nil {
-		return -1, err
-	}
-	for {
-		info, err := h.cli.ContainerExecInspect(ctx, resp.ID)
-		if err != nil {
-			return -1, err
-		}
-		if !info.Running {
-			return info.ExitCode, nil
-		}
-		select {
-		case <-time.After(5 * time.Millisecond):
-		case <-ctx.Done():
-			return -1, ctx.Err()
-		}
-	}
+	return Exec(ctx, h.cli, h.id, runtime.ExecSpec{
+		Argv: o.argv, User: o.user, Workdir: o.dir, Env: o.env, TTY: o.tty,
+		Stdin: o.stdin, Stdout: o.stdout, Stderr: o.stderr,
+	}, nil)
 }
 
 // outputs serializes writes to a resource's stdout and stderr, which the
