@@ -52,10 +52,11 @@ type driver struct{ h *handle }
 
 var _ liveupdate.Driver = driver{}
 
-// Target extracts into the running container's root through its PID 1,
-// or into the stopped container's mounted snapshot.
+// Target extracts into the container's root through its PID 1 while its
+// task has not exited (a task created and not started yet too), else into
+// the stopped container's mounted snapshot.
 func (d driver) Target(live bool) lsync.Target {
-	if live {
+	if live || d.h.running() {
 		return target{d.h}
 	}
 	return stoppedTarget{d.h}
