@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
-	"sync"
 
 	lsync "github.com/loopdev/loop/internal/sync"
 )
@@ -90,39 +89,4 @@ func unixMode(m uint32) fs.FileMode {
 		mode |= fs.ModeSticky
 	}
 	return mode
-}
-
-// tail keeps the last lines written to it.
-type tail struct {
-	mu    sync.Mutex
-	max   int
-	lines []string
-	part  string
-}
-
-func newTail(max int) *tail { return &tail{max: max} }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	parts := strings.Split(t.part+string(p), "\n")
-	t.part = parts[len(parts)-1]
-	t.lines = append(t.lines, parts[:len(parts)-1]...)
-	if len(t.lines) > t.max {
-		t.lines = append([]string(nil), t.lines[len(t.lines)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	lines := t.lines
-	if t.part != "" {
-		lines = append(append([]string(nil), lines...), t.part)
-		if len(lines) > t.max {
-			lines = lines[len(lines)-t.max:]
-		}
-	}
-	return strings.Join(lines, "\n")
 }

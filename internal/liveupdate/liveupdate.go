@@ -27,6 +27,7 @@ import (
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/supervise"
 	lsync "github.com/loopdev/loop/internal/sync"
+	"github.com/loopdev/loop/internal/tail"
 )
 
 // SigRestart asks the supervisor (PID 1) to restart its service in place.
@@ -140,7 +141,7 @@ func (c *Container) Update(ctx context.Context, changed []string) error {
 
 // step runs one run() step with its output in the resource's log.
 func (c *Container) step(ctx context.Context, argv []string) error {
-	t := newTail(outputLines)
+	t := tail.New(outputLines)
 	code, err := c.Driver.Exec(ctx, argv, c.Spec.User, c.Spec.Workdir,
 		io.MultiWriter(c.stdout(), t), io.MultiWriter(c.stderr(), t))
 	if err != nil {

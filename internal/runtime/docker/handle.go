@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -228,40 +227,4 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.o.mu.Lock()
 	defer l.o.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// tail keeps the last lines written to it.
-type tail struct {
-	mu    sync.Mutex
-	max   int
-	lines []string
-	part  string
-}
-
-func newTail(max int) *tail { return &tail{max: max} }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.part + string(p)
-	parts := strings.Split(s, "\n")
-	t.part = parts[len(parts)-1]
-	t.lines = append(t.lines, parts[:len(parts)-1]...)
-	if len(t.lines) > t.max {
-		t.lines = append([]string(nil), t.lines[len(t.lines)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	lines := t.lines
-	if t.part != "" {
-		lines = append(append([]string(nil), lines...), t.part)
-		if len(lines) > t.max {
-			lines = lines[len(lines)-t.max:]
-		}
-	}
-	return strings.Join(lines, "\n")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/tail"
 )
 
 // stateDir holds loop's per-container state: lifecycle markers and pending
@@ -98,7 +99,7 @@ func (h *handle) runCommand(ctx context.Context, name string, cmd *model.Command
 			if k != "" {
 				label += " (" + k + ")"
 			}
-			t := newTail(outputLines)
+			t := tail.New(outputLines)
 			code, err := h.exec(ctx, execOpts{
 				argv: h.userArgv(argvs[k]), user: h.remoteUser(), dir: h.c.Workdir, env: h.env,
 				stdout: io.MultiWriter(h.out.stdout, t), stderr: io.MultiWriter(h.out.stderr, t),
@@ -130,7 +131,7 @@ func runHostCommand(ctx context.Context, dir string, cmd *model.Command, out *ou
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := newTail(outputLines)
+			t := tail.New(outputLines)
 			c := exec.CommandContext(ctx, argv[0], argv[1:]...)
 			c.Dir = dir
 			c.Stdout, c.Stderr = io.MultiWriter(out.stdout, t), io.MultiWriter(out.stderr, t)
