@@ -14,7 +14,9 @@
 //
 // Supported: image entrypoint/cmd (or the resource's), env, user, workdir,
 // bind mounts (read-only or not), privileged, cap_add, keep-alive, live
-// update (sync, run steps, restart in place) and exec. A new task gets
+// update and exec. Live update's policy (rebuild_on, the sync plan with the
+// ignore rules, run steps, restart in place) is package liveupdate's; the
+// handle is its Driver (update.go). A new task gets
 // every synced file before its command starts (written into the created
 // task's root); an adopted running one is diffed with `loopd __hash`.
 // Files are synced by extracting the tar stream on the host into the
@@ -22,6 +24,8 @@
 // mount lands in the mount, as it would inside the container), resolving
 // every path inside that root with filepath-securejoin's pathrs-lite, so
 // nothing escapes it; deletes run `/.loop/loopd __rm` in the container.
+// A container whose task exited is synced into its mounted snapshot (the
+// exited task removed first), deletes included, for its next task.
 // File secrets (Spec.Files) are written the same way before the service
 // starts (0400, owned by the container user); /run/secrets is a tmpfs of
 // its own, so their values never reach the snapshot on disk.
@@ -30,9 +34,7 @@
 // runtime, or import the image: `docker save IMG | ctr -n loop images import -`),
 // named volumes, port remapping. Containers use host networking, so
 // published ports are not needed: a port mapping only declares which host
-// port the service will listen on, and Start checks it is free. Syncing
-// into a container whose task has exited asks for a rebuild
-// (runtime.ErrRebuild): it is recreated anyway.
+// port the service will listen on, and Start checks it is free.
 package containerd
 
 import (

@@ -16,7 +16,9 @@
 // (CopyToContainer), deletes through the supervisor (`loopd __rm`), so
 // images need neither tar nor a shell; that also works for FROM scratch
 // images and, for deletes, for stopped containers (a list the supervisor
-// applies before its next start).
+// applies before its next start). Live update's policy is package
+// liveupdate's; the handle is its Driver (update.go), and Exec (exec.go)
+// is the one docker exec of loopd and the CLI.
 //
 // Nothing is left behind. A request that makes something in the engine
 // (a network, a container, its start, an image build) is never abandoned
