@@ -42,7 +42,7 @@ func Run(t *testing.T, h Harness) {
 	write(t, filepath.Join(src, "gone.txt"), "gone\n")
 	write(t, filepath.Join(src, ".git", "HEAD"), "ref: refs/heads/main\n")
 	write(t, filepath.Join(src, "debug.log"), "log\n")
-	var out buffer
+	var out Buffer
 	spec := runtime.Spec{
 		Name: "lu", Project: h.Project, ProjectDir: dir, Stdout: &out, Stderr: &out, StopTimeout: 2 * time.Second,
 		Ignore: func(p string, isDir bool) bool {
@@ -208,7 +208,7 @@ func want(t *testing.T, h runtime.Handle, path, content string) {
 // run execs argv in h and returns its exit code and output.
 func run(t *testing.T, h runtime.Handle, argv ...string) (int, string) {
 	t.Helper()
-	var out buffer
+	var out Buffer
 	code, err := h.(runtime.Execer).Exec(t.Context(), runtime.ExecSpec{Argv: argv, Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatalf("exec %v: %v", argv, err)
@@ -241,19 +241,20 @@ func remove(t *testing.T, p string) {
 	}
 }
 
-// buffer is a bytes.Buffer safe for concurrent writes.
-type buffer struct {
+// Buffer is a bytes.Buffer safe for concurrent writes: a container's
+// output and its execs' write to it at once.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *buffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *buffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/liveupdate/liveupdatetest"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -136,22 +136,7 @@ func (e *env) runtime() *Runtime {
 }
 
 // buffer is an io.Writer safe for concurrent use.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type buffer = liveupdatetest.Buffer
 
 // poll calls cond until it returns true, failing after timeout.
 func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {

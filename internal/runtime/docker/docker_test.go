@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -27,6 +26,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/liveupdate/liveupdatetest"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -132,22 +132,7 @@ func testProject(t *testing.T, r *Runtime) string {
 }
 
 // buffer is a goroutine-safe bytes.Buffer.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type buffer = liveupdatetest.Buffer
 
 func testSpec(project, name, dir string, c *model.Container, out io.Writer) runtime.Spec {
 	return runtime.Spec{
