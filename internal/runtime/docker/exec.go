@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -90,8 +91,11 @@ func Exec(ctx context.Context, cli client.APIClient, id string, spec runtime.Exe
 	if err != nil {
 		return -1, err
 	}
-	// A stdin that was fully read is fully written by now; one the
-	// command left unread (a terminal) is not waited for.
+	// A stdin that was fully read is fully written by now; a terminal's
+	// copy waits for the next key, and is not waited for.
+	if interactive(spec.Stdin) {
+		return code, nil
+	}
 	select {
 	case werr := <-written:
 		if code == 0 && werr != nil {
@@ -119,4 +123,14 @@ func execExitCode(ctx context.Context, cli client.APIClient, id string) (int, er
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// interactive reports whether r is a terminal (a character device).
+func interactive(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
