@@ -25,8 +25,8 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
-	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/liveupdate/liveupdatetest"
+	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
