@@ -17,8 +17,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 
-	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/liveupdate/liveupdatetest"
+	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
