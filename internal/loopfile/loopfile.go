@@ -242,7 +242,6 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 		return nil, st.fail(err)
 	}
 	st.resolveContainers()
-	st.resolveDatabases()
 	if err := validate(st.project); err != nil {
 		return nil, st.fail(err)
 	}
