@@ -257,3 +257,25 @@ func (e *loopEnv) checkSQLData(t *testing.T, sql func(string) string, rowsQuery,
 		t.Fatalf("after down and up: got rows %q, want 1,2 (data kept, seed not applied again)", got)
 	}
 }
+
+// TestDatabase_missingEngine: loopd prepares databases after evaluation
+// (evaluation is pure); a database whose engine is not installed is still a
+// Loopfile error at its database() line, with the hint, and nothing starts.
+func TestDatabase_missingEngine(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "dbmissing")
+	e.write("Loopfile", "task(\"uses\", \"touch started\", resource_deps=[\"db\"])\ndatabase(\"db\", version=\"0.1\")\n")
+	r := e.loop("up", "-d")
+	if r.code == 0 {
+		t.Fatalf("loop up with PostgreSQL 0.1: want a non-zero exit, got %s", r)
+	}
+	loc := filepath.Join(e.dir, "Loopfile") + ":2:"
+	for _, want := range []string{loc, "PostgreSQL 0.1 is not installed", `runtime="container"`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("loop up: want %q in the error; got %s", want, r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "started")); err == nil {
+		t.Errorf("the dependant started without its database")
+	}
+}

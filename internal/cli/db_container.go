@@ -25,7 +25,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/database"
 	dockerrt "github.com/loopdev/loop/internal/runtime/docker"
 )
 
@@ -35,7 +35,7 @@ func (t *dbTarget) isContainer() bool { return t.info.Runtime == "container" }
 // database without a running container (crashed, disabled) can still be
 // reset: only snapshot and restore need it (needRunning).
 func (t *dbTarget) enterContainer(ctx context.Context) error {
-	t.info = loopfile.DatabaseInfo{Runtime: "container", Volume: loopfile.DatabaseVolume(t.name)}
+	t.info = database.Info{Runtime: "container", Volume: database.Volume(t.name)}
 	ci, err := t.c.Container(ctx, t.project, t.name)
 	var se *api.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusConflict {
@@ -52,7 +52,7 @@ func (t *dbTarget) enterContainer(ctx context.Context) error {
 		return fmt.Errorf("database %s: loopd did not say where its state directory is: restart it (`loop daemon stop`, then `loop up`)", t.name)
 	}
 	t.container = &ci
-	t.dir = loopfile.DatabaseDir(ci.StateDir, t.name)
+	t.dir = database.Dir(ci.StateDir, t.name)
 	return t.readInfo()
 }
 
