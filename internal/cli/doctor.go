@@ -3,8 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -115,13 +117,17 @@ func (a *app) doctorCmd() *cobra.Command {
 			} else {
 				fmt.Fprintf(a.stdout, "- loopd: not running (`loop up` starts it)\n")
 			}
-			fmt.Fprintf(a.stdout, "- docker: %s\n", dockerStatus(ctx))
+			dstatus, arch := dockerStatus(ctx)
+			fmt.Fprintf(a.stdout, "- docker: %s\n", dstatus)
 			if goruntime.GOOS == "linux" {
 				// Only dev containers need it: a warning, not a failure.
-				if _, _, err := supervise.Binary(daemon.Home(), ""); err != nil {
+				// Its own context: a first on-demand build takes seconds.
+				exe, _ := daemonCommand()
+				f, err := supervise.Find(cmd.Context(), supervise.Lookup{Home: daemon.Home(), Arch: arch, Exe: exe})
+				if err != nil {
 					fmt.Fprintf(a.stdout, "%s container supervisor: %v\n", pr.paint(yellow, "!"), err)
 				} else {
-					fmt.Fprintf(a.stdout, "%s container supervisor: static, can run inside dev containers\n", pr.paint(green, "✓"))
+					fmt.Fprintf(a.stdout, "%s container supervisor: %s\n", pr.paint(green, "✓"), describeSupervisor(f))
 				}
 			}
 			if bad > 0 {
@@ -140,13 +146,14 @@ func readInt(path string) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
-// dockerStatus pings the Docker engine; loop runs without it (local
-// processes are the default runtime).
-func dockerStatus(ctx context.Context) string {
+// dockerStatus asks the Docker engine its version; loop runs without it
+// (local processes are the default runtime). arch is the engine's GOARCH,
+// or "" when it was not asked.
+func dockerStatus(ctx context.Context) (status, arch string) {
 	sock := "/var/run/docker.sock"
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
 		if !strings.HasPrefix(h, "unix://") {
-			return "DOCKER_HOST=" + h + " (not checked)"
+			return "DOCKER_HOST=" + h + " (not checked)", ""
 		}
 		sock = strings.TrimPrefix(h, "unix://")
 	}
@@ -154,13 +161,28 @@ func dockerStatus(ctx context.Context) string {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	}}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/_ping", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/version", nil)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "not reachable at " + sock + " (only needed for containers)"
+		return "not reachable at " + sock + " (only needed for containers)", ""
 	}
-	resp.Body.Close()
-	return "reachable at " + sock + ", API " + resp.Header.Get("Api-Version")
+	defer resp.Body.Close()
+	var v struct{ Arch string }
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&v)
+	return "reachable at " + sock + ", API " + resp.Header.Get("Api-Version") + ", " + v.Arch, v.Arch
+}
+
+// describeSupervisor says which supervisor doctor found and how.
+func describeSupervisor(f supervise.Found) string {
+	static := "no"
+	if f.Static {
+		static = "yes"
+	}
+	s := fmt.Sprintf("%s (%s: %s), static: %s, arch: linux/%s", f.Path, f.From, f.Origin, static, f.Arch)
+	if f.From == supervise.FromBuild {
+		s += fmt.Sprintf(", built in %s", f.Took.Round(time.Millisecond))
+	}
+	return s
 }
 
 func (a *app) daemonCmd() *cobra.Command {

@@ -178,7 +178,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 		return nil, fmt.Errorf("image %s is built from %s: the containerd runtime runs images already present in containerd; build with the docker runtime or import the image (docker save IMAGE | ctr -n %s images import -)",
 			c.Image, c.Build.Dockerfile, r.namespace())
 	}
-	cfg, err := r.config(spec)
+	cfg, err := r.config(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
