@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // ErrDynamic says why a binary cannot be the supervisor: it needs a
@@ -43,11 +44,11 @@ type Binary struct {
 func Inspect(p string) (Binary, error) {
 	f, err := elf.Open(p)
 	if err != nil {
-		var fe *elf.FormatError
-		if errors.As(err, &fe) {
-			return Binary{}, fmt.Errorf("%s: %w", p, ErrNotLinux)
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // missing, unreadable
+			return Binary{}, err
 		}
-		return Binary{}, err
+		return Binary{}, fmt.Errorf("%s: %w (%v)", p, ErrNotLinux, err)
 	}
 	defer f.Close()
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
