@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tiny builds a small program into dir: static (CGO_ENABLED=0), dynamic
@@ -210,26 +211,45 @@ func TestFind_notFound(t *testing.T) {
 	}
 }
 
-// TestFind_build: a dynamically linked binary of this module gets a
-// supervisor built from this module's source, and the next lookup (by a
-// fresh process: the memo is cleared) finds it in the cache.
+// goBuild builds pkg of this module with CGO_ENABLED=1, as a default
+// `go install` on a machine with a C compiler does.
+func goBuild(t *testing.T, pkg string) string {
+	t.Helper()
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Skipf("no C compiler (cc): a default build has cgo off here: %v", err)
+	}
+	exe := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", exe, "github.com/loopdev/loop/"+pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	return exe
+}
+
+// TestSupervisorProgram_static: cmd/loop-supervisor links no libc even
+// when cgo is on, so a default `go install .../cmd/...` puts a usable
+// supervisor next to loopd.
+func TestSupervisorProgram_static(t *testing.T) {
+	build(t)
+	exe := goBuild(t, programPkg)
+	if b, err := Check(exe, goruntime.GOARCH); err != nil || !b.Static {
+		t.Errorf("%s built with CGO_ENABLED=1: %+v, %v; want static (a package it imports links libc: see go list -deps)", programPkg, b, err)
+	}
+}
+
+// TestFind_build: a dynamically linked loopd (a default build) gets a
+// supervisor built from this module's source, and the next lookup (the
+// memo cleared, as in a new loopd) finds it in the cache.
 func TestFind_build(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds cmd/loop-supervisor")
+		t.Skip("builds loopd and cmd/loop-supervisor")
 	}
 	build(t)
 	t.Setenv("LOOP_SUPERVISOR", "")
-	// cmd/loop-supervisor built with cgo stands in for a default `go
-	// install` of loopd: same module, dynamically linked.
-	bindir := t.TempDir()
-	exe := filepath.Join(bindir, "loopd")
-	cmd := exec.Command("go", "build", "-o", exe, "github.com/loopdev/loop/cmd/loop-supervisor")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	exe := goBuild(t, "cmd/loopd")
 	if bin, _ := Inspect(exe); bin.Static {
-		t.Skipf("%s is static even with cgo (no package of it links libc here)", exe)
+		t.Fatalf("%s built with CGO_ENABLED=1 is static; want dynamic, as a default go install", exe)
 	}
 	home := t.TempDir()
 	l := Lookup{Home: home, Exe: exe}
@@ -244,7 +264,15 @@ func TestFind_build(t *testing.T) {
 	mu.Lock()
 	clear(found)
 	mu.Unlock()
-	if f2, err := Find(context.Background(), l); err != nil || f2.From != FromCache || f2.Path != f.Path || f2.Sum != f.Sum {
+	start := time.Now()
+	f2, err := Find(context.Background(), l)
+	if err != nil || f2.From != FromCache || f2.Path != f.Path || f2.Sum != f.Sum {
 		t.Errorf("second Find = %+v, %v; want the cached %s", f2, err, f.Path)
 	}
+	t.Logf("cached lookup (hashes loopd and the supervisor) in %s", time.Since(start))
+	start = time.Now()
+	if _, err := Find(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("memoised lookup in %s", time.Since(start))
 }
