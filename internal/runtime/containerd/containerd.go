@@ -79,8 +79,8 @@ type Runtime struct {
 	Address     string // containerd socket; "": $LOOP_CONTAINERD_ADDRESS, else DefaultAddress
 	Namespace   string // "": $LOOP_CONTAINERD_NAMESPACE, else DefaultNamespace
 	Snapshotter string // "": DefaultSnapshotter
-	// Supervisor is the host path of a static loopd to mount at
-	// /.loop/loopd; "": $LOOP_SUPERVISOR.
+	// Supervisor is the host path of a static supervisor (loop-supervisor
+	// or loopd) to mount at /.loop/loopd; "": supervise.Find's lookup.
 	Supervisor string
 	Logger     *slog.Logger // nil: slog.Default()
 
