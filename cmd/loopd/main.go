@@ -28,13 +28,17 @@ func main() {
 	if len(os.Args) > 1 && supervise.IsCommand(os.Args[1]) {
 		os.Exit(supervise.Main(os.Args[1:]))
 	}
-	err := cli.RunDaemon(context.Background(), cli.Version(version))
+	err := cli.NewDaemonRoot(cli.Version(version)).ExecuteContext(context.Background())
 	if err == nil {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "loopd:", err)
-	if errors.Is(err, daemon.ErrRunning) {
+	var ee *cli.ExitError
+	switch {
+	case errors.Is(err, daemon.ErrRunning):
 		os.Exit(2)
+	case errors.As(err, &ee):
+		os.Exit(ee.Code)
 	}
 	os.Exit(1)
 }

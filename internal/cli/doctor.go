@@ -3,13 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +19,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -117,8 +114,12 @@ func (a *app) doctorCmd() *cobra.Command {
 			} else {
 				fmt.Fprintf(a.stdout, "- loopd: not running (`loop up` starts it)\n")
 			}
-			dstatus, arch := dockerStatus(ctx)
-			fmt.Fprintf(a.stdout, "- docker: %s\n", dstatus)
+			status, arch, warnings := dockerStatus(ctx)
+			fmt.Fprintf(a.stdout, "- docker: %s\n", status)
+			for _, w := range warnings {
+				// "IPv4 forwarding is disabled" means published ports never answer.
+				fmt.Fprintf(a.stdout, "%s docker engine warns: %s\n", pr.paint(yellow, "!"), strings.TrimSpace(w))
+			}
 			if goruntime.GOOS == "linux" {
 				// Only dev containers need it: a warning, not a failure.
 				// Its own context: a first on-demand build takes seconds.
@@ -146,30 +147,30 @@ func readInt(path string) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
-// dockerStatus asks the Docker engine its version; loop runs without it
-// (local processes are the default runtime). arch is the engine's GOARCH,
-// or "" when it was not asked.
-func dockerStatus(ctx context.Context) (status, arch string) {
-	sock := "/var/run/docker.sock"
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		if !strings.HasPrefix(h, "unix://") {
-			return "DOCKER_HOST=" + h + " (not checked)", ""
-		}
-		sock = strings.TrimPrefix(h, "unix://")
-	}
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/version", nil)
-	resp, err := hc.Do(req)
+// dockerStatus asks the Docker engine (the one the docker CLI would use)
+// who it is and what it warns about itself; loop runs without it (local
+// processes are the default runtime). arch is the engine's GOARCH (for the
+// supervisor), "" when the engine did not answer.
+func dockerStatus(ctx context.Context) (status, arch string, warnings []string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cli, host, err := docker.Connect()
 	if err != nil {
-		return "not reachable at " + sock + " (only needed for containers)", ""
+		return fmt.Sprintf("not usable (%v; only needed for containers)", err), "", nil
 	}
-	defer resp.Body.Close()
-	var v struct{ Arch string }
-	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&v)
-	return "reachable at " + sock + ", API " + resp.Header.Get("Api-Version") + ", " + v.Arch, v.Arch
+	defer cli.Close()
+	ping, err := cli.Ping(ctx)
+	if err != nil {
+		return "not reachable at " + host + " (only needed for containers)", "", nil
+	}
+	if v, err := cli.ServerVersion(ctx); err == nil {
+		arch = v.Arch
+	}
+	info, err := cli.Info(ctx)
+	if err != nil {
+		return fmt.Sprintf("reachable at %s, API %s; its info failed: %v", host, ping.APIVersion, err), arch, nil
+	}
+	return fmt.Sprintf("reachable at %s, API %s (engine %s, %s/%s)", host, ping.APIVersion, info.ServerVersion, info.OSType, info.Architecture), arch, info.Warnings
 }
 
 // describeSupervisor says which supervisor doctor found and how.

@@ -74,6 +74,15 @@ func (a *app) enter(ctx context.Context, resource string, argv []string, tty, at
 			return err
 		}
 		defer dc.Close()
+		// A dev container's user environment (userEnvProbe, remoteEnv with
+		// ${containerEnv:VAR}) was resolved in it when loopd started it.
+		env, ok, err := docker.RemoteEnv(ctx, dc, info.ID)
+		if err != nil {
+			return fmt.Errorf("exec in %s: %w", resource, err)
+		}
+		if ok {
+			info.Env = env
+		}
 		run = func(argv []string, tty bool) (int, error) { return dockerExec(ctx, dc, info, argv, tty) }
 	case "containerd":
 		rt := &containerd.Runtime{}

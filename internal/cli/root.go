@@ -81,10 +81,11 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.dbCmd(),
 		a.initCmd(),
 		a.newCmd(),
+		a.statsCmd(), a.feedbackCmd(),
 	)
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "version", "doctor", "daemon", "help", "completion":
+		case "version", "doctor", "daemon", "help", "completion", "stats", "feedback":
 		case "logs": // -f is --follow there, as in docker and kubectl
 			c.Flags().StringVar(&a.loopfile, "file", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
 		default:

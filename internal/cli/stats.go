@@ -22,10 +22,11 @@ func (a *app) statsCmd() *cobra.Command {
 per resource save-to-live p50/p95, success rate and restarts; time to first
 ready; deploys per week, lead time and change failure rate of loop ship;
 loop's SLOs with their error budgets; NPS of loop feedback. -p limits it to
-one project.`,
+one project. It starts loopd when it is not running: the figures come from
+the store in $LOOP_HOME, which outlives the daemon.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.existingClient(cmd.Context())
+			c, err := a.client(cmd.Context())
 			if err != nil {
 				return err
 			}

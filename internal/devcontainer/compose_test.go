@@ -108,10 +108,12 @@ func TestLoad_compose(t *testing.T) {
 		RebuildOn:  []string{dockerfile},
 		User:       "dev",
 		RemoteUser: "dev",
-		Workdir:    "/workspaces/app",
-		Lifecycle:  &model.Lifecycle{PostCreate: &model.Command{Argv: []string{"/bin/sh", "-c", "echo /workspaces/app"}}},
-		Ports:      []model.PortMap{{Host: 3000, Container: 3000, Protocol: "tcp"}},
-		ConfigFile: config,
+		// The spec's default probe.
+		UserEnvProbe: "loginInteractiveShell",
+		Workdir:      "/workspaces/app",
+		Lifecycle:    &model.Lifecycle{PostCreate: &model.Command{Argv: []string{"/bin/sh", "-c", "echo /workspaces/app"}}},
+		Ports:        []model.PortMap{{Host: 3000, Container: 3000, Protocol: "tcp"}},
+		ConfigFile:   config,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Container:\n got %+v\nwant %+v", c, want)

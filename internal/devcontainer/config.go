@@ -3,12 +3,14 @@ package devcontainer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 
 	"github.com/tailscale/hujson"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/userenv"
 )
 
 // parser turns one devcontainer.json into a Result. It is used once.
@@ -26,10 +28,16 @@ type parser struct {
 	imageVal *hujson.Value  // where `image` is, for errors
 	build    *model.Image   // `build` or legacy `dockerFile`
 	buildVal *hujson.Value  // where the build section is
-	features []featureUse   // local Features in config order
+	features []*featureUse  // local Features in install order
 	userVal  *hujson.Value  // `containerUser`, for errors in generated builds
 	rebuild  []string       // Container.RebuildOn
 	seenPort map[string]int // dedupe of Container.Ports
+
+	// The container's environment comes from containerEnv and from
+	// runArgs' -e/--env; the Dev Containers CLI passes containerEnv to
+	// docker run before runArgs, so runArgs win whatever the key order.
+	containerEnv map[string]string
+	runEnv       map[string]string
 }
 
 func newParser(file string, text []byte, opts Options) *parser {
@@ -47,7 +55,7 @@ func newParser(file string, text []byte, opts Options) *parser {
 			id:          devcontainerID(opts.ProjectDir, file),
 		},
 		res:      &Result{Files: []string{file}},
-		c:        &model.Container{ConfigFile: file, KeepAlive: true},
+		c:        &model.Container{ConfigFile: file, KeepAlive: true, UserEnvProbe: userenv.LoginInteractiveShell},
 		seenPort: map[string]int{},
 	}
 }
@@ -150,6 +158,7 @@ func (p *parser) load() (*Result, error) {
 	if p.c.RemoteUser == "" {
 		p.c.RemoteUser = p.c.User
 	}
+	p.res.Env = mergeEnv(p.containerEnv, p.runEnv)
 	if err := p.images(root); err != nil {
 		return nil, err
 	}
@@ -190,9 +199,15 @@ func (p *parser) property(m member) error {
 			p.build.Context = p.abs(p.dir, ctx)
 		}
 	case "containerEnv":
-		p.res.Env, err = p.envMap(m.val, m.name)
+		p.containerEnv, err = p.envMap(m.val, m.name)
 	case "remoteEnv":
 		p.c.RemoteEnv, err = p.envMap(m.val, m.name)
+	case "userEnvProbe":
+		var probe string
+		if probe, err = p.str(m.val, m.name); err == nil && !userenv.Valid(probe) {
+			err = p.src.errAt(m.val, "use none, loginShell, loginInteractiveShell or interactiveShell", "userEnvProbe %q is not a probe", probe)
+		}
+		p.c.UserEnvProbe = probe
 	case "forwardPorts":
 		err = p.forwardPorts(m)
 	case "appPort":
@@ -223,6 +238,17 @@ func (p *parser) property(m member) error {
 		p.unsupported(m)
 	}
 	return err
+}
+
+// mergeEnv is base with over's entries over it; nil when both are empty.
+func mergeEnv(base, over map[string]string) map[string]string {
+	if len(base)+len(over) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(base)+len(over))
+	maps.Copy(out, base)
+	maps.Copy(out, over)
+	return out
 }
 
 // abs resolves a host path against base.

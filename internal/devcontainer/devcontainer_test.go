@@ -111,7 +111,8 @@ func TestLoad_image(t *testing.T) {
 	res, dir := loadTestdata(t, "image.jsonc", nil, "TOKEN=secret", "USER=me")
 	cfg := filepath.Join(dir, ".devcontainer", "devcontainer.json")
 	want := &model.Container{
-		Image: "mcr.microsoft.com/devcontainers/go:1",
+		Image:        "mcr.microsoft.com/devcontainers/go:1",
+		UserEnvProbe: "loginInteractiveShell", // the spec's default
 		Ports: []model.PortMap{
 			{Host: 3000, Container: 3000, Protocol: "tcp"},
 			{Host: 3001, Container: 3001, Protocol: "tcp"},

@@ -28,6 +28,18 @@ type featureUse struct {
 	files     []string // every file under dir
 	configPos *hujson.Value
 	src       *source // its devcontainer-feature.json
+	// dependsOn are the local Features this one needs installed first
+	// (loaded with the options it gives them when the config does not
+	// list them); installsAfter are Feature folders it installs after
+	// when they are used at all.
+	dependsOn     []featureDep
+	installsAfter []string
+}
+
+// featureDep is one dependsOn entry of a devcontainer-feature.json.
+type featureDep struct {
+	dir string // absolute Feature directory
+	m   member // its key and options, in the dependent's devcontainer-feature.json
 }
 
 type featureOption struct {
@@ -46,21 +58,28 @@ func (p *parser) featureList(m member) error {
 		return err
 	}
 	for _, fm := range members(obj) {
-		if !strings.HasPrefix(fm.name, "./") && !strings.HasPrefix(fm.name, "../") {
+		if !isLocalFeature(fm.name) {
 			return p.src.errAt(fm.key, featureHint, "feature %q: registry Features are not supported yet", fm.name)
 		}
-		f, err := p.loadFeature(fm)
+		f, err := p.loadFeature(fm, p.src)
 		if err != nil {
 			return err
 		}
-		p.features = append(p.features, *f)
+		p.features = append(p.features, f)
 	}
-	return nil
+	return p.orderFeatures(m)
+}
+
+func isLocalFeature(key string) bool {
+	return strings.HasPrefix(key, "./") || strings.HasPrefix(key, "../")
 }
 
 // loadFeature reads one local Feature's metadata and merges its option
-// defaults with the values devcontainer.json gives.
-func (p *parser) loadFeature(fm member) (*featureUse, error) {
+// defaults with the values given at fm, in the file in (devcontainer.json,
+// or the devcontainer-feature.json whose dependsOn names it). The path is
+// relative to devcontainer.json's folder either way, as in the Dev
+// Containers CLI.
+func (p *parser) loadFeature(fm member, in *source) (*featureUse, error) {
 	f := &featureUse{key: fm.name, dir: filepath.Join(p.dir, fm.name), configPos: fm.key}
 	// The config's value: options, or a string that sets "version".
 	user := map[string]*hujson.Value{}
@@ -79,7 +98,7 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 			if isNull(fm.val) {
 				break
 			}
-			return nil, p.src.typeError(fm.val, "feature "+fm.name, "an object of options or a version string")
+			return nil, in.typeError(fm.val, "feature "+fm.name, "an object of options or a version string")
 		}
 		user["version"] = fm.val
 		userOrder = append(userOrder, "version")
@@ -88,11 +107,11 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 	metaFile := filepath.Join(f.dir, "devcontainer-feature.json")
 	text, err := readFile(metaFile)
 	if err != nil {
-		return nil, p.src.errAt(fm.key, "a local Feature is a folder with devcontainer-feature.json and install.sh",
+		return nil, in.errAt(fm.key, "a local Feature is a folder with devcontainer-feature.json and install.sh",
 			"feature %q: %v", fm.name, err)
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, "install.sh")); err != nil {
-		return nil, p.src.errAt(fm.key, "a local Feature is a folder with devcontainer-feature.json and install.sh",
+		return nil, in.errAt(fm.key, "a local Feature is a folder with devcontainer-feature.json and install.sh",
 			"feature %q has no install.sh", fm.name)
 	}
 	f.src = &source{file: metaFile, display: p.displayPath(metaFile), text: text}
@@ -164,6 +183,10 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 				}
 				p.addCap(c)
 			}
+		case "dependsOn":
+			err = f.readDependsOn(p.dir, mm)
+		case "installsAfter":
+			err = f.readInstallsAfter(p.dir, mm)
 		case "$schema", "name", "description", "documentationURL", "licenseURL", "keywords", "legacyIds", "deprecated":
 			// Metadata.
 		default:
@@ -199,11 +222,11 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 	}
 	for _, name := range userOrder {
 		v := user[name]
-		s, err := p.src.scalar(v, fmt.Sprintf("feature %s option %s", fm.name, name))
+		s, err := in.scalar(v, fmt.Sprintf("feature %s option %s", fm.name, name))
 		if err != nil {
 			return nil, err
 		}
-		opt := featureOption{name: name, value: p.vars.expand(s), at: v, src: p.src}
+		opt := featureOption{name: name, value: p.vars.expand(s), at: v, src: in}
 		if i, ok := index[name]; ok {
 			f.options[i] = opt
 		} else {
@@ -219,7 +242,7 @@ func (p *parser) loadFeature(fm member) (*featureUse, error) {
 		return err
 	})
 	if err != nil {
-		return nil, p.src.errAt(fm.key, "", "feature %q: %v", fm.name, err)
+		return nil, in.errAt(fm.key, "", "feature %q: %v", fm.name, err)
 	}
 	p.res.Files = append(p.res.Files, f.files...)
 	p.rebuild = append(p.rebuild, f.dir)

@@ -92,9 +92,10 @@ func TestLoad_features(t *testing.T) {
 	if !reflect.DeepEqual(res.Files, wantFiles) {
 		t.Errorf("Files:\n got %v\nwant %v", res.Files, wantFiles)
 	}
-	wantWarnings := []string{".devcontainer/features/hello/devcontainer-feature.json:12:2: Feature property installsAfter is not supported by loop; ignored"}
-	if !reflect.DeepEqual(res.Warnings, wantWarnings) {
-		t.Errorf("Warnings: got %q, want %q", res.Warnings, wantWarnings)
+	// hello's installsAfter names a registry Feature, which no local
+	// Feature matches: ignored without a warning, as by the reference CLI.
+	if len(res.Warnings) != 0 {
+		t.Errorf("Warnings: got %q, want none", res.Warnings)
 	}
 }
 

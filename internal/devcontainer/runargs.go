@@ -99,10 +99,10 @@ func (p *parser) runFlag(name, val string, inline bool, el *hujson.Value) error 
 				return nil
 			}
 		}
-		if p.res.Env == nil {
-			p.res.Env = map[string]string{}
+		if p.runEnv == nil {
+			p.runEnv = map[string]string{}
 		}
-		p.res.Env[k] = v
+		p.runEnv[k] = v
 	case "--publish":
 		pm, warn, err := parsePublish(val)
 		if err != nil {

@@ -62,6 +62,9 @@ type Config struct {
 	// ReadyProbePeriod is the shortest interval between two readiness
 	// checks of a ready service (0: DefaultReadyProbePeriod).
 	ReadyProbePeriod time.Duration
+	// SlowReady is how long a container may fail its readiness probe
+	// before its engine's own warnings join its reason (0: DefaultSlowReady).
+	SlowReady time.Duration
 	Logger           *slog.Logger
 }
 
@@ -110,6 +113,9 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	if cfg.Parallelism <= 0 {
 		cfg.Parallelism = 4
+	}
+	if cfg.SlowReady <= 0 {
+		cfg.SlowReady = DefaultSlowReady
 	}
 	if cfg.ReadyProbePeriod <= 0 {
 		cfg.ReadyProbePeriod = DefaultReadyProbePeriod

@@ -19,11 +19,14 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/isolate"
+	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/probe"
+	"github.com/loopdev/loop/internal/runtime"
 )
 
 // Continuous probing of ready services.
@@ -39,6 +42,9 @@ const (
 	// firstProbeInterval is the first interval of the start-up poll, which
 	// doubles up to the probe's period.
 	firstProbeInterval = 5 * time.Millisecond
+	// DefaultSlowReady is how long a container may fail its readiness
+	// probe before its engine's own warnings are looked at (engineHint).
+	DefaultSlowReady = 10 * time.Second
 )
 
 // awaitReady marks r ready now (no probe) or once its probe passes.
@@ -74,8 +80,14 @@ func (r *res) startProbe(loop func(ctx context.Context)) {
 func (e *Engine) probeLoop(ctx context.Context, c probe.Checker, r *res, gen int) {
 	period := r.spec.Readiness.Period
 	interval := firstProbeInterval
+	start, hinted := time.Now(), false
 	for {
-		if err := e.contained("probe "+r.spec.Name, func() error { return c.Check(ctx) }); err == nil {
+		err := e.contained("probe "+r.spec.Name, func() error { return c.Check(ctx) })
+		if err != nil && !hinted && time.Since(start) >= e.cfg.SlowReady {
+			hinted = true
+			e.engineHint(ctx, r, err)
+		}
+		if err == nil {
 			e.send(func() {
 				if ctx.Err() == nil {
 					e.ready(r, gen)
@@ -94,6 +106,31 @@ func (e *Engine) probeLoop(ctx context.Context, c probe.Checker, r *res, gen int
 			interval = period
 		}
 	}
+}
+
+// engineHint says, in the reason of a container that has not answered its
+// readiness probe for Config.SlowReady, what its engine warns about itself, if
+// anything: with IPv4 forwarding off, published ports never answer, and
+// "starting" alone would blame the service. Called from the probe loop.
+func (e *Engine) engineHint(ctx context.Context, r *res, probeErr error) {
+	w, ok := e.cfg.Containers.(runtime.EngineWarner)
+	if !ok || r.spec.Kind != model.KindContainer {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var warnings []string
+	err := e.contained("engine warnings", func() (err error) { warnings, err = w.EngineWarnings(wctx); return err })
+	if err != nil || len(warnings) == 0 {
+		return
+	}
+	reason := fmt.Sprintf("not ready after %s (%v); the container engine warns: %s", e.cfg.SlowReady, probeErr, strings.Join(warnings, " "))
+	e.send(func() {
+		if ctx.Err() == nil && r.state == api.StateStarting {
+			r.setState(api.StateStarting, reason)
+			e.logf(r, "%s", reason)
+		}
+	})
 }
 
 // watchReady keeps probing r, which just became ready, at its probe's

@@ -345,9 +345,8 @@ func (s *evalState) composeWatch(r *model.Resource, c *model.Container, svc type
 		if len(t.Include) > 0 {
 			warn("develop.watch include on %s not supported; the whole path is watched", s.rel(local))
 		}
-		if t.InitialSync {
-			warn("develop.watch initial_sync on %s not supported; the container starts from its image and bind mounts", s.rel(local))
-		}
+		// initial_sync needs nothing: loop syncs every rule (by content
+		// hash) whenever the container starts, with or without it.
 	}
 	if restart {
 		c.OnChange = append(c.OnChange, model.Step{Restart: true})

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/sourcegraph/jsonrpc2"
 	"github.com/tliron/glsp"
 	protocol "github.com/tliron/glsp/protocol_3_16"
 
@@ -194,8 +196,16 @@ func (s *Server) setProject(name string) {
 }
 
 // executeCommand runs loop.trigger or loop.restart on the resource named
-// by the first argument, in the workspace's project.
+// by the first argument, in the workspace's project. Wrong arguments,
+// an unknown resource included, are Invalid params; anything else that
+// stops it is RequestFailed (see CodeRequestFailed).
 func (s *Server) executeCommand(_ *glsp.Context, p *protocol.ExecuteCommandParams) (any, error) {
+	invalid := func(format string, args ...any) error {
+		return &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: fmt.Sprintf(format, args...)}
+	}
+	failed := func(format string, args ...any) error {
+		return &jsonrpc2.Error{Code: CodeRequestFailed, Message: fmt.Sprintf(format, args...)}
+	}
 	var action string
 	switch p.Command {
 	case CommandTrigger:
@@ -203,17 +213,17 @@ func (s *Server) executeCommand(_ *glsp.Context, p *protocol.ExecuteCommandParam
 	case CommandRestart:
 		action = "restart"
 	default:
-		return nil, fmt.Errorf("unknown command %q: want %s or %s", p.Command, CommandTrigger, CommandRestart)
+		return nil, invalid("unknown command %q: want %s or %s", p.Command, CommandTrigger, CommandRestart)
 	}
 	if len(p.Arguments) != 1 {
-		return nil, fmt.Errorf("%s: want one argument, the resource name", p.Command)
+		return nil, invalid("%s: want one argument, the resource name; got %d", p.Command, len(p.Arguments))
 	}
 	resource, ok := p.Arguments[0].(string)
 	if !ok || resource == "" {
-		return nil, fmt.Errorf("%s: the argument must be a resource name (a string)", p.Command)
+		return nil, invalid("%s: the argument must be a resource name (a non-empty string), got %v", p.Command, p.Arguments[0])
 	}
 	if s.opts.Socket == "" {
-		return nil, fmt.Errorf("%s: loopd is not configured", p.Command)
+		return nil, failed("%s: loopd is not configured", p.Command)
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, actionTimeout)
 	defer cancel()
@@ -228,15 +238,24 @@ func (s *Server) executeCommand(_ *glsp.Context, p *protocol.ExecuteCommandParam
 		}
 		name, _, err := findProject(ctx, c, lf)
 		if err != nil {
-			return nil, fmt.Errorf("%s: loopd is not running: run `loop up` in %s", p.Command, root)
+			return nil, failed("%s: loopd is not running: run `loop up` in %s", p.Command, root)
 		}
 		project = name
 	}
 	if project == "" {
-		return nil, fmt.Errorf("%s: the workspace's project is not up: run `loop up`", p.Command)
+		return nil, failed("%s: the workspace's project is not up: run `loop up`", p.Command)
 	}
 	if err := c.Action(ctx, project, resource, action); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", p.Command, resource, err)
+		if api.IsNotFound(err) {
+			if pr, perr := c.Project(ctx, project); perr == nil {
+				names := make([]string, len(pr.Resources))
+				for i, r := range pr.Resources {
+					names[i] = r.Name
+				}
+				return nil, invalid("%s: no resource %q in project %s; its resources: %s", p.Command, resource, project, strings.Join(names, ", "))
+			}
+		}
+		return nil, failed("%s %s: %v", p.Command, resource, err)
 	}
 	return nil, nil
 }

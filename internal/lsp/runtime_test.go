@@ -129,8 +129,10 @@ func TestLSP_runtimeDiagnostics(t *testing.T) {
 	if _, err := c.request("workspace/executeCommand", map[string]any{"command": "loop.trigger", "arguments": []any{"build"}}); err != nil {
 		t.Errorf("loop.trigger build: %v", err)
 	}
-	if _, err := c.request("workspace/executeCommand", map[string]any{"command": "loop.restart", "arguments": []any{"nope"}}); err == nil {
-		t.Errorf("loop.restart of an unknown resource: no error")
+	// An unknown resource is a parameter that names nothing: Invalid params.
+	_, rerr := c.request("workspace/executeCommand", map[string]any{"command": "loop.restart", "arguments": []any{"nope"}})
+	if rerr == nil || rerr.Code != -32602 || !strings.Contains(rerr.Message, `no resource "nope" in project app; its resources: build`) {
+		t.Errorf("loop.restart of an unknown resource: got %v, want -32602 naming the resources", rerr)
 	}
 
 	// Fixed: the diagnostics clear.
@@ -150,5 +152,30 @@ func replaceFile(t *testing.T, path, content string) {
 	writeFile(t, tmp, content)
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// executeCommand's errors: wrong parameters are Invalid params (-32602);
+// a well-formed command that cannot be done is RequestFailed (-32803).
+func TestLSP_commandErrors(t *testing.T) {
+	dir, c := newWorkspace(t) // a LOOP_HOME of its own, where no loopd runs
+	c.open(filepath.Join(dir, "Loopfile"), "task(\"build\", \"true\")\n")
+	for _, tc := range []struct {
+		command string
+		args    []any
+		code    int
+		want    string
+	}{
+		{"loop.nope", []any{"build"}, -32602, `unknown command "loop.nope"`},
+		{"loop.restart", []any{}, -32602, "want one argument, the resource name; got 0"},
+		{"loop.restart", []any{"a", "b"}, -32602, "want one argument"},
+		{"loop.trigger", []any{5}, -32602, "must be a resource name"},
+		{"loop.trigger", []any{""}, -32602, "must be a resource name"},
+		{"loop.trigger", []any{"build"}, -32803, "loopd is not running"},
+	} {
+		_, err := c.request("workspace/executeCommand", map[string]any{"command": tc.command, "arguments": tc.args})
+		if err == nil || err.Code != tc.code || !strings.Contains(err.Message, tc.want) {
+			t.Errorf("%s %v: got %v, want %d and %q", tc.command, tc.args, err, tc.code, tc.want)
+		}
 	}
 }

@@ -50,6 +50,16 @@ const (
 	CommandRestart = "loop.restart"
 )
 
+// Error codes beyond JSON-RPC's, from the LSP specification. A request
+// whose parameters are wrong (an unknown command, a missing argument, a
+// resource that is not in the project) is JSON-RPC's Invalid params
+// (-32602); a well-formed one that could not be done (loopd not running,
+// the project not up, loopd refusing the action) is RequestFailed.
+const (
+	CodeServerNotInitialized = -32002
+	CodeRequestFailed        = -32803 // LSP 3.17
+)
+
 // Options configure a Server.
 type Options struct {
 	Version  string        // reported in serverInfo
@@ -209,6 +219,7 @@ func (s *Server) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 		// glsp's handler refuses every method after shutdown, exit included.
 		return nil, s.exit(gctx)
 	}
+	initialized := s.handler.IsInitialized()
 	r, validMethod, validParams, err := s.handler.Handle(gctx)
 	switch {
 	case !validMethod:
@@ -228,7 +239,11 @@ func (s *Server) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 		if errors.As(err, &je) {
 			return nil, je
 		}
-		return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidRequest, Message: err.Error()}
+		if !initialized && req.Method != string(protocol.MethodInitialize) {
+			return nil, &jsonrpc2.Error{Code: CodeServerNotInitialized, Message: err.Error()}
+		}
+		// Well-formed, but it could not be done: the LSP's RequestFailed.
+		return nil, &jsonrpc2.Error{Code: CodeRequestFailed, Message: err.Error()}
 	}
 	return r, nil
 }

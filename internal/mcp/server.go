@@ -4,12 +4,14 @@
 // errors back.
 //
 // The server is a thin client of loopd's API (package api): every tool
-// call asks the daemon through an *api.Client (or, for `loop mcp`, a
-// function that connects — and starts loopd — on each call), renders a
-// short text reply bounded in size, and turns every failure (unknown
-// project, daemon not running, bad regex) into a tool result with IsError
-// rather than a protocol error. Resources expose each project's status and
-// each resource's logs; a Notifier turns loopd's event stream into
+// call is first checked against the inputSchema the tool declares
+// (argsSchema), then asks the daemon through an *api.Client (or, for `loop
+// mcp`, a function that connects — and starts loopd — on each call),
+// renders a short text reply bounded in size, and turns every failure (bad
+// arguments, unknown project, daemon not running, bad regex) into a tool
+// result with IsError rather than a protocol error. Resources expose each
+// project's status and each resource's logs, listed as they are in loopd
+// when a client asks; a Notifier turns loopd's event stream into
 // notifications/resources/updated. The same server runs over stdio (`loop
 // mcp`) and over streamable HTTP at /mcp on loopd's 127.0.0.1 listener.
 package mcpserver
@@ -96,23 +98,26 @@ func New(c *api.Client, opts Options) *server.MCPServer {
 		server.WithInstructions(instructions),
 	}
 	hooks := opts.hooks
+	if hooks == nil {
+		hooks = &server.Hooks{}
+	}
 	if opts.Subs != nil {
-		if hooks == nil {
-			hooks = &server.Hooks{}
-		}
 		opts.Subs.install(hooks)
 	}
-	if hooks != nil {
-		so = append(so, server.WithHooks(hooks))
-	}
-	ms := server.NewMCPServer("loop", version, so...)
+	var ms *server.MCPServer
+	s.installResources(hooks, func() *server.MCPServer { return ms })
+	so = append(so, server.WithHooks(hooks))
+	ms = server.NewMCPServer("loop", version, so...)
 	for _, t := range s.tools() {
 		if opts.ReadOnly && !*t.tool.Annotations.ReadOnlyHint {
 			continue
 		}
-		ms.AddTool(t.tool, s.handle(t.run))
+		args, err := compileArgs(t.tool)
+		if err != nil { // the schemas are constants: a test catches this
+			panic(err)
+		}
+		ms.AddTool(t.tool, s.handle(args, t.run))
 	}
-	s.addResources(ms)
 	s.addPrompts(ms)
 	return ms
 }
@@ -179,10 +184,15 @@ type tool struct {
 	run  func(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error)
 }
 
-// handle wraps a tool's function: connect, run, bound and redact the
-// reply; failures become IsError results.
-func (s *srv) handle(run func(context.Context, *api.Client, mcp.CallToolRequest) (string, error)) server.ToolHandlerFunc {
+// handle wraps a tool's function: check the arguments against the tool's
+// inputSchema, connect, run, bound and redact the reply; failures (bad
+// arguments included, as the MCP spec asks of input validation) become
+// IsError results.
+func (s *srv) handle(args *argsSchema, run func(context.Context, *api.Client, mcp.CallToolRequest) (string, error)) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if err := args.check(req.Params.Arguments); err != nil {
+			return mcp.NewToolResultError(bound(redact(err.Error()))), nil
+		}
 		c, err := s.client(ctx)
 		if err != nil {
 			return mcp.NewToolResultError(bound(redact(describe(nil, err)))), nil

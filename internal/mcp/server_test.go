@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -97,8 +99,12 @@ func TestServer_GoBuildError(t *testing.T) {
 		t.Errorf("get_logs regex = %q; want 10 of 10", text)
 	}
 	text, isErr = mc.call(t, "get_logs", map[string]any{"resource": "spam", "tail": 100000})
-	if isErr || !strings.Contains(text, "capped at 500") {
-		t.Errorf("get_logs tail 100000 = %q; want the cap said", text)
+	if !isErr || !strings.Contains(text, `argument "tail" is 100000: want an integer from 1 to 500`) {
+		t.Errorf("get_logs tail 100000 = %q (error %v); want the schema's range said", text, isErr)
+	}
+	text, isErr = mc.call(t, "get_logs", map[string]any{"resource": "spam", "stream": "loop"})
+	if isErr || regexp.MustCompile(`spam line \d`).MatchString(text) || !strings.Contains(text, "[loop] succeeded") {
+		t.Errorf("get_logs stream loop = %q; want only loop's messages", text)
 	}
 	text, _ = mc.call(t, "list_projects", nil)
 	if !strings.Contains(text, project) {
@@ -164,11 +170,11 @@ func TestServer_BadInput(t *testing.T) {
 		{"get_logs", map[string]any{"regex": "a(b"}, "not a valid regular expression"},
 		{"get_logs", map[string]any{"resource": "nope"}, `no resource "nope"`},
 		{"get_logs", map[string]any{"since": "yesterday"}, `since "yesterday"`},
-		{"get_logs", map[string]any{"tail": 0}, "want a number of lines"},
+		{"get_logs", map[string]any{"tail": 0}, `argument "tail" is 0: want an integer from 1 to 500`},
 		{"wait_settled", map[string]any{"project": "nope"}, `project "nope" is not up`},
 		{"up", map[string]any{"path": filepath.Join(dir, "missing")}, "no Loopfile at"},
 		{"down", map[string]any{"project": "nope"}, `project "nope" is not up`},
-		{"get_resource", nil, `no resource ""`},
+		{"get_resource", nil, `argument "resource" is missing: want a string`},
 	} {
 		text, isErr := mc.call(t, tc.tool, tc.args)
 		if !isErr || !strings.Contains(text, tc.want) {
@@ -194,6 +200,12 @@ func TestServer_DaemonDown(t *testing.T) {
 		if !isErr || !strings.Contains(text, "loopd is not running") || !strings.Contains(text, "loop up") {
 			t.Errorf("%s with no daemon = %q (error %v); want 'loopd is not running' and what to do", tool, text, isErr)
 		}
+	}
+	// A read of one of loop's URIs says why, not "not found".
+	rr := mcp.ReadResourceRequest{}
+	rr.Params.URI = mcpserver.StatusURI("shop")
+	if _, err := mc.c.ReadResource(context.Background(), rr); err == nil || !strings.Contains(err.Error(), "loopd is not running") {
+		t.Errorf("read %s with no daemon = %v; want 'loopd is not running'", rr.Params.URI, err)
 	}
 }
 
@@ -314,5 +326,64 @@ func TestNotifier_ResourceUpdated(t *testing.T) {
 		case <-timeout:
 			t.Fatalf("no notifications/resources/updated for %s within 30s", want)
 		}
+	}
+}
+
+// resources/list names every project's status and every resource's logs,
+// each readable; a URI of nothing that is up is the spec's not-found.
+func TestServer_Resources(t *testing.T) {
+	c := startDaemon(t)
+	mc := connect(t, c, mcpserver.Options{})
+	ctx := context.Background()
+	list := func() []string {
+		t.Helper()
+		res, err := mc.c.ListResources(ctx, mcp.ListResourcesRequest{})
+		if err != nil {
+			t.Fatalf("resources/list: %v", err)
+		}
+		var uris []string
+		for _, r := range res.Resources {
+			uris = append(uris, r.URI)
+		}
+		slices.Sort(uris)
+		return uris
+	}
+	if got := list(); len(got) != 0 {
+		t.Errorf("resources/list with nothing up = %v, want none", got)
+	}
+	dir := goProject(t)
+	if text, isErr := mc.call(t, "up", map[string]any{"path": dir}); isErr {
+		t.Fatal(text)
+	}
+	project := filepath.Base(dir)
+	want := []string{mcpserver.LogsURI(project, "build"), mcpserver.LogsURI(project, "spam"), mcpserver.StatusURI(project)}
+	if got := list(); !slices.Equal(got, want) {
+		t.Errorf("resources/list = %v, want %v", got, want)
+	}
+	for _, uri := range want {
+		rr := mcp.ReadResourceRequest{}
+		rr.Params.URI = uri
+		if _, err := mc.c.ReadResource(ctx, rr); err != nil {
+			t.Errorf("read %s (listed): %v", uri, err)
+		}
+	}
+	tr, err := mc.c.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
+	if err != nil || len(tr.ResourceTemplates) != 2 {
+		t.Errorf("resources/templates/list = %+v, %v; want the status and logs templates", tr, err)
+	}
+	for _, uri := range []string{mcpserver.StatusURI("nope"), mcpserver.LogsURI(project, "nope"), "loop://" + project + "/other", "file:///etc/passwd"} {
+		rr := mcp.ReadResourceRequest{}
+		rr.Params.URI = uri
+		_, err := mc.c.ReadResource(ctx, rr)
+		if !errors.Is(err, mcp.ErrResourceNotFound) && !errors.Is(err, mcp.ErrInvalidParams) {
+			t.Errorf("read %s = %v; want resource not found (-32002, or -32602 from 2026-07-28)", uri, err)
+		}
+	}
+	// A project that goes down leaves the list.
+	if text, isErr := mc.call(t, "down", map[string]any{"project": project}); isErr {
+		t.Fatal(text)
+	}
+	if got := list(); len(got) != 0 {
+		t.Errorf("resources/list after down = %v, want none", got)
 	}
 }

@@ -41,8 +41,11 @@ func mutating(destructive, idempotent bool) []mcp.ToolOption {
 	}
 }
 
+// newTool declares a tool. Its inputSchema admits no argument it does not
+// declare (additionalProperties: false), so a misspelt argument is an
+// error rather than silently ignored; argsSchema enforces the schema.
 func newTool(name, desc string, ann []mcp.ToolOption, params ...mcp.ToolOption) mcp.Tool {
-	opts := append([]mcp.ToolOption{mcp.WithDescription(desc)}, ann...)
+	opts := append([]mcp.ToolOption{mcp.WithDescription(desc), mcp.WithSchemaAdditionalProperties(false)}, ann...)
 	return mcp.NewTool(name, append(opts, params...)...)
 }
 
@@ -65,10 +68,11 @@ func (s *srv) tools() []tool {
 			"Describe one resource: state and reason, command and directory, pid/container, restarts and last exit, ports and links, dependencies, its diagnostics with file:line, and loop's last messages about it (starts, exits, restarts).",
 			readOnly(), projectParam, resourceParam("to describe")), getResource},
 		{newTool("get_logs",
-			"Read a project's recent log lines, newest last. Bounded: tail defaults to 50 lines and is capped at 500; the reply says how many of the matching lines it returned. Filter with resource, since and a regex.",
+			"Read a project's recent log lines, newest last. Bounded: tail defaults to 50 lines and is at most 500; the reply says how many of the matching lines it returned. Filter with resource, stream, since and a regex.",
 			readOnly(), projectParam,
 			mcp.WithString("resource", mcp.Description("Only this resource's lines. Default: every resource's.")),
-			mcp.WithNumber("tail", mcp.Description("How many of the last matching lines to return (default 50, at most 500)."), mcp.Min(1), mcp.Max(maxTail)),
+			mcp.WithInteger("tail", mcp.Description("How many of the last matching lines to return (default 50, at most 500)."), mcp.Min(1), mcp.Max(maxTail)),
+			mcp.WithString("stream", mcp.Enum(streams...), mcp.Description("Only this stream: the processes' stdout or stderr, or loop's own messages about the resources (starts, exits, restarts). Default: all three.")),
 			mcp.WithString("since", mcp.Description("Only lines newer than this: a duration ago (\"5m\", \"30s\") or an RFC 3339 time.")),
 			mcp.WithString("regex", mcp.Description("Only lines matching this regular expression (Go RE2 syntax, e.g. \"(?i)error|panic\")."))),
 			getLogs},
@@ -263,13 +267,11 @@ func loopLines(ctx context.Context, c *api.Client, project, resource string, n i
 	return out, err
 }
 
+// streams are the values of get_logs' stream argument.
+var streams = []string{"stdout", "stderr", "loop"}
+
 func getLogs(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
 	tail := req.GetInt("tail", defaultTail)
-	if tail <= 0 {
-		return "", userErrorf("tail %d: want a number of lines from 1 to %d", tail, maxTail)
-	}
-	capped := tail > maxTail
-	tail = min(tail, maxTail)
 	re := req.GetString("regex", "")
 	if re != "" {
 		if _, err := regexp.Compile(re); err != nil {
@@ -288,7 +290,7 @@ func getLogs(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (strin
 		}
 		q.Resources = []string{resource}
 	}
-	lines, total, err := lastLines(ctx, c, p.Name, q, tail)
+	lines, total, err := lastLines(ctx, c, p.Name, q, req.GetString("stream", ""), tail)
 	if err != nil {
 		return "", err
 	}
@@ -301,19 +303,19 @@ func getLogs(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (strin
 	if total > len(lines) {
 		b.WriteString(" (the most recent; raise tail or narrow with since/regex for others)")
 	}
-	if capped {
-		fmt.Fprintf(&b, " (tail is capped at %d)", maxTail)
-	}
 	b.WriteByte('\n')
 	return b.String(), nil
 }
 
-// lastLines streams every matching line and keeps the last n; total is
-// how many matched.
-func lastLines(ctx context.Context, c *api.Client, project string, q api.LogsQuery, n int) ([]api.LogLine, int, error) {
+// lastLines streams every matching line (of stream, unless it is "") and
+// keeps the last n; total is how many matched.
+func lastLines(ctx context.Context, c *api.Client, project string, q api.LogsQuery, stream string, n int) ([]api.LogLine, int, error) {
 	ring := make([]api.LogLine, 0, n)
 	total := 0
 	err := c.Logs(ctx, project, q, func(l api.LogLine) error {
+		if stream != "" && l.Stream != stream {
+			return nil
+		}
 		total++
 		if len(ring) == n {
 			copy(ring, ring[1:])
@@ -347,10 +349,7 @@ func logLine(l api.LogLine, withResource bool) string {
 
 func waitSettled(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
 	secs := req.GetFloat("timeout_seconds", defaultWait)
-	if secs <= 0 {
-		return "", userErrorf("timeout_seconds %v: want a number of seconds from 1 to %d", secs, maxWait)
-	}
-	timeout := time.Duration(min(secs, maxWait) * float64(time.Second))
+	timeout := time.Duration(secs * float64(time.Second))
 	p, note, err := resolve(ctx, c, req.GetString("project", ""))
 	if err != nil {
 		return "", err

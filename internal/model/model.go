@@ -284,12 +284,16 @@ type Container struct {
 	// Dev container settings (devcontainer.json).
 	RemoteUser string            // user for loop exec/shell and lifecycle commands
 	RemoteEnv  map[string]string // env for loop exec/shell and lifecycle commands
-	Lifecycle  *Lifecycle
-	KeepAlive  bool // overrideCommand: run a sleep loop instead of the image's command
-	Privileged bool
-	CapAdd     []string
-	Init       bool   // --init: the supervisor is PID 1 anyway; recorded for fidelity
-	ConfigFile string // devcontainer.json this came from ("" for container())
+	// UserEnvProbe is how the remote user's shell environment is found for
+	// exec/shell and lifecycle commands (userenv.LoginInteractiveShell, …);
+	// "" or "none": not probed.
+	UserEnvProbe string
+	Lifecycle    *Lifecycle
+	KeepAlive    bool // overrideCommand: run a sleep loop instead of the image's command
+	Privileged   bool
+	CapAdd       []string
+	Init         bool   // --init: the supervisor is PID 1 anyway; recorded for fidelity
+	ConfigFile   string // devcontainer.json this came from ("" for container())
 }
 
 // Ship is how a resource leaves the laptop (`loop ship`): the production

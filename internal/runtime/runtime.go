@@ -1,7 +1,7 @@
 // Package runtime defines how the engine runs a resource's command: a
 // Runtime starts a Spec and returns a Handle that reports the exit and can
-// stop the process tree. Implementations live in sub-packages (process/ for
-// local processes; container runtimes later).
+// stop the process tree. Implementations live in sub-packages: process/ for
+// local processes, docker/ and containerd/ for containers.
 package runtime
 
 import (
@@ -102,6 +102,14 @@ type ExecSpec struct {
 // Execer is a Handle that runs commands inside the resource.
 type Execer interface {
 	Exec(ctx context.Context, spec ExecSpec) (exitCode int, err error)
+}
+
+// EngineWarner is a container runtime that can say what its engine warns
+// about itself (Docker's `info` Warnings: "IPv4 forwarding is disabled.
+// Networking will not work."): a service that never gets ready there may
+// be the engine's fault, not the service's.
+type EngineWarner interface {
+	EngineWarnings(ctx context.Context) ([]string, error)
 }
 
 // Runtime starts commands.

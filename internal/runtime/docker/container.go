@@ -213,13 +213,21 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		}
 	}
 	info, err := cli.ContainerInspect(ctx, id)
+	var containerEnv []string
 	if err == nil && info.State != nil {
 		h.pid = info.State.Pid
 	}
+	if err == nil && info.Config != nil {
+		containerEnv = info.Config.Env
+	}
 	h.watch(since)
+	err = h.resolveEnv(ctx, containerEnv)
 	// postStartCommand runs when loop started the container, not when it
 	// adopted one that was already running.
-	if err := h.lifecycle(ctx, !running); err != nil {
+	if err == nil {
+		err = h.lifecycle(ctx, !running)
+	}
+	if err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), h.stopTimeout()+stopGrace+5*time.Second)
 		defer cancel()
 		t := int((h.stopTimeout() + stopGrace).Seconds())

@@ -78,9 +78,13 @@ type Runtime struct {
 	// ssh://), so the supervisor is copied into each container instead of
 	// bind-mounted.
 	copySuper bool
+	warnings  engineWarnings
 }
 
-var _ runtime.Runtime = (*Runtime)(nil)
+var (
+	_ runtime.Runtime      = (*Runtime)(nil)
+	_ runtime.EngineWarner = (*Runtime)(nil)
+)
 
 // New returns a Runtime; it connects to Docker on first use.
 func New(logger *slog.Logger, home string) *Runtime {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,11 @@ type handle struct {
 	out  *outputs
 
 	uid, gid int // owner of synced files
+	// env is the environment of exec and lifecycle commands and cenv the
+	// container's own (for ${containerEnv:VAR}): set by resolveEnv before
+	// Start returns, read-only after, so they need no lock.
+	env      []string
+	cenv     map[string]string
 	pid      int
 	restarts *supervise.Restarts // the log stream's stderr, watched for restart lines
 
@@ -144,7 +150,7 @@ func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
 	if dir == "" {
 		dir = h.c.Workdir
 	}
-	env := append(h.remoteEnv(), spec.Env...)
+	env := append(slices.Clip(h.env), spec.Env...)
 	if err := model.CheckEnviron(env); err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", h.spec.Name, err)
 	}
@@ -160,14 +166,6 @@ func (h *handle) remoteUser() string {
 		return h.c.RemoteUser
 	}
 	return h.c.User
-}
-
-func (h *handle) remoteEnv() []string {
-	env := make([]string, 0, len(h.c.RemoteEnv))
-	for k, v := range h.c.RemoteEnv {
-		env = append(env, k+"="+v)
-	}
-	return env
 }
 
 type execOpts struct {

@@ -100,7 +100,7 @@ func (h *handle) runCommand(ctx context.Context, name string, cmd *model.Command
 			}
 			t := newTail(outputLines)
 			code, err := h.exec(ctx, execOpts{
-				argv: argvs[k], user: h.remoteUser(), dir: h.c.Workdir, env: h.remoteEnv(),
+				argv: h.userArgv(argvs[k]), user: h.remoteUser(), dir: h.c.Workdir, env: h.env,
 				stdout: io.MultiWriter(h.out.stdout, t), stderr: io.MultiWriter(h.out.stderr, t),
 			})
 			if err != nil {
@@ -208,7 +208,11 @@ func (h *handle) writeFiles(ctx context.Context) error {
 // readFile reads one file from the container (running or not); a missing
 // file is (nil, nil).
 func (h *handle) readFile(ctx context.Context, p string) ([]byte, error) {
-	rc, _, err := h.cli.CopyFromContainer(ctx, h.id, p)
+	return readContainerFile(ctx, h.cli, h.id, p)
+}
+
+func readContainerFile(ctx context.Context, cli *client.Client, id, p string) ([]byte, error) {
+	rc, _, err := cli.CopyFromContainer(ctx, id, p)
 	if client.IsErrNotFound(err) {
 		return nil, nil
 	}

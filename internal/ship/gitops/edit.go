@@ -156,11 +156,19 @@ func (d *document) setIn(n *node, segs []segment, value string) (bool, error) {
 		if n != nil && n.kind == flowNode {
 			return d.setInFlow(n, segs[i:], value, pathString(segs[:i]))
 		}
+		parent := pathString(segs[:i])
+		if parent == "" {
+			parent = "the document"
+		}
 		switch {
 		case s.index < 0 && n != nil && n.kind == mapNode:
 			e := n.get(s.key)
 			if e == nil {
-				return false, fmt.Errorf("%w: %s", errFieldMissing, path)
+				keys := make([]string, len(n.entries))
+				for j, e := range n.entries {
+					keys[j] = e.key
+				}
+				return false, fmt.Errorf("%w: %s (%s has %s)", errFieldMissing, path, parent, listOrNone(keys))
 			}
 			n = e.value
 		case s.index >= 0 && n != nil && n.kind == seqNode:
@@ -169,7 +177,7 @@ func (d *document) setIn(n *node, segs []segment, value string) (bool, error) {
 			}
 			n = n.items[s.index]
 		default:
-			return false, fmt.Errorf("%w: %s", errFieldMissing, path)
+			return false, fmt.Errorf("%w: %s (%s is %s)", errFieldMissing, path, parent, kindName(n))
 		}
 	}
 	switch n.kind {
@@ -203,7 +211,14 @@ func (d *document) setInFlow(n *node, segs []segment, value, prefix string) (boo
 			next = cur.items[s.index]
 		}
 		if next == nil {
-			return false, fmt.Errorf("%w: %s", errFieldMissing, path)
+			parent := pathString(append(parseFieldMust(prefix), segs[:i]...))
+			switch {
+			case s.index < 0 && cur.isMap:
+				return false, fmt.Errorf("%w: %s (%s has %s)", errFieldMissing, path, parent, listOrNone(cur.keys))
+			case s.index >= 0 && cur.isSeq:
+				return false, fmt.Errorf("%w: %s (the list has %d items)", errFieldMissing, path, len(cur.items))
+			}
+			return false, fmt.Errorf("%w: %s (%s is %s)", errFieldMissing, path, parent, flowKindName(cur))
 		}
 		if i == len(segs)-1 {
 			if next.isMap || next.isSeq {
@@ -269,4 +284,40 @@ func quoteLike(v, old string) string {
 		return v
 	}
 	return strconv.Quote(v)
+}
+
+// listOrNone lists the keys a mapping has, for an error.
+func listOrNone(keys []string) string {
+	if len(keys) == 0 {
+		return "no keys"
+	}
+	return "keys " + strings.Join(keys, ", ")
+}
+
+// kindName says what a node is, for an error.
+func kindName(n *node) string {
+	if n == nil {
+		return "missing"
+	}
+	switch n.kind {
+	case nullNode:
+		return "empty"
+	case scalarNode:
+		return "a scalar"
+	case mapNode:
+		return "a mapping"
+	case seqNode:
+		return "a list"
+	}
+	return "a block scalar or multi-line collection"
+}
+
+func flowKindName(f *flow) string {
+	switch {
+	case f.isMap:
+		return "a mapping"
+	case f.isSeq:
+		return "a list"
+	}
+	return "a scalar"
 }

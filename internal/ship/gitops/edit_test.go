@@ -128,19 +128,54 @@ kind: Kustomization
 	}
 }
 
+// TestDocument_setKustomizeImage_missing: the error names the entry looked
+// for, the file, the entries there are and what to do.
 func TestDocument_setKustomizeImage_missing(t *testing.T) {
-	for _, in := range []string{
-		"kind: Kustomization\n",
-		"images:\n  - name: redis\n",
-		"images: []\n",
+	for _, tc := range []struct{ in, want string }{
+		{"kind: Kustomization\n",
+			"no images entry named api in apps/api/kustomization.yaml (it has no images list): add `images: [{name: api}]` to apps/api/kustomization.yaml"},
+		{"images:\n  - name: redis\n  - {name: web, newTag: v1}\n",
+			"no images entry named api in apps/api/kustomization.yaml (its images are named redis, web): add `- name: api` under images in apps/api/kustomization.yaml, or set image= in the Loopfile's gitops() to the name the kustomization uses"},
+		{"images: [{name: 'redis'}]\n",
+			"no images entry named api in apps/api/kustomization.yaml (its images are named redis): add `- name: api` under images in apps/api/kustomization.yaml, or set image= in the Loopfile's gitops() to the name the kustomization uses"},
+		{"images: []\n",
+			"no images entry named api in apps/api/kustomization.yaml (its images list is empty): add `- name: api` under images in apps/api/kustomization.yaml"},
 	} {
-		d := newDocument(in)
-		_, err := d.setKustomizeImage("kustomization.yaml", "api", testRepo, testDigest)
+		d := newDocument(tc.in)
+		_, err := d.setKustomizeImage("apps/api/kustomization.yaml", "api", testRepo, testDigest)
 		if !errors.Is(err, errNoImage) {
-			t.Fatalf("%q: err = %v, want errNoImage", in, err)
+			t.Fatalf("%q: err = %v, want errNoImage", tc.in, err)
 		}
-		if want := "no images entry named api in kustomization.yaml: add `images: [{name: api}]`"; err.Error() != want {
-			t.Errorf("err = %q, want %q", err, want)
+		if err.Error() != tc.want {
+			t.Errorf("%q:\ngot  %q\nwant %q", tc.in, err, tc.want)
+		}
+	}
+	for _, in := range []string{"images: {name: api}\n", "images: api\n"} {
+		d := newDocument(in)
+		_, err := d.setKustomizeImage("k.yaml", "api", testRepo, testDigest)
+		if err == nil || !strings.Contains(err.Error(), "k.yaml: images is") || !strings.Contains(err.Error(), "not a list: make it a list") {
+			t.Errorf("%q: err = %v, want it to say images is not a list and what to do", in, err)
+		}
+	}
+}
+
+// TestDocument_setField_missingSaysWhatExists: a missing field says what
+// the level where the path stopped has.
+func TestDocument_setField_missingSaysWhatExists(t *testing.T) {
+	for _, tc := range []struct{ in, field, want string }{
+		{"image:\n  repository: x\n  tag: v1\n", "image.digest", "field not found: image.digest (image has keys repository, tag)"},
+		{"kind: Deployment\n", "spec.image", "field not found: spec (the document has keys kind)"},
+		{"image: {repository: x, tag: v1}\n", "image.digest", "field not found: image.digest (image has keys repository, tag)"},
+		{"image: x\n", "image.tag", "field not found: image.tag (image is a scalar)"},
+		{"containers:\n  - image: x\n", "containers[3].image", "field not found: containers[3] (the list has 1 items)"},
+	} {
+		segs, err := parseField(tc.field)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = newDocument(tc.in).setField(segs, "v")
+		if !errors.Is(err, errFieldMissing) || err.Error() != tc.want {
+			t.Errorf("%q, %s: err = %v, want %q", tc.in, tc.field, err, tc.want)
 		}
 	}
 }

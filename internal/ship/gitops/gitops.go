@@ -205,9 +205,8 @@ func (a *applier) edit(src string) (string, bool, error) {
 	d := newDocument(src)
 	var unchanged bool
 	var err error
-	file := path.Base(a.ch.Path)
 	if a.ch.Image != "" {
-		unchanged, err = d.setKustomizeImage(file, a.ch.Image, a.repoName, a.digest)
+		unchanged, err = d.setKustomizeImage(a.ch.Path, a.ch.Image, a.repoName, a.digest)
 	} else {
 		unchanged, err = d.setField(a.segs, a.fieldValue())
 		if errors.Is(err, errFieldMissing) {

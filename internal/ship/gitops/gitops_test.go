@@ -339,11 +339,11 @@ func TestApply_errors(t *testing.T) {
 		want   string
 	}{
 		{"no images entry", func(c *Change) { c.Image = "registry.example.com/team/web" },
-			"no images entry named registry.example.com/team/web in kustomization.yaml: add `images: [{name: registry.example.com/team/web}]`"},
+			"no images entry named registry.example.com/team/web in overlays/prod/kustomization.yaml (its images are named registry.example.com/team/api, redis): add `- name: registry.example.com/team/web` under images in overlays/prod/kustomization.yaml, or set image= in the Loopfile's gitops() to the name the kustomization uses"},
 		{"missing file", func(c *Change) { c.Path = "overlays/staging/kustomization.yaml" },
 			"overlays/staging/kustomization.yaml does not exist in"},
 		{"missing field", func(c *Change) { c.Image, c.Field, c.Path = "", "image.digest", "charts/api/values.yaml" },
-			"field not found: image.digest in charts/api/values.yaml"},
+			"field not found: image.digest (image has keys repository, tag, pullPolicy) in charts/api/values.yaml: check the field path"},
 		{"missing branch", func(c *Change) { c.Branch = "prod" },
 			"prod"},
 		{"tag, not digest", func(c *Change) { c.NewImage = testRepo + ":latest" },

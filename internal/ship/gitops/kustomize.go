@@ -21,11 +21,11 @@ func (d *document) setKustomizeImage(file, name, repo, digest string) (unchanged
 	if err != nil {
 		return false, err
 	}
-	missing := fmt.Errorf("%w named %s in %s: add `images: [{name: %s}]`", errNoImage, name, file, name)
 	e := root.get("images")
 	if e == nil {
-		return false, missing
+		return false, missingImage(file, name, nil, false)
 	}
+	var names []string // the entries there are, for the error
 	switch e.value.kind {
 	case flowNode:
 		f, err := parseFlow(d.text(e.value))
@@ -33,9 +33,12 @@ func (d *document) setKustomizeImage(file, name, repo, digest string) (unchanged
 			return false, err
 		}
 		if !f.isSeq {
-			return false, fmt.Errorf("%s: images is not a list", file)
+			return false, fmt.Errorf("%s: images is a mapping, not a list: make it a list of entries like `- {name: %s, newName: ..., digest: ...}`", file, name)
 		}
 		for _, it := range f.items {
+			if it.isMap && it.get("name") != nil {
+				names = append(names, unquote(it.get("name").scalar))
+			}
 			if it.isMap && it.get("name") != nil && unquote(it.get("name").scalar) == name {
 				unchanged := setFlowImage(it, repo, digest)
 				if !unchanged {
@@ -48,6 +51,9 @@ func (d *document) setKustomizeImage(file, name, repo, digest string) (unchanged
 		for _, it := range e.value.items {
 			switch it.kind {
 			case mapNode:
+				if n := it.get("name"); n != nil && n.value.kind == scalarNode {
+					names = append(names, unquote(d.text(n.value)))
+				}
 				if n := it.get("name"); n != nil && n.value.kind == scalarNode && unquote(d.text(n.value)) == name {
 					return d.setBlockImage(file, it, repo, digest)
 				}
@@ -55,6 +61,9 @@ func (d *document) setKustomizeImage(file, name, repo, digest string) (unchanged
 				f, err := parseFlow(d.text(it))
 				if err != nil {
 					return false, err
+				}
+				if f.isMap && f.get("name") != nil {
+					names = append(names, unquote(f.get("name").scalar))
 				}
 				if f.isMap && f.get("name") != nil && unquote(f.get("name").scalar) == name {
 					unchanged := setFlowImage(f, repo, digest)
@@ -65,8 +74,30 @@ func (d *document) setKustomizeImage(file, name, repo, digest string) (unchanged
 				}
 			}
 		}
+	case scalarNode, otherNode:
+		return false, fmt.Errorf("%s: images is not a list: make it a list of entries like `- name: %s`", file, name)
 	}
-	return false, missing
+	return false, missingImage(file, name, names, true)
+}
+
+// missingImage says which images[] name was looked for in which file,
+// which names the file has, and what to do.
+func missingImage(file, name string, names []string, hasList bool) error {
+	have := "it has no images list"
+	switch {
+	case hasList && len(names) == 0:
+		have = "its images list is empty"
+	case hasList:
+		have = "its images are named " + strings.Join(names, ", ")
+	}
+	fix := fmt.Sprintf("add `- name: %s` under images in %s", name, file)
+	if !hasList {
+		fix = fmt.Sprintf("add `images: [{name: %s}]` to %s", name, file)
+	}
+	if len(names) > 0 {
+		fix += ", or set image= in the Loopfile's gitops() to the name the kustomization uses"
+	}
+	return fmt.Errorf("%w named %s in %s (%s): %s", errNoImage, name, file, have, fix)
 }
 
 func setFlowImage(f *flow, repo, digest string) (unchanged bool) {
