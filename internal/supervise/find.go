@@ -19,7 +19,7 @@ import (
 // How a supervisor was found, in the order Find tries.
 const (
 	FromOverride = "LOOP_SUPERVISOR"     // the runtime's setting or $LOOP_SUPERVISOR
-	FromSelf     = "loopd itself"        // the running loopd, when it is static
+	FromSelf     = "the running loopd"   // the running loopd, when it is static
 	FromSibling  = "next to loopd"       // loop-supervisor beside the loopd binary
 	FromCache    = "built earlier"       // an on-demand build, cached under LOOP_HOME
 	FromBuild    = "built on demand"     // just built with the local Go toolchain

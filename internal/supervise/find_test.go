@@ -198,7 +198,7 @@ func TestFind_notFound(t *testing.T) {
 	if !errors.As(err, &nf) {
 		t.Fatalf("Find: %v, want a *NotFoundError", err)
 	}
-	for _, want := range []string{"LOOP_SUPERVISOR: not set", "loopd itself " + exe + ": dynamically linked",
+	for _, want := range []string{"LOOP_SUPERVISOR: not set", FromSelf + " " + exe + ": dynamically linked",
 		"next to loopd " + filepath.Join(bindir, "loop-supervisor") + ": not there", "built on demand: on-demand builds are off",
 		"go install github.com/loopdev/loop/cmd/loop-supervisor@VERSION"} {
 		if !strings.Contains(err.Error(), want) {
