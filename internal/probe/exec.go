@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loopdev/loop/internal/cmdpath"
 	"github.com/loopdev/loop/internal/runtime/process"
 )
 
@@ -28,7 +29,7 @@ func (c *execChecker) Check(ctx context.Context) error {
 	if len(c.argv) == 0 {
 		return errors.New("exec probe: empty command")
 	}
-	path, err := process.LookPath(c.argv[0], c.dir, c.env)
+	path, err := cmdpath.Look(c.argv[0], c.dir, c.env)
 	if err != nil {
 		return fmt.Errorf("exec probe %q: %w", name, err)
 	}

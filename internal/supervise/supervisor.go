@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/cmdpath"
 )
 
 const (
@@ -306,7 +306,7 @@ func (s *supervisor) start() error {
 	if _, ok := os.LookupEnv("PATH"); !ok {
 		lookEnv = append(env[:len(env):len(env)], "PATH="+defaultPath)
 	}
-	path, err := process.LookPath(s.opts.argv[0], "", lookEnv)
+	path, err := cmdpath.Look(s.opts.argv[0], "", lookEnv)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@
 package supervise
 
 import (
-	"archive/tar"
 	"errors"
 	"fmt"
 	"io"
@@ -35,17 +34,7 @@ var errUnsafeName = errors.New("refusing an absolute name or one with ..")
 var errSparse = errors.New("refusing a sparse file")
 
 // sparse reports whether hdr is a GNU sparse file, old style or PAX.
-func sparse(hdr *tar.Header) bool {
-	if hdr.Typeflag == tar.TypeGNUSparse {
-		return true
-	}
-	for k := range hdr.PAXRecords {
-		if strings.HasPrefix(k, "GNU.sparse.") {
-			return true
-		}
-	}
-	return false
-}
+func sparse(hdr *tarHeader) bool { return hdr.Sparse }
 
 func openTree(root string) (*tree, error) {
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -111,7 +100,7 @@ func (t *tree) openDir(parts []string, create bool) (int, error) {
 // dirTime is a directory whose times are set once its entries are written.
 type dirTime struct {
 	parts []string
-	hdr   *tar.Header
+	hdr   *tarHeader
 }
 
 // Untar extracts a tar stream as Docker's CopyToContainer does for loop's
@@ -121,7 +110,7 @@ type dirTime struct {
 // mtime from the header; an entry replaces a path of another kind. Unsafe
 // or failing entries are skipped and returned; the rest is extracted.
 func (t *tree) Untar(r io.Reader) []error {
-	tr := tar.NewReader(r)
+	tr := newTarReader(r)
 	var errs []error
 	var dirs []dirTime
 	for {
@@ -144,7 +133,7 @@ func (t *tree) Untar(r io.Reader) []error {
 			errs = append(errs, fmt.Errorf("%s: %w", hdr.Name, err))
 			continue
 		}
-		if hdr.Typeflag == tar.TypeDir && len(parts) > 0 {
+		if hdr.Typeflag == tarDir && len(parts) > 0 {
 			dirs = append(dirs, dirTime{parts, hdr})
 		}
 	}
@@ -169,7 +158,7 @@ func (t *tree) at(parts []string, fn func(pfd int, base string) error) error {
 	return fn(pfd, parts[len(parts)-1])
 }
 
-func (t *tree) entry(parts []string, hdr *tar.Header, r io.Reader) error {
+func (t *tree) entry(parts []string, hdr *tarHeader, r io.Reader) error {
 	pfd, err := t.openDir(parts[:len(parts)-1], true)
 	if err != nil {
 		return err
@@ -177,17 +166,17 @@ func (t *tree) entry(parts []string, hdr *tar.Header, r io.Reader) error {
 	defer unix.Close(pfd)
 	base := parts[len(parts)-1]
 	switch hdr.Typeflag {
-	case tar.TypeDir:
+	case tarDir:
 		return t.dir(pfd, base, hdr)
-	case tar.TypeReg:
+	case tarReg:
 		return t.file(pfd, base, hdr, r)
-	case tar.TypeSymlink:
+	case tarSymlink:
 		return t.symlink(pfd, base, hdr)
 	}
 	return fmt.Errorf("unsupported entry type %q", hdr.Typeflag)
 }
 
-func (t *tree) dir(pfd int, base string, hdr *tar.Header) error {
+func (t *tree) dir(pfd int, base string, hdr *tarHeader) error {
 	var st unix.Stat_t
 	err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
@@ -217,7 +206,7 @@ func (t *tree) dir(pfd int, base string, hdr *tar.Header) error {
 	return nil
 }
 
-func (t *tree) file(pfd int, base string, hdr *tar.Header, r io.Reader) (err error) {
+func (t *tree) file(pfd int, base string, hdr *tarHeader, r io.Reader) (err error) {
 	tmp := t.tempName()
 	fd, err := unix.Openat(pfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
@@ -255,7 +244,7 @@ func (t *tree) file(pfd int, base string, hdr *tar.Header, r io.Reader) (err err
 	return replaceAt(pfd, tmp, base)
 }
 
-func (t *tree) symlink(pfd int, base string, hdr *tar.Header) (err error) {
+func (t *tree) symlink(pfd int, base string, hdr *tarHeader) (err error) {
 	tmp := t.tempName()
 	if err := unix.Symlinkat(hdr.Linkname, pfd, tmp); err != nil {
 		return fmt.Errorf("symlink: %w", err)
@@ -361,11 +350,11 @@ func (t *tree) RemovePaths(paths []string) []error {
 }
 
 // mode is the header's permission, setuid, setgid and sticky bits.
-func mode(hdr *tar.Header) uint32 { return uint32(hdr.Mode) & 0o7777 }
+func mode(hdr *tarHeader) uint32 { return uint32(hdr.Mode) & 0o7777 }
 
 // times are the access and modification times to set: the header's mtime,
 // and its atime when that is later (as Docker does).
-func times(hdr *tar.Header) []unix.Timespec {
+func times(hdr *tarHeader) []unix.Timespec {
 	atime := hdr.AccessTime
 	if atime.Before(hdr.ModTime) {
 		atime = hdr.ModTime

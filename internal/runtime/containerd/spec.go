@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -57,7 +58,7 @@ type config struct {
 }
 
 // config checks spec and turns it into a config.
-func (r *Runtime) config(spec runtime.Spec) (*config, error) {
+func (r *Runtime) config(ctx context.Context, spec runtime.Spec) (*config, error) {
 	if err := model.CheckEnviron(spec.Env); err != nil {
 		return nil, err
 	}
@@ -109,7 +110,7 @@ func (r *Runtime) config(spec runtime.Spec) (*config, error) {
 	if secrets {
 		cfg.Mounts = append(cfg.Mounts, secretsMount)
 	}
-	sup, err := r.supervisor(spec.Home)
+	sup, err := r.supervisor(ctx, spec.Home)
 	if err != nil {
 		return nil, err
 	}
@@ -211,10 +212,11 @@ func portsFree(ports []model.PortMap) error {
 	return nil
 }
 
-// supervisor returns the host path of the static loopd to mount (see
-// supervise.Binary: the Supervisor field, $LOOP_SUPERVISOR, or a copy of
-// the running loopd under home).
-func (r *Runtime) supervisor(home string) (string, error) {
-	p, _, err := supervise.Binary(home, r.Supervisor)
-	return p, err
+// supervisor returns the host path of the static supervisor to mount (see
+// supervise.Find: the Supervisor field, $LOOP_SUPERVISOR, loopd itself, one
+// next to it, or one built for it). containerd is on this host (a local
+// socket), so the host's architecture is the engine's.
+func (r *Runtime) supervisor(ctx context.Context, home string) (string, error) {
+	f, err := supervise.Find(ctx, supervise.Lookup{Home: home, Override: r.Supervisor})
+	return f.Path, err
 }

@@ -89,7 +89,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		}
 		return nil, fmt.Errorf("start %s: inspect image %s: %w", spec.Name, ref, err)
 	}
-	super, err := r.supervisor()
+	super, err := r.supervisor(ctx, cli)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}

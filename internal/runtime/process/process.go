@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loopdev/loop/internal/cmdpath"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 )
@@ -109,7 +110,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if env == nil {
 		env = os.Environ()
 	}
-	path, err := LookPath(spec.Argv[0], spec.Dir, env)
+	path, err := cmdpath.Look(spec.Argv[0], spec.Dir, env)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
