@@ -241,7 +241,7 @@ task("tail", cmd = "echo first; printf 'no-newline-at-the-end'")
 		t.Fatalf("loop up: %s", r)
 	}
 	pid0 = e.daemonPid()
-	e.mustLoop("wait", "--timeout", "60s")
+	e.settled()
 	if pid := e.daemonPid(); pid != pid0 || !alive(pid) {
 		t.Fatalf("loopd changed from %d to %d (alive %v)", pid0, pid, alive(pid))
 	}

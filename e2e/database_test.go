@@ -131,7 +131,7 @@ func TestDatabase_processRedis(t *testing.T) {
 task("ping", "`+cli+` --no-auth-warning -u \"$REDIS_URL\" ping | grep -x PONG", resource_deps=["cache"])
 `)
 	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	if r := e.mustLoop("logs", "ping"); !strings.Contains(r.stdout, "PONG") {
 		t.Errorf("the dependant did not reach redis through REDIS_URL:\n%s", r.stdout)
 	}
@@ -205,7 +205,7 @@ func (e *loopEnv) checkRedisData(t *testing.T, redis func(args ...string) string
 	redis("SET", "k", "kept")
 	e.mustLoop("down")
 	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "50s")
+	e.settled()
 	if got := redis("GET", "k"); got != "kept" {
 		t.Fatalf("after down and up: GET k = %q, want kept (saved on shutdown)", got)
 	}

@@ -102,7 +102,7 @@ func TestDevcontainer_BuildFeatureLifecycle(t *testing.T) {
 		if r := e.loopWith([]string{"LOOP_E2E_DC_VAR=from-host"}, "up", "-d"); r.code != 0 {
 			t.Fatalf("loop up -d: %s", r)
 		}
-		e.mustLoop("wait", "--timeout", "60s")
+		e.settled()
 	}
 	up()
 	id := e.containerOf("dev")
@@ -140,7 +140,7 @@ func TestDevcontainer_BuildFeatureLifecycle(t *testing.T) {
 	// `loop restart` restarts the service in place: the container is
 	// neither created nor started, so no lifecycle command runs.
 	e.mustLoop("restart", "dev")
-	e.mustLoop("wait", "--timeout", "60s")
+	e.settled()
 	want := concat(created, started, started)
 	if got := e.containerOf("dev"); got != id {
 		t.Errorf("dev: `loop restart` replaced container %.12s with %.12s; want a restart in place", id, got)
