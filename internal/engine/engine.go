@@ -65,7 +65,7 @@ type Config struct {
 	// SlowReady is how long a container may fail its readiness probe
 	// before its engine's own warnings join its reason (0: DefaultSlowReady).
 	SlowReady time.Duration
-	Logger           *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Backoff bounds for crash restarts.

@@ -15,6 +15,7 @@ import (
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/diag"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/probe"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/watch"
@@ -62,7 +63,7 @@ type res struct {
 	probeCancel context.CancelFunc // ends the readiness probe's goroutine (start-up poll or the watch of a ready service)
 	probeDone   <-chan struct{}    // closed when that goroutine has returned
 	checker     probe.Checker      // the current run's readiness probe; nil without one
-	tail        *tailBuffer
+	tail        *output.Lines
 	diags       []api.Diagnostic // from the last failed run's output; nil once ready
 	changeAt    time.Time        // first file change not yet live (zero: none)
 	saveToLive  time.Duration    // the last change's file event -> ready
@@ -113,7 +114,7 @@ func (r *res) diagnose() []api.Diagnostic {
 	if r.spec.Container != nil {
 		rules = r.spec.Container.Sync
 	}
-	ds := diag.Resolve(diag.Parse(r.tail.lines()), r.spec.Dir, rules)
+	ds := diag.Resolve(diag.Parse(r.tail.Lines()), r.spec.Dir, rules)
 	for i := range ds {
 		ds[i].Resource = r.spec.Name
 	}
@@ -137,13 +138,13 @@ func (r *res) stopTimer() {
 func (r *res) active() bool { return !r.disabled && !r.unselected && !r.removed }
 
 func (e *Engine) newRes(spec *model.Resource) *res {
-	r := &res{spec: spec, tail: newTailBuffer(tailLines)}
+	r := &res{spec: spec, tail: output.NewLines(tailLines, maxTailLine)}
 	r.ignore = watch.NewMatcher(e.projectDir(), spec.Ignore)
 	// The tail (diagnostics, error reports) gets the lines as the log
 	// stores them: redacted as a stream, so a value split across writes
 	// or line cuts reaches neither.
-	r.stdout = e.cfg.Logs.TeeWriter(spec.Name, "stdout", r.tail.add)
-	r.stderr = e.cfg.Logs.TeeWriter(spec.Name, "stderr", r.tail.add)
+	r.stdout = e.cfg.Logs.TeeWriter(spec.Name, "stdout", r.tail.Add)
+	r.stderr = e.cfg.Logs.TeeWriter(spec.Name, "stderr", r.tail.Add)
 	r.loopLog = e.cfg.Logs.TeeWriter(spec.Name, "loop", nil)
 	r.setState(api.StatePending, "")
 	if spec.AutoStart {

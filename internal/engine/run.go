@@ -28,7 +28,7 @@ func (e *Engine) start(r *res) {
 			return
 		}
 	}
-	r.tail.reset()
+	r.tail.Reset()
 	spec, err := e.spec(r)
 	if err != nil {
 		r.setState(api.StateFailed, err.Error())
