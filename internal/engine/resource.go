@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/loopdev/loop/api"
@@ -554,18 +553,6 @@ func portsFree(r *model.Resource) error {
 		}
 	}
 	return nil
-}
-
-var signals = map[string]syscall.Signal{
-	"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT,
-	"SIGHUP": syscall.SIGHUP, "SIGKILL": syscall.SIGKILL, "SIGUSR1": syscall.SIGUSR1, "SIGUSR2": syscall.SIGUSR2,
-}
-
-func signalByName(name string) (syscall.Signal, bool) {
-	if s, ok := signals[name]; ok {
-		return s, true
-	}
-	return syscall.SIGTERM, false
 }
 
 func roundDur(d time.Duration) string {

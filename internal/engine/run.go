@@ -14,6 +14,7 @@ import (
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 )
 
 func (e *Engine) start(r *res) {
@@ -53,7 +54,7 @@ func (e *Engine) start(r *res) {
 }
 
 func (e *Engine) spec(r *res) (runtime.Spec, error) {
-	sig, _ := signalByName(r.spec.StopSignal)
+	sig, _ := signame.StopSignal(r.spec.StopSignal)
 	// On error the spec is still complete (with placeholders in its env)
 	// for callers that only need to name the resource, e.g. to remove it.
 	resEnv, files, err := e.resolveEnv(r)

@@ -21,6 +21,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/signame"
 	loopsync "github.com/loopdev/loop/internal/sync"
 	"go.starlark.net/starlark"
 )
@@ -183,11 +184,8 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 	}
 	r.ResourceDeps = slices.Sorted(maps.Keys(svc.DependsOn))
 	if svc.StopSignal != "" {
-		r.StopSignal = strings.ToUpper(svc.StopSignal)
-		if !strings.HasPrefix(r.StopSignal, "SIG") {
-			r.StopSignal = "SIG" + r.StopSignal
-		}
-		if !slices.Contains(signals, r.StopSignal) {
+		r.StopSignal = signame.Canonical(svc.StopSignal)
+		if !signame.IsStop(r.StopSignal) {
 			return nil, fmt.Errorf("unsupported stop_signal %q", svc.StopSignal)
 		}
 	}

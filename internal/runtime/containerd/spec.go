@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,10 +17,10 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -155,7 +154,7 @@ func (cfg *config) command(img ocispec.ImageConfig) ([]string, error) {
 // args wraps argv in the supervisor.
 func (cfg *config) args(argv []string) []string {
 	return append([]string{supervisorPath, "supervise",
-		"--stop-signal=" + signalName(cfg.StopSignal),
+		"--stop-signal=" + signame.Flag(cfg.StopSignal),
 		"--stop-timeout=" + cfg.StopTimeout.String(),
 		"--"}, argv...)
 }
@@ -189,15 +188,6 @@ func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
 		opts = append(opts, oci.WithAddedCapabilities(cfg.CapAdd))
 	}
 	return opts
-}
-
-// signalName is "SIGTERM" for syscall.SIGTERM, the number for one without
-// a name.
-func signalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return strconv.Itoa(int(sig))
 }
 
 // portsFree fails when a port a container will listen on (on the host:
