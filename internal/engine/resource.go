@@ -547,12 +547,11 @@ func (e *Engine) env(r *res, resEnv map[string]string) []string {
 
 // portsFree checks that r's ports are free.
 func portsFree(r *model.Resource) error {
-	for _, p := range r.Ports {
-		if err := runtime.PortFree("", p, "tcp"); err != nil {
-			return fmt.Errorf("%w: stop what listens there or change the port in the Loopfile (ports=, or port= of a database())", err)
-		}
+	ports := make([]model.PortMap, len(r.Ports))
+	for i, p := range r.Ports {
+		ports[i] = model.PortMap{Container: p, Protocol: "tcp"}
 	}
-	return nil
+	return runtime.PortsFree("", ports, ": stop what listens there or change the port in the Loopfile (ports=, or port= of a database())")
 }
 
 func roundDur(d time.Duration) string {

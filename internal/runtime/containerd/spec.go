@@ -193,12 +193,11 @@ func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
 // portsFree fails when a port a container will listen on (on the host:
 // containers use host networking) is taken.
 func portsFree(ports []model.PortMap) error {
-	for _, p := range ports {
-		if err := runtime.PortFree("", p.Container, p.Protocol); err != nil {
-			return fmt.Errorf("%w (containers share the host network here): stop what listens on it", err)
-		}
+	listen := make([]model.PortMap, len(ports))
+	for i, p := range ports {
+		listen[i] = model.PortMap{Container: p.Container, Protocol: p.Protocol}
 	}
-	return nil
+	return runtime.PortsFree("", listen, " (containers share the host network here): stop what listens on it")
 }
 
 // supervisor returns the host path of the static loopd to mount (see
