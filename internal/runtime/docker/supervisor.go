@@ -70,6 +70,3 @@ func (h *handle) copySupervisor(ctx context.Context, super string) error {
 	}
 	return nil
 }
-
-// checkStatic fails for a dynamically linked (or non-ELF) binary.
-func checkStatic(p string) error { return supervise.CheckStatic(p) }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/supervise"
 	loopsync "github.com/loopdev/loop/internal/sync"
 )
 
@@ -163,7 +164,7 @@ func TestRuntime_Supervisor(t *testing.T) {
 	r = &Runtime{Home: t.TempDir()}
 	self, _ := os.Executable()
 	p, err := r.supervisor()
-	if checkStatic(self) != nil {
+	if supervise.CheckStatic(self) != nil {
 		if !errors.Is(err, errDynamic) {
 			t.Errorf("dynamic test binary: err = %v, want errDynamic", err)
 		}
