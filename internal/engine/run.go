@@ -209,3 +209,15 @@ func (e *Engine) stopped(r *res, h runtime.Handle, err error) {
 		r.setState(api.StateStopped, "stopped")
 	}
 }
+
+// roundDur rounds d for a state reason or a log line.
+func roundDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.Round(10 * time.Millisecond).String()
+	}
+}
