@@ -47,6 +47,13 @@ func (b *Buffer) Bytes() []byte {
 	return slices.Clone(b.buf.Bytes())
 }
 
+// String returns what was written.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // Last is the last n bytes of b (b itself when it is shorter).
 func Last(b []byte, n int) []byte {
 	if len(b) > n {
