@@ -262,13 +262,9 @@ func (e *Engine) Select(ctx context.Context, names []string) error {
 	return e.call(ctx, func() error { return e.selectOnly(names) })
 }
 
-// Changed hands the engine a batch of changed files (absolute paths).
-func (e *Engine) Changed(ctx context.Context, paths []string) error {
-	return e.ChangedAt(ctx, paths, time.Now())
-}
-
-// ChangedAt is Changed for changes first seen at `at` (the watcher batch's
-// first event): the resources they restart report save-to-live from then.
+// ChangedAt hands the engine a batch of changed files (absolute paths)
+// first seen at `at` (the watcher batch's first event): the resources they
+// restart report save-to-live from then.
 func (e *Engine) ChangedAt(ctx context.Context, paths []string, at time.Time) error {
 	return e.call(ctx, func() error {
 		e.changed(paths, at)

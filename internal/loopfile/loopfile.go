@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 )
@@ -198,7 +199,8 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
-	opts.Stdout = &syncWriter{w: &outputCap{w: opts.Stdout, left: MaxOutput}}
+	// local() copies stdout and stderr to this writer from two goroutines.
+	opts.Stdout = output.NewLocked(&outputCap{w: opts.Stdout, left: MaxOutput})
 	dir := filepath.Dir(abs)
 	st := &evalState{
 		ctx:  ctx,

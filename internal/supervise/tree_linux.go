@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/loopdev/loop/internal/fsat"
 )
 
 // tree is the directory `__recv` writes into ("/" in a container, a temp
@@ -180,7 +182,7 @@ func (t *tree) dir(pfd int, base string, hdr *tarHeader) error {
 	var st unix.Stat_t
 	err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		if err := removeAllAt(pfd, base); err != nil {
+		if err := fsat.RemoveAll(pfd, base); err != nil {
 			return fmt.Errorf("replace %s with a directory: %w", base, err)
 		}
 		err = unix.ENOENT
@@ -241,7 +243,7 @@ func (t *tree) file(pfd int, base string, hdr *tarHeader, r io.Reader) (err erro
 	if err != nil {
 		return err
 	}
-	return replaceAt(pfd, tmp, base)
+	return fsat.Replace(pfd, tmp, base)
 }
 
 func (t *tree) symlink(pfd int, base string, hdr *tarHeader) (err error) {
@@ -260,70 +262,13 @@ func (t *tree) symlink(pfd int, base string, hdr *tarHeader) (err error) {
 	if err := unix.UtimesNanoAt(pfd, tmp, times(hdr), unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fmt.Errorf("set times: %w", err)
 	}
-	return replaceAt(pfd, tmp, base)
+	return fsat.Replace(pfd, tmp, base)
 }
 
 // tempName is a name for a file being written, unique in this process.
 func (t *tree) tempName() string {
 	t.seq++
 	return fmt.Sprintf(".loop-recv-%d-%d", os.Getpid(), t.seq)
-}
-
-// replaceAt renames tmp over base in the same directory; a directory in
-// the way is removed first (Docker's AllowOverwriteDirWithFile).
-func replaceAt(pfd int, tmp, base string) error {
-	err := unix.Renameat(pfd, tmp, pfd, base)
-	if err == unix.EISDIR || err == unix.ENOTEMPTY || err == unix.EEXIST {
-		if err := removeAllAt(pfd, base); err != nil {
-			return fmt.Errorf("replace directory: %w", err)
-		}
-		err = unix.Renameat(pfd, tmp, pfd, base)
-	}
-	if err != nil {
-		return fmt.Errorf("rename: %w", err)
-	}
-	return nil
-}
-
-// removeAllAt removes name in the directory dirfd and, when it is a
-// directory, everything below it, never following a symlink. A missing
-// name is not an error.
-func removeAllAt(dirfd int, name string) error {
-	err := unix.Unlinkat(dirfd, name, 0)
-	if err == nil || err == unix.ENOENT {
-		return nil
-	}
-	if err != unix.EISDIR && err != unix.EPERM {
-		return err
-	}
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	d := os.NewFile(uintptr(fd), name)
-	defer d.Close()
-	for range 2 { // entries created while removing get one more pass
-		names, err := d.Readdirnames(-1)
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			if err := removeAllAt(fd, n); err != nil {
-				return fmt.Errorf("%s/%s: %w", name, n, err)
-			}
-		}
-		err = unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
-		if err != unix.ENOTEMPTY {
-			if err == unix.ENOENT {
-				return nil
-			}
-			return err
-		}
-		if _, err := d.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-	}
-	return unix.ENOTEMPTY
 }
 
 // RemovePaths removes absolute paths (below the root) as `__rm` does: all
@@ -341,7 +286,7 @@ func (t *tree) RemovePaths(paths []string) []error {
 	var errs []error
 	for _, p := range clean {
 		parts, _ := splitName(strings.TrimPrefix(p, "/"))
-		err := t.at(parts, removeAllAt)
+		err := t.at(parts, fsat.RemoveAll)
 		if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
 			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
 		}

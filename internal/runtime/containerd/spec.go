@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,10 +18,10 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -156,7 +155,7 @@ func (cfg *config) command(img ocispec.ImageConfig) ([]string, error) {
 // args wraps argv in the supervisor.
 func (cfg *config) args(argv []string) []string {
 	return append([]string{supervisorPath, "supervise",
-		"--stop-signal=" + signalName(cfg.StopSignal),
+		"--stop-signal=" + signame.Flag(cfg.StopSignal),
 		"--stop-timeout=" + cfg.StopTimeout.String(),
 		"--"}, argv...)
 }
@@ -192,24 +191,14 @@ func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
 	return opts
 }
 
-// signalName is "SIGTERM" for syscall.SIGTERM, the number for one without
-// a name.
-func signalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return strconv.Itoa(int(sig))
-}
-
 // portsFree fails when a port a container will listen on (on the host:
 // containers use host networking) is taken.
 func portsFree(ports []model.PortMap) error {
-	for _, p := range ports {
-		if err := runtime.PortFree("", p.Container, p.Protocol); err != nil {
-			return fmt.Errorf("%w (containers share the host network here): stop what listens on it", err)
-		}
+	listen := make([]model.PortMap, len(ports))
+	for i, p := range ports {
+		listen[i] = model.PortMap{Container: p.Container, Protocol: p.Protocol}
 	}
-	return nil
+	return runtime.PortsFree("", listen, " (containers share the host network here): stop what listens on it")
 }
 
 // supervisor returns the host path of the static supervisor to mount (see

@@ -46,6 +46,7 @@ import (
 	"github.com/loopdev/loop/internal/cmdpath"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 )
 
 // Defaults for a Spec that leaves them zero.
@@ -228,7 +229,7 @@ func (h *handle) Stop(ctx context.Context) error {
 		h.forget()
 		return nil
 	}
-	h.logger.Info("stop timeout: killing process group", "signal", signalName(h.stopSignal), "timeout", h.stopTimeout.String())
+	h.logger.Info("stop timeout: killing process group", "signal", signame.String(h.stopSignal), "timeout", h.stopTimeout.String())
 	return h.kill()
 }
 
@@ -264,7 +265,7 @@ func (h *handle) signal(sig syscall.Signal) error {
 	}
 	err := syscall.Kill(-h.pgid, sig)
 	if err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal process group %d with %s: %w", h.pgid, signalName(sig), err)
+		return fmt.Errorf("signal process group %d with %s: %w", h.pgid, signame.String(sig), err)
 	}
 	return nil
 }
@@ -315,7 +316,7 @@ func exitOf(ps *os.ProcessState, err error) runtime.Exit {
 		return runtime.Exit{Code: -1, Signal: ""}
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return runtime.Exit{Code: -1, Signal: signalName(ws.Signal())}
+		return runtime.Exit{Code: -1, Signal: signame.String(ws.Signal())}
 	}
 	return runtime.Exit{Code: ps.ExitCode()}
 }
