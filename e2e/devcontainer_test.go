@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -131,7 +132,8 @@ func TestDevcontainer_BuildFeatureLifecycle(t *testing.T) {
 	mustDocker(t, "stop", "-t", "1", id)
 	up()
 	if got := e.containerOf("dev"); got != id {
-		t.Fatalf("dev: container %.12s after a new daemon, want the stopped %.12s adopted and started", got, id)
+		log, _ := os.ReadFile(filepath.Join(e.home, "loopd.log"))
+		t.Fatalf("dev: container %.12s after a new daemon, want the stopped %.12s adopted and started\nloopd.log:\n%s", got, id, log)
 	}
 	if got, want := e.lifecycleRuns(), concat(created, started, started); !slices.Equal(got, want) {
 		t.Fatalf("lifecycle.log after the same container started again = %q, want %q (onCreate and postCreate once per container, postStart every start)", got, want)
