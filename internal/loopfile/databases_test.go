@@ -2,13 +2,13 @@ package loopfile
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/loopdev/loop/internal/loopfile/loopfiletest"
 	"github.com/loopdev/loop/internal/model"
 )
 
@@ -73,56 +73,19 @@ func TestLoad_databasesWriteNothing(t *testing.T) {
 		}
 	}
 	t.Setenv("TMPDIR", tmp)
-	var src strings.Builder
-	for _, engine := range []string{"postgres", "mysql", "redis"} {
-		for _, rt := range []string{"process", "container"} {
-			src.WriteString("database(\"" + engine + "-" + rt + "\", engine=\"" + engine + "\", runtime=\"" + rt + "\", seed=\"seed.sql\")\n")
-		}
-	}
-	src.WriteString(`task("check", "true", resource_deps=["postgres-process", "redis-container"])` + "\n")
-	src.WriteString(`container("app", image="busybox", resource_deps=["mysql-container"])` + "\n")
-	for name, body := range map[string]string{"Loopfile": src.String(), "seed.sql": "select 1;"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o444); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(dir, 0o555); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o755) })
-	before := tree(t, root)
+	path := loopfiletest.ReadOnlyDatabases(t, dir)
+	before := loopfiletest.Tree(t, root)
 
 	for _, stateDir := range []string{state, ""} {
-		p, err := Load(context.Background(), filepath.Join(dir, "Loopfile"), Options{Env: []string{"PATH=" + os.Getenv("PATH")}, StateDir: stateDir})
+		p, err := Load(context.Background(), path, Options{Env: []string{"PATH=" + os.Getenv("PATH")}, StateDir: stateDir})
 		if err != nil {
 			t.Fatalf("Load (state dir %q): %v", stateDir, err)
 		}
 		if len(p.Databases) != 6 {
 			t.Errorf("databases: got %d, want 6", len(p.Databases))
 		}
-		if after := tree(t, root); !slices.Equal(after, before) {
+		if after := loopfiletest.Tree(t, root); !slices.Equal(after, before) {
 			t.Errorf("evaluation (state dir %q) changed the file system:\nbefore %q\nafter  %q", stateDir, before, after)
 		}
 	}
-}
-
-// tree lists every path under root with its size and mode.
-func tree(t *testing.T, root string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		out = append(out, strings.TrimPrefix(p, root)+" "+fi.Mode().String()+" "+fi.ModTime().String())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
