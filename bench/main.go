@@ -1,13 +1,15 @@
 // Command bench measures loop's inner-loop latencies against the targets
 // in DESIGN.md, and the same save -> restarted -> answering loop for the
-// peers entr and air when they are installed:
+// peers entr, air and Docker Compose watch when they are installed:
 //
 //	(a) write -> batch delivered by internal/watch
 //	(b) save -> local service restarted and answering (loop, entr, air)
 //	(c) a 100,000-file tree: time to ready, inotify watches, RSS, idle CPU
-//	(d) save -> file visible inside a container (loop, docker cp, CopyToContainer)
+//	(d) save -> file visible inside a container (loop, docker cp,
+//	    CopyToContainer, compose watch with action sync)
 //	(e) save -> container service restarted in place and answering (loop,
-//	    Tilt's docker exec tar + docker restart)
+//	    compose watch with action sync+restart, a docker exec tar +
+//	    docker restart script)
 //
 // Sections d and e need a Docker engine and the local image
 // loop-test/busybox:latest; without an engine they are skipped.
@@ -46,7 +48,7 @@ func main() {
 	flag.IntVar(&cfg.edits, "n", 50, "(b, d, e) edits per tool")
 	flag.IntVar(&cfg.aSamples, "a-samples", 200, "(a) writes per debounce setting")
 	flag.IntVar(&cfg.startups, "startups", 30, "(b, e) standalone start-ups of the test server to measure its start-up time")
-	flag.BoolVar(&cfg.skipPeers, "skip-peers", false, "(b) measure loop only, not entr and air")
+	flag.BoolVar(&cfg.skipPeers, "skip-peers", false, "(b, d, e) measure loop and the baselines only, not entr, air and docker compose")
 	flag.IntVar(&cfg.dirs, "dirs", 5000, "(c) directories in the tree")
 	flag.IntVar(&cfg.files, "files", 20, "(c) files per directory")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (logs, trees) for inspection")

@@ -131,24 +131,28 @@ func TestChaos_DiskFull(t *testing.T) {
 	e := newEnv(t, "diskfull")
 	mountTmpfs(t, e, e.home, "8m")
 	e.write("Loopfile", `
-service("noisy", cmd = "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); printf 'line %05d %0900d\n' $i 0; done; echo noisy-done; exec sleep 100000")
+service("noisy", cmd = "while [ ! -e go ]; do sleep 0.05; done; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); printf 'line %05d %0900d\n' $i 0; done; echo noisy-done; exec sleep 100000")
 task("late", cmd = "echo after-the-disk-was-freed", auto_start = False)
 `)
 	e.mustLoop("up", "-d")
 	// Ballast: the rest of the disk, minus a little, so the service's
-	// 2.7 MB of output fills it.
+	// 2.7 MB of output, which it writes once the ballast is in place,
+	// fills it.
 	ballast := filepath.Join(e.home, "ballast")
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(e.home, &st); err != nil {
 		t.Fatal(err)
 	}
 	if free := int64(st.Bavail)*int64(st.Bsize) - 256<<10; free > 0 {
-		// The service writes meanwhile: a ballast cut short by a full
+		// loopd writes too meanwhile: a ballast cut short by a full
 		// disk has done its job.
 		if err := os.WriteFile(ballast, make([]byte, free), 0o600); err != nil && !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("ballast: %v", err)
 		}
 	}
+	// Only now does the service write its output (it waits for the file
+	// go, in the project directory, which is not on the full disk).
+	e.write("go", "")
 	var p api.Project
 	if !poll(60*time.Second, func() bool { p = e.status(); return len(p.Problems) > 0 }) {
 		t.Fatalf("loop status shows no problem while the disk is full: %+v", p)
@@ -241,7 +245,7 @@ task("tail", cmd = "echo first; printf 'no-newline-at-the-end'")
 		t.Fatalf("loop up: %s", r)
 	}
 	pid0 = e.daemonPid()
-	e.mustLoop("wait", "--timeout", "60s")
+	e.settled()
 	if pid := e.daemonPid(); pid != pid0 || !alive(pid) {
 		t.Fatalf("loopd changed from %d to %d (alive %v)", pid0, pid, alive(pid))
 	}

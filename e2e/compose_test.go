@@ -53,7 +53,7 @@ services:
 		t.Fatalf("worker is %s before web is healthy; want it held back by depends_on", st)
 	}
 	mustDocker(t, "exec", e.awaitContainer("web"), "touch", "/tmp/healthy")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	pollGet(t, port, "v1")
 	id := e.containerOf("web")
 	if got := strings.TrimSpace(e.exec("worker", "sh", "-c", "echo $WEB_URL")); got != "http://web:8080/index.html" {
@@ -72,7 +72,7 @@ services:
 	}
 
 	e.write("web/www/index.html", "v2")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	pollGet(t, port, "v2")
 	if got := e.containerOf("web"); got != id {
 		t.Fatalf("web: container %.12s after a synced edit, want %.12s (synced, not recreated)", got, id)

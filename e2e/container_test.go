@@ -84,7 +84,7 @@ func TestContainer_LiveUpdate(t *testing.T) {
 
 	// A synced edit: restart in place.
 	e.write("www/index.html", "v2")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	mustGet(t, port, "v2")
 	if got := e.containerOf("web"); got != id {
 		t.Fatalf("web: container %.12s after a synced edit, want %.12s (restart in place, no new container)", got, id)
@@ -101,7 +101,7 @@ func TestContainer_LiveUpdate(t *testing.T) {
 	if err := os.Remove(filepath.Join(e.dir, "www", "old.html")); err != nil {
 		t.Fatal(err)
 	}
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	if ls := strings.Fields(e.exec("web", "ls", "/www")); strings.Join(ls, " ") != "index.html" {
 		t.Fatalf("web: ls /www = %q after deleting www/old.html, want [index.html]", ls)
 	}
@@ -109,7 +109,7 @@ func TestContainer_LiveUpdate(t *testing.T) {
 
 	// The trigger of a run step.
 	e.write("www/trigger", "1")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	if !e.hasFile("web", "/tmp/ran") {
 		t.Fatalf("web: no /tmp/ran after editing www/trigger: the run step did not run")
 	}
@@ -163,7 +163,7 @@ container(
 	pid := e.servicePid("web")
 
 	e.write("www/index.html", "v2")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	if got := e.servicePid("web"); got == pid {
 		t.Errorf("web: service pid %d right after `loop wait`, want the restarted service (loop wait returned while the old process was still stopping)", got)
 	}
@@ -182,7 +182,7 @@ func TestContainer_DockerfileEditRebuilds(t *testing.T) {
 	id := e.containerOf("web")
 
 	e.write("Dockerfile", "FROM "+baseImage+"\nCOPY www /www\nENV BUILD=2\n")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	mustGet(t, port, "v1")
 	if got := e.containerOf("web"); got == id {
 		t.Fatalf("web: container %.12s after editing the Dockerfile, want a new container", got)
@@ -243,7 +243,7 @@ container(
 
 	// The adopted container still gets live updates.
 	e.write("www/index.html", "updated")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	mustGet(t, port, "updated")
 }
 
@@ -311,7 +311,7 @@ container("app", image = %q, user = "dev", cmd = ["sleep", "1000"], stop_timeout
 
 	// A file synced later belongs to dev too.
 	e.write("src/sub/new.txt", "new\n")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	if got := strings.TrimSpace(e.exec("app", "stat", "-c", "%u:%g", "/home/dev/app/sub", "/home/dev/app/sub/new.txt")); got != "1000:1000\n1000:1000" {
 		t.Errorf("owners of a synced new directory and file = %q, want 1000:1000 for both", got)
 	}

@@ -116,7 +116,7 @@ task("count", "`+bin+`/psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -tAc 'select co
 		t.Fatalf("after loop down, containers are left: %v", ids)
 	}
 	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "50s")
+	e.settled()
 	if got := rows(); got != "1,4" {
 		t.Fatalf("after down and up: got rows %q, want 1,4 (data kept)", got)
 	}
@@ -143,7 +143,7 @@ container("ping", image="redis:7", cmd=["sh", "-c", "echo at ${REDIS_URL#*@}; re
           readiness=exec_probe(["test", "-f", "/tmp/pong"]), resource_deps=["cache"])
 `)
 	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "50s")
+	e.settled()
 	if r := e.mustLoop("logs", "ping"); !strings.Contains(r.stdout, "PONG") || !strings.Contains(r.stdout, "at cache:6379/0") {
 		t.Errorf("the dependant did not reach redis at cache:6379 through REDIS_URL:\n%s", r.stdout)
 	}

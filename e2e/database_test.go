@@ -131,7 +131,7 @@ func TestDatabase_processRedis(t *testing.T) {
 task("ping", "`+cli+` --no-auth-warning -u \"$REDIS_URL\" ping | grep -x PONG", resource_deps=["cache"])
 `)
 	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	if r := e.mustLoop("logs", "ping"); !strings.Contains(r.stdout, "PONG") {
 		t.Errorf("the dependant did not reach redis through REDIS_URL:\n%s", r.stdout)
 	}
@@ -205,7 +205,7 @@ func (e *loopEnv) checkRedisData(t *testing.T, redis func(args ...string) string
 	redis("SET", "k", "kept")
 	e.mustLoop("down")
 	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "50s")
+	e.settled()
 	if got := redis("GET", "k"); got != "kept" {
 		t.Fatalf("after down and up: GET k = %q, want kept (saved on shutdown)", got)
 	}
@@ -255,5 +255,27 @@ func (e *loopEnv) checkSQLData(t *testing.T, sql func(string) string, rowsQuery,
 	e.mustLoop("wait", "--timeout", timeout)
 	if got := rows(); got != "1,2" {
 		t.Fatalf("after down and up: got rows %q, want 1,2 (data kept, seed not applied again)", got)
+	}
+}
+
+// TestDatabase_missingEngine: loopd prepares databases after evaluation
+// (evaluation is pure); a database whose engine is not installed is still a
+// Loopfile error at its database() line, with the hint, and nothing starts.
+func TestDatabase_missingEngine(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "dbmissing")
+	e.write("Loopfile", "task(\"uses\", \"touch started\", resource_deps=[\"db\"])\ndatabase(\"db\", version=\"0.1\")\n")
+	r := e.loop("up", "-d")
+	if r.code == 0 {
+		t.Fatalf("loop up with PostgreSQL 0.1: want a non-zero exit, got %s", r)
+	}
+	loc := filepath.Join(e.dir, "Loopfile") + ":2:"
+	for _, want := range []string{loc, "PostgreSQL 0.1 is not installed", `runtime="container"`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("loop up: want %q in the error; got %s", want, r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "started")); err == nil {
+		t.Errorf("the dependant started without its database")
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -102,7 +103,7 @@ func TestDevcontainer_BuildFeatureLifecycle(t *testing.T) {
 		if r := e.loopWith([]string{"LOOP_E2E_DC_VAR=from-host"}, "up", "-d"); r.code != 0 {
 			t.Fatalf("loop up -d: %s", r)
 		}
-		e.mustLoop("wait", "--timeout", "60s")
+		e.settled()
 	}
 	up()
 	id := e.containerOf("dev")
@@ -131,7 +132,8 @@ func TestDevcontainer_BuildFeatureLifecycle(t *testing.T) {
 	mustDocker(t, "stop", "-t", "1", id)
 	up()
 	if got := e.containerOf("dev"); got != id {
-		t.Fatalf("dev: container %.12s after a new daemon, want the stopped %.12s adopted and started", got, id)
+		log, _ := os.ReadFile(filepath.Join(e.home, "loopd.log"))
+		t.Fatalf("dev: container %.12s after a new daemon, want the stopped %.12s adopted and started\nloopd.log:\n%s", got, id, log)
 	}
 	if got, want := e.lifecycleRuns(), concat(created, started, started); !slices.Equal(got, want) {
 		t.Fatalf("lifecycle.log after the same container started again = %q, want %q (onCreate and postCreate once per container, postStart every start)", got, want)
@@ -140,7 +142,7 @@ func TestDevcontainer_BuildFeatureLifecycle(t *testing.T) {
 	// `loop restart` restarts the service in place: the container is
 	// neither created nor started, so no lifecycle command runs.
 	e.mustLoop("restart", "dev")
-	e.mustLoop("wait", "--timeout", "60s")
+	e.settled()
 	want := concat(created, started, started)
 	if got := e.containerOf("dev"); got != id {
 		t.Errorf("dev: `loop restart` replaced container %.12s with %.12s; want a restart in place", id, got)

@@ -36,7 +36,7 @@ func TestErrors_GoCompileError(t *testing.T) {
 	}
 
 	e.write("main.go", good)
-	e.mustLoop("wait", "--timeout", "60s")
+	e.settled()
 	if out := e.loop("errors"); out.code != 0 || strings.TrimSpace(out.stdout) != "" {
 		t.Errorf("loop errors after the fix = %s; want nothing", out)
 	}

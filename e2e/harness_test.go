@@ -145,7 +145,21 @@ func (e *loopEnv) mustLoop(args ...string) result {
 func (e *loopEnv) up() {
 	e.t.Helper()
 	e.mustLoop("up", "-d")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
+}
+
+// settleTimeout bounds `loop wait` in settled: a generous ceiling, since
+// on a machine under stress (scripts/soak.sh, a busy CI host) a container
+// start can take minutes; on a quiet one it takes a second or two.
+const settleTimeout = 3 * time.Minute
+
+// settled runs `loop wait` until the project settles, and fails the test
+// if it does not (within settleTimeout) or settles failed.
+func (e *loopEnv) settled() {
+	e.t.Helper()
+	if r := e.loopFor(settleTimeout+30*time.Second, nil, "wait", "--timeout", settleTimeout.String()); r.code != 0 {
+		e.t.Fatalf("loop wait --timeout %s: %s", settleTimeout, r)
+	}
 }
 
 // status is `loop status --json`.

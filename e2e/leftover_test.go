@@ -222,7 +222,7 @@ func TestLeftover_DaemonKilledDuringStart(t *testing.T) {
 		e.killDaemon()
 		e.mustLoop("up", "-d") // a new loopd
 		if i%2 == 1 {
-			e.mustLoop("wait", "--timeout", "60s")
+			e.settled()
 			if cs, _ := leftovers(t, e.project()); len(cs) != 1 {
 				t.Errorf("round %d (killed after %s): containers of the project once the new loopd is ready: %q, want exactly one (adopted or replaced, never duplicated)",
 					i, delay.Round(time.Millisecond), cs)

@@ -46,8 +46,9 @@ func run(m *testing.M) int {
 	// One build for the three: loop finds loopd next to itself.
 	build := exec.Command(gotool, "build", "-o", dir+string(filepath.Separator),
 		"github.com/loopdev/loop/cmd/loop", "github.com/loopdev/loop/cmd/loopd", "./testdata/server")
-	// Static: loopd mounts a copy of itself into containers as their
-	// supervisor and refuses a dynamically linked binary.
+	// Static: a static loopd is its own container supervisor, so the
+	// container tests need no on-demand supervisor build (a default,
+	// cgo-enabled build is TestContainer_DefaultInstall's).
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: build the binaries: %v\n%s", err, out)

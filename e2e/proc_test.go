@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/loopdev/loop/internal/runtime/process"
-	"github.com/loopdev/loop/internal/sandbox"
+	"github.com/loopdev/loop/internal/sandbox/sandboxtest"
 )
 
 // procStat is what the tests need from /proc/PID/stat.
@@ -154,7 +154,4 @@ func reapers(home string) []int {
 // isEvaluator reports whether pid is one of loopd's Loopfile evaluators
 // (sandbox: the daemon's binary run with sandbox.Arg), such as the one it
 // keeps idle, started ahead of the next evaluation.
-func isEvaluator(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return err == nil && slices.Contains(strings.Split(string(b), "\x00"), sandbox.Arg)
-}
+func isEvaluator(pid int) bool { return sandboxtest.IsEvaluator(pid) }

@@ -242,7 +242,7 @@ func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 	}
 	// The tests run again in a new container (compiled, for Go): minutes
 	// on a busy machine.
-	if r := e.loopFor(3*time.Minute, nil, "wait", "--timeout", "2m"); r.code != 0 {
+	if r := e.loopFor(6*time.Minute, nil, "wait", "--timeout", "5m"); r.code != 0 {
 		t.Fatalf("loop wait after LOOP_RUNTIME=container loop up -d: %s", r)
 	}
 	id := e.containerOf("demo")
@@ -261,7 +261,7 @@ func testTemplateContainer(t *testing.T, e *loopEnv, name string, port int) {
 	}
 	t.Logf("%s: live update of %s: %s", name, live.file, time.Since(start).Round(time.Millisecond))
 	// The tests run again too (compiled, for Go): minutes on a busy machine.
-	if r := e.loopFor(3*time.Minute, nil, "wait", "--timeout", "2m"); r.code != 0 {
+	if r := e.loopFor(6*time.Minute, nil, "wait", "--timeout", "5m"); r.code != 0 {
 		t.Fatalf("loop wait after a live update of %s: %s", live.file, r)
 	}
 	if got := e.containerOf("demo"); got != id {

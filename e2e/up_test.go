@@ -45,7 +45,7 @@ service(
 	}
 
 	e.write("www/content.txt", "v2")
-	e.mustLoop("wait", "--timeout", "30s")
+	e.settled()
 	mustGet(t, port, "v2") // `loop wait` returned: the new server must answer now
 	after := e.resource("web")
 	if after.Pid == before.Pid {
@@ -58,7 +58,7 @@ service(
 	// Ignored by the resource's ignore= and by .gitignore: no restart.
 	for _, f := range []string{"www/scratch.tmp", "www/debug.log"} {
 		e.write(f, "x")
-		e.mustLoop("wait", "--timeout", "30s")
+		e.settled()
 		if got := e.resource("web"); got.Pid != after.Pid {
 			t.Errorf("web: pid %d after editing the ignored %s, want %d (no restart)", got.Pid, f, after.Pid)
 		}

@@ -26,6 +26,15 @@ ca=/etc/ssl/certs/ca-certificates.crt
 die() { echo "standin-images: $*" >&2; exit 1; }
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
+# current NAME REV: NAME exists and is of stand-in revision REV (a stand-in
+# without the revision label is revision 1), so a fixed stand-in replaces
+# the one a machine keeps.
+current() {
+  exists "$1" || return 1
+  local rev
+  rev=$(docker image inspect -f '{{index .Config.Labels "dev.loop.standin.rev"}}' "$1" 2>/dev/null)
+  [ "${rev:-1}" = "$2" ] || [ "${rev:-1}" = "<no value>" -a "$2" = 1 ]
+}
 
 command -v docker >/dev/null || die "no docker CLI"
 [ -f "$ca" ] || die "no CA bundle at $ca (install ca-certificates)"
@@ -145,7 +154,15 @@ standin_python() {
     "$dir/root$stdlib"/lib-dynload/_tkinter*
   find "$dir/root$stdlib" -name __pycache__ -prune -exec rm -rf {} +
   libs "$dir/root" "$py" "$dir/root$stdlib"/lib-dynload/*.so
-  build "$name" "$dir" 'COPY root/ /
+  # glibc loads libgcc_s when a thread exits (pthread_exit): without it
+  # Python aborts at exit when a thread is still running.
+  local gcc
+  gcc=$(ldconfig -p | grep -o '/[^ ]*/libgcc_s.so.1$' | head -1)
+  [ -n "$gcc" ] || die "$name: no libgcc_s.so.1 (apt-get install libgcc-s1)"
+  mkdir -p "$dir/root$(dirname "$gcc")"
+  cp -L "$gcc" "$dir/root$gcc"
+  build "$name" "$dir" 'LABEL dev.loop.standin.rev=2
+COPY root/ /
 ENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8
 CMD ["python3"]'
 }
@@ -158,10 +175,14 @@ standin_distroless() {
   build "$name" "$dir" 'COPY root/ /'
 }
 
-for pair in golang:golang:1.26 node:node:20-slim python:python:3.12-slim distroless:gcr.io/distroless/static-debian12; do
-  fn=${pair%%:*}
-  name=${pair#*:}
-  if exists "$name"; then
+# FN:NAME:REV: REV is the stand-in's revision (raise it when its recipe
+# changes, so kept images are rebuilt).
+for triple in golang:golang:1.26:1 node:node:20-slim:1 python:python:3.12-slim:2 distroless:gcr.io/distroless/static-debian12:1; do
+  fn=${triple%%:*}
+  rest=${triple#*:}
+  rev=${rest##*:}
+  name=${rest%:*}
+  if current "$name" "$rev"; then
     echo "standin-images: $name exists"
     continue
   fi

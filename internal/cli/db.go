@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -17,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/database"
 )
 
 // dbCmd is `loop db reset|snapshot|restore`: data operations on a
@@ -75,7 +74,7 @@ type dbTarget struct {
 	project string
 	name    string
 	dir     string // state directory of the database; "" when unknown (a container that is not running)
-	info    loopfile.DatabaseInfo
+	info    database.Info
 
 	// Container mode: how to enter the container (nil while it has none
 	// running, and why in enterErr).
@@ -117,13 +116,14 @@ func (a *app) database(ctx context.Context, name string) (*dbTarget, error) {
 
 // readInfo reads db.json from the database's state directory.
 func (t *dbTarget) readInfo() error {
-	b, err := os.ReadFile(filepath.Join(t.dir, loopfile.DatabaseInfoFile))
-	if err != nil {
+	info, err := database.ReadInfo(t.dir)
+	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("database %s: %w (run `loop up` to write it again)", t.name, err)
 	}
-	if err := json.Unmarshal(b, &t.info); err != nil {
-		return fmt.Errorf("database %s: read %s: %w", t.name, loopfile.DatabaseInfoFile, err)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", t.name, err)
 	}
+	t.info = info
 	return nil
 }
 
@@ -249,7 +249,7 @@ func snapshotExt(engine string) string {
 func (t *dbTarget) mariadb(ctx context.Context, prog string, args ...string) (*exec.Cmd, error) {
 	u, err := url.Parse(t.info.URL)
 	if err != nil || u.User == nil {
-		return nil, fmt.Errorf("read the database URL from %s: %v", loopfile.DatabaseInfoFile, err)
+		return nil, fmt.Errorf("read the database URL from %s: %v", database.InfoFile, err)
 	}
 	pass, _ := u.User.Password()
 	argv := append([]string{"--no-defaults", "-h", u.Hostname(), "-P", u.Port(), "-u", u.User.Username()}, args...)

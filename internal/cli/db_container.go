@@ -23,9 +23,8 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/database"
 	"github.com/loopdev/loop/internal/runtime"
-	"github.com/loopdev/loop/internal/runtime/docker"
 	dockerrt "github.com/loopdev/loop/internal/runtime/docker"
 )
 
@@ -35,7 +34,7 @@ func (t *dbTarget) isContainer() bool { return t.info.Runtime == "container" }
 // database without a running container (crashed, disabled) can still be
 // reset: only snapshot and restore need it (needRunning).
 func (t *dbTarget) enterContainer(ctx context.Context) error {
-	t.info = loopfile.DatabaseInfo{Runtime: "container", Volume: loopfile.DatabaseVolume(t.name)}
+	t.info = database.Info{Runtime: "container", Volume: database.Volume(t.name)}
 	ci, err := t.c.Container(ctx, t.project, t.name)
 	var se *api.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusConflict {
@@ -52,7 +51,7 @@ func (t *dbTarget) enterContainer(ctx context.Context) error {
 		return fmt.Errorf("database %s: loopd did not say where its state directory is: restart it (`loop daemon stop`, then `loop up`)", t.name)
 	}
 	t.container = &ci
-	t.dir = loopfile.DatabaseDir(ci.StateDir, t.name)
+	t.dir = database.Dir(ci.StateDir, t.name)
 	return t.readInfo()
 }
 
@@ -217,7 +216,7 @@ func removeVolume(ctx context.Context, dc *client.Client, vol string, timeout ti
 // stdin (nil for none) is copied to it and closed, its stdout and stderr
 // are demultiplexed into the writers byte for byte.
 func execIO(ctx context.Context, dc *client.Client, info api.ContainerInfo, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	return docker.Exec(ctx, dc, info.ID, runtime.ExecSpec{
+	return dockerrt.Exec(ctx, dc, info.ID, runtime.ExecSpec{
 		Argv: argv, User: info.User, Workdir: info.Workdir, Env: info.Env,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 	}, nil)

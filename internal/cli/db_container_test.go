@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/database"
 )
 
 func TestDBTarget_needRunning(t *testing.T) {
@@ -16,14 +16,14 @@ func TestDBTarget_needRunning(t *testing.T) {
 		t    dbTarget
 		want []string // substrings of the error; nil = no error
 	}{
-		{"process mode", dbTarget{name: "db", info: loopfile.DatabaseInfo{Engine: "postgres"}}, nil},
+		{"process mode", dbTarget{name: "db", info: database.Info{Engine: "postgres"}}, nil},
 		{"running postgres container", dbTarget{name: "db", container: running,
-			info: loopfile.DatabaseInfo{Engine: "postgres", Runtime: "container"}}, nil},
+			info: database.Info{Engine: "postgres", Runtime: "container"}}, nil},
 		{"no container", dbTarget{name: "db", enterErr: errors.New("db has no running container (crashed: exited 1)"),
-			info: loopfile.DatabaseInfo{Runtime: "container"}},
+			info: database.Info{Runtime: "container"}},
 			[]string{"snapshot db", "no running container", "loop wait", "loop db reset db"}},
 		{"redis container", dbTarget{name: "cache", container: running,
-			info: loopfile.DatabaseInfo{Engine: "redis", Runtime: "container"}},
+			info: database.Info{Engine: "redis", Runtime: "container"}},
 			[]string{"snapshot cache", "supports postgres", "cache is redis", "loop db reset"}},
 	}
 	for _, tt := range tests {

@@ -114,7 +114,7 @@ func (a *app) doctorCmd() *cobra.Command {
 			} else {
 				fmt.Fprintf(a.stdout, "- loopd: not running (`loop up` starts it)\n")
 			}
-			status, warnings := dockerStatus(ctx)
+			status, arch, warnings := dockerStatus(ctx)
 			fmt.Fprintf(a.stdout, "- docker: %s\n", status)
 			for _, w := range warnings {
 				// "IPv4 forwarding is disabled" means published ports never answer.
@@ -122,10 +122,13 @@ func (a *app) doctorCmd() *cobra.Command {
 			}
 			if goruntime.GOOS == "linux" {
 				// Only dev containers need it: a warning, not a failure.
-				if _, _, err := supervise.Binary(daemon.Home(), ""); err != nil {
+				// Its own context: a first on-demand build takes seconds.
+				exe, _ := daemonCommand()
+				f, err := supervise.Find(cmd.Context(), supervise.Lookup{Home: daemon.Home(), Arch: arch, Exe: exe})
+				if err != nil {
 					fmt.Fprintf(a.stdout, "%s container supervisor: %v\n", pr.paint(yellow, "!"), err)
 				} else {
-					fmt.Fprintf(a.stdout, "%s container supervisor: static, can run inside dev containers\n", pr.paint(green, "✓"))
+					fmt.Fprintf(a.stdout, "%s container supervisor: %s\n", pr.paint(green, "✓"), describeSupervisor(f))
 				}
 			}
 			if bad > 0 {
@@ -146,24 +149,41 @@ func readInt(path string) (int, error) {
 
 // dockerStatus asks the Docker engine (the one the docker CLI would use)
 // who it is and what it warns about itself; loop runs without it (local
-// processes are the default runtime).
-func dockerStatus(ctx context.Context) (status string, warnings []string) {
+// processes are the default runtime). arch is the engine's GOARCH (for the
+// supervisor), "" when the engine did not answer.
+func dockerStatus(ctx context.Context) (status, arch string, warnings []string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cli, host, err := docker.Connect()
 	if err != nil {
-		return fmt.Sprintf("not usable (%v; only needed for containers)", err), nil
+		return fmt.Sprintf("not usable (%v; only needed for containers)", err), "", nil
 	}
 	defer cli.Close()
 	ping, err := cli.Ping(ctx)
 	if err != nil {
-		return "not reachable at " + host + " (only needed for containers)", nil
+		return "not reachable at " + host + " (only needed for containers)", "", nil
+	}
+	if v, err := cli.ServerVersion(ctx); err == nil {
+		arch = v.Arch
 	}
 	info, err := cli.Info(ctx)
 	if err != nil {
-		return fmt.Sprintf("reachable at %s, API %s; its info failed: %v", host, ping.APIVersion, err), nil
+		return fmt.Sprintf("reachable at %s, API %s; its info failed: %v", host, ping.APIVersion, err), arch, nil
 	}
-	return fmt.Sprintf("reachable at %s, API %s (engine %s, %s/%s)", host, ping.APIVersion, info.ServerVersion, info.OSType, info.Architecture), info.Warnings
+	return fmt.Sprintf("reachable at %s, API %s (engine %s, %s/%s)", host, ping.APIVersion, info.ServerVersion, info.OSType, info.Architecture), arch, info.Warnings
+}
+
+// describeSupervisor says which supervisor doctor found and how.
+func describeSupervisor(f supervise.Found) string {
+	static := "no"
+	if f.Static {
+		static = "yes"
+	}
+	s := fmt.Sprintf("%s (%s: %s), static: %s, arch: linux/%s", f.Path, f.From, f.Origin, static, f.Arch)
+	if f.From == supervise.FromBuild {
+		s += fmt.Sprintf(", built in %s", f.Took.Round(time.Millisecond))
+	}
+	return s
 }
 
 func (a *app) daemonCmd() *cobra.Command {

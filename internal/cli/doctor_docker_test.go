@@ -30,12 +30,18 @@ func TestDockerStatus_engineWarnings(t *testing.T) {
 			"ServerVersion": "20.10.24", "OSType": "linux", "Architecture": "x86_64", "Warnings": []string{warning},
 		})
 	})
+	mux.HandleFunc("/v1.41/version", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"ApiVersion": "1.41", "Arch": "amd64", "Os": "linux"})
+	})
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	t.Setenv("DOCKER_HOST", "unix://"+sock)
 
-	status, warnings := dockerStatus(context.Background())
+	status, arch, warnings := dockerStatus(context.Background())
+	if arch != "amd64" {
+		t.Errorf("arch = %q, want the engine's GOARCH, amd64 (the supervisor's)", arch)
+	}
 	if !strings.Contains(status, "reachable at unix://"+sock+", API 1.41 (engine 20.10.24, linux/x86_64)") {
 		t.Errorf("status = %q", status)
 	}
@@ -44,7 +50,7 @@ func TestDockerStatus_engineWarnings(t *testing.T) {
 	}
 
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "none.sock"))
-	if status, _ := dockerStatus(context.Background()); !strings.Contains(status, "not reachable") {
+	if status, _, _ := dockerStatus(context.Background()); !strings.Contains(status, "not reachable") {
 		t.Errorf("no engine: status = %q", status)
 	}
 }

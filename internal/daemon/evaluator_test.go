@@ -3,17 +3,13 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/sandbox"
+	"github.com/loopdev/loop/internal/sandbox/sandboxtest"
 )
 
 // loopd keeps an evaluator started ahead (sandbox.Pool) while it runs;
@@ -52,30 +48,7 @@ func TestDaemon_evaluatorsEndWithRun(t *testing.T) {
 }
 
 // evaluators lists this process's live children that are evaluators.
-func evaluators() []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !slices.Contains(strings.Split(string(cmdline), "\x00"), sandbox.Arg) {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) > 1 && f[0] != "Z" && f[1] == strconv.Itoa(os.Getpid()) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+func evaluators() []int { return sandboxtest.Children(os.Getpid()) }
 
 // waitUntil polls cond until it holds, failing the test after a deadline.
 func waitUntil(t *testing.T, what string, cond func() bool) {

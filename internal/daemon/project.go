@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/database"
 	"github.com/loopdev/loop/internal/engine"
 	"github.com/loopdev/loop/internal/isolate"
 	"github.com/loopdev/loop/internal/logs"
@@ -196,7 +197,34 @@ func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
 			f.Flush()
 		}
 	}
-	return m, err
+	if err != nil {
+		return nil, err
+	}
+	if err := p.prepare(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// prepare completes an evaluated model with what evaluation must not do
+// itself (it is pure, and runs in a sandbox that writes nothing): the
+// databases' passwords, start scripts and db.json under the project's
+// state directory, and their dependants' environment. It runs here, in
+// loopd and before the engine sees the model, so before any database's
+// command runs, and on every evaluation, so a reload compares complete
+// resources. A database that cannot be prepared (its engine is not
+// installed) fails like an evaluation, at its database() call.
+func (p *project) prepare(m *model.Project) error {
+	err := database.Prepare(m, p.stateDir)
+	var derr *database.Error
+	if errors.As(err, &derr) {
+		return &loopfile.Error{File: derr.Pos.File, Line: derr.Pos.Line, Col: derr.Pos.Col,
+			Msg: derr.Msg, Hint: derr.Hint, Files: m.Files, Secrets: m.Secrets}
+	}
+	if err != nil {
+		return &loopfile.Error{File: p.loopfile, Msg: err.Error(), Files: m.Files, Secrets: m.Secrets}
+	}
+	return nil
 }
 
 // evalOutput holds an evaluation's output until it ends.

@@ -1,8 +1,8 @@
 package devcontainer
 
 // Compose-based configs: dockerComposeFile, service, runServices. The
-// Compose files are loaded here (with compose-go, as `docker compose -f a
-// -f b` merges them) so that a bad file or service name is an error at the
+// Compose files are loaded here (with package compose, as `docker compose
+// -f a -f b` merges them) so that a bad file or service name is an error at the
 // devcontainer.json value, and so that Features can extend the service's
 // image. Mapping the services onto container resources is the Loopfile's
 // job (compose() does the same), from Result.Compose.
@@ -12,17 +12,13 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/compose-spec/compose-go/v2/cli"
-	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/tailscale/hujson"
 
-	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/compose"
 )
 
 // Compose is what a Compose-based devcontainer.json declares besides the
@@ -35,9 +31,6 @@ type Compose struct {
 	// service) and what they depend on, without Service; sorted.
 	Services []string
 }
-
-// yamlLine finds the position in a compose-go YAML error.
-var yamlLine = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
 
 // composeIgnored are the properties that only image and build configs have;
 // with dockerComposeFile the Compose file says the same thing.
@@ -137,40 +130,22 @@ func (p *parser) composeFiles(m member) ([]string, error) {
 // the project directory is the first file's, ${VAR} comes from the local
 // environment and the .env file there.
 func (p *parser) loadCompose(fm member, files []string) (*types.Project, error) {
-	name := loader.NormalizeProjectName(filepath.Base(p.opts.ProjectDir) + "_devcontainer")
-	po, err := cli.NewProjectOptions(files,
-		cli.WithName(name),
-		cli.WithWorkingDirectory(filepath.Dir(files[0])),
-		cli.WithEnv(p.opts.Env),
-		cli.WithResolvedPaths(true),
-		cli.WithEnvFiles(), // the .env file in the project directory, if any
-		cli.WithDotEnv,
-	)
-	if err == nil {
-		var cp *types.Project
-		if cp, err = po.LoadProject(p.ctx); err == nil {
-			return cp, nil
-		}
+	cp, err := compose.Load(p.ctx, files, compose.Options{
+		Name: filepath.Base(p.opts.ProjectDir) + "_devcontainer", Env: p.opts.Env,
+	})
+	if err != nil {
+		return nil, p.composeError(fm, files, err)
 	}
-	return nil, p.composeError(fm, files, err)
+	return cp, nil
 }
 
 // composeError points at the Compose file's line when compose-go names
 // one, else at dockerComposeFile.
 func (p *parser) composeError(fm member, files []string, err error) error {
 	const hint = "fix the Compose file; `docker compose config` shows how Compose reads it"
-	msg := err.Error()
-	for _, f := range files {
-		prefix := "failed to parse " + f + ": "
-		if !strings.HasPrefix(msg, prefix) {
-			continue
-		}
-		msg = strings.TrimPrefix(msg, prefix)
-		if m := yamlLine.FindAllStringSubmatch(msg, -1); m != nil {
-			line, _ := strconv.Atoi(m[len(m)-1][1]) // the last position is the problem's
-			col, _ := strconv.Atoi(m[len(m)-1][2])
-			return &Error{File: f, Line: line, Col: max(col, 1), Msg: "compose: " + msg, Hint: hint}
-		}
+	msg, file, line, col := compose.Locate(err, files)
+	if file != "" && line > 0 {
+		return &Error{File: file, Line: line, Col: col, Msg: "compose: " + msg, Hint: hint}
 	}
 	return p.src.errAt(fm.val, hint, "dockerComposeFile: %s", msg)
 }
@@ -239,24 +214,9 @@ func (p *parser) serviceImage(at *hujson.Value, svc types.ServiceConfig) error {
 		p.imageVal = at
 		return nil
 	}
-	if b.DockerfileInline != "" {
-		return p.src.errAt(at, "put the Dockerfile in a file",
-			"service %q: build.dockerfile_inline is not supported", svc.Name)
-	}
-	img := &model.Image{Context: b.Context, Dockerfile: b.Dockerfile, Target: b.Target}
-	if img.Dockerfile == "" {
-		img.Dockerfile = "Dockerfile"
-	}
-	if !filepath.IsAbs(img.Dockerfile) {
-		img.Dockerfile = filepath.Join(b.Context, img.Dockerfile)
-	}
-	for k, v := range b.Args {
-		if v != nil {
-			if img.BuildArgs == nil {
-				img.BuildArgs = map[string]string{}
-			}
-			img.BuildArgs[k] = *v
-		}
+	img, err := compose.Image(b)
+	if err != nil {
+		return p.src.errAt(at, "put the Dockerfile in a file", "service %q: %v", svc.Name, err)
 	}
 	p.build, p.buildVal = img, at
 	return nil

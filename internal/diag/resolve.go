@@ -7,6 +7,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/subpath"
 )
 
 // Resolve makes File absolute on the host. A relative path is joined to
@@ -54,15 +55,10 @@ func mapRemote(p string, rules []model.SyncRule) (string, bool) {
 			continue
 		}
 		remote := path.Clean(r.Remote)
-		if !under(p, remote) || len(remote) <= len(best) {
+		if !subpath.IsWithinSlash(p, remote) || len(remote) <= len(best) {
 			continue
 		}
 		best, local = remote, filepath.Join(r.Local, filepath.FromSlash(strings.TrimPrefix(p, remote)))
 	}
 	return local, best != ""
-}
-
-// under reports whether p is dir or inside it.
-func under(p, dir string) bool {
-	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/probe"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/watch"
@@ -228,14 +229,13 @@ type execChecker struct {
 func (c execChecker) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.p.Timeout)
 	defer cancel()
-	var out tailBuffer
-	out.max = 5
-	code, err := c.x.Exec(ctx, runtime.ExecSpec{Argv: c.argv, Stdout: &out, Stderr: &out})
+	out := output.NewLines(5, maxTailLine)
+	code, err := c.x.Exec(ctx, runtime.ExecSpec{Argv: c.argv, Stdout: out, Stderr: out})
 	if err != nil {
 		return err
 	}
 	if code != 0 {
-		return fmt.Errorf("exec probe exited %d: %v", code, out.lines())
+		return fmt.Errorf("exec probe exited %d: %v", code, out.Lines())
 	}
 	return nil
 }

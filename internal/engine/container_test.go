@@ -93,7 +93,7 @@ func TestEngine_ContainerChangeUpdatesInPlace(t *testing.T) {
 		t.Fatalf("outcome %s: %+v", res.Outcome, res.Errors)
 	}
 	changed := filepath.Join(h.dir, "src", "main.go")
-	h.e.Changed(context.Background(), []string{changed})
+	h.e.ChangedAt(context.Background(), []string{changed}, time.Now())
 	if res := h.wait(); res.Outcome != api.OutcomeReady {
 		t.Fatalf("after a change: outcome %s", res.Outcome)
 	}
@@ -108,7 +108,7 @@ func TestEngine_ContainerRebuild(t *testing.T) {
 	h := newContainerHarness(t, f)
 	h.set(h.container("app"))
 	h.wait()
-	h.e.Changed(context.Background(), []string{filepath.Join(h.dir, "Dockerfile")})
+	h.e.ChangedAt(context.Background(), []string{filepath.Join(h.dir, "Dockerfile")}, time.Now())
 	if res := h.wait(); res.Outcome != api.OutcomeReady {
 		t.Fatalf("outcome %s", res.Outcome)
 	}
@@ -122,7 +122,7 @@ func TestEngine_ContainerFailedStep(t *testing.T) {
 	h := newContainerHarness(t, f)
 	h.set(h.container("app", model.Step{Cmd: []string{"make"}}, model.Step{Restart: true}))
 	h.wait()
-	h.e.Changed(context.Background(), []string{filepath.Join(h.dir, "src", "x.c")})
+	h.e.ChangedAt(context.Background(), []string{filepath.Join(h.dir, "src", "x.c")}, time.Now())
 	res := h.wait()
 	got := h.resource("app")
 	if res.Outcome != api.OutcomeFailed || got.State != api.StateFailed || got.Reason != `run "make": exited 2: boom` {
@@ -132,7 +132,7 @@ func TestEngine_ContainerFailedStep(t *testing.T) {
 	f.mu.Lock()
 	f.result = nil
 	f.mu.Unlock()
-	h.e.Changed(context.Background(), []string{filepath.Join(h.dir, "src", "x.c")})
+	h.e.ChangedAt(context.Background(), []string{filepath.Join(h.dir, "src", "x.c")}, time.Now())
 	if res := h.wait(); res.Outcome != api.OutcomeReady {
 		t.Fatalf("after the fix: outcome %s", res.Outcome)
 	}

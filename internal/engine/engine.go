@@ -65,7 +65,7 @@ type Config struct {
 	// SlowReady is how long a container may fail its readiness probe
 	// before its engine's own warnings join its reason (0: DefaultSlowReady).
 	SlowReady time.Duration
-	Logger           *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Backoff bounds for crash restarts.
@@ -262,13 +262,9 @@ func (e *Engine) Select(ctx context.Context, names []string) error {
 	return e.call(ctx, func() error { return e.selectOnly(names) })
 }
 
-// Changed hands the engine a batch of changed files (absolute paths).
-func (e *Engine) Changed(ctx context.Context, paths []string) error {
-	return e.ChangedAt(ctx, paths, time.Now())
-}
-
-// ChangedAt is Changed for changes first seen at `at` (the watcher batch's
-// first event): the resources they restart report save-to-live from then.
+// ChangedAt hands the engine a batch of changed files (absolute paths)
+// first seen at `at` (the watcher batch's first event): the resources they
+// restart report save-to-live from then.
 func (e *Engine) ChangedAt(ctx context.Context, paths []string, at time.Time) error {
 	return e.call(ctx, func() error {
 		e.changed(paths, at)

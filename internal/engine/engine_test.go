@@ -143,7 +143,7 @@ func TestEngine_TaskRerunRestartsDependants(t *testing.T) {
 	h.wait()
 	h.linesAtLeast("api", 1)
 	pid := h.resource("api").Pid
-	if err := h.e.Changed(context.Background(), []string{filepath.Join(h.dir, "gen", "schema.json")}); err != nil {
+	if err := h.e.ChangedAt(context.Background(), []string{filepath.Join(h.dir, "gen", "schema.json")}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if res := h.wait(); res.Outcome != api.OutcomeReady {
@@ -162,7 +162,7 @@ func TestEngine_ChangeRestartsOnlyAffected(t *testing.T) {
 	h.set(h.service("a", "exec sleep 100"), h.service("b", "exec sleep 100"))
 	h.wait()
 	a, b := h.resource("a").Pid, h.resource("b").Pid
-	h.e.Changed(context.Background(), []string{filepath.Join(h.dir, "a", "main.go")})
+	h.e.ChangedAt(context.Background(), []string{filepath.Join(h.dir, "a", "main.go")}, time.Now())
 	h.wait()
 	if h.resource("a").Pid == a {
 		t.Error("a was not restarted by a change in its deps")
@@ -179,7 +179,7 @@ func TestEngine_IgnoredChangeRestartsNothing(t *testing.T) {
 	h.set(s)
 	h.wait()
 	pid := h.resource("a").Pid
-	h.e.Changed(context.Background(), []string{filepath.Join(h.dir, "a", "debug.log")})
+	h.e.ChangedAt(context.Background(), []string{filepath.Join(h.dir, "a", "debug.log")}, time.Now())
 	h.wait()
 	if h.resource("a").Pid != pid {
 		t.Error("a change matching ignore= restarted the service")
@@ -258,7 +258,7 @@ func TestEngine_ManualTrigger(t *testing.T) {
 	h.set(s)
 	h.wait()
 	pid := h.resource("a").Pid
-	h.e.Changed(context.Background(), []string{filepath.Join(h.dir, "a", "x")})
+	h.e.ChangedAt(context.Background(), []string{filepath.Join(h.dir, "a", "x")}, time.Now())
 	h.wait()
 	if got := h.resource("a"); got.Pid != pid || !got.Pending {
 		t.Fatalf("manual resource: pid %d (was %d) pending %v; want untouched with pending changes", got.Pid, pid, got.Pending)

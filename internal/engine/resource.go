@@ -2,19 +2,16 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/diag"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/probe"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/watch"
@@ -62,7 +59,7 @@ type res struct {
 	probeCancel context.CancelFunc // ends the readiness probe's goroutine (start-up poll or the watch of a ready service)
 	probeDone   <-chan struct{}    // closed when that goroutine has returned
 	checker     probe.Checker      // the current run's readiness probe; nil without one
-	tail        *tailBuffer
+	tail        *output.Lines
 	diags       []api.Diagnostic // from the last failed run's output; nil once ready
 	changeAt    time.Time        // first file change not yet live (zero: none)
 	saveToLive  time.Duration    // the last change's file event -> ready
@@ -113,7 +110,7 @@ func (r *res) diagnose() []api.Diagnostic {
 	if r.spec.Container != nil {
 		rules = r.spec.Container.Sync
 	}
-	ds := diag.Resolve(diag.Parse(r.tail.lines()), r.spec.Dir, rules)
+	ds := diag.Resolve(diag.Parse(r.tail.Lines()), r.spec.Dir, rules)
 	for i := range ds {
 		ds[i].Resource = r.spec.Name
 	}
@@ -137,13 +134,13 @@ func (r *res) stopTimer() {
 func (r *res) active() bool { return !r.disabled && !r.unselected && !r.removed }
 
 func (e *Engine) newRes(spec *model.Resource) *res {
-	r := &res{spec: spec, tail: newTailBuffer(tailLines)}
+	r := &res{spec: spec, tail: output.NewLines(tailLines, maxTailLine)}
 	r.ignore = watch.NewMatcher(e.projectDir(), spec.Ignore)
 	// The tail (diagnostics, error reports) gets the lines as the log
 	// stores them: redacted as a stream, so a value split across writes
 	// or line cuts reaches neither.
-	r.stdout = e.cfg.Logs.TeeWriter(spec.Name, "stdout", r.tail.add)
-	r.stderr = e.cfg.Logs.TeeWriter(spec.Name, "stderr", r.tail.add)
+	r.stdout = e.cfg.Logs.TeeWriter(spec.Name, "stdout", r.tail.Add)
+	r.stderr = e.cfg.Logs.TeeWriter(spec.Name, "stderr", r.tail.Add)
 	r.loopLog = e.cfg.Logs.TeeWriter(spec.Name, "loop", nil)
 	r.setState(api.StatePending, "")
 	if spec.AutoStart {
@@ -425,155 +422,4 @@ func (e *Engine) waitingOn(r *res) string {
 		return "waiting for " + d
 	}
 	return ""
-}
-
-// SecretResolver resolves a secret() env value (model.Secret) when a
-// resource starts. Its error names the secret and source, never the value.
-type SecretResolver interface {
-	Resolve(ctx context.Context, s model.Secret) (string, error)
-}
-
-// containerSecrets is where file secrets land in a container.
-const containerSecrets = "/run/secrets/"
-
-// resolveEnv returns r's env with secret placeholders replaced by their
-// values. It may run a command or ask Vault (bounded by the resolver);
-// resolvers cache values, so restarts do not wait again. File secrets
-// (secret(..., file=)) put a path in the env: a process's secret is
-// written to a 0600 file under LOOP_HOME; a container's is returned in
-// files, for the runtime to write into the container.
-func (e *Engine) resolveEnv(r *res) (env, files map[string]string, err error) {
-	var out map[string]string
-	for k, v := range r.spec.Env {
-		s, ok := model.ParseSecretPlaceholder(v)
-		if !ok {
-			continue
-		}
-		if e.cfg.Secrets == nil {
-			return nil, nil, fmt.Errorf("env %s: secret %s: secrets are not available here", k, s.Name)
-		}
-		val, err := e.cfg.Secrets.Resolve(context.Background(), s)
-		if err != nil {
-			return nil, nil, fmt.Errorf("env %s: %w", k, err)
-		}
-		switch {
-		case s.File != "" && r.spec.Kind == model.KindContainer:
-			if files == nil {
-				files = map[string]string{}
-			}
-			path := containerSecrets + s.File
-			files[path], val = val, path
-		case s.File != "":
-			if val, err = e.writeSecretFile(r, s, val); err != nil {
-				return nil, nil, fmt.Errorf("env %s: secret %s: %w", k, s.Name, err)
-			}
-		}
-		if out == nil {
-			out = maps.Clone(r.spec.Env)
-		}
-		out[k] = val
-	}
-	if out == nil {
-		return r.spec.Env, files, nil
-	}
-	return out, files, nil
-}
-
-// writeSecretFile writes val to <SecretsDir>/<resource>/<s.File> (dir
-// 0700, file 0600, rewritten at each start) and returns the file's path.
-func (e *Engine) writeSecretFile(r *res, s model.Secret, val string) (string, error) {
-	root := e.cfg.SecretsDir
-	if root == "" {
-		return "", fmt.Errorf("file secrets need loopd's secrets directory")
-	}
-	if s.File != filepath.Base(s.File) || s.File == "." || s.File == ".." || strings.Contains(s.File, "..") {
-		return "", fmt.Errorf("invalid file name %q", s.File)
-	}
-	dir := filepath.Join(root, r.spec.Name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("write file: %w", err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return "", fmt.Errorf("write file: %w", err)
-	}
-	p := filepath.Join(dir, s.File)
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return "", fmt.Errorf("write file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.WriteString(val)
-	if err := errors.Join(werr, tmp.Chmod(0o600), tmp.Close()); err != nil {
-		return "", fmt.Errorf("write file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return "", fmt.Errorf("write file: %w", err)
-	}
-	return p, nil
-}
-
-// removeSecretFiles removes the file secrets of resource name ("" : all).
-func (e *Engine) removeSecretFiles(name string) {
-	root := e.cfg.SecretsDir
-	if root == "" {
-		return
-	}
-	if name != "" {
-		root = filepath.Join(root, name)
-	}
-	os.RemoveAll(root)
-}
-
-func (e *Engine) env(r *res, resEnv map[string]string) []string {
-	env := make([]string, 0, len(e.cfg.BaseEnv)+len(resEnv))
-	idx := map[string]int{}
-	add := func(kv string) {
-		k, _, _ := strings.Cut(kv, "=")
-		if i, ok := idx[k]; ok {
-			env[i] = kv
-			return
-		}
-		idx[k] = len(env)
-		env = append(env, kv)
-	}
-	for _, kv := range e.cfg.BaseEnv {
-		add(kv)
-	}
-	for k, v := range resEnv {
-		add(k + "=" + v)
-	}
-	return env
-}
-
-// portsFree checks that r's ports are free.
-func portsFree(r *model.Resource) error {
-	for _, p := range r.Ports {
-		if err := runtime.PortFree("", p, "tcp"); err != nil {
-			return fmt.Errorf("%w: stop what listens there or change the port in the Loopfile (ports=, or port= of a database())", err)
-		}
-	}
-	return nil
-}
-
-var signals = map[string]syscall.Signal{
-	"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT,
-	"SIGHUP": syscall.SIGHUP, "SIGKILL": syscall.SIGKILL, "SIGUSR1": syscall.SIGUSR1, "SIGUSR2": syscall.SIGUSR2,
-}
-
-func signalByName(name string) (syscall.Signal, bool) {
-	if s, ok := signals[name]; ok {
-		return s, true
-	}
-	return syscall.SIGTERM, false
-}
-
-func roundDur(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return d.Round(time.Microsecond).String()
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	default:
-		return d.Round(10 * time.Millisecond).String()
-	}
 }

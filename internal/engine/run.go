@@ -14,6 +14,7 @@ import (
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 )
 
 func (e *Engine) start(r *res) {
@@ -28,7 +29,7 @@ func (e *Engine) start(r *res) {
 			return
 		}
 	}
-	r.tail.reset()
+	r.tail.Reset()
 	spec, err := e.spec(r)
 	if err != nil {
 		r.setState(api.StateFailed, err.Error())
@@ -53,7 +54,7 @@ func (e *Engine) start(r *res) {
 }
 
 func (e *Engine) spec(r *res) (runtime.Spec, error) {
-	sig, _ := signalByName(r.spec.StopSignal)
+	sig, _ := signame.StopSignal(r.spec.StopSignal)
 	// On error the spec is still complete (with placeholders in its env)
 	// for callers that only need to name the resource, e.g. to remove it.
 	resEnv, files, err := e.resolveEnv(r)
@@ -206,5 +207,17 @@ func (e *Engine) stopped(r *res, h runtime.Handle, err error) {
 		r.setState(api.StateDisabled, "not selected by `loop up`")
 	case !r.need:
 		r.setState(api.StateStopped, "stopped")
+	}
+}
+
+// roundDur rounds d for a state reason or a log line.
+func roundDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.Round(10 * time.Millisecond).String()
 	}
 }

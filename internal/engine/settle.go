@@ -1,11 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/loopdev/loop/api"
@@ -155,7 +153,7 @@ func (e *Engine) waitResult(outcome string, start time.Time) api.WaitResult {
 			Resource: name,
 			File:     r.spec.Pos.File, Line: r.spec.Pos.Line, Col: r.spec.Pos.Col,
 			Message: r.state + ": " + r.reason,
-			Log:     lastN(r.tail.lines(), reportLines),
+			Log:     lastN(r.tail.Lines(), reportLines),
 		})
 		res.Diagnostics = append(res.Diagnostics, r.diags...)
 	}
@@ -250,67 +248,8 @@ func sameView(a, b api.Resource) bool {
 		strings.Join(a.Cmd, "\x00") == strings.Join(b.Cmd, "\x00")
 }
 
-// tailBuffer keeps a resource's last output lines for error reports.
-type tailBuffer struct {
-	mu      sync.Mutex
-	max     int
-	partial []byte
-	buf     []string
-}
-
 // maxTailLine bounds one line a tail keeps (lines are up to 64 KiB).
 const maxTailLine = 4096
-
-func newTailBuffer(n int) *tailBuffer { return &tailBuffer{max: n} }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	data := append(t.partial, p...)
-	for {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			break
-		}
-		t.push(strings.TrimRight(string(data[:i]), "\r"))
-		data = data[i+1:]
-	}
-	if len(data) > maxTailLine {
-		data = data[:maxTailLine]
-	}
-	t.partial = append(t.partial[:0], data...)
-	return len(p), nil
-}
-
-// add keeps one whole line (a LogSink's each).
-func (t *tailBuffer) add(line string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.push(line)
-}
-
-// push keeps line, cut to maxTailLine bytes. t.mu held.
-func (t *tailBuffer) push(line string) {
-	if len(line) > maxTailLine {
-		line = strings.ToValidUTF8(line[:maxTailLine], "")
-	}
-	t.buf = append(t.buf, line)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-}
-
-func (t *tailBuffer) lines() []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]string(nil), t.buf...)
-}
-
-func (t *tailBuffer) reset() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf, t.partial = nil, nil
-}
 
 func lastN(lines []string, n int) []string {
 	if len(lines) > n {

@@ -24,21 +24,14 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/supervise"
 	lsync "github.com/loopdev/loop/internal/sync"
-	"github.com/loopdev/loop/internal/tail"
 )
-
-// SigRestart asks the supervisor (PID 1) to restart its service in place.
-const SigRestart = syscall.Signal(39)
 
 // Supervisor is where every container has loop's supervisor.
 const Supervisor = "/.loop/loopd"
-
-// outputLines is how many lines of a failed step's output its error
-// carries.
-const outputLines = 20
 
 // restartGrace is how long a restart in place may take beyond the stop
 // timeout (the old process's stop, the new one's start).
@@ -141,7 +134,7 @@ func (c *Container) Update(ctx context.Context, changed []string) error {
 
 // step runs one run() step with its output in the resource's log.
 func (c *Container) step(ctx context.Context, argv []string) error {
-	t := tail.New(outputLines)
+	t := output.ErrorTail()
 	code, err := c.Driver.Exec(ctx, argv, c.Spec.User, c.Spec.Workdir,
 		io.MultiWriter(c.stdout(), t), io.MultiWriter(c.stderr(), t))
 	if err != nil {
@@ -166,7 +159,7 @@ func (c *Container) Restart(ctx context.Context) error {
 // process.
 func (c *Container) restart(ctx context.Context) error {
 	n := c.Restarts.Count()
-	if err := c.Driver.Signal(ctx, SigRestart); err != nil {
+	if err := c.Driver.Signal(ctx, supervise.SigRestart); err != nil {
 		return fmt.Errorf("restart %s in place: %w", c.Name, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.StopTimeout+restartGrace)

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // Check stops the evaluation at the step right after the one that made it
@@ -98,16 +97,6 @@ func BenchmarkLoad_check(b *testing.B) {
 		}
 		return nil
 	}
-	var last atomic.Int64
-	clock := func() *Stop { // as package sandbox's: a word, then the clock (time.Now: sandbox reads the cheaper runtime clock)
-		if word.Load() != 0 {
-			return &Stop{Msg: "stop"}
-		}
-		if now := time.Now().UnixNano(); now-last.Load() > int64(time.Millisecond) {
-			last.Store(now)
-		}
-		return nil
-	}
 	var steps uint64
 	if _, err := Load(context.Background(), path, Options{MaxSteps: 1 << 62, Check: func() *Stop {
 		steps++
@@ -118,7 +107,7 @@ func BenchmarkLoad_check(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		check func() *Stop
-	}{{"without", nil}, {"with", check}, {"clock", clock}} {
+	}{{"without", nil}, {"with", check}} {
 		b.Run(bc.name, func(b *testing.B) {
 			opts := Options{MaxSteps: 1 << 62, Check: bc.check}
 			for b.Loop() {

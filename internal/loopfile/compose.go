@@ -1,7 +1,7 @@
 package loopfile
 
 // The compose plugin: compose() imports the services of a Docker Compose
-// file (loaded with compose-spec/compose-go) as container resources, with
+// file (loaded by package compose) as container resources, with
 // their develop.watch rules mapped onto sync(), restart() and rebuild_on.
 // What loop cannot honour becomes a Project warning, never a silent drop.
 // docs/compose.md has the mapping table.
@@ -11,16 +11,15 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/cli"
-	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/loopdev/loop/internal/compose"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/signame"
 	loopsync "github.com/loopdev/loop/internal/sync"
 	"go.starlark.net/starlark"
 )
@@ -62,29 +61,20 @@ func builtinCompose(thread *starlark.Thread, b *starlark.Builtin, posArgs starla
 		return nil, a.err
 	}
 	s.addFile(file)
-	opts := []cli.ProjectOptionsFn{
-		cli.WithName(loader.NormalizeProjectName(s.project.Name)),
-		cli.WithWorkingDirectory(filepath.Dir(file)),
-		cli.WithEnv(s.opts.Env),
-		cli.WithResolvedPaths(true),
-		cli.WithProfiles(profiles),
-	}
+	var envFiles []string
 	if envFile != "" {
 		envFile = s.abs(envFile)
 		s.addFile(envFile)
-		opts = append(opts, cli.WithEnvFiles(envFile))
+		envFiles = []string{envFile}
 	} else {
 		// The .env file next to the Compose file, as `docker compose` reads it.
 		s.addFile(filepath.Join(filepath.Dir(file), ".env"))
-		opts = append(opts, cli.WithEnvFiles())
 	}
-	opts = append(opts, cli.WithDotEnv)
-	po, err := cli.NewProjectOptions([]string{file}, opts...)
+	cp, err := compose.Load(s.ctx, []string{file}, compose.Options{
+		Name: s.project.Name, Env: s.opts.Env, Profiles: profiles, EnvFiles: envFiles,
+	})
 	if err == nil {
-		var cp *types.Project
-		if cp, err = po.LoadProject(s.ctx); err == nil {
-			return s.importCompose(thread, a, file, cp)
-		}
+		return s.importCompose(thread, a, file, cp)
 	}
 	if ctxErr := s.ctx.Err(); ctxErr != nil {
 		return nil, ctxErr
@@ -92,17 +82,14 @@ func builtinCompose(thread *starlark.Thread, b *starlark.Builtin, posArgs starla
 	return nil, composeError(file, err)
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
-
 // composeError points at the Compose file when compose-go names a line,
 // else at the compose() call.
 func composeError(file string, err error) error {
-	msg := "compose: " + strings.TrimPrefix(err.Error(), "failed to parse "+file+": ")
+	text, _, line, col := compose.Locate(err, []string{file})
+	msg := "compose: " + text
 	const hint = "fix the Compose file; `docker compose config` shows how Compose reads it"
-	if m := yamlLine.FindAllStringSubmatch(err.Error(), -1); m != nil {
-		line, _ := strconv.Atoi(m[len(m)-1][1]) // the last position is the problem's
-		col, _ := strconv.Atoi(m[len(m)-1][2])
-		return &Error{File: file, Line: line, Col: max(col, 1), Msg: msg, Hint: hint, cause: err}
+	if line > 0 {
+		return &Error{File: file, Line: line, Col: col, Msg: msg, Hint: hint, cause: err}
 	}
 	return &builtinError{msg: msg, hint: hint, arg: "path", index: 0}
 }
@@ -183,11 +170,8 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 	}
 	r.ResourceDeps = slices.Sorted(maps.Keys(svc.DependsOn))
 	if svc.StopSignal != "" {
-		r.StopSignal = strings.ToUpper(svc.StopSignal)
-		if !strings.HasPrefix(r.StopSignal, "SIG") {
-			r.StopSignal = "SIG" + r.StopSignal
-		}
-		if !slices.Contains(signals, r.StopSignal) {
+		r.StopSignal = signame.Canonical(svc.StopSignal)
+		if !signame.IsStop(r.StopSignal) {
 			return nil, fmt.Errorf("unsupported stop_signal %q", svc.StopSignal)
 		}
 	}
@@ -209,30 +193,11 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 		c.Entrypoint = slices.Clone([]string(svc.Entrypoint))
 	}
 	if b := svc.Build; b != nil {
-		if b.DockerfileInline != "" {
-			return nil, fmt.Errorf("build.dockerfile_inline is not supported; put the Dockerfile in a file")
+		img, err := compose.Image(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w; put the Dockerfile in a file", err)
 		}
-		img := &model.Image{
-			Name:      svc.Name + "-image",
-			Context:   b.Context,
-			Target:    b.Target,
-			BuildArgs: map[string]string{},
-		}
-		img.Dockerfile = b.Dockerfile
-		if img.Dockerfile == "" {
-			img.Dockerfile = "Dockerfile"
-		}
-		if !filepath.IsAbs(img.Dockerfile) {
-			img.Dockerfile = filepath.Join(b.Context, img.Dockerfile)
-		}
-		for k, v := range b.Args {
-			if v != nil {
-				img.BuildArgs[k] = *v
-			}
-		}
-		if len(img.BuildArgs) == 0 {
-			img.BuildArgs = nil
-		}
+		img.Name = svc.Name + "-image"
 		c.Image, c.Build = img.Name, img
 	}
 	if c.Image == "" {

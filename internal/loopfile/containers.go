@@ -20,6 +20,7 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/subpath"
 	"go.starlark.net/starlark"
 )
 
@@ -264,7 +265,7 @@ func containerDeps(c *model.Container, build *model.Image) []string {
 	var all []string
 	if build != nil {
 		all = append(all, build.Context)
-		if !within(build.Dockerfile, build.Context) {
+		if !subpath.IsWithin(build.Dockerfile, build.Context) {
 			all = append(all, build.Dockerfile)
 		}
 	}
@@ -277,19 +278,13 @@ func containerDeps(c *model.Container, build *model.Image) []string {
 	}
 	var deps []string
 	for i, p := range all {
-		covered := slices.ContainsFunc(all, func(q string) bool { return q != p && within(p, q) }) ||
+		covered := slices.ContainsFunc(all, func(q string) bool { return q != p && subpath.IsWithin(p, q) }) ||
 			slices.Contains(all[:i], p)
 		if !covered {
 			deps = append(deps, p)
 		}
 	}
 	return deps
-}
-
-// within reports whether path p is dir or inside it.
-func within(p, dir string) bool {
-	r, err := filepath.Rel(dir, p)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
 }
 
 // containerCmd reads a command run in a container: a string runs with

@@ -104,15 +104,16 @@ func TestDevcontainer_compose(t *testing.T) {
 				{Host: 8080, Container: 8080, Protocol: "tcp"},
 				{Host: 3000, Container: 3000, Protocol: "tcp"},
 			},
-			Volumes:    []model.Volume{{Source: dir, Target: "/workspace"}},
-			Sync:       []model.SyncRule{{Local: abs("src"), Remote: "/workspace/src"}},
-			OnChange:   []model.Step{{Restart: true}},
-			RebuildOn:  []string{abs(".devcontainer/Dockerfile")},
-			Workdir:    "/workspace",
-			Aliases:    []string{"app"}, // other services reach it by its service name
-			RemoteUser: "dev",
-			Lifecycle:  &model.Lifecycle{PostCreate: &model.Command{Argv: []string{"/bin/sh", "-c", "make deps"}}},
-			ConfigFile: abs(".devcontainer/devcontainer.json"),
+			Volumes:      []model.Volume{{Source: dir, Target: "/workspace"}},
+			Sync:         []model.SyncRule{{Local: abs("src"), Remote: "/workspace/src"}},
+			OnChange:     []model.Step{{Restart: true}},
+			RebuildOn:    []string{abs(".devcontainer/Dockerfile")},
+			Workdir:      "/workspace",
+			Aliases:      []string{"app"}, // other services reach it by its service name
+			RemoteUser:   "dev",
+			UserEnvProbe: "loginInteractiveShell", // the spec's default
+			Lifecycle:    &model.Lifecycle{PostCreate: &model.Command{Argv: []string{"/bin/sh", "-c", "make deps"}}},
+			ConfigFile:   abs(".devcontainer/devcontainer.json"),
 		},
 	}
 	if !dev.Equal(wantDev) {

@@ -22,10 +22,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/output"
 )
 
 func registerFiles(env starlark.StringDict) {
@@ -302,7 +303,7 @@ func builtinLocal(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark
 		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
 	stdout := &capBuffer{max: MaxLocalOutput, full: cancel}
-	stderr := &tailBuffer{max: stderrTail}
+	stderr := output.NewTail(stderrTail)
 	cmd.Stdout, cmd.Stderr = io.Writer(stdout), io.Writer(stderr)
 	if !quiet {
 		cmd.Stdout = io.MultiWriter(stdout, s.opts.Stdout)
@@ -385,33 +386,4 @@ func (o *outputCap) Write(p []byte) (int, error) {
 	o.left, o.dropped = 0, true
 	fmt.Fprintf(o.w, "\n[loop: evaluation output passed the limit of %s (MaxOutput); the rest is dropped]\n", formatSize(MaxOutput))
 	return len(p), nil
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = slices.Delete(t.buf, 0, over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return string(t.buf) }
-
-// syncWriter serializes writes: local() copies stdout and stderr to the
-// same writer from two goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
 }

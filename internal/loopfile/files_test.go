@@ -1,35 +1,20 @@
 package loopfile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/loopdev/loop/internal/output"
 )
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of local().
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is safe for the concurrent writes of local().
+type syncBuffer struct{ output.Buffer }
 
 // mustError is fixture for Loopfiles that must fail with an *Error.
 func mustError(t *testing.T, files map[string]string, opts Options) (*Error, string) {

@@ -3,7 +3,12 @@
 // Evaluating a Loopfile only declares things: each builtin (service, task,
 // http_probe, watch_settings, ...) validates its arguments and records what
 // it declares in an evalState carried by the Starlark thread (thread-local,
-// never a global). Nothing runs during evaluation except local(). When the
+// never a global). Nothing runs during evaluation except local(), and
+// what a declaration needs made on disk (a database()'s password, start
+// script and db.json) is made by the caller that starts the project
+// (loopd, with package database), not here. One exception remains: a
+// devcontainer() with local Features writes its generated build context
+// under Options.StateDir (package devcontainer). When the
 // top-level file and everything it load()ed have run, the collected
 // resources are completed (a container's image= is resolved against every
 // image() declared, a ship()'s resource against every resource) and
@@ -12,7 +17,7 @@
 //
 // Builtins come from plugins, one per group (resources.go, probes.go,
 // settings.go, files.go, containers.go with devcontainers.go and
-// liveupdate.go, ship.go, catalog.go); each registers its builtins into the predeclared
+// liveupdate.go, ship.go, catalog.go, databases.go); each registers its builtins into the predeclared
 // environment. load()ed modules share the thread and its state, are cached
 // per evaluation, and are frozen once loaded.
 //
@@ -39,6 +44,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 )
@@ -193,7 +199,8 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
-	opts.Stdout = &syncWriter{w: &outputCap{w: opts.Stdout, left: MaxOutput}}
+	// local() copies stdout and stderr to this writer from two goroutines.
+	opts.Stdout = output.NewLocked(&outputCap{w: opts.Stdout, left: MaxOutput})
 	dir := filepath.Dir(abs)
 	st := &evalState{
 		ctx:  ctx,
@@ -242,7 +249,6 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 		return nil, st.fail(err)
 	}
 	st.resolveContainers()
-	st.resolveDatabases()
 	if err := validate(st.project); err != nil {
 		return nil, st.fail(err)
 	}

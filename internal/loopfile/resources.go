@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/signame"
 	"go.starlark.net/starlark"
 )
 
@@ -37,9 +38,6 @@ const (
 	defaultStopSignal  = "SIGTERM"
 	defaultStopTimeout = 10 * time.Second
 )
-
-// signals are the stop signals a service may use.
-var signals = []string{"SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGKILL", "SIGUSR1", "SIGUSR2"}
 
 // namePattern restricts resource names to what is safe in a URL, a
 // container label and a shell argument.
@@ -247,16 +245,10 @@ func (a *args) signal(name string) string {
 	if a.err != nil {
 		return defaultStopSignal
 	}
-	canon := strings.ToUpper(s)
-	if !strings.HasPrefix(canon, "SIG") {
-		canon = "SIG" + canon
+	if canon := signame.Canonical(s); signame.IsStop(canon) {
+		return canon
 	}
-	for _, sig := range signals {
-		if sig == canon {
-			return sig
-		}
-	}
-	a.fail(name, "use one of "+strings.Join(signals, ", "), "unknown signal %q", s)
+	a.fail(name, "use one of "+strings.Join(signame.Stop, ", "), "unknown signal %q", s)
 	return defaultStopSignal
 }
 

@@ -3,18 +3,14 @@
 package lsp
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/loopdev/loop/internal/sandbox"
+	"github.com/loopdev/loop/internal/sandbox/sandboxtest"
 )
 
 // A session keeps an evaluator started ahead (sandbox.Pool) and ends it
@@ -49,27 +45,4 @@ func TestRun_endsItsEvaluator(t *testing.T) {
 }
 
 // evaluators lists this process's live children that are evaluators.
-func evaluators() []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !slices.Contains(strings.Split(string(cmdline), "\x00"), sandbox.Arg) {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) > 1 && f[0] != "Z" && f[1] == strconv.Itoa(os.Getpid()) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+func evaluators() []int { return sandboxtest.Children(os.Getpid()) }

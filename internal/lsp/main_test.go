@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/sandbox"
 )
 
@@ -106,7 +107,7 @@ func startLSP(t *testing.T, root string, env ...string) *client {
 		t.Fatal(err)
 	}
 	c := &client{t: t, stdin: stdin, stderr: &bytes.Buffer{}, changed: make(chan struct{})}
-	cmd.Stderr = &lockedWriter{w: c.stderr, mu: &c.mu}
+	cmd.Stderr = output.NewLockedBy(&c.mu, c.stderr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,17 +161,6 @@ func startLSP(t *testing.T, root string, env ...string) *client {
 	}
 	c.notify("initialized", map[string]any{})
 	return c
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
 }
 
 func (c *client) readLoop(r io.Reader) {

@@ -152,16 +152,7 @@ func TestStdio_ArgumentsAndResources(t *testing.T) {
 		}
 	})
 	t.Run("mcp-go/resources", func(t *testing.T) {
-		res, err := other.c.ListResources(ctx, mcp.ListResourcesRequest{})
-		if err != nil {
-			t.Fatalf("resources/list: %v", err)
-		}
-		var got []string
-		for _, r := range res.Resources {
-			got = append(got, r.URI)
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, want) {
+		if got := other.resourceURIs(t); !slices.Equal(got, want) {
 			t.Errorf("resources/list = %v, want %v", got, want)
 		}
 		rr := mcp.ReadResourceRequest{}

@@ -23,6 +23,21 @@ import (
 // inProcess is an mcp-go in-process client of New.
 type inProcess struct{ c *client.Client }
 
+// resourceURIs is resources/list's URIs, sorted.
+func (p inProcess) resourceURIs(t *testing.T) []string {
+	t.Helper()
+	res, err := p.c.ListResources(context.Background(), mcp.ListResourcesRequest{})
+	if err != nil {
+		t.Fatalf("resources/list: %v", err)
+	}
+	var uris []string
+	for _, r := range res.Resources {
+		uris = append(uris, r.URI)
+	}
+	slices.Sort(uris)
+	return uris
+}
+
 var _ caller = inProcess{}
 
 func connect(t *testing.T, c *api.Client, opts mcpserver.Options) inProcess {
@@ -335,19 +350,7 @@ func TestServer_Resources(t *testing.T) {
 	c := startDaemon(t)
 	mc := connect(t, c, mcpserver.Options{})
 	ctx := context.Background()
-	list := func() []string {
-		t.Helper()
-		res, err := mc.c.ListResources(ctx, mcp.ListResourcesRequest{})
-		if err != nil {
-			t.Fatalf("resources/list: %v", err)
-		}
-		var uris []string
-		for _, r := range res.Resources {
-			uris = append(uris, r.URI)
-		}
-		slices.Sort(uris)
-		return uris
-	}
+	list := func() []string { return mc.resourceURIs(t) }
 	if got := list(); len(got) != 0 {
 		t.Errorf("resources/list with nothing up = %v, want none", got)
 	}

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/loopdev/loop/internal/cmdpath"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/runtime/process"
 )
 
@@ -28,11 +29,11 @@ func (c *execChecker) Check(ctx context.Context) error {
 	if len(c.argv) == 0 {
 		return errors.New("exec probe: empty command")
 	}
-	path, err := process.LookPath(c.argv[0], c.dir, c.env)
+	path, err := cmdpath.Look(c.argv[0], c.dir, c.env)
 	if err != nil {
 		return fmt.Errorf("exec probe %q: %w", name, err)
 	}
-	out := &tail{max: outputTail}
+	out := output.NewTail(outputTail)
 	cmd := &exec.Cmd{Path: path, Args: c.argv, Dir: c.dir, Env: c.env, Stdout: out, Stderr: out}
 	// A grandchild that keeps the output pipe open must not hold up Wait.
 	cmd.WaitDelay = 100 * time.Millisecond
@@ -50,7 +51,7 @@ func (c *execChecker) Check(ctx context.Context) error {
 	case <-t.C:
 		syscall.Kill(-pgid, syscall.SIGKILL)
 		<-waited
-		return fmt.Errorf("exec probe %q: %w after %s%s", name, ErrTimeout, c.timeout, out.suffix())
+		return fmt.Errorf("exec probe %q: %w after %s%s", name, ErrTimeout, c.timeout, suffix(out))
 	case <-ctx.Done():
 		syscall.Kill(-pgid, syscall.SIGKILL)
 		<-waited
@@ -63,33 +64,14 @@ func (c *execChecker) Check(ctx context.Context) error {
 		err = nil
 	}
 	if err != nil || !cmd.ProcessState.Success() {
-		return fmt.Errorf("exec probe %q: %s%s", name, cmd.ProcessState, out.suffix())
+		return fmt.Errorf("exec probe %q: %s%s", name, cmd.ProcessState, suffix(out))
 	}
 	return nil
 }
 
-// tail keeps the last max bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if over := len(t.b) - t.max; over > 0 {
-		t.b = append(t.b[:0], t.b[over:]...)
-	}
-	return len(p), nil
-}
-
 // suffix renders the output for an error message: ": <output>" or "".
-func (t *tail) suffix() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := strings.TrimSpace(strings.ToValidUTF8(string(t.b), "?"))
+func suffix(out *output.Tail) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(out.String(), "?"))
 	if s == "" {
 		return ""
 	}

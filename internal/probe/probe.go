@@ -124,32 +124,3 @@ func timeoutErr(err error, d time.Duration) error {
 	}
 	return err
 }
-
-// Wait runs c every period until it passes or ctx ends. On ctx end it
-// returns an error wrapping both ctx.Err() and the last check's error.
-func Wait(ctx context.Context, c Checker, period time.Duration) error {
-	if period <= 0 {
-		period = model.DefaultProbePeriod
-	}
-	t := time.NewTimer(0)
-	defer t.Stop()
-	var last error
-	for {
-		select {
-		case <-ctx.Done():
-			if last == nil {
-				return fmt.Errorf("wait for readiness: %w", ctx.Err())
-			}
-			return fmt.Errorf("wait for readiness: %w: %w", ctx.Err(), last)
-		case <-t.C:
-		}
-		err := c.Check(ctx)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() == nil || last == nil {
-			last = err // a check cut short by ctx says less than the one before
-		}
-		t.Reset(period)
-	}
-}

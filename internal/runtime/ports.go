@@ -1,9 +1,12 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
 // PortFree reports, with an error saying so, when something on this host
@@ -24,4 +27,21 @@ func PortFree(host string, port int, proto string) error {
 		return fmt.Errorf("port %d is already in use on the host: %w", port, err)
 	}
 	return l.Close()
+}
+
+// PortsFree checks with PortFree, at host, the host side of each port (its
+// Host, or Container when Host is 0). Every port taken is one error, its
+// PortFree error followed by hint (what the user can do), all joined.
+func PortsFree(host string, ports []model.PortMap, hint string) error {
+	var errs []error
+	for _, p := range ports {
+		port := p.Host
+		if port == 0 {
+			port = p.Container
+		}
+		if err := PortFree(host, port, p.Protocol); err != nil {
+			errs = append(errs, fmt.Errorf("%w%s", err, hint))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -34,3 +34,29 @@ func TestMemoryGuard_stopsAtTheLineWithoutTheWatcher(t *testing.T) {
 		t.Errorf("got %d:%d %q, want line 2 over the limit of 64 MiB", le.Line, le.Col, le.Msg)
 	}
 }
+
+// BenchmarkMemoryGuard_check measures what the guard costs a Starlark
+// step: a loop-heavy Loopfile evaluated in process without a Check and with
+// the guard's (BenchmarkLoad_check in package loopfile has the bare hook).
+//
+//	go test ./internal/sandbox/ -run '^$' -bench MemoryGuard -count 5
+func BenchmarkMemoryGuard_check(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "Loopfile")
+	if err := os.WriteFile(path, []byte("def sum(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n\nsum(1000000)\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	guard := newMemoryGuard(1 << 40)
+	for _, bc := range []struct {
+		name  string
+		check func() *loopfile.Stop
+	}{{"without", nil}, {"guard", guard.check}} {
+		b.Run(bc.name, func(b *testing.B) {
+			opts := loopfile.Options{MaxSteps: 1 << 62, Check: bc.check}
+			for b.Loop() {
+				if _, err := loopfile.Load(context.Background(), path, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

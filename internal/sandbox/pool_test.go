@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/output"
 )
 
 // printPID is a first line that prints the pid of the evaluator.
@@ -74,23 +75,8 @@ func evaluatorPID(t *testing.T, out string) int {
 	return pid
 }
 
-// syncBuffer is a bytes.Buffer for Options.Stdout.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a goroutine-safe buffer for Options.Stdout.
+type syncBuffer struct{ output.Buffer }
 
 // The evaluation runs in the evaluator started before it was asked, and
 // the next one in the evaluator started when that one was taken: one

@@ -54,8 +54,7 @@ type Ship struct {
 // Store is an open database. It is safe for concurrent use, and other
 // processes may have the same file open.
 type Store struct {
-	db   *sql.DB
-	path string
+	db *sql.DB
 }
 
 // migrations build the schema; user_version counts how many have run.
@@ -143,7 +142,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db}
 	// Several processes opening a new file at once can meet SQLite's
 	// deadlock detection (SQLITE_BUSY without the busy handler) while one
 	// switches the file to WAL: retry within the busy timeout.
@@ -198,9 +197,6 @@ func isBusy(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
-
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
 
 // DB is the underlying handle, for packages that add their own tables
 // (with a migration here).

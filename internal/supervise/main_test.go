@@ -7,10 +7,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/loopdev/loop/internal/output"
 )
 
 // helperEnv makes the test binary run Main instead of the tests, so the
@@ -30,29 +31,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // supervised is a running supervisor under test.
 type supervised struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *output.Buffer
 	done   chan struct{}
 	err    error // set when done is closed
 	marker string
@@ -88,7 +71,7 @@ func startSupervisor(t *testing.T, deletes string, args ...string) *supervised {
 	}
 	cmd := exec.Command(os.Args[0], append([]string{CmdSupervise}, args...)...)
 	cmd.Env = append(os.Environ(), helperEnv+"=1", deletesEnv+"="+deletes)
-	s := &supervised{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{}), marker: marker}
+	s := &supervised{t: t, cmd: cmd, stderr: &output.Buffer{}, done: make(chan struct{}), marker: marker}
 	cmd.Stderr = s.stderr
 	// The command holds the stderr pipe too: never hang on it.
 	cmd.WaitDelay = 2 * time.Second

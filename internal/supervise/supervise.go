@@ -1,6 +1,7 @@
-// Package supervise is loop's in-container supervisor. The static loopd
-// binary is bind-mounted read-only into every dev container at
-// /.loop/loopd and becomes its entrypoint:
+// Package supervise is loop's in-container supervisor. A static binary
+// that holds it (cmd/loop-supervisor, or a loopd built without cgo; Find
+// chooses which, for both container runtimes) is bind-mounted read-only
+// into every dev container at /.loop/loopd and becomes its entrypoint:
 //
 //	/.loop/loopd supervise --stop-signal=SIGTERM --stop-timeout=10s -- CMD [ARGS...]
 //
@@ -16,7 +17,9 @@
 // open stream instead of an engine call.
 //
 // Everything here is pure Go on raw syscalls (no cgo, no libc, no shell),
-// so it works in scratch and distroless images.
+// so it works in scratch and distroless images; nothing it imports may link
+// libc under cgo either (no net, os/user or archive/tar), so that
+// cmd/loop-supervisor is static however it is built.
 package supervise
 
 import (

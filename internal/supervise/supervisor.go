@@ -7,14 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/loopdev/loop/internal/runtime/process"
+	"github.com/loopdev/loop/internal/cmdpath"
+	"github.com/loopdev/loop/internal/signame"
 )
 
 const (
@@ -63,17 +60,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 
 // parseSignal accepts "SIGTERM", "TERM" or a number.
 func parseSignal(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n), nil
+	sig, err := signame.Parse(s)
+	if err != nil {
+		return 0, fmt.Errorf("stop signal %q: %w", s, err)
 	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("stop signal %q: unknown signal; use a name like SIGTERM or a number", s)
+	return sig, nil
 }
 
 func superviseMain(args []string, stderr io.Writer) int {
@@ -306,7 +297,7 @@ func (s *supervisor) start() error {
 	if _, ok := os.LookupEnv("PATH"); !ok {
 		lookEnv = append(env[:len(env):len(env)], "PATH="+defaultPath)
 	}
-	path, err := process.LookPath(s.opts.argv[0], "", lookEnv)
+	path, err := cmdpath.Look(s.opts.argv[0], "", lookEnv)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/loopdev/loop/internal/output"
 )
 
 func TestSupervise_RestartInPlace(t *testing.T) {
@@ -271,7 +273,7 @@ func TestParseOptions(t *testing.T) {
 		{[]string{"--stop-signal=SIGNOPE", "--", "a"}, options{}, true},
 	}
 	for _, tt := range tests {
-		got, err := parseOptions(tt.args, &syncBuffer{})
+		got, err := parseOptions(tt.args, &output.Buffer{})
 		if (err != nil) != tt.wantErr {
 			t.Errorf("parseOptions(%q) error = %v, want error %v", tt.args, err, tt.wantErr)
 			continue

@@ -3,7 +3,6 @@
 package supervise
 
 import (
-	"archive/tar"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/loopdev/loop/internal/fsat"
 )
 
 // tree is the directory `__recv` writes into ("/" in a container, a temp
@@ -35,17 +36,7 @@ var errUnsafeName = errors.New("refusing an absolute name or one with ..")
 var errSparse = errors.New("refusing a sparse file")
 
 // sparse reports whether hdr is a GNU sparse file, old style or PAX.
-func sparse(hdr *tar.Header) bool {
-	if hdr.Typeflag == tar.TypeGNUSparse {
-		return true
-	}
-	for k := range hdr.PAXRecords {
-		if strings.HasPrefix(k, "GNU.sparse.") {
-			return true
-		}
-	}
-	return false
-}
+func sparse(hdr *tarHeader) bool { return hdr.Sparse }
 
 func openTree(root string) (*tree, error) {
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -111,7 +102,7 @@ func (t *tree) openDir(parts []string, create bool) (int, error) {
 // dirTime is a directory whose times are set once its entries are written.
 type dirTime struct {
 	parts []string
-	hdr   *tar.Header
+	hdr   *tarHeader
 }
 
 // Untar extracts a tar stream as Docker's CopyToContainer does for loop's
@@ -121,7 +112,7 @@ type dirTime struct {
 // mtime from the header; an entry replaces a path of another kind. Unsafe
 // or failing entries are skipped and returned; the rest is extracted.
 func (t *tree) Untar(r io.Reader) []error {
-	tr := tar.NewReader(r)
+	tr := newTarReader(r)
 	var errs []error
 	var dirs []dirTime
 	for {
@@ -144,7 +135,7 @@ func (t *tree) Untar(r io.Reader) []error {
 			errs = append(errs, fmt.Errorf("%s: %w", hdr.Name, err))
 			continue
 		}
-		if hdr.Typeflag == tar.TypeDir && len(parts) > 0 {
+		if hdr.Typeflag == tarDir && len(parts) > 0 {
 			dirs = append(dirs, dirTime{parts, hdr})
 		}
 	}
@@ -169,7 +160,7 @@ func (t *tree) at(parts []string, fn func(pfd int, base string) error) error {
 	return fn(pfd, parts[len(parts)-1])
 }
 
-func (t *tree) entry(parts []string, hdr *tar.Header, r io.Reader) error {
+func (t *tree) entry(parts []string, hdr *tarHeader, r io.Reader) error {
 	pfd, err := t.openDir(parts[:len(parts)-1], true)
 	if err != nil {
 		return err
@@ -177,21 +168,21 @@ func (t *tree) entry(parts []string, hdr *tar.Header, r io.Reader) error {
 	defer unix.Close(pfd)
 	base := parts[len(parts)-1]
 	switch hdr.Typeflag {
-	case tar.TypeDir:
+	case tarDir:
 		return t.dir(pfd, base, hdr)
-	case tar.TypeReg:
+	case tarReg:
 		return t.file(pfd, base, hdr, r)
-	case tar.TypeSymlink:
+	case tarSymlink:
 		return t.symlink(pfd, base, hdr)
 	}
 	return fmt.Errorf("unsupported entry type %q", hdr.Typeflag)
 }
 
-func (t *tree) dir(pfd int, base string, hdr *tar.Header) error {
+func (t *tree) dir(pfd int, base string, hdr *tarHeader) error {
 	var st unix.Stat_t
 	err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		if err := removeAllAt(pfd, base); err != nil {
+		if err := fsat.RemoveAll(pfd, base); err != nil {
 			return fmt.Errorf("replace %s with a directory: %w", base, err)
 		}
 		err = unix.ENOENT
@@ -217,7 +208,7 @@ func (t *tree) dir(pfd int, base string, hdr *tar.Header) error {
 	return nil
 }
 
-func (t *tree) file(pfd int, base string, hdr *tar.Header, r io.Reader) (err error) {
+func (t *tree) file(pfd int, base string, hdr *tarHeader, r io.Reader) (err error) {
 	tmp := t.tempName()
 	fd, err := unix.Openat(pfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
@@ -252,10 +243,10 @@ func (t *tree) file(pfd int, base string, hdr *tar.Header, r io.Reader) (err err
 	if err != nil {
 		return err
 	}
-	return replaceAt(pfd, tmp, base)
+	return fsat.Replace(pfd, tmp, base)
 }
 
-func (t *tree) symlink(pfd int, base string, hdr *tar.Header) (err error) {
+func (t *tree) symlink(pfd int, base string, hdr *tarHeader) (err error) {
 	tmp := t.tempName()
 	if err := unix.Symlinkat(hdr.Linkname, pfd, tmp); err != nil {
 		return fmt.Errorf("symlink: %w", err)
@@ -271,70 +262,13 @@ func (t *tree) symlink(pfd int, base string, hdr *tar.Header) (err error) {
 	if err := unix.UtimesNanoAt(pfd, tmp, times(hdr), unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fmt.Errorf("set times: %w", err)
 	}
-	return replaceAt(pfd, tmp, base)
+	return fsat.Replace(pfd, tmp, base)
 }
 
 // tempName is a name for a file being written, unique in this process.
 func (t *tree) tempName() string {
 	t.seq++
 	return fmt.Sprintf(".loop-recv-%d-%d", os.Getpid(), t.seq)
-}
-
-// replaceAt renames tmp over base in the same directory; a directory in
-// the way is removed first (Docker's AllowOverwriteDirWithFile).
-func replaceAt(pfd int, tmp, base string) error {
-	err := unix.Renameat(pfd, tmp, pfd, base)
-	if err == unix.EISDIR || err == unix.ENOTEMPTY || err == unix.EEXIST {
-		if err := removeAllAt(pfd, base); err != nil {
-			return fmt.Errorf("replace directory: %w", err)
-		}
-		err = unix.Renameat(pfd, tmp, pfd, base)
-	}
-	if err != nil {
-		return fmt.Errorf("rename: %w", err)
-	}
-	return nil
-}
-
-// removeAllAt removes name in the directory dirfd and, when it is a
-// directory, everything below it, never following a symlink. A missing
-// name is not an error.
-func removeAllAt(dirfd int, name string) error {
-	err := unix.Unlinkat(dirfd, name, 0)
-	if err == nil || err == unix.ENOENT {
-		return nil
-	}
-	if err != unix.EISDIR && err != unix.EPERM {
-		return err
-	}
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	d := os.NewFile(uintptr(fd), name)
-	defer d.Close()
-	for range 2 { // entries created while removing get one more pass
-		names, err := d.Readdirnames(-1)
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			if err := removeAllAt(fd, n); err != nil {
-				return fmt.Errorf("%s/%s: %w", name, n, err)
-			}
-		}
-		err = unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
-		if err != unix.ENOTEMPTY {
-			if err == unix.ENOENT {
-				return nil
-			}
-			return err
-		}
-		if _, err := d.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-	}
-	return unix.ENOTEMPTY
 }
 
 // RemovePaths removes absolute paths (below the root) as `__rm` does: all
@@ -352,7 +286,7 @@ func (t *tree) RemovePaths(paths []string) []error {
 	var errs []error
 	for _, p := range clean {
 		parts, _ := splitName(strings.TrimPrefix(p, "/"))
-		err := t.at(parts, removeAllAt)
+		err := t.at(parts, fsat.RemoveAll)
 		if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
 			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
 		}
@@ -361,11 +295,11 @@ func (t *tree) RemovePaths(paths []string) []error {
 }
 
 // mode is the header's permission, setuid, setgid and sticky bits.
-func mode(hdr *tar.Header) uint32 { return uint32(hdr.Mode) & 0o7777 }
+func mode(hdr *tarHeader) uint32 { return uint32(hdr.Mode) & 0o7777 }
 
 // times are the access and modification times to set: the header's mtime,
 // and its atime when that is later (as Docker does).
-func times(hdr *tar.Header) []unix.Timespec {
+func times(hdr *tarHeader) []unix.Timespec {
 	atime := hdr.AccessTime
 	if atime.Before(hdr.ModTime) {
 		atime = hdr.ModTime

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/loopdev/loop/internal/subpath"
 )
 
 // errStreamClosed ends the tar writer when the Target returned from Copy
@@ -149,7 +151,7 @@ func linkTarget(c *confined, local string) (string, string) {
 	if !filepath.IsAbs(target) {
 		abs = filepath.Join(filepath.Dir(local), target)
 	}
-	if _, inside := under(root, abs, string(filepath.Separator)); !inside && abs != root {
+	if _, inside := subpath.Below(abs, root); !inside && abs != root {
 		return "", fmt.Sprintf("symlink to %s resolves outside the project %s: not copied", target, root)
 	}
 	if filepath.IsAbs(target) {

@@ -21,6 +21,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/loopdev/loop/internal/subpath"
 )
 
 // errNoRoot refuses every entry of a sync without a project root.
@@ -95,7 +97,7 @@ func rootContains(root, p string) bool {
 	if p == root {
 		return true
 	}
-	_, below := under(root, p, string(filepath.Separator))
+	_, below := subpath.Below(p, root)
 	return below
 }
 
@@ -164,7 +166,7 @@ func (c *confined) dir(d string) (int, error) {
 		}
 		return c.walk(d, r.rel)
 	}
-	if rel, lexical := under(c.root, d, string(filepath.Separator)); lexical {
+	if rel, lexical := subpath.Below(d, c.root); lexical {
 		fd, err := c.walk(d, rel)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			return fd, err
@@ -178,7 +180,7 @@ func (c *confined) dir(d string) (int, error) {
 	var r resolved
 	if real != c.real {
 		var inside bool
-		if r.rel, inside = under(c.real, real, string(filepath.Separator)); !inside {
+		if r.rel, inside = subpath.Below(real, c.real); !inside {
 			r.outside = &outsideError{path: d, real: real, root: c.root}
 		}
 	}
@@ -250,7 +252,7 @@ func (c *confined) realOf(p string) string {
 	if d == c.root {
 		return filepath.Join(c.real, filepath.Base(p))
 	}
-	rel, _ := under(c.root, d, string(filepath.Separator))
+	rel, _ := subpath.Below(d, c.root)
 	return filepath.Join(c.real, rel, filepath.Base(p))
 }
 
@@ -305,7 +307,7 @@ func (c *confined) ruleOutside(r *rule, oe *outsideError) string {
 	local := r.local
 	if local == c.root {
 		local = "."
-	} else if rel, ok := under(c.root, local, string(filepath.Separator)); ok {
+	} else if rel, ok := subpath.Below(local, c.root); ok {
 		local = filepath.ToSlash(rel)
 	}
 	return fmt.Sprintf("%s: sync(%q, %q) resolves to %s, outside the project %s: nothing under it is synced",

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/subpath"
 )
 
 // Initial brings the container in line with the host when a resource
@@ -249,7 +250,7 @@ func (s *initialScan) deletes() []string {
 // with the most specific Remote strictly above p.
 func hostPath(byRemote []*rule, p string) (*rule, string, bool) {
 	for _, r := range byRemote {
-		if rel, ok := under(r.remote, p, "/"); ok {
+		if rel, ok := subpath.BelowSlash(p, r.remote); ok {
 			return r, filepath.Join(r.local, filepath.FromSlash(rel)), true
 		}
 	}

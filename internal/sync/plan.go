@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/subpath"
 )
 
 // rule is a model.SyncRule with both paths cleaned: local is a clean host
@@ -42,27 +43,15 @@ func match(rs []rule, p string) (*rule, string, bool) {
 		if p == r.local {
 			return r, r.remote, true
 		}
-		if rel, ok := under(r.local, p, string(filepath.Separator)); ok {
+		if rel, ok := subpath.Below(p, r.local); ok {
 			remote := path.Join(r.remote, filepath.ToSlash(rel))
-			if _, inside := under(r.remote, remote, "/"); !inside {
+			if _, inside := subpath.BelowSlash(remote, r.remote); !inside {
 				return nil, "", false // cannot happen with clean paths; never emit it
 			}
 			return r, remote, true
 		}
 	}
 	return nil, "", false
-}
-
-// under reports whether p is strictly below dir (both clean, sep-separated)
-// and returns p relative to dir.
-func under(dir, p, sep string) (string, bool) {
-	if dir == sep {
-		return p[len(sep):], len(p) > len(sep) && strings.HasPrefix(p, sep)
-	}
-	if len(p) > len(dir)+1 && strings.HasPrefix(p, dir) && p[len(dir):len(dir)+len(sep)] == sep {
-		return p[len(dir)+len(sep):], true
-	}
-	return "", false
 }
 
 // NewPlan maps changed host paths (absolute) through rules. Lstat decides:

@@ -81,8 +81,8 @@ type Runtime struct {
 	Address     string // containerd socket; "": $LOOP_CONTAINERD_ADDRESS, else DefaultAddress
 	Namespace   string // "": $LOOP_CONTAINERD_NAMESPACE, else DefaultNamespace
 	Snapshotter string // "": DefaultSnapshotter
-	// Supervisor is the host path of a static loopd to mount at
-	// /.loop/loopd; "": $LOOP_SUPERVISOR.
+	// Supervisor is the host path of a static supervisor (loop-supervisor
+	// or loopd) to mount at /.loop/loopd; "": supervise.Find's lookup.
 	Supervisor string
 	Logger     *slog.Logger // nil: slog.Default()
 
@@ -180,7 +180,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 		return nil, fmt.Errorf("image %s is built from %s: the containerd runtime runs images already present in containerd; build with the docker runtime or import the image (docker save IMAGE | ctr -n %s images import -)",
 			c.Image, c.Build.Dockerfile, r.namespace())
 	}
-	cfg, err := r.config(spec)
+	cfg, err := r.config(ctx, spec)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 // container is made.
 func TestConfig_badEnv(t *testing.T) {
 	spec := runtime.Spec{Name: "c", Container: &model.Container{Image: "alpine"}, Env: []string{"A=\x00"}}
-	if _, err := (&Runtime{}).config(spec); !errors.Is(err, model.ErrBadEnv) {
+	if _, err := (&Runtime{}).config(context.Background(), spec); !errors.Is(err, model.ErrBadEnv) {
 		t.Errorf("config: %v, want %v", err, model.ErrBadEnv)
 	}
 }

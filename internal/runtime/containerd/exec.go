@@ -21,6 +21,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -200,43 +201,16 @@ func (h *handle) output(ctx context.Context, argv []string, user string) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	var out syncBuffer
+	var out output.Buffer
 	code, err := h.run(ctx, p, nil, &out, &out)
 	b := out.Bytes()
 	if err != nil {
 		return b, err
 	}
 	if code != 0 {
-		return b, fmt.Errorf("%s exited %d: %s", strings.Join(argv, " "), code, bytes.TrimSpace(tail(b, 4096)))
+		return b, fmt.Errorf("%s exited %d: %s", strings.Join(argv, " "), code, bytes.TrimSpace(output.Last(b, 4096)))
 	}
 	return b, nil
-}
-
-// tail is the last n bytes of b.
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
-
-// syncBuffer is a bytes.Buffer that stdout and stderr copiers may write
-// at the same time.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.buf.Bytes())
 }
 
 // stdinReady holds the function that closes an exec's stdin, set once

@@ -13,6 +13,8 @@ import (
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
+
+	"github.com/loopdev/loop/internal/fsat"
 )
 
 // extract writes a tar stream (directories, regular files, symlinks) into
@@ -64,7 +66,7 @@ func extractEntry(root *os.File, name string, hdr *tar.Header, r io.Reader) erro
 		var st unix.Stat_t
 		err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			if err := removeAllAt(pfd, base); err != nil {
+			if err := fsat.RemoveAll(pfd, base); err != nil {
 				return err
 			}
 			err = unix.ENOENT
@@ -99,7 +101,7 @@ func extractEntry(root *os.File, name string, hdr *tar.Header, r io.Reader) erro
 			unix.Unlinkat(pfd, tmp, 0)
 			return err
 		}
-		return replace(pfd, tmp, base)
+		return fsat.Replace(pfd, tmp, base)
 	case tar.TypeSymlink:
 		tmp := tempName(base)
 		if err := unix.Symlinkat(hdr.Linkname, pfd, tmp); err != nil {
@@ -109,24 +111,9 @@ func extractEntry(root *os.File, name string, hdr *tar.Header, r io.Reader) erro
 			unix.Unlinkat(pfd, tmp, 0)
 			return err
 		}
-		return replace(pfd, tmp, base)
+		return fsat.Replace(pfd, tmp, base)
 	}
 	return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
-}
-
-// replace renames tmp over base in dir pfd; a directory at base is
-// removed first (a file replaces a directory).
-func replace(pfd int, tmp, base string) error {
-	err := unix.Renameat(pfd, tmp, pfd, base)
-	if errors.Is(err, unix.EISDIR) || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST) {
-		if err = removeAllAt(pfd, base); err == nil {
-			err = unix.Renameat(pfd, tmp, pfd, base)
-		}
-	}
-	if err != nil {
-		unix.Unlinkat(pfd, tmp, 0)
-	}
-	return err
 }
 
 // tempName is a hidden name next to base for an entry being written.
@@ -165,34 +152,4 @@ func mkdirAll(root *os.File, dir string, uid, gid int) (*os.File, error) {
 		}
 	}
 	return cur, nil
-}
-
-// removeAllAt removes name in directory dfd, recursively, never
-// following a symlink.
-func removeAllAt(dfd int, name string) error {
-	err := unix.Unlinkat(dfd, name, 0)
-	if err == nil || errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EPERM) {
-		return err
-	}
-	fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	d := os.NewFile(uintptr(fd), name)
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		d.Close()
-		return err
-	}
-	for _, n := range names {
-		if err := removeAllAt(fd, n); err != nil {
-			d.Close()
-			return err
-		}
-	}
-	d.Close()
-	return unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR)
 }

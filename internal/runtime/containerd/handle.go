@@ -19,6 +19,7 @@ import (
 
 	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -207,7 +208,7 @@ func (h *handle) exitOf(st client.ExitStatus) runtime.Exit {
 		return runtime.Exit{Code: -1, Signal: "unknown"}
 	}
 	if h.killing.Load() && code > 128 && code < 128+65 {
-		return runtime.Exit{Code: -1, Signal: signalName(syscall.Signal(code - 128))}
+		return runtime.Exit{Code: -1, Signal: signame.Flag(syscall.Signal(code - 128))}
 	}
 	return runtime.Exit{Code: int(code)}
 }

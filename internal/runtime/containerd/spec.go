@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,10 +18,10 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -57,7 +57,7 @@ type config struct {
 }
 
 // config checks spec and turns it into a config.
-func (r *Runtime) config(spec runtime.Spec) (*config, error) {
+func (r *Runtime) config(ctx context.Context, spec runtime.Spec) (*config, error) {
 	if err := model.CheckEnviron(spec.Env); err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (r *Runtime) config(spec runtime.Spec) (*config, error) {
 	if secrets {
 		cfg.Mounts = append(cfg.Mounts, secretsMount)
 	}
-	sup, err := r.supervisor(spec.Home)
+	sup, err := r.supervisor(ctx, spec.Home)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (cfg *config) command(img ocispec.ImageConfig) ([]string, error) {
 // args wraps argv in the supervisor.
 func (cfg *config) args(argv []string) []string {
 	return append([]string{supervisorPath, "supervise",
-		"--stop-signal=" + signalName(cfg.StopSignal),
+		"--stop-signal=" + signame.Flag(cfg.StopSignal),
 		"--stop-timeout=" + cfg.StopTimeout.String(),
 		"--"}, argv...)
 }
@@ -191,30 +191,21 @@ func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
 	return opts
 }
 
-// signalName is "SIGTERM" for syscall.SIGTERM, the number for one without
-// a name.
-func signalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return strconv.Itoa(int(sig))
-}
-
 // portsFree fails when a port a container will listen on (on the host:
 // containers use host networking) is taken.
 func portsFree(ports []model.PortMap) error {
-	for _, p := range ports {
-		if err := runtime.PortFree("", p.Container, p.Protocol); err != nil {
-			return fmt.Errorf("%w (containers share the host network here): stop what listens on it", err)
-		}
+	listen := make([]model.PortMap, len(ports))
+	for i, p := range ports {
+		listen[i] = model.PortMap{Container: p.Container, Protocol: p.Protocol}
 	}
-	return nil
+	return runtime.PortsFree("", listen, " (containers share the host network here): stop what listens on it")
 }
 
-// supervisor returns the host path of the static loopd to mount (see
-// supervise.Binary: the Supervisor field, $LOOP_SUPERVISOR, or a copy of
-// the running loopd under home).
-func (r *Runtime) supervisor(home string) (string, error) {
-	p, _, err := supervise.Binary(home, r.Supervisor)
-	return p, err
+// supervisor returns the host path of the static supervisor to mount (see
+// supervise.Find: the Supervisor field, $LOOP_SUPERVISOR, loopd itself, one
+// next to it, or one built for it). containerd is on this host (a local
+// socket), so the host's architecture is the engine's.
+func (r *Runtime) supervisor(ctx context.Context, home string) (string, error) {
+	f, err := supervise.Find(ctx, supervise.Lookup{Home: home, Override: r.Supervisor})
+	return f.Path, err
 }

@@ -15,6 +15,7 @@ import (
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 
+	"github.com/loopdev/loop/internal/fsat"
 	"github.com/loopdev/loop/internal/liveupdate"
 	lsync "github.com/loopdev/loop/internal/sync"
 )
@@ -155,7 +156,7 @@ func (t stoppedTarget) Delete(ctx context.Context, paths []string) error {
 			if err != nil {
 				return fmt.Errorf("delete %s: %w", p, err)
 			}
-			err = removeAllAt(int(dir.Fd()), path.Base(p))
+			err = fsat.RemoveAll(int(dir.Fd()), path.Base(p))
 			dir.Close()
 			if err != nil {
 				return fmt.Errorf("delete %s: %w", p, err)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,7 +88,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		}
 		return nil, fmt.Errorf("start %s: inspect image %s: %w", spec.Name, ref, err)
 	}
-	super, err := r.supervisor()
+	super, err := r.supervisor(ctx, cli)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
@@ -425,17 +424,7 @@ func (r *Runtime) prepareMounts(ctx context.Context, cli *client.Client, spec ru
 
 // portsFree checks that every published host port is free on 127.0.0.1.
 func portsFree(ports []model.PortMap) error {
-	var errs []error
-	for _, p := range ports {
-		host := p.Host
-		if host == 0 {
-			host = p.Container
-		}
-		if err := runtime.PortFree("127.0.0.1", host, p.Protocol); err != nil {
-			errs = append(errs, fmt.Errorf("%w; stop what uses it or publish another host port", err))
-		}
-	}
-	return errors.Join(errs...)
+	return runtime.PortsFree("127.0.0.1", ports, "; stop what uses it or publish another host port")
 }
 
 // effectiveUser is the user the container's processes run as.

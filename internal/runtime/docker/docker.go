@@ -63,9 +63,9 @@ var ErrUnavailable = errors.New("docker engine unavailable")
 type Runtime struct {
 	Logger *slog.Logger // nil: slog.Default()
 	Home   string       // loop's state root (LOOP_HOME): the supervisor copy lives in <Home>/bin
-	// Supervisor is the path of a static loopd binary to mount into
-	// containers; "" uses $LOOP_SUPERVISOR, else a copy of the running
-	// executable (which must then be static).
+	// Supervisor is the path of a static supervisor (loop-supervisor or
+	// loopd) to mount into containers; "" uses supervise.Find's lookup
+	// ($LOOP_SUPERVISOR, loopd if static, one next to it, one built).
 	Supervisor string
 
 	mu       sync.Mutex

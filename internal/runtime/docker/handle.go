@@ -15,6 +15,7 @@ import (
 
 	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/supervise"
 )
@@ -201,8 +202,8 @@ func newOutputs(stdout, stderr io.Writer) *outputs {
 		stderr = io.Discard
 	}
 	o := &outputs{w: stdout, e: stderr}
-	o.stdout = lockedWriter{o, stdout}
-	o.stderr = lockedWriter{o, stderr}
+	o.stdout = output.NewLockedBy(&o.mu, stdout)
+	o.stderr = output.NewLockedBy(&o.mu, stderr)
 	return o
 }
 
@@ -216,15 +217,4 @@ func (o *outputs) flush() {
 			_ = f.Flush()
 		}
 	}
-}
-
-type lockedWriter struct {
-	o *outputs
-	w io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.o.mu.Lock()
-	defer l.o.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -20,16 +20,12 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/loopdev/loop/internal/model"
-	"github.com/loopdev/loop/internal/tail"
+	"github.com/loopdev/loop/internal/output"
 )
 
 // stateDir holds loop's per-container state: lifecycle markers and pending
 // deletes (applied by the supervisor before it starts the service).
 const stateDir = "/.loop-state"
-
-// outputLines is how many lines of a failed command's output an error
-// carries.
-const outputLines = 20
 
 // lifecycle runs the devcontainer commands after a start: onCreate,
 // updateContent and postCreate once per container (a marker file records
@@ -99,7 +95,7 @@ func (h *handle) runCommand(ctx context.Context, name string, cmd *model.Command
 			if k != "" {
 				label += " (" + k + ")"
 			}
-			t := tail.New(outputLines)
+			t := output.ErrorTail()
 			code, err := h.exec(ctx, execOpts{
 				argv: h.userArgv(argvs[k]), user: h.remoteUser(), dir: h.c.Workdir, env: h.env,
 				stdout: io.MultiWriter(h.out.stdout, t), stderr: io.MultiWriter(h.out.stderr, t),
@@ -131,7 +127,7 @@ func runHostCommand(ctx context.Context, dir string, cmd *model.Command, out *ou
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := tail.New(outputLines)
+			t := output.ErrorTail()
 			c := exec.CommandContext(ctx, argv[0], argv[1:]...)
 			c.Dir = dir
 			c.Stdout, c.Stderr = io.MultiWriter(out.stdout, t), io.MultiWriter(out.stderr, t)

@@ -16,8 +16,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/supervise"
-	"github.com/loopdev/loop/internal/tail"
 )
 
 // The sync channel: one `loopd __recv` exec per running container, started
@@ -116,7 +116,7 @@ type recvConn struct {
 	lines chan string // reply lines; closed when the receiver's output ends
 	acked bool        // guarded by receiver.mu: answered at least once
 
-	stderr    *tail.Lines
+	stderr    *output.Lines
 	quit      chan struct{} // closed by close: the reader stops delivering lines
 	readDone  chan struct{}
 	closeOnce sync.Once
@@ -138,7 +138,7 @@ func (h *handle) startRecv(ctx context.Context) (*recvConn, error) {
 	}
 	c := &recvConn{
 		att: att, w: bufio.NewWriterSize(att.Conn, chunkSize+4),
-		lines: make(chan string, 4), stderr: tail.New(outputLines), quit: make(chan struct{}), readDone: make(chan struct{}),
+		lines: make(chan string, 4), stderr: output.ErrorTail(), quit: make(chan struct{}), readDone: make(chan struct{}),
 	}
 	go c.read()
 	return c, nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 
 	"github.com/loopdev/loop/internal/supervise"
 )
@@ -17,23 +18,27 @@ import (
 // supervisorPath is where the supervisor is mounted in every container.
 const supervisorPath = "/.loop/loopd"
 
-// errDynamic says why a cgo build of loopd cannot be the supervisor.
-var errDynamic = supervise.ErrDynamic
-
-// supervisor returns the host path of the static loopd to mount (see
-// supervise.Binary), found once per Runtime.
-func (r *Runtime) supervisor() (string, error) {
+// supervisor returns the host path of the static supervisor to mount (see
+// supervise.Find) for the engine's architecture, found once per Runtime.
+func (r *Runtime) supervisor(ctx context.Context, cli *client.Client) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.super != "" {
 		return r.super, nil
 	}
-	p, sum, err := supervise.Binary(r.Home, r.Supervisor)
+	v, err := cli.ServerVersion(ctx)
+	if err != nil {
+		return "", fmt.Errorf("supervisor: ask the engine its architecture: %w", err)
+	}
+	f, err := supervise.Find(ctx, supervise.Lookup{Home: r.Home, Override: r.Supervisor, Arch: v.Arch})
 	if err != nil {
 		return "", err
 	}
-	r.super, r.superSum = p, sum
-	return p, nil
+	if f.From == supervise.FromBuild {
+		r.logger().Info("built the container supervisor", "path", f.Path, "from", f.Origin, "arch", f.Arch, "took", f.Took)
+	}
+	r.super, r.superSum = f.Path, f.Sum
+	return f.Path, nil
 }
 
 // copySupervisor copies the supervisor into a created container, for
@@ -70,6 +75,3 @@ func (h *handle) copySupervisor(ctx context.Context, super string) error {
 	}
 	return nil
 }
-
-// checkStatic fails for a dynamically linked (or non-ELF) binary.
-func checkStatic(p string) error { return supervise.CheckStatic(p) }

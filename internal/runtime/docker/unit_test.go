@@ -129,31 +129,6 @@ func TestContextFiles_ExternalDockerfile(t *testing.T) {
 	}
 }
 
-func TestRuntime_Supervisor(t *testing.T) {
-	r := &Runtime{Supervisor: "/bin/ls"}
-	if _, err := r.supervisor(); !errors.Is(err, errDynamic) || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
-		t.Errorf("dynamic supervisor: err = %v, want errDynamic", err)
-	}
-
-	t.Setenv("LOOP_SUPERVISOR", "")
-	r = &Runtime{Home: t.TempDir()}
-	self, _ := os.Executable()
-	p, err := r.supervisor()
-	if checkStatic(self) != nil {
-		if !errors.Is(err, errDynamic) {
-			t.Errorf("dynamic test binary: err = %v, want errDynamic", err)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(p)
-	if err != nil || fi.Mode().Perm() != 0o755 || filepath.Dir(p) != filepath.Join(r.Home, "bin") || !strings.HasPrefix(filepath.Base(p), "loopd-") {
-		t.Errorf("supervisor copy %s: %v %v", p, fi, err)
-	}
-}
-
 func TestSignalExit(t *testing.T) {
 	for _, tc := range []struct {
 		code int

@@ -43,8 +43,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loopdev/loop/internal/cmdpath"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 )
 
 // Defaults for a Spec that leaves them zero.
@@ -109,7 +111,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if env == nil {
 		env = os.Environ()
 	}
-	path, err := LookPath(spec.Argv[0], spec.Dir, env)
+	path, err := cmdpath.Look(spec.Argv[0], spec.Dir, env)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
@@ -227,7 +229,7 @@ func (h *handle) Stop(ctx context.Context) error {
 		h.forget()
 		return nil
 	}
-	h.logger.Info("stop timeout: killing process group", "signal", signalName(h.stopSignal), "timeout", h.stopTimeout.String())
+	h.logger.Info("stop timeout: killing process group", "signal", signame.String(h.stopSignal), "timeout", h.stopTimeout.String())
 	return h.kill()
 }
 
@@ -263,7 +265,7 @@ func (h *handle) signal(sig syscall.Signal) error {
 	}
 	err := syscall.Kill(-h.pgid, sig)
 	if err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal process group %d with %s: %w", h.pgid, signalName(sig), err)
+		return fmt.Errorf("signal process group %d with %s: %w", h.pgid, signame.String(sig), err)
 	}
 	return nil
 }
@@ -314,7 +316,7 @@ func exitOf(ps *os.ProcessState, err error) runtime.Exit {
 		return runtime.Exit{Code: -1, Signal: ""}
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return runtime.Exit{Code: -1, Signal: signalName(ws.Signal())}
+		return runtime.Exit{Code: -1, Signal: signame.String(ws.Signal())}
 	}
 	return runtime.Exit{Code: ps.ExitCode()}
 }

@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -145,12 +143,4 @@ func ownsGroup(rec groupRecord) bool {
 		}
 	}
 	return false
-}
-
-// signalName returns "SIGTERM" for SIGTERM, or "signal 42".
-func signalName(sig syscall.Signal) string {
-	if n := unix.SignalName(sig); n != "" {
-		return n
-	}
-	return "signal " + strconv.Itoa(int(sig))
 }

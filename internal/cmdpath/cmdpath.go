@@ -1,4 +1,8 @@
-package process
+// Package cmdpath finds the executable a command names the way the
+// process that runs it will: in the PATH of the command's own environment,
+// relative to its own directory. It imports nothing that needs cgo, so the
+// in-container supervisor (internal/supervise) can use it and stay static.
+package cmdpath
 
 import (
 	"errors"
@@ -25,11 +29,11 @@ func (e *NotFoundError) Error() string {
 
 func (e *NotFoundError) Unwrap() error { return exec.ErrNotFound }
 
-// LookPath finds the executable for file the way the process will: a name
+// Look finds the executable for file the way the process will: a name
 // with a slash is taken relative to dir, any other name is searched in the
 // PATH of env (not the daemon's PATH). Relative PATH entries are taken
 // relative to dir. The result is absolute when dir is.
-func LookPath(file, dir string, env []string) (string, error) {
+func Look(file, dir string, env []string) (string, error) {
 	if strings.Contains(file, "/") {
 		p := file
 		if !filepath.IsAbs(p) && dir != "" {
