@@ -13,7 +13,7 @@
 // replaces one whose configuration changed.
 //
 // Supported: image entrypoint/cmd (or the resource's), env, user, workdir,
-// bind mounts (read-only or not), privileged, cap_add, keep-alive, live
+// bind mounts and named volumes (read-only or not), privileged, cap_add, keep-alive, live
 // update and exec. Live update's policy (rebuild_on, the sync plan with the
 // ignore rules, run steps, restart in place) is package liveupdate's; the
 // handle is its Driver (update.go). A new task gets
@@ -30,9 +30,11 @@
 // starts (0400, owned by the container user); /run/secrets is a tmpfs of
 // its own, so their values never reach the snapshot on disk.
 //
+// Named volumes live in nerdctl's volume store (volumes.go).
+//
 // Not supported, with a clear error: image builds (build with the docker
 // runtime, or import the image: `docker save IMG | ctr -n loop images import -`),
-// named volumes, port remapping. Containers use host networking, so
+// port remapping. Containers use host networking, so
 // published ports are not needed: a port mapping only declares which host
 // port the service will listen on, and Start checks it is free.
 package containerd
@@ -84,7 +86,10 @@ type Runtime struct {
 	// Supervisor is the host path of a static supervisor (loop-supervisor
 	// or loopd) to mount at /.loop/loopd; "": supervise.Find's lookup.
 	Supervisor string
-	Logger     *slog.Logger // nil: slog.Default()
+	// DataRoot holds named volumes, in nerdctl's layout; "":
+	// $LOOP_CONTAINERD_DATA_ROOT, else DefaultDataRoot (nerdctl's own).
+	DataRoot string
+	Logger   *slog.Logger // nil: slog.Default()
 
 	mu  sync.Mutex
 	cli *client.Client
@@ -243,6 +248,9 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 	if err := portsFree(c.Ports); err != nil {
 		return nil, err
 	}
+	if err := r.ensureVolumes(ctx, cli, img, spec.Project, cfg.volumes); err != nil {
+		return nil, err
+	}
 	if ctr == nil {
 		ctr, err = r.create(ctx, cli, id, img, spec, cfg, hash, argv)
 		if err != nil {
@@ -328,13 +336,18 @@ var (
 // containerID is loop-<project>-<resource>, with every run of characters
 // containerd does not accept replaced by "-".
 func containerID(project, resource string) string {
-	id := "loop-" + project + "-" + resource
-	if validID.MatchString(id) && len(id) <= 76 {
-		return id
+	return identifier("loop-"+project+"-"+resource, 76)
+}
+
+// identifier makes s a containerd identifier of at most max bytes: every
+// run of other characters becomes "-".
+func identifier(s string, max int) string {
+	if validID.MatchString(s) && len(s) <= max {
+		return s
 	}
-	id = strings.Trim(invalidID.ReplaceAllString(id, "-"), "-")
-	if len(id) > 76 {
-		id = strings.TrimRight(id[:76], "-._")
+	s = strings.Trim(invalidID.ReplaceAllString(s, "-"), "-")
+	if len(s) > max {
+		s = strings.TrimRight(s[:max], "-._")
 	}
-	return id
+	return s
 }

@@ -3,6 +3,8 @@ package containerd
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -352,7 +354,7 @@ func TestRuntime_Start_unsupported(t *testing.T) {
 		want  string
 	}{
 		{"build", model.Container{Image: "app", Build: &model.Image{Name: "app", Dockerfile: "/p/Dockerfile"}}, nil, "build with the docker runtime or import the image"},
-		{"named volume", model.Container{Image: "x", Volumes: []model.Volume{{Source: "data", Target: "/data", Named: true}}}, nil, "no named volumes"},
+		{"relative volume target", model.Container{Image: "x", Volumes: []model.Volume{{Source: "data", Target: "data", Named: true}}}, nil, "the target must be an absolute path"},
 		{"remapped port", model.Container{Image: "x", Ports: []model.PortMap{{Host: 8080, Container: 80}}}, nil, "host networking"},
 		{"relative file", model.Container{Image: "x"}, map[string]string{"run/secrets/a": "v"}, `file "run/secrets/a": want a clean absolute path`},
 		{"file with ..", model.Container{Image: "x"}, map[string]string{"/run/secrets/../../etc/passwd": "v"}, "want a clean absolute path"},
@@ -618,4 +620,89 @@ func TestRuntime_Exec(t *testing.T) {
 	if _, err := x.Exec(t.Context(), runtime.ExecSpec{Argv: []string{"true"}}); !errors.Is(err, errStopped) {
 		t.Errorf("Exec after Stop = %v, want %v", err, errStopped)
 	}
+}
+
+// TestRuntime_NamedVolumes: a named volume starts as a copy of what the
+// image has at its mount point (owners kept), outlives its container, is
+// the project's own, lives in nerdctl's layout, and `loop down --volumes`
+// (RemoveVolumes) removes only the project's.
+func TestRuntime_NamedVolumes(t *testing.T) {
+	e := setup(t)
+	rt := e.runtime()
+	rt.DataRoot = t.TempDir()
+	defer rt.Close()
+	spec := func(project, env string) runtime.Spec {
+		return runtime.Spec{
+			Name: "vol", Project: project, ProjectDir: t.TempDir(), StopTimeout: 2 * time.Second,
+			Env: []string{"RUN=" + env},
+			Container: &model.Container{
+				Image:   testImage,
+				Cmd:     []string{"/bin/sh", "-c", `trap "exit 0" TERM; sleep 1000 & wait`},
+				Volumes: []model.Volume{{Source: "home", Target: "/home", Named: true}},
+			},
+		}
+	}
+	start := func(s runtime.Spec) runtime.Handle {
+		t.Helper()
+		h, err := rt.Start(t.Context(), s)
+		if err != nil {
+			t.Fatalf("Start %s: %v", s.Project, err)
+		}
+		t.Cleanup(func() { h.Stop(context.Background()) })
+		return h
+	}
+
+	h := start(spec("volp", "1"))
+	if code, out := execOut(t, h, "stat", "-c", "%u %g", "/home/dev"); code != 0 || out != "1000 1000\n" {
+		t.Errorf("stat /home/dev in a new volume = %d %q, want the image's directory owned by 1000", code, out)
+	}
+	if code, out := execOut(t, h, "sh", "-c", "echo kept > /home/dev/note"); code != 0 {
+		t.Fatalf("write into the volume: %d %q", code, out)
+	}
+	store := filepath.Join(rt.DataRoot, hashPrefix(e.addr), "volumes", e.ns)
+	if b, err := os.ReadFile(filepath.Join(store, "volp_home", "_data", "dev", "note")); err != nil || string(b) != "kept\n" {
+		t.Errorf("the volume on the host (nerdctl's layout) = %q, %v", b, err)
+	}
+	if err := h.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	// A changed configuration replaces the container; the volume stays.
+	h = start(spec("volp", "2"))
+	if code, out := execOut(t, h, "cat", "/home/dev/note"); code != 0 || out != "kept\n" {
+		t.Errorf("the volume after the container was replaced = %d %q, want what was written", code, out)
+	}
+	// Another project's volume of the same name is its own.
+	q := start(spec("volq", "1"))
+	if code, out := execOut(t, q, "ls", "/home/dev"); code != 0 || out != "" {
+		t.Errorf("another project's volume = %d %q, want a fresh copy of the image's /home", code, out)
+	}
+
+	// A volume of that name loop did not make for the project is refused.
+	foreign := filepath.Join(store, "volr_home")
+	if err := os.MkdirAll(filepath.Join(foreign, "_data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(foreign, "volume.json"), []byte(`{"labels": {"owner": "nerdctl"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Start(t.Context(), spec("volr", "1")); err == nil || !strings.Contains(err.Error(), "was not made by loop for project volr") {
+		t.Errorf("Start with a foreign volume of that name = %v, want it refused", err)
+	}
+
+	if err := rt.RemoveVolumes(t.Context(), "volp"); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"volp_home": false, "volq_home": true, "volr_home": true} {
+		if _, err := os.Stat(filepath.Join(store, name)); (err == nil) != want {
+			t.Errorf("after RemoveVolumes(volp): %s exists = %v, want %v", name, err == nil, want)
+		}
+	}
+}
+
+// hashPrefix is nerdctl's <ADDRHASH>: the first 8 hex digits of the
+// address's sha256.
+func hashPrefix(addr string) string {
+	sum := sha256.Sum256([]byte(addr))
+	return hex.EncodeToString(sum[:])[:8]
 }

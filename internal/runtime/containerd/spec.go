@@ -54,6 +54,8 @@ type config struct {
 	Supervisor  string // host path of the static loopd
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
+
+	volumes []volumeMount // the named volumes among Mounts, made before the container
 }
 
 // config checks spec and turns it into a config.
@@ -87,18 +89,24 @@ func (r *Runtime) config(ctx context.Context, spec runtime.Spec) (*config, error
 		}
 	}
 	for _, v := range c.Volumes {
+		opt := "rw"
+		if v.ReadOnly {
+			opt = "ro"
+		}
 		if v.Named {
-			return nil, fmt.Errorf("volume %s:%s: the containerd runtime has no named volumes; bind-mount a host directory instead, or use the docker runtime", v.Source, v.Target)
+			if !filepath.IsAbs(v.Target) {
+				return nil, fmt.Errorf("volume %s:%s: the target must be an absolute path", v.Source, v.Target)
+			}
+			name := volumeName(spec.Project, v.Source)
+			cfg.volumes = append(cfg.volumes, volumeMount{name: name, source: v.Source, target: v.Target})
+			cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: v.Target, Type: "bind", Source: r.volumeData(name), Options: []string{"rbind", opt}})
+			continue
 		}
 		if !filepath.IsAbs(v.Source) || !filepath.IsAbs(v.Target) {
 			return nil, fmt.Errorf("volume %s:%s: both paths must be absolute", v.Source, v.Target)
 		}
 		if _, err := os.Stat(v.Source); err != nil {
 			return nil, fmt.Errorf("volume %s:%s: %w; create the host directory first", v.Source, v.Target, err)
-		}
-		opt := "rw"
-		if v.ReadOnly {
-			opt = "ro"
 		}
 		cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: v.Target, Type: "bind", Source: v.Source, Options: []string{"rbind", opt}})
 	}
