@@ -30,6 +30,7 @@ type loopEnv struct {
 	t    *testing.T
 	home string // LOOP_HOME: short, for the socket path limit
 	dir  string // the project directory (holds the Loopfile)
+	env  []string // added to every CLI run's environment (and so to a loopd it starts)
 }
 
 // newEnv makes a LOOP_HOME and a project directory named project. Cleanup
@@ -76,9 +77,9 @@ func (e *loopEnv) write(name, content string) {
 func (e *loopEnv) environ() []string {
 	// The config files are pinned inside LOOP_HOME (absent unless a test
 	// writes them), so the machine's own do not leak into tests.
-	return append(os.Environ(), "LOOP_HOME="+e.home, "NO_COLOR=1",
+	return append(append(os.Environ(), "LOOP_HOME="+e.home, "NO_COLOR=1",
 		"LOOP_ORG_CONFIG="+filepath.Join(e.home, "org-config.yaml"),
-		"LOOP_CONFIG="+filepath.Join(e.home, "config.yaml"))
+		"LOOP_CONFIG="+filepath.Join(e.home, "config.yaml")), e.env...)
 }
 
 // result is what a CLI run printed and its exit code.
