@@ -28,8 +28,8 @@ const cmdTimeout = 60 * time.Second
 // loopEnv is one test's daemon (its own LOOP_HOME) and project directory.
 type loopEnv struct {
 	t    *testing.T
-	home string // LOOP_HOME: short, for the socket path limit
-	dir  string // the project directory (holds the Loopfile)
+	home string   // LOOP_HOME: short, for the socket path limit
+	dir  string   // the project directory (holds the Loopfile)
 	env  []string // added to every CLI run's environment (and so to a loopd it starts)
 }
 
