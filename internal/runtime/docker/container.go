@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -59,88 +60,46 @@ func settled(ctx context.Context) (context.Context, context.CancelFunc) {
 // container it created; an adopted container is left as it is, for the
 // caller to keep or remove.
 func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle, error) {
+	h, err := r.start(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	return h, nil
+}
+
+// prepared is what a start decided before touching a container: the image,
+// the container's configuration and its hash.
+type prepared struct {
+	ref    string // the image reference (built, or the resource's)
+	img    image.InspectResponse
+	super  string // host path of the supervisor
+	cfg    *container.Config
+	hcfg   *container.HostConfig
+	netcfg *network.NetworkingConfig
+}
+
+func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error) {
 	c := spec.Container
 	if c == nil {
-		return nil, fmt.Errorf("start %s: not a container resource", spec.Name)
+		return nil, errors.New("not a container resource")
 	}
 	cli, err := r.client(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, err
 	}
 	out := newOutputs(spec.Stdout, spec.Stderr)
-
-	if c.Lifecycle != nil && c.Lifecycle.Initialize != nil {
-		if err := runHostCommand(ctx, spec.ProjectDir, c.Lifecycle.Initialize, out); err != nil {
-			return nil, fmt.Errorf("start %s: initializeCommand: %w", spec.Name, err)
-		}
-	}
-
-	ref := c.Image
-	if c.Build != nil {
-		if ref, err = r.buildImage(ctx, cli, spec.Project, c.Build, out.stdout); err != nil {
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-		}
-	}
-	img, err := cli.ImageInspect(ctx, ref)
+	p, err := r.prepare(ctx, cli, spec, out)
 	if err != nil {
-		if client.IsErrNotFound(err) {
-			return nil, fmt.Errorf("start %s: image %s is not present locally and no registry is reachable: build it or docker load it", spec.Name, ref)
-		}
-		return nil, fmt.Errorf("start %s: inspect image %s: %w", spec.Name, ref, err)
+		return nil, err
 	}
-	super, err := r.supervisor(ctx, cli)
+	id, running, err := r.adopt(ctx, cli, spec, p.cfg.Labels[LabelConfig])
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-	}
-	bindSuper := ""
-	if !r.copySuper {
-		bindSuper = super
-	}
-	cfg, hcfg, err := containerConfig(spec, ref, img, bindSuper)
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-	}
-	cfg.Labels[LabelSupervisor] = r.superSum
-	netcfg := networkEndpoint(spec.Project, spec.Name, c.Aliases)
-	confHash := configHash(img.ID, cfg, hcfg, netcfg)
-	cfg.Labels[LabelConfig] = confHash
-
-	id, running, err := r.adopt(ctx, cli, spec, confHash)
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, err
 	}
 	created := id == ""
 	if created {
-		if err := r.prepareMounts(ctx, cli, spec); err != nil {
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-		}
-		if err := portsFree(c.Ports); err != nil {
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-		}
-		netID, err := r.ensureNetwork(ctx, cli, spec.Project)
-		if err != nil {
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-		}
-		// By ID: the name may be ambiguous on an old engine. (The config
-		// hash above used the name, which stays the same.)
-		hcfg.NetworkMode = container.NetworkMode(netID)
-		netcfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-			netID: netcfg.EndpointsConfig[NetworkName(spec.Project)],
-		}}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-		}
-		mctx, cancel := settled(ctx)
-		resp, err := cli.ContainerCreate(mctx, cfg, hcfg, netcfg, nil, ContainerName(spec.Project, spec.Name))
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("start %s: create container: %w", spec.Name, err)
-		}
-		id = resp.ID
-		r.logger().Info("container created", "resource", spec.Name, "container", shortID(id), "image", ref)
-		if err := ctx.Err(); err != nil {
-			r.remove(ctx, spec.Name, id)
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		if id, err = r.create(ctx, cli, spec, p); err != nil {
+			return nil, err
 		}
 	} else {
 		r.logger().Info("container adopted", "resource", spec.Name, "container", shortID(id), "running", running)
@@ -150,69 +109,178 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	h.restarts = supervise.NewRestarts(out.stderr)
 	h.live = h.newLive()
 	if created && r.copySuper {
-		if err := h.copySupervisor(ctx, super); err != nil {
-			return nil, h.fail(ctx, true, fmt.Errorf("start %s: %w", spec.Name, err))
+		if err := h.copySupervisor(ctx, p.super); err != nil {
+			return nil, h.fail(ctx, true, err)
 		}
 	}
-	if h.uid, h.gid, err = h.resolveUser(ctx, effectiveUser(c.User, img)); err != nil {
-		return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
+	if h.uid, h.gid, err = h.resolveUser(ctx, effectiveUser(c.User, p.img)); err != nil {
+		return nil, h.fail(ctx, created, err)
 	}
 	if !created && !running {
-		if err := portsFree(c.Ports); err != nil {
-			// A start of this container may have landed since it was
-			// listed (asked by a loopd killed while starting it): it
-			// holds the ports then, and is adopted running.
-			if info, ierr := cli.ContainerInspect(ctx, id); ierr != nil || info.State == nil || !info.State.Running {
-				return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-			}
-			running = true
-			r.logger().Info("adopted container started meanwhile: adopted running", "resource", spec.Name, "container", shortID(id))
+		if running, err = h.startedMeanwhile(ctx); err != nil {
+			return nil, err
 		}
 	}
 	since := ""
 	if running {
 		since = time.Now().Format(time.RFC3339Nano)
 		if err := h.initialSync(ctx, true); err != nil {
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+			return nil, err
 		}
 		if err := h.writeFiles(ctx); err != nil {
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+			return nil, err
 		}
 	} else {
 		if !created {
 			since = time.Now().Format(time.RFC3339Nano)
 		}
-		if err := h.initialSync(ctx, false); err != nil {
-			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
-		}
-		if err := h.writeFiles(ctx); err != nil {
-			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
-		}
-		pending := false
-		if !created {
-			if pending, err = h.prunePendingDeletes(ctx); err != nil {
-				return nil, fmt.Errorf("start %s: check pending deletes: %w", spec.Name, err)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, h.fail(ctx, created, fmt.Errorf("start %s: %w", spec.Name, err))
-		}
-		mctx, cancel := settled(ctx)
-		err := cli.ContainerStart(mctx, id, container.StartOptions{})
-		cancel()
-		if err == nil {
-			err = ctx.Err() // started, but called off meanwhile
-		}
-		if err != nil {
-			return nil, h.fail(ctx, created, fmt.Errorf("start %s: start container: %w", spec.Name, err))
-		}
-		if pending {
-			if err := h.awaitDeletes(ctx); err != nil {
-				return nil, fmt.Errorf("start %s: wait for the deletes queued while it was stopped: %w", spec.Name, err)
-			}
+		if err := h.startStopped(ctx, created); err != nil {
+			return nil, err
 		}
 	}
-	info, err := cli.ContainerInspect(ctx, id)
+	if err := h.ready(ctx, since, !running); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// prepare runs the devcontainer's initializeCommand on the host, builds or
+// finds the image, finds the supervisor and makes the container's
+// configuration, labelled with its hash.
+func (r *Runtime) prepare(ctx context.Context, cli *client.Client, spec runtime.Spec, out *outputs) (*prepared, error) {
+	c := spec.Container
+	if c.Lifecycle != nil && c.Lifecycle.Initialize != nil {
+		if err := runHostCommand(ctx, spec.ProjectDir, c.Lifecycle.Initialize, out); err != nil {
+			return nil, fmt.Errorf("initializeCommand: %w", err)
+		}
+	}
+	p := &prepared{ref: c.Image}
+	var err error
+	if c.Build != nil {
+		if p.ref, err = r.buildImage(ctx, cli, spec.Project, c.Build, out.stdout); err != nil {
+			return nil, err
+		}
+	}
+	if p.img, err = cli.ImageInspect(ctx, p.ref); err != nil {
+		if client.IsErrNotFound(err) {
+			return nil, fmt.Errorf("image %s is not present locally and no registry is reachable: build it or docker load it", p.ref)
+		}
+		return nil, fmt.Errorf("inspect image %s: %w", p.ref, err)
+	}
+	if p.super, err = r.supervisor(ctx, cli); err != nil {
+		return nil, err
+	}
+	bindSuper := ""
+	if !r.copySuper {
+		bindSuper = p.super
+	}
+	if p.cfg, p.hcfg, err = containerConfig(spec, p.ref, p.img, bindSuper); err != nil {
+		return nil, err
+	}
+	p.cfg.Labels[LabelSupervisor] = r.superSum
+	p.netcfg = networkEndpoint(spec.Project, spec.Name, c.Aliases)
+	p.cfg.Labels[LabelConfig] = configHash(p.img.ID, p.cfg, p.hcfg, p.netcfg)
+	return p, nil
+}
+
+// create makes the container (its volumes and the project's network first)
+// and returns its ID. A create called off after the engine made it is
+// undone.
+func (r *Runtime) create(ctx context.Context, cli *client.Client, spec runtime.Spec, p *prepared) (string, error) {
+	if err := r.prepareMounts(ctx, cli, spec); err != nil {
+		return "", err
+	}
+	if err := portsFree(spec.Container.Ports); err != nil {
+		return "", err
+	}
+	netID, err := r.ensureNetwork(ctx, cli, spec.Project)
+	if err != nil {
+		return "", err
+	}
+	// By ID: the name may be ambiguous on an old engine. (The config hash
+	// used the name, which stays the same.)
+	p.hcfg.NetworkMode = container.NetworkMode(netID)
+	netcfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+		netID: p.netcfg.EndpointsConfig[NetworkName(spec.Project)],
+	}}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	mctx, cancel := settled(ctx)
+	resp, err := cli.ContainerCreate(mctx, p.cfg, p.hcfg, netcfg, nil, ContainerName(spec.Project, spec.Name))
+	cancel()
+	if err != nil {
+		return "", fmt.Errorf("create container: %w", err)
+	}
+	r.logger().Info("container created", "resource", spec.Name, "container", shortID(resp.ID), "image", p.ref)
+	if err := ctx.Err(); err != nil {
+		r.remove(ctx, spec.Name, resp.ID)
+		return "", err
+	}
+	return resp.ID, nil
+}
+
+// startedMeanwhile checks the ports of an adopted stopped container before
+// it is started. A start of it may have landed since it was listed (asked by
+// a loopd killed while starting it): it holds the ports then, and is adopted
+// running.
+func (h *handle) startedMeanwhile(ctx context.Context) (running bool, err error) {
+	err = portsFree(h.c.Ports)
+	if err == nil {
+		return false, nil
+	}
+	if info, ierr := h.cli.ContainerInspect(ctx, h.id); ierr != nil || info.State == nil || !info.State.Running {
+		return false, err
+	}
+	h.r.logger().Info("adopted container started meanwhile: adopted running", "resource", h.spec.Name, "container", shortID(h.id))
+	return true, nil
+}
+
+// startStopped syncs into a container that is not running, writes its
+// files and starts it; the deletes queued while an adopted one was stopped
+// are applied before it returns. A container this start created is removed
+// when that fails.
+func (h *handle) startStopped(ctx context.Context, created bool) error {
+	if err := h.initialSync(ctx, false); err != nil {
+		return h.fail(ctx, created, err)
+	}
+	if err := h.writeFiles(ctx); err != nil {
+		return h.fail(ctx, created, err)
+	}
+	pending := false
+	if !created {
+		var err error
+		if pending, err = h.prunePendingDeletes(ctx); err != nil {
+			return fmt.Errorf("check pending deletes: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return h.fail(ctx, created, err)
+	}
+	mctx, cancel := settled(ctx)
+	err := h.cli.ContainerStart(mctx, h.id, container.StartOptions{})
+	cancel()
+	if err == nil {
+		err = ctx.Err() // started, but called off meanwhile
+	}
+	if err != nil {
+		return h.fail(ctx, created, fmt.Errorf("start container: %w", err))
+	}
+	if pending {
+		if err := h.awaitDeletes(ctx); err != nil {
+			return fmt.Errorf("wait for the deletes queued while it was stopped: %w", err)
+		}
+	}
+	return nil
+}
+
+// ready watches the running container (its output since since, "" for
+// all), resolves its remote env and runs the devcontainer lifecycle
+// (postStartCommand only when loop started it). When that fails the
+// container is stopped and removed: the next start creates it again and
+// reruns the steps, and `loop down` finds nothing left behind.
+func (h *handle) ready(ctx context.Context, since string, started bool) error {
+	info, err := h.cli.ContainerInspect(ctx, h.id)
 	var containerEnv []string
 	if err == nil && info.State != nil {
 		h.pid = info.State.Pid
@@ -222,23 +290,19 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 	h.watch(since)
 	err = h.resolveEnv(ctx, containerEnv)
-	// postStartCommand runs when loop started the container, not when it
-	// adopted one that was already running.
 	if err == nil {
-		err = h.lifecycle(ctx, !running)
+		err = h.lifecycle(ctx, started)
 	}
 	if err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), h.stopTimeout()+stopGrace+5*time.Second)
 		defer cancel()
 		t := int((h.stopTimeout() + stopGrace).Seconds())
-		_ = cli.ContainerStop(sctx, id, container.StopOptions{Timeout: &t})
+		_ = h.cli.ContainerStop(sctx, h.id, container.StopOptions{Timeout: &t})
 		<-h.done
-		// Removed, not kept: the next start creates it again and reruns the
-		// steps, and `loop down` finds nothing left behind.
-		_ = cli.ContainerRemove(sctx, id, container.RemoveOptions{Force: true})
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		_ = h.cli.ContainerRemove(sctx, h.id, container.RemoveOptions{Force: true})
+		return err
 	}
-	return h, nil
+	return nil
 }
 
 // fail removes a container Start created before failing.
