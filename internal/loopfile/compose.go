@@ -17,19 +17,15 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/compose"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/signame"
 	loopsync "github.com/loopdev/loop/internal/sync"
-	"go.starlark.net/starlark"
 )
 
-// registerCompose registers the compose builtins.
-func registerCompose(env starlark.StringDict) {
-	env["compose"] = starlark.NewBuiltin("compose", builtinCompose)
-}
-
-var composeParams = []string{"path?", "profiles?", "env_file?"}
+var composePlugin = &plugin{builtins: []*builtin{composeBuiltin}}
 
 // composeKeys are the service keys compose() maps; any other key a service
 // sets is reported as a warning. "networks" is checked on its own.
@@ -45,14 +41,20 @@ var composeKeys = map[string]bool{
 	"expose": true,
 }
 
+var composeBuiltin = &builtin{
+	Name: "compose", Returns: "list", fn: builtinCompose,
+	Doc: "Imports every service of a Docker Compose file as a container resource (image or build, command, environment, ports, volumes, depends_on, `develop.watch` mapped onto sync/restart/rebuild_on); unsupported keys become warnings (docs/compose.md). Returns the list of resource names.",
+	Params: []Param{
+		{"path", `"docker-compose.yml"`, "the Compose file, relative to the project directory; its directory is Compose's working directory"},
+		{"profiles", "[]", "Compose profiles to enable; services with other profiles are skipped"},
+		{"env_file", "None", "an extra `.env`-style file for `${VAR}` interpolation (the Compose file's `.env` is read too)"},
+	},
+}
+
 // compose(path="docker-compose.yml", profiles=[], env_file=None) declares
 // one container resource per service of a Compose file. Returns the list
 // of resource names.
-func builtinCompose(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, composeParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinCompose(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	file := s.abs(a.str("path", "docker-compose.yml"))
 	profiles := a.strList("profiles")

@@ -12,27 +12,30 @@ import (
 	"strconv"
 	"strings"
 
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/devcontainer"
 	"github.com/loopdev/loop/internal/model"
-	"go.starlark.net/starlark"
 )
-
-var devcontainerParams = []string{
-	"name", "path?", "sync?", "on_change?", "readiness?", "resource_deps?",
-	"links?", "labels?", "trigger?", "auto_start?", "deps?", "ignore?",
-	"stop_signal?", "stop_timeout?",
-}
 
 // loadDevcontainer reads a devcontainer.json; tests replace it.
 var loadDevcontainer = devcontainer.Load
 
+var devcontainerBuiltin = &builtin{
+	Name: "devcontainer", Returns: "name", fn: builtinDevcontainer,
+	Doc: "A container resource declared by a devcontainer.json (JSONC). Its image or build, container settings, `containerEnv`, `forwardPorts` and lifecycle commands become the resource; the workspace is bind-mounted. Returns `name`.",
+	Params: []Param{
+		pName,
+		{"path", `""`, "the devcontainer.json relative to the project directory; `\"\"` looks it up as the spec does"},
+		pSync, pOnChange, pReadiness, pResDeps, pLinks, pLabels, pTrigger, pAutoStart,
+		{"deps", "None", "paths watched for this resource; `None`: what needs a rebuild, sync locals and run triggers"},
+		pIgnore, pStopSig, pStopTime,
+	},
+}
+
 // devcontainer(name, path="", ...) declares the container a devcontainer.json
 // describes, plus the user's live-update rules. Returns name.
-func builtinDevcontainer(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, devcontainerParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinDevcontainer(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := readContainerCommon(s, a)
 	config := a.str("path", "")

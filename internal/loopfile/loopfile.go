@@ -43,10 +43,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loopdev/loop/internal/model"
-	"github.com/loopdev/loop/internal/output"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 )
 
 // Options for one evaluation.
@@ -106,34 +107,6 @@ func (e *Error) WithCause(cause error) *Error {
 var fileOptions = &syntax.FileOptions{
 	Set:             true,
 	TopLevelControl: true,
-}
-
-// A plugin registers a group of builtins into the predeclared environment.
-type plugin func(predeclared starlark.StringDict)
-
-// plugins lists every builtin group; see resources.go, probes.go,
-// settings.go, files.go, containers.go, ship.go and catalog.go.
-var plugins = []plugin{
-	registerResources,
-	registerProbes,
-	registerSettings,
-	registerFiles,
-	registerContainers,
-	registerShip,
-	registerCatalog,
-	registerSecrets,
-	registerDatabases,
-	registerRoutes,
-	registerCompose,
-}
-
-// predeclared returns a fresh environment with every plugin's builtins.
-func predeclared() starlark.StringDict {
-	env := starlark.StringDict{}
-	for _, register := range plugins {
-		register(env)
-	}
-	return env
 }
 
 // stateKey is the thread-local key of the *evalState.

@@ -11,27 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/signame"
-	"go.starlark.net/starlark"
 )
 
-func registerResources(env starlark.StringDict) {
-	env["service"] = starlark.NewBuiltin("service", builtinService)
-	env["task"] = starlark.NewBuiltin("task", builtinTask)
-	env["link"] = starlark.NewBuiltin("link", builtinLink)
-}
-
-var serviceParams = []string{
-	"name", "cmd", "dir?", "env?", "deps?", "ignore?", "readiness?",
-	"resource_deps?", "ports?", "links?", "labels?", "trigger?",
-	"auto_start?", "stop_signal?", "stop_timeout?", "restart?",
-}
-
-var taskParams = []string{
-	"name", "cmd", "dir?", "env?", "deps?", "ignore?",
-	"resource_deps?", "labels?", "trigger?", "auto_start?",
-}
+var resourcesPlugin = &plugin{builtins: []*builtin{serviceBuiltin, taskBuiltin, linkBuiltin}}
 
 // Default stop settings for services.
 const (
@@ -43,12 +29,19 @@ const (
 // container label and a shell argument.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+var serviceBuiltin = &builtin{
+	Name: "service", Returns: "name", fn: builtinService,
+	Doc: "A long-running process, restarted when its deps change. Returns `name`, so the result can be used in another resource's `resource_deps`.",
+	Params: []Param{
+		pName, pCmd, pDir, pEnv, pDeps, pIgnore, pReadiness, pResDeps,
+		{"ports", "[]", "ports the service listens on (1-65535, checked free before start)"},
+		pLinks, pLabels, pTrigger, pAutoStart, pStopSig, pStopTime,
+		{"restart", `"on-change"`, "`\"on-change\"` or `\"never\"` (the service reloads itself)"},
+	},
+}
+
 // service(name, cmd, ...) declares a long-running process. Returns name.
-func builtinService(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, serviceParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinService(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := readCommon(s, a, model.KindService)
 	r.Readiness = a.probe("readiness")
@@ -61,12 +54,16 @@ func builtinService(thread *starlark.Thread, b *starlark.Builtin, posArgs starla
 	return s.declare(thread, a, r)
 }
 
+var taskBuiltin = &builtin{
+	Name: "task", Returns: "name", fn: builtinTask,
+	Doc: "A command that runs to completion (build, generate, migrate, test); ready when it exits 0, and runs again when its deps change. Returns `name`.",
+	Params: []Param{
+		pName, pCmd, pDir, pEnv, pDeps, pIgnore, pResDeps, pLabels, pTrigger, pAutoStart,
+	},
+}
+
 // task(name, cmd, ...) declares a command that runs to completion. Returns name.
-func builtinTask(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, taskParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinTask(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := readCommon(s, a, model.KindTask)
 	// A task has no stop arguments, but the engine may have to stop one
@@ -273,12 +270,17 @@ func (l *linkValue) Freeze()               {}
 func (l *linkValue) Truth() starlark.Bool  { return true }
 func (l *linkValue) Hash() (uint32, error) { return starlark.String(l.link.URL).Hash() }
 
+var linkBuiltin = &builtin{
+	Name: "link", Returns: "link", fn: builtinLink,
+	Doc: "A URL with a display name, for `links=`. A plain string in `links=` is a link without a name.",
+	Params: []Param{
+		{"url", "", "the URL"},
+		{"name", `""`, "display name"},
+	},
+}
+
 // link(url, name="") returns a link for a resource's links=.
-func builtinLink(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "url", "name?")
-	if err != nil {
-		return nil, err
-	}
+func builtinLink(_ *starlark.Thread, a *args) (starlark.Value, error) {
 	l := model.Link{URL: a.str("url", ""), Name: a.str("name", "")}
 	if a.err != nil {
 		return nil, a.err

@@ -13,15 +13,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loopdev/loop/internal/model"
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
-func registerRoutes(env starlark.StringDict) {
-	env["route"] = starlark.NewBuiltin("route", builtinRoute)
-}
-
-var routeParams = []string{"host", "to", "path?", "timeout?"}
+var routesPlugin = &plugin{builtins: []*builtin{routeBuiltin}}
 
 // routeHostRe is one DNS label, the NAME of NAME.localhost.
 var routeHostRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -32,14 +29,21 @@ type pendingRoute struct {
 	toPos model.Position // the to argument, for the error
 }
 
+var routeBuiltin = &builtin{
+	Name: "route", Returns: "None", fn: builtinRoute,
+	Doc: "A stable local URL for a resource, served by loopd's gateway (docs/gateway.md): while the resource restarts, requests are held instead of refused. Returns `None`.",
+	Params: []Param{
+		{"host", "", "the name served as `http://NAME.localhost:PORT` by loopd's gateway: `\"api\"` or `\"api.localhost\"`"},
+		{"to", "", "`\"RESOURCE:PORT\"`: the resource (declared anywhere in the Loopfile) and the port it listens on (1-65535)"},
+		{"path", `"/"`, "URL path prefix; the longest matching prefix wins; the path is passed on unchanged"},
+		{"timeout", "None", "how long the resource may take to start answering a request (to its first response byte; streams may then run on) before the gateway answers 504, e.g. `\"5s\"`; `None`: the gateway's default (30s, or `LOOP_GATEWAY_TIMEOUT`); at most 1h"},
+	},
+}
+
 // route(host, to, path="/", timeout=None) routes
 // http://HOST.localhost:PORT/PATH to the resource:port in to; timeout
 // bounds the wait for the first byte of each response. Returns None.
-func builtinRoute(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, routeParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinRoute(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := &model.Route{
 		Host: a.routeHost("host"),

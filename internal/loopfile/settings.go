@@ -6,21 +6,25 @@ import (
 	"go.starlark.net/starlark"
 )
 
-func registerSettings(env starlark.StringDict) {
-	env["watch_settings"] = starlark.NewBuiltin("watch_settings", builtinWatchSettings)
+var settingsPlugin = &plugin{builtins: []*builtin{watchSettingsBuiltin}}
+
+var watchSettingsBuiltin = &builtin{
+	Name: "watch_settings", Returns: "None", fn: builtinWatchSettings,
+	Doc: "Tunes the file watcher for the whole project. Call it at most once.",
+	Params: []Param{
+		{"ignore", "[]", "gitignore-style patterns relative to the project directory"},
+		{"debounce", `"15ms"`, "the quiet period that ends a batch of changes"},
+		{"max_wait", `"2s"`, "how long a batch may keep growing (at least `debounce`)"},
+	},
 }
 
 // watch_settings(ignore=[], debounce="15ms", max_wait="2s") sets
 // Project.Watch. It may be called at most once per evaluation.
-func builtinWatchSettings(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinWatchSettings(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	if s.watchSet {
 		return nil, errorf("merge the two calls into one",
 			"watch_settings: called twice (first at %s)", s.relPos(s.watchPos))
-	}
-	a, err := unpack(b.Name(), posArgs, kwargs, "ignore?", "debounce?", "max_wait?")
-	if err != nil {
-		return nil, err
 	}
 	w := s.project.Watch
 	w.Ignore = a.strList("ignore")
