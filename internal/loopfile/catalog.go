@@ -21,7 +21,14 @@ import (
 	"github.com/loopdev/loop/internal/model"
 )
 
-var catalogPlugin = &plugin{builtins: []*builtin{catalogBuiltin}}
+var catalogPlugin = &plugin{
+	builtins: []*builtin{catalogBuiltin},
+	resolve:  (*evalState).resolveCatalog,
+}
+
+// catalogState is the catalog plugin's state: the catalog() calls, whose
+// resources are checked once every resource is known.
+type catalogState struct{ pending []*pendingCatalog }
 
 // lifecycles are the values of catalog(lifecycle=).
 var lifecycles = []string{model.LifecycleExperimental, model.LifecycleProduction, model.LifecycleDeprecated}
@@ -79,7 +86,8 @@ func builtinCatalog(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
-	for _, prev := range s.catalogs {
+	st := pluginState[catalogState](s)
+	for _, prev := range st.pending {
 		if prev.entry.Resource != e.Resource {
 			continue
 		}
@@ -99,7 +107,7 @@ func builtinCatalog(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	if !ok {
 		index = -1
 	}
-	s.catalogs = append(s.catalogs, &pendingCatalog{
+	st.pending = append(st.pending, &pendingCatalog{
 		entry:       e,
 		resourcePos: toPos(s.argPos(thread.CallFrame(1).Pos, "resource", index)),
 	})
@@ -114,7 +122,7 @@ func (s *evalState) resolveCatalog() error {
 	for i, r := range s.project.Resources {
 		names[i] = r.Name
 	}
-	for _, pc := range s.catalogs {
+	for _, pc := range pluginState[catalogState](s).pending {
 		name := pc.entry.Resource
 		if name == "" || s.project.Resource(name) != nil {
 			continue

@@ -25,7 +25,14 @@ import (
 	"github.com/loopdev/loop/internal/subpath"
 )
 
-var containersPlugin = &plugin{builtins: []*builtin{imageBuiltin, containerBuiltin, devcontainerBuiltin, syncBuiltin, runBuiltin, restartBuiltin}}
+var containersPlugin = &plugin{
+	builtins: []*builtin{imageBuiltin, containerBuiltin, devcontainerBuiltin, syncBuiltin, runBuiltin, restartBuiltin},
+	complete: (*evalState).resolveContainers,
+}
+
+// containersState is the containers plugin's state: the container() calls
+// whose image is resolved once every image() is known.
+type containersState struct{ pending []*pendingContainer }
 
 // pendingContainer is a container() whose image is resolved after
 // evaluation.
@@ -188,7 +195,8 @@ func builtinContainer(thread *starlark.Thread, a *args) (starlark.Value, error) 
 	if _, err := s.declare(thread, a, r); err != nil {
 		return nil, err
 	}
-	s.containers = append(s.containers, &pendingContainer{r: r, defaultDeps: !a.has("deps")})
+	st := pluginState[containersState](s)
+	st.pending = append(st.pending, &pendingContainer{r: r, defaultDeps: !a.has("deps")})
 	return starlark.String(r.Name), nil
 }
 
@@ -252,7 +260,7 @@ func (s *evalState) resolveContainers() {
 	for i, img := range s.project.Images {
 		names[i] = img.Name
 	}
-	for _, pc := range s.containers {
+	for _, pc := range pluginState[containersState](s).pending {
 		c := pc.r.Container
 		c.Build = s.image(c.Image)
 		if c.Build == nil {

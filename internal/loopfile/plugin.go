@@ -7,6 +7,7 @@ package loopfile
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 
 	"go.starlark.net/starlark"
@@ -56,12 +57,24 @@ func (b *builtin) check() error {
 	return nil
 }
 
-// A plugin is a group of builtins (resources.go, probes.go, ...).
+// A plugin is a group of builtins (resources.go, probes.go, ...) and what
+// it does once the Loopfile and everything it loaded have run. What a
+// plugin keeps during one evaluation it keeps in its own state
+// (pluginState), not in evalState's fields.
 type plugin struct {
 	builtins []*builtin
+
+	// complete, when set, runs before the project is validated: it fills
+	// in what a call could not know yet (a container's image() declared
+	// further down).
+	complete func(*evalState)
+	// resolve, when set, runs after validation: it checks what a call
+	// refers to that may be declared further down (ship()'s resource).
+	resolve func(*evalState) error
 }
 
-// plugins lists every plugin. Later ones win a name clash.
+// plugins lists every plugin, in the order their complete and resolve
+// steps run. Later ones win a builtin name clash.
 var plugins = []*plugin{
 	resourcesPlugin,
 	probesPlugin,
@@ -94,4 +107,16 @@ func predeclared() starlark.StringDict {
 		env[name] = b.value()
 	}
 	return env
+}
+
+// pluginState returns the state of type T a plugin keeps for the
+// evaluation s, made (zero) on first use. Each plugin has its own type.
+func pluginState[T any](s *evalState) *T {
+	key := reflect.TypeFor[T]()
+	if v, ok := s.plugins[key]; ok {
+		return v.(*T)
+	}
+	v := new(T)
+	s.plugins[key] = v
+	return v
 }

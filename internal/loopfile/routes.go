@@ -18,7 +18,14 @@ import (
 	"github.com/loopdev/loop/internal/model"
 )
 
-var routesPlugin = &plugin{builtins: []*builtin{routeBuiltin}}
+var routesPlugin = &plugin{
+	builtins: []*builtin{routeBuiltin},
+	resolve:  (*evalState).resolveRoutes,
+}
+
+// routesState is the routes plugin's state: the route() calls, whose
+// resources are checked once every resource is known.
+type routesState struct{ pending []*pendingRoute }
 
 // routeHostRe is one DNS label, the NAME of NAME.localhost.
 var routeHostRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -60,7 +67,8 @@ func builtinRoute(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
-	for _, prev := range s.routes {
+	st := pluginState[routesState](s)
+	for _, prev := range st.pending {
 		if prev.route.Host == r.Host && prev.route.Path == r.Path {
 			return nil, a.errorAt("host", "give the second route another host or path",
 				"route: http://%s.localhost%s is already routed (first at %s)", r.Host, r.Path, s.relPos(prev.route.Pos))
@@ -71,7 +79,7 @@ func builtinRoute(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	if !ok {
 		index = -1
 	}
-	s.routes = append(s.routes, &pendingRoute{route: r, toPos: toPos(s.argPos(thread.CallFrame(1).Pos, "to", index))})
+	st.pending = append(st.pending, &pendingRoute{route: r, toPos: toPos(s.argPos(thread.CallFrame(1).Pos, "to", index))})
 	s.project.Routes = append(s.project.Routes, r)
 	return starlark.None, nil
 }
@@ -139,7 +147,7 @@ func (s *evalState) resolveRoutes() error {
 	for i, r := range s.project.Resources {
 		names[i] = r.Name
 	}
-	for _, pr := range s.routes {
+	for _, pr := range pluginState[routesState](s).pending {
 		name := pr.route.Resource
 		if s.project.Resource(name) != nil {
 			continue

@@ -4,9 +4,18 @@ package loopfile
 
 import (
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
 var settingsPlugin = &plugin{builtins: []*builtin{watchSettingsBuiltin}}
+
+// settingsState is the settings plugin's state: where watch_settings was
+// called, if it was.
+type settingsState struct {
+	called bool
+	pos    model.Position
+}
 
 var watchSettingsBuiltin = &builtin{
 	Name: "watch_settings", Returns: "None", fn: builtinWatchSettings,
@@ -22,9 +31,10 @@ var watchSettingsBuiltin = &builtin{
 // Project.Watch. It may be called at most once per evaluation.
 func builtinWatchSettings(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
-	if s.watchSet {
+	st := pluginState[settingsState](s)
+	if st.called {
 		return nil, errorf("merge the two calls into one",
-			"watch_settings: called twice (first at %s)", s.relPos(s.watchPos))
+			"watch_settings: called twice (first at %s)", s.relPos(st.pos))
 	}
 	w := s.project.Watch
 	w.Ignore = a.strList("ignore")
@@ -37,7 +47,7 @@ func builtinWatchSettings(thread *starlark.Thread, a *args) (starlark.Value, err
 	if a.err != nil {
 		return nil, a.err
 	}
-	s.watchSet, s.watchPos = true, callerPos(thread)
+	st.called, st.pos = true, callerPos(thread)
 	s.project.Watch = w
 	return starlark.None, nil
 }

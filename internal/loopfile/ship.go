@@ -23,7 +23,14 @@ import (
 	"github.com/loopdev/loop/internal/model"
 )
 
-var shipPlugin = &plugin{builtins: []*builtin{shipBuiltin, deployAPIBuiltin, gitopsBuiltin}}
+var shipPlugin = &plugin{
+	builtins: []*builtin{shipBuiltin, deployAPIBuiltin, gitopsBuiltin},
+	resolve:  (*evalState).resolveShips,
+}
+
+// shipState is the ship plugin's state: the ship() calls, whose resources
+// are checked once every resource is known.
+type shipState struct{ pending []*pendingShip }
 
 // Defaults of deploy_api() and gitops().
 const (
@@ -84,7 +91,8 @@ func builtinShip(thread *starlark.Thread, a *args) (starlark.Value, error) {
 		return nil, errorf(`e.g. deploy_api = deploy_api("https://deploy.example.com", token = env("DEPLOY_TOKEN"))`,
 			"ship: give deploy_api=deploy_api(...) or gitops=gitops(...), or both")
 	}
-	for _, prev := range s.ships {
+	st := pluginState[shipState](s)
+	for _, prev := range st.pending {
 		if prev.ship.Resource == sh.Resource {
 			return nil, a.errorAt("resource", "ship each resource once; give one ship() both deploy_api= and gitops= to use both",
 				"ship: resource %q is already shipped (first at %s)", sh.Resource, s.relPos(prev.ship.Pos))
@@ -103,7 +111,7 @@ func builtinShip(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	if !ok {
 		index = -1
 	}
-	s.ships = append(s.ships, &pendingShip{
+	st.pending = append(st.pending, &pendingShip{
 		ship:        sh,
 		resourcePos: toPos(s.argPos(thread.CallFrame(1).Pos, "resource", index)),
 	})
@@ -118,7 +126,7 @@ func (s *evalState) resolveShips() error {
 	for i, r := range s.project.Resources {
 		names[i] = r.Name
 	}
-	for _, ps := range s.ships {
+	for _, ps := range pluginState[shipState](s).pending {
 		name := ps.ship.Resource
 		if s.project.Resource(name) != nil {
 			continue
