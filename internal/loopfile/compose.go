@@ -126,16 +126,14 @@ func (s *evalState) importCompose(thread *starlark.Thread, a *args, file string,
 			return nil, a.errorAt("path", "rename the service: letters, digits, '.', '_' and '-'",
 				"compose: service %q: invalid resource name", name)
 		}
-		if prev := s.project.Resource(name); prev != nil {
-			return nil, a.errorAt("path", "rename the service or the other resource",
-				"compose: service %q clashes with the resource declared at %s", name, s.relPos(prev.Pos))
-		}
 		r, err := s.composeService(file, cp, svc, warn)
 		if err != nil {
 			return nil, a.errorAt("path", "", "compose: service %s: %v", name, err)
 		}
-		r.Pos = pos
 		r.Container.RunOnce = once[name]
+		if _, err := s.declare(thread, a, r, fromCompose); err != nil {
+			return nil, err
+		}
 		if r.Container.Build != nil {
 			if prev := s.image(r.Container.Build.Name); prev != nil {
 				return nil, a.errorAt("path", "rename the image() or the service",
@@ -144,7 +142,6 @@ func (s *evalState) importCompose(thread *starlark.Thread, a *args, file string,
 			r.Container.Build.Pos = pos
 			s.project.Images = append(s.project.Images, r.Container.Build)
 		}
-		s.project.Resources = append(s.project.Resources, r)
 		names = append(names, starlark.String(name))
 	}
 	return starlark.NewList(names), nil
@@ -260,7 +257,6 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 		c.CapAdd = nil
 	}
 	r.Container = c
-	normalize(r)
 	return r, nil
 }
 

@@ -192,7 +192,7 @@ func builtinContainer(thread *starlark.Thread, a *args) (starlark.Value, error) 
 	r.Deps = a.paths(s, "deps")
 	r.Container = c
 	normalizeContainer(c)
-	if _, err := s.declare(thread, a, r); err != nil {
+	if _, err := s.declare(thread, a, r, nil); err != nil {
 		return nil, err
 	}
 	st := pluginState[containersState](s)

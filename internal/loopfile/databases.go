@@ -91,7 +91,7 @@ func builtinDatabase(thread *starlark.Thread, a *args) (starlark.Value, error) {
 		db.ContainerPort = database.ImageOf(db).Port
 		return declareDBContainer(thread, a, db)
 	}
-	v, err := s.declare(thread, a, processResource(s, db))
+	v, err := s.declare(thread, a, processResource(s, db), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -110,16 +110,17 @@ func builtinDevcontainer(thread *starlark.Thread, a *args) (starlark.Value, erro
 	if !a.has("deps") {
 		r.Deps = append(containerDeps(&c, nil), restartOnly...)
 	}
-	if _, err := s.declare(thread, a, r); err != nil {
+	if _, err := s.declare(thread, a, r, nil); err != nil {
 		return nil, err
 	}
 	for _, svc := range services {
-		svc.Pos = r.Pos
+		if _, err := s.declare(thread, a, svc, fromDevcontainer); err != nil {
+			return nil, err
+		}
 		if svc.Container.Build != nil {
 			svc.Container.Build.Pos = r.Pos
 			s.project.Images = append(s.project.Images, svc.Container.Build)
 		}
-		s.project.Resources = append(s.project.Resources, svc)
 	}
 	for _, img := range images {
 		if img.Pos == (model.Position{}) {
@@ -225,10 +226,6 @@ func (s *evalState) devcontainerCompose(a *args, r *model.Resource, c *model.Con
 		if name == r.Name {
 			return nil, a.errorAt("name", "name the devcontainer() after its service "+strconv.Quote(cm.Service)+" or anything but another service",
 				"devcontainer: %q is also the name of the Compose service %q, which becomes a resource of that name", r.Name, name)
-		}
-		if prev := s.project.Resource(name); prev != nil {
-			return nil, a.errorAt("name", "rename the service or the other resource",
-				"devcontainer: compose: service %q clashes with the resource declared at %s", name, s.relPos(prev.Pos))
 		}
 		sr, err := mapService(name)
 		if err != nil {

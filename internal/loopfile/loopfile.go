@@ -23,9 +23,11 @@
 // parameters (name, default, doc), from which the call's arguments are
 // bound and editors' docs (Builtins) are made; it keeps what it collects
 // in its own state in the evalState (pluginState) and has optional
-// complete and resolve steps, which Load runs in plugin order. load()ed
-// modules share the thread and its state, are cached per evaluation, and
-// are frozen once loaded.
+// complete and resolve steps, which Load runs in plugin order. Every
+// resource, whichever builtin makes it (a compose() service too), is added
+// by one function, declare, which normalizes it, places it at the call and
+// rejects a name already taken. load()ed modules share the thread and its
+// state, are cached per evaluation, and are frozen once loaded.
 //
 // Every file evaluation reads is recorded (Project.Files, or Error.Files when
 // evaluation fails) so the daemon can watch them and re-evaluate on change.

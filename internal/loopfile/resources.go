@@ -51,7 +51,7 @@ func builtinService(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	r.StopTimeout = a.duration("stop_timeout", defaultStopTimeout)
 	r.Restart = model.RestartPolicy(a.oneOf("restart", string(model.RestartOnChange),
 		string(model.RestartOnChange), string(model.RestartNever)))
-	return s.declare(thread, a, r)
+	return s.declare(thread, a, r, nil)
 }
 
 var taskBuiltin = &builtin{
@@ -69,7 +69,7 @@ func builtinTask(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	// A task has no stop arguments, but the engine may have to stop one
 	// that is still running when it is triggered again.
 	r.StopSignal, r.StopTimeout = defaultStopSignal, defaultStopTimeout
-	return s.declare(thread, a, r)
+	return s.declare(thread, a, r, nil)
 }
 
 // readCommon reads the arguments services and tasks share.
@@ -103,20 +103,39 @@ func readCommon(s *evalState, a *args, kind model.Kind) *model.Resource {
 	return r
 }
 
-// declare adds r to the project unless its name is taken.
-func (s *evalState) declare(thread *starlark.Thread, a *args, r *model.Resource) (starlark.Value, error) {
+// declare adds r, declared by the call whose arguments are a, to the
+// project: normalized, at the caller's position, and only under a name no
+// resource has yet. Every resource is declared here, whichever builtin
+// makes it. from is nil for the resource the call names itself; for one
+// mapped from a Compose service the call read, it says how the error for a
+// taken name reads.
+func (s *evalState) declare(thread *starlark.Thread, a *args, r *model.Resource, from *composeOrigin) (starlark.Value, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
 	r.Pos = callerPos(thread)
 	normalize(r)
 	if prev := s.project.Resource(r.Name); prev != nil {
+		if from != nil {
+			return nil, a.errorAt(from.arg, "rename the service or the other resource",
+				"%s: service %q clashes with the resource declared at %s", from.prefix, r.Name, s.relPos(prev.Pos))
+		}
 		return nil, a.errorAt("name", "rename one of them; resource names are unique across the project",
 			"%s: duplicate resource name %q (first declared at %s)", a.fn, r.Name, s.relPos(prev.Pos))
 	}
 	s.project.Resources = append(s.project.Resources, r)
 	return starlark.String(r.Name), nil
 }
+
+// A composeOrigin says that a resource maps a Compose service: the error
+// for its taken name starts with prefix and points at the call's argument
+// arg, where the Compose file comes from.
+type composeOrigin struct{ prefix, arg string }
+
+var (
+	fromCompose      = &composeOrigin{prefix: "compose", arg: "path"}
+	fromDevcontainer = &composeOrigin{prefix: "devcontainer: compose", arg: "name"}
+)
 
 // normalize makes empty lists and maps nil, so that `env={}` and no env
 // declare the same resource (model.Resource.Equal).
