@@ -24,15 +24,18 @@ type args struct {
 	err   error
 }
 
-// unpack binds positional and keyword arguments to params. A parameter
-// name ending in "?" is optional; all parameters after the first optional
-// one are optional too. Unknown keywords get a did-you-mean hint.
-func unpack(fn string, posArgs starlark.Tuple, kwargs []starlark.Tuple, params ...string) (*args, error) {
+// unpack binds positional and keyword arguments to params; the leading
+// ones without a default are required. Unknown keywords get a
+// did-you-mean hint.
+func unpack(fn string, params []Param, posArgs starlark.Tuple, kwargs []starlark.Tuple) (*args, error) {
+	if len(params) == 0 && len(posArgs)+len(kwargs) > 0 {
+		return nil, errorf("call it as "+fn+"()", "%s: takes no arguments", fn)
+	}
 	names := make([]string, len(params))
 	required := 0
 	for i, p := range params {
-		names[i] = strings.TrimSuffix(p, "?")
-		if !strings.HasSuffix(p, "?") && required == i {
+		names[i] = p.Name
+		if p.Default == "" && required == i {
 			required = i + 1
 		}
 	}

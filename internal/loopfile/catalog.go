@@ -16,18 +16,19 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/loopdev/loop/internal/model"
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
-func registerCatalog(env starlark.StringDict) {
-	env["catalog"] = starlark.NewBuiltin("catalog", builtinCatalog)
+var catalogPlugin = &plugin{
+	builtins: []*builtin{catalogBuiltin},
+	resolve:  (*evalState).resolveCatalog,
 }
 
-var catalogParams = []string{
-	"resource?", "owner?", "team?", "tier?", "lifecycle?", "description?",
-	"repository?", "docs?", "runbook?", "api_spec?", "slo?", "tags?",
-}
+// catalogState is the catalog plugin's state: the catalog() calls, whose
+// resources are checked once every resource is known.
+type catalogState struct{ pending []*pendingCatalog }
 
 // lifecycles are the values of catalog(lifecycle=).
 var lifecycles = []string{model.LifecycleExperimental, model.LifecycleProduction, model.LifecycleDeprecated}
@@ -38,15 +39,30 @@ type pendingCatalog struct {
 	resourcePos model.Position // the resource argument, for the error
 }
 
+var catalogBuiltin = &builtin{
+	Name: "catalog", Returns: "None", fn: builtinCatalog,
+	Doc: "Service-catalog metadata for the project or one of its resources, shown on the portal's catalog page across every project and served by `GET /v1/catalog` (docs/catalog.md). Declares nothing that runs. Returns `None`.",
+	Params: []Param{
+		{"resource", "None", "the resource described (declared anywhere in the Loopfile); `None`: the project itself. One `catalog()` per target"},
+		{"owner", `""`, "who answers for it: a person or an address"},
+		{"team", `""`, "the owning team"},
+		{"tier", `""`, "criticality, free form (`\"1\"`, `\"critical\"`)"},
+		{"lifecycle", `""`, "`\"experimental\"`, `\"production\"` or `\"deprecated\"`"},
+		{"description", `""`, "one line: what it does"},
+		{"repository", `""`, "source repository URL (with a scheme, e.g. `https://`)"},
+		{"docs", `""`, "documentation: a URL, or a path relative to the project directory (need not exist); the portal also renders the project's `docs/*.md`"},
+		{"runbook", `""`, "runbook URL (with a scheme)"},
+		{"api_spec", `""`, "an OpenAPI 3.x or Swagger 2.0 file (JSON or YAML), relative to the project directory; must exist. The portal lists its operations"},
+		{"slo", `""`, "service-level objective, free text (`\"99.9% availability\"`)"},
+		{"tags", "[]", "strings for search in the catalog"},
+	},
+}
+
 // catalog(resource=None, owner="", team="", tier="", lifecycle="",
 // description="", repository="", docs="", runbook="", api_spec="", slo="",
 // tags=[]) records catalog metadata for resource (None: the project).
 // Returns None.
-func builtinCatalog(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, catalogParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinCatalog(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	e := &model.CatalogEntry{
 		Resource:    a.str("resource", ""),
@@ -70,7 +86,8 @@ func builtinCatalog(thread *starlark.Thread, b *starlark.Builtin, posArgs starla
 	if a.err != nil {
 		return nil, a.err
 	}
-	for _, prev := range s.catalogs {
+	st := pluginState[catalogState](s)
+	for _, prev := range st.pending {
 		if prev.entry.Resource != e.Resource {
 			continue
 		}
@@ -90,7 +107,7 @@ func builtinCatalog(thread *starlark.Thread, b *starlark.Builtin, posArgs starla
 	if !ok {
 		index = -1
 	}
-	s.catalogs = append(s.catalogs, &pendingCatalog{
+	st.pending = append(st.pending, &pendingCatalog{
 		entry:       e,
 		resourcePos: toPos(s.argPos(thread.CallFrame(1).Pos, "resource", index)),
 	})
@@ -105,7 +122,7 @@ func (s *evalState) resolveCatalog() error {
 	for i, r := range s.project.Resources {
 		names[i] = r.Name
 	}
-	for _, pc := range s.catalogs {
+	for _, pc := range pluginState[catalogState](s).pending {
 		name := pc.entry.Resource
 		if name == "" || s.project.Resource(name) != nil {
 			continue

@@ -17,19 +17,15 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/compose"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/signame"
 	loopsync "github.com/loopdev/loop/internal/sync"
-	"go.starlark.net/starlark"
 )
 
-// registerCompose registers the compose builtins.
-func registerCompose(env starlark.StringDict) {
-	env["compose"] = starlark.NewBuiltin("compose", builtinCompose)
-}
-
-var composeParams = []string{"path?", "profiles?", "env_file?"}
+var composePlugin = &plugin{builtins: []*builtin{composeBuiltin}}
 
 // composeKeys are the service keys compose() maps; any other key a service
 // sets is reported as a warning. "networks" is checked on its own.
@@ -45,14 +41,20 @@ var composeKeys = map[string]bool{
 	"expose": true,
 }
 
+var composeBuiltin = &builtin{
+	Name: "compose", Returns: "list", fn: builtinCompose,
+	Doc: "Imports every service of a Docker Compose file as a container resource (image or build, command, environment, ports, volumes, depends_on, `develop.watch` mapped onto sync/restart/rebuild_on); unsupported keys become warnings (docs/compose.md). Returns the list of resource names.",
+	Params: []Param{
+		{"path", `"docker-compose.yml"`, "the Compose file, relative to the project directory; its directory is Compose's working directory"},
+		{"profiles", "[]", "Compose profiles to enable; services with other profiles are skipped"},
+		{"env_file", "None", "an extra `.env`-style file for `${VAR}` interpolation (the Compose file's `.env` is read too)"},
+	},
+}
+
 // compose(path="docker-compose.yml", profiles=[], env_file=None) declares
 // one container resource per service of a Compose file. Returns the list
 // of resource names.
-func builtinCompose(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, composeParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinCompose(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	file := s.abs(a.str("path", "docker-compose.yml"))
 	profiles := a.strList("profiles")
@@ -124,16 +126,14 @@ func (s *evalState) importCompose(thread *starlark.Thread, a *args, file string,
 			return nil, a.errorAt("path", "rename the service: letters, digits, '.', '_' and '-'",
 				"compose: service %q: invalid resource name", name)
 		}
-		if prev := s.project.Resource(name); prev != nil {
-			return nil, a.errorAt("path", "rename the service or the other resource",
-				"compose: service %q clashes with the resource declared at %s", name, s.relPos(prev.Pos))
-		}
 		r, err := s.composeService(file, cp, svc, warn)
 		if err != nil {
 			return nil, a.errorAt("path", "", "compose: service %s: %v", name, err)
 		}
-		r.Pos = pos
 		r.Container.RunOnce = once[name]
+		if _, err := s.declare(thread, a, r, fromCompose); err != nil {
+			return nil, err
+		}
 		if r.Container.Build != nil {
 			if prev := s.image(r.Container.Build.Name); prev != nil {
 				return nil, a.errorAt("path", "rename the image() or the service",
@@ -142,7 +142,6 @@ func (s *evalState) importCompose(thread *starlark.Thread, a *args, file string,
 			r.Container.Build.Pos = pos
 			s.project.Images = append(s.project.Images, r.Container.Build)
 		}
-		s.project.Resources = append(s.project.Resources, r)
 		names = append(names, starlark.String(name))
 	}
 	return starlark.NewList(names), nil
@@ -258,7 +257,6 @@ func (s *evalState) composeService(file string, cp *types.Project, svc types.Ser
 		c.CapAdd = nil
 	}
 	r.Container = c
-	normalize(r)
 	return r, nil
 }
 

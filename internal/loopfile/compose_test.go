@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/loopdev/loop/internal/model"
 )
 
@@ -180,6 +181,37 @@ func TestCompose_errors(t *testing.T) {
 			}
 			if e.File != filepath.Join(dir, tt.file) || e.Line != tt.line || !strings.HasPrefix(e.Msg, tt.msg) {
 				t.Errorf("got %s:%d %q, want %s:%d %q...", e.File, e.Line, e.Msg, tt.file, tt.line, tt.msg)
+			}
+		})
+	}
+}
+
+// TestCompose_duplicateName: a Compose service is declared like any
+// resource, so its name must be new: the error points at the compose()
+// call that brought it in (its path argument) and at the first
+// declaration, whichever came first.
+func TestCompose_duplicateName(t *testing.T) {
+	tests := []struct {
+		name, loopfile string
+		line, col      int
+		msg            string
+	}{
+		{"service first", "service(\"db\", \"true\")\ncompose()\n", 2, 1,
+			`compose: service "db" clashes with the resource declared at Loopfile:1:1`},
+		{"compose first", "compose()\nservice(\"db\", \"true\")\n", 2, 9,
+			`service: duplicate resource name "db" (first declared at Loopfile:1:1)`},
+		{"compose twice", "compose()\ncompose(\"docker-compose.yml\")\n", 2, 9,
+			`compose: service "db" clashes with the resource declared at Loopfile:1:1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, dir, err := composeFixture(t, "compose", tt.loopfile)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *Error", err)
+			}
+			if e.File != filepath.Join(dir, "Loopfile") || e.Line != tt.line || e.Col != tt.col || e.Msg != tt.msg {
+				t.Errorf("got %s:%d:%d %q, want Loopfile:%d:%d %q", e.File, e.Line, e.Col, e.Msg, tt.line, tt.col, tt.msg)
 			}
 		})
 	}

@@ -19,28 +19,20 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/subpath"
-	"go.starlark.net/starlark"
 )
 
-func registerContainers(env starlark.StringDict) {
-	env["image"] = starlark.NewBuiltin("image", builtinImage)
-	env["container"] = starlark.NewBuiltin("container", builtinContainer)
-	env["devcontainer"] = starlark.NewBuiltin("devcontainer", builtinDevcontainer)
-	env["sync"] = starlark.NewBuiltin("sync", builtinSync)
-	env["run"] = starlark.NewBuiltin("run", builtinRun)
-	env["restart"] = starlark.NewBuiltin("restart", builtinRestart)
+var containersPlugin = &plugin{
+	builtins: []*builtin{imageBuiltin, containerBuiltin, devcontainerBuiltin, syncBuiltin, runBuiltin, restartBuiltin},
+	complete: (*evalState).resolveContainers,
 }
 
-var imageParams = []string{"name", "context?", "dockerfile?", "target?", "build_args?", "ignore?"}
-
-var containerParams = []string{
-	"name", "image", "cmd?", "entrypoint?", "env?", "ports?", "volumes?",
-	"sync?", "on_change?", "rebuild_on?", "readiness?", "resource_deps?",
-	"links?", "labels?", "user?", "workdir?", "deps?", "ignore?", "trigger?",
-	"auto_start?", "stop_signal?", "stop_timeout?", "run_once?",
-}
+// containersState is the containers plugin's state: the container() calls
+// whose image is resolved once every image() is known.
+type containersState struct{ pending []*pendingContainer }
 
 // pendingContainer is a container() whose image is resolved after
 // evaluation.
@@ -49,14 +41,23 @@ type pendingContainer struct {
 	defaultDeps bool // deps= not given: computed once the image is known
 }
 
+var imageBuiltin = &builtin{
+	Name: "image", Returns: "name", fn: builtinImage,
+	Doc: "An image built from the project, for `container(image=...)`. Returns `name`.",
+	Params: []Param{
+		{"name", "", "what containers refer to; a valid image reference (lowercase, no spaces, no `@digest`), unique among images"},
+		{"context", `"."`, "build context directory, relative to the project directory; must exist"},
+		{"dockerfile", `"Dockerfile"`, "relative to the context; must exist"},
+		{"target", `""`, "multi-stage build target (`\"\"`: the last stage)"},
+		{"build_args", "{}", "`--build-arg`s (dict string -> string)"},
+		{"ignore", "[]", "`.dockerignore`-style patterns, relative to the context"},
+	},
+}
+
 // image(name, context=".", dockerfile="Dockerfile", target="",
 // build_args={}, ignore=[]) declares an image built from the project.
 // Returns name.
-func builtinImage(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, imageParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinImage(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	img := &model.Image{
 		Name:      a.imageRef("name", false),
@@ -145,13 +146,30 @@ func (a *args) dockerfile(name, context string) string {
 	return abs
 }
 
+var containerBuiltin = &builtin{
+	Name: "container", Returns: "name", fn: builtinContainer,
+	Doc: "A service that runs in a container, kept up to date without rebuilding: changed files are synced into it, `run()` steps run in it and the service is restarted in place. A change no sync rule covers, or one under `rebuild_on`, rebuilds the image and recreates the container. With `run_once=True`, a task in a container. Returns `name`.",
+	Params: []Param{
+		pName,
+		{"image", "", "the name of an `image()` declared anywhere in the Loopfile, or an image reference that must be present locally (`\"postgres:16\"`)"},
+		{"cmd", "None", "`None`: the image's command; a string runs as `/bin/sh -c cmd` (the image needs a shell); a list is the argv"},
+		{"entrypoint", "None", "as `cmd`; `None`: the image's entrypoint; `[]` clears it"},
+		{"env", "{}", "the container's environment (dict string -> string)"},
+		{"ports", "[]", "ports published on the host: `8080`, `\"8080:80\"`, `\"5353:53/udp\"`"},
+		{"volumes", "[]", "`\"SOURCE:TARGET\"` or `\"SOURCE:TARGET:ro\"`; a source starting with `.` or `/` is a host path, anything else a named volume"},
+		pSync, pOnChange,
+		{"rebuild_on", "[]", "changes here rebuild the image and recreate the container"},
+		pReadiness, pResDeps, pLinks, pLabels,
+		{"user", `""`, "container user (`\"1000:1000\"`, `\"node\"`); `\"\"`: the image's"},
+		{"workdir", `""`, "absolute working directory in the container; `\"\"`: the image's"},
+		pCDeps, pIgnore, pTrigger, pAutoStart, pStopSig, pStopTime,
+		{"run_once", "False", "`True`: the container runs to completion like a `task()` (exit 0 is success, no crash restarts; a change runs it again, dependants after it), e.g. tests or a migration in the dev image; not with `on_change`"},
+	},
+}
+
 // container(name, image, ...) declares a service that runs in a container.
 // Returns name.
-func builtinContainer(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, containerParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinContainer(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := readContainerCommon(s, a)
 	c := &model.Container{
@@ -174,10 +192,11 @@ func builtinContainer(thread *starlark.Thread, b *starlark.Builtin, posArgs star
 	r.Deps = a.paths(s, "deps")
 	r.Container = c
 	normalizeContainer(c)
-	if _, err := s.declare(thread, a, r); err != nil {
+	if _, err := s.declare(thread, a, r, nil); err != nil {
 		return nil, err
 	}
-	s.containers = append(s.containers, &pendingContainer{r: r, defaultDeps: !a.has("deps")})
+	st := pluginState[containersState](s)
+	st.pending = append(st.pending, &pendingContainer{r: r, defaultDeps: !a.has("deps")})
 	return starlark.String(r.Name), nil
 }
 
@@ -241,7 +260,7 @@ func (s *evalState) resolveContainers() {
 	for i, img := range s.project.Images {
 		names[i] = img.Name
 	}
-	for _, pc := range s.containers {
+	for _, pc := range pluginState[containersState](s).pending {
 		c := pc.r.Container
 		c.Build = s.image(c.Image)
 		if c.Build == nil {

@@ -19,14 +19,11 @@ import (
 	"strconv"
 	"time"
 
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/database"
 	"github.com/loopdev/loop/internal/model"
-	"go.starlark.net/starlark"
 )
-
-var databaseParams = []string{
-	"name", "engine?", "version?", "runtime?", "port?", "seed?", "user?", "db?",
-}
 
 // Database engines and runtimes.
 var (
@@ -34,17 +31,25 @@ var (
 	dbRuntimes = []string{"process", "container"}
 )
 
-// registerDatabases registers database().
-func registerDatabases(env starlark.StringDict) {
-	env["database"] = starlark.NewBuiltin("database", builtinDatabase)
+var databasesPlugin = &plugin{builtins: []*builtin{databaseBuiltin}}
+
+var databaseBuiltin = &builtin{
+	Name: "database", Returns: "name", fn: builtinDatabase,
+	Doc: "Declares a self-service database as a service (process mode: initdb once, seed once) or a container (the image initialises and seeds an empty volume). It is ready when the server answers queries: `pg_isready`, `mariadb-admin ping` (process-mode mysql is Debian's MariaDB); in container mode, run inside the container, `pg_isready`, `mysqladmin ping` or `redis-cli ping` (process-mode redis: its port accepts connections). Every resource listing it in `resource_deps` gets `DATABASE_URL` (and `PG*`) in its environment. `loop db reset|snapshot|restore NAME` manage its data; `loop down` keeps it, `loop down --volumes` deletes a container's volume (docs/databases.md).",
+	Params: []Param{
+		{"name", "", "resource name of the database (also its default database name)"},
+		{"engine", `"postgres"`, "`\"postgres\"`, `\"redis\"` or `\"mysql\"`"},
+		{"version", `""`, "engine version (`\"\"`: the newest installed; the image tag in container mode)"},
+		{"runtime", `"process"`, "`\"process\"`: local binaries with a data dir in loop's state dir; `\"container\"`: the official image (present locally), its data in the named volume `NAME-data`"},
+		{"port", "0", "port on 127.0.0.1; 0 = 5433 + hash(name) % 1000"},
+		{"seed", `""`, "a `.sql` file, relative to the Loopfile, applied once on first start"},
+		{"user", `"dev"`, "database user (its password is generated once and kept in the state dir)"},
+		{"db", "name", "database name"},
+	},
 }
 
 // database(name, engine="postgres", ...) declares a database. Returns name.
-func builtinDatabase(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, databaseParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinDatabase(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	db := &model.Database{
 		Name:    a.str("name", ""),
@@ -86,7 +91,7 @@ func builtinDatabase(thread *starlark.Thread, b *starlark.Builtin, posArgs starl
 		db.ContainerPort = database.ImageOf(db).Port
 		return declareDBContainer(thread, a, db)
 	}
-	v, err := s.declare(thread, a, processResource(s, db))
+	v, err := s.declare(thread, a, processResource(s, db), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -164,8 +169,7 @@ func declareDBContainer(thread *starlark.Thread, a *args, db *model.Database) (s
 		{str("stop_timeout"), str("30s")},
 		{str("deps"), starlark.NewList(nil)},
 	}
-	fn := starlark.NewBuiltin("container", builtinContainer)
-	v, err := starlark.Call(thread, fn, nil, kwargs)
+	v, err := starlark.Call(thread, containerBuiltin.value(), nil, kwargs)
 	if err != nil {
 		return nil, a.errorAt("runtime", `use runtime="process"`, "database: %v", err)
 	}

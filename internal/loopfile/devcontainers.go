@@ -12,27 +12,30 @@ import (
 	"strconv"
 	"strings"
 
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/devcontainer"
 	"github.com/loopdev/loop/internal/model"
-	"go.starlark.net/starlark"
 )
-
-var devcontainerParams = []string{
-	"name", "path?", "sync?", "on_change?", "readiness?", "resource_deps?",
-	"links?", "labels?", "trigger?", "auto_start?", "deps?", "ignore?",
-	"stop_signal?", "stop_timeout?",
-}
 
 // loadDevcontainer reads a devcontainer.json; tests replace it.
 var loadDevcontainer = devcontainer.Load
 
+var devcontainerBuiltin = &builtin{
+	Name: "devcontainer", Returns: "name", fn: builtinDevcontainer,
+	Doc: "A container resource declared by a devcontainer.json (JSONC). Its image or build, container settings, `containerEnv`, `forwardPorts` and lifecycle commands become the resource; the workspace is bind-mounted. Returns `name`.",
+	Params: []Param{
+		pName,
+		{"path", `""`, "the devcontainer.json relative to the project directory; `\"\"` looks it up as the spec does"},
+		pSync, pOnChange, pReadiness, pResDeps, pLinks, pLabels, pTrigger, pAutoStart,
+		{"deps", "None", "paths watched for this resource; `None`: what needs a rebuild, sync locals and run triggers"},
+		pIgnore, pStopSig, pStopTime,
+	},
+}
+
 // devcontainer(name, path="", ...) declares the container a devcontainer.json
 // describes, plus the user's live-update rules. Returns name.
-func builtinDevcontainer(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, devcontainerParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinDevcontainer(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := readContainerCommon(s, a)
 	config := a.str("path", "")
@@ -107,16 +110,17 @@ func builtinDevcontainer(thread *starlark.Thread, b *starlark.Builtin, posArgs s
 	if !a.has("deps") {
 		r.Deps = append(containerDeps(&c, nil), restartOnly...)
 	}
-	if _, err := s.declare(thread, a, r); err != nil {
+	if _, err := s.declare(thread, a, r, nil); err != nil {
 		return nil, err
 	}
 	for _, svc := range services {
-		svc.Pos = r.Pos
+		if _, err := s.declare(thread, a, svc, fromDevcontainer); err != nil {
+			return nil, err
+		}
 		if svc.Container.Build != nil {
 			svc.Container.Build.Pos = r.Pos
 			s.project.Images = append(s.project.Images, svc.Container.Build)
 		}
-		s.project.Resources = append(s.project.Resources, svc)
 	}
 	for _, img := range images {
 		if img.Pos == (model.Position{}) {
@@ -222,10 +226,6 @@ func (s *evalState) devcontainerCompose(a *args, r *model.Resource, c *model.Con
 		if name == r.Name {
 			return nil, a.errorAt("name", "name the devcontainer() after its service "+strconv.Quote(cm.Service)+" or anything but another service",
 				"devcontainer: %q is also the name of the Compose service %q, which becomes a resource of that name", r.Name, name)
-		}
-		if prev := s.project.Resource(name); prev != nil {
-			return nil, a.errorAt("name", "rename the service or the other resource",
-				"devcontainer: compose: service %q clashes with the resource declared at %s", name, s.relPos(prev.Pos))
 		}
 		sr, err := mapService(name)
 		if err != nil {

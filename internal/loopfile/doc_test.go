@@ -8,13 +8,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"go.starlark.net/starlark"
 )
 
-// TestBuiltins_matchRegistered checks the editor table against the
-// builtins the plugins register: the same names, and for each the same
-// parameters in the same order (read back from the unknown-keyword hint)
-// with the same first required one.
-func TestBuiltins_matchRegistered(t *testing.T) {
+// TestBuiltins_declared checks the table editors see against the
+// builtins evaluation knows: the same names, sorted, each declaration
+// well-formed (builtin.check), and calls bound by it: an unknown keyword's
+// hint lists the parameters in order, and the first one is required when
+// it has no default.
+func TestBuiltins_declared(t *testing.T) {
 	var names []string
 	for _, b := range Builtins() {
 		names = append(names, b.Name)
@@ -24,6 +27,13 @@ func TestBuiltins_matchRegistered(t *testing.T) {
 	}
 	if got, want := strings.Join(names, ","), strings.Join(builtinNames(), ","); got != want {
 		t.Fatalf("Builtins() names:\n got %s\nwant %s", got, want)
+	}
+	for _, p := range plugins {
+		for _, b := range p.builtins {
+			if err := b.check(); err != nil {
+				t.Error(err)
+			}
+		}
 	}
 	for _, b := range Builtins() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -47,12 +57,45 @@ func TestBuiltins_matchRegistered(t *testing.T) {
 					t.Errorf("got %q, want %q", e.Msg, want)
 				}
 			}
-			for _, p := range b.Params[1:] {
-				if p.Default == "" && b.Params[0].Default != "" {
-					t.Errorf("required %s after an optional parameter", p.Name)
-				}
-			}
 		})
+	}
+}
+
+func TestBuiltin_check(t *testing.T) {
+	fn := func(*starlark.Thread, *args) (starlark.Value, error) { return starlark.None, nil }
+	tests := []struct {
+		params []Param
+		want   string // "" = valid
+	}{
+		{nil, ""},
+		{[]Param{{"a", "", "doc"}, {"b", "1", "doc"}}, ""},
+		{[]Param{{"a", "1", "doc"}, {"b", "", "doc"}}, "f: required parameter b after the optional a"},
+		{[]Param{{"a", "", "doc"}, {"a", "1", "doc"}}, "f: parameter a declared twice"},
+		{[]Param{{"a", "", ""}}, "f: parameter 0: a name and a doc are required"},
+	}
+	for _, tt := range tests {
+		b := &builtin{Name: "f", Returns: "None", Doc: "doc", Params: tt.params, fn: fn}
+		got := ""
+		if err := b.check(); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("check(%v): got %q, want %q", tt.params, got, tt.want)
+		}
+	}
+}
+
+// TestBuiltins_copies: what Builtins and LookupBuiltin return is the
+// caller's to change.
+func TestBuiltins_copies(t *testing.T) {
+	b, _ := LookupBuiltin("service")
+	b.Params[0].Name = "changed"
+	Builtins()[0].Params[0].Name = "changed"
+	if b, _ := LookupBuiltin("service"); b.Params[0].Name != "name" {
+		t.Errorf("LookupBuiltin(service) param 0: got %q, want name", b.Params[0].Name)
+	}
+	if got := Builtins()[0].Params[0].Name; got == "changed" {
+		t.Errorf("Builtins()[0] param 0: got %q, want the declared name", got)
 	}
 }
 

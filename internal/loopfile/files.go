@@ -29,11 +29,7 @@ import (
 	"github.com/loopdev/loop/internal/output"
 )
 
-func registerFiles(env starlark.StringDict) {
-	env["read_file"] = starlark.NewBuiltin("read_file", builtinReadFile)
-	env["local"] = starlark.NewBuiltin("local", builtinLocal)
-	env["env"] = starlark.NewBuiltin("env", builtinEnv)
-}
+var filesPlugin = &plugin{builtins: []*builtin{readFileBuiltin, localBuiltin, envBuiltin}}
 
 // loadModule implements the load statement: path is relative to the
 // directory of the file that contains the load.
@@ -80,14 +76,19 @@ func loadModule(thread *starlark.Thread, name string) (starlark.StringDict, erro
 	return globals, err
 }
 
+var readFileBuiltin = &builtin{
+	Name: "read_file", Returns: "string", fn: builtinReadFile,
+	Doc: "Returns the contents of a file as a string. The file is watched either way: creating, changing or deleting it re-evaluates the Loopfile.",
+	Params: []Param{
+		{"path", "", "relative to the file that contains the call"},
+		{"default", "None", "returned when the file is missing (otherwise that is an error)"},
+	},
+}
+
 // read_file(path, default=None) returns the file's contents. path is
 // relative to the directory of the calling file. A missing file is recorded
 // too, so creating it re-evaluates the Loopfile.
-func builtinReadFile(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "path", "default?")
-	if err != nil {
-		return nil, err
-	}
+func builtinReadFile(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	p := a.str("path", "")
 	if a.err != nil {
 		return nil, a.err
@@ -240,12 +241,17 @@ func readErrHint(err error) string {
 	return ""
 }
 
+var envBuiltin = &builtin{
+	Name: "env", Returns: "string", fn: builtinEnv,
+	Doc: "Returns the environment variable `name` of the environment `loop up` was run with, or `default` when unset.",
+	Params: []Param{
+		{"name", "", "the environment variable"},
+		{"default", `""`, "returned when the variable is unset"},
+	},
+}
+
 // env(name, default="") returns the variable from Options.Env, or default.
-func builtinEnv(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "name", "default?")
-	if err != nil {
-		return nil, err
-	}
+func builtinEnv(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	name, def := a.str("name", ""), a.str("default", "")
 	if a.err != nil {
 		return nil, a.err
@@ -269,13 +275,20 @@ func lookupEnv(env []string, name string) (string, bool) {
 // stderrTail is how much of a failed local() command's stderr an error shows.
 const stderrTail = 2048
 
+var localBuiltin = &builtin{
+	Name: "local", Returns: "string", fn: builtinLocal,
+	Doc: "Runs `cmd` during evaluation and returns its standard output. Stopped after 60 seconds; a non-zero exit is an error. Files it reads are not watched.",
+	Params: []Param{
+		{"cmd", "", "a string for `sh -c`, or an argv list"},
+		{"quiet", "False", "`True`: do not copy its output to the project log"},
+		{"env", "{}", "added to the daemon's environment for the project"},
+		{"dir", `"."`, "working directory, relative to the project directory"},
+	},
+}
+
 // local(cmd, quiet=False, env={}, dir=".") runs cmd and returns its stdout.
 // Its output is copied to Options.Stdout unless quiet.
-func builtinLocal(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "cmd", "quiet?", "env?", "dir?")
-	if err != nil {
-		return nil, err
-	}
+func builtinLocal(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	argv := a.cmd("cmd")
 	quiet := a.boolean("quiet", false)
@@ -312,7 +325,7 @@ func builtinLocal(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark
 	killGroup(cmd)
 	cmd.WaitDelay = time.Second
 
-	err = cmd.Run()
+	err := cmd.Run()
 	tail := strings.TrimSpace(stderr.String())
 	switch {
 	case stdout.over:

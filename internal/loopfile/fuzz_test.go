@@ -38,11 +38,9 @@ var fuzzFiles = map[string]string{
 // every testdata/errors/*.star.
 func FuzzLoopfile(f *testing.F) {
 	saved := plugins
-	plugins = append(slices.Clip(plugins), func(env starlark.StringDict) {
-		env["local"] = starlark.NewBuiltin("local", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
-			return starlark.String(""), nil
-		})
-	})
+	local := *localBuiltin
+	local.fn = func(*starlark.Thread, *args) (starlark.Value, error) { return starlark.String(""), nil }
+	plugins = append(slices.Clip(plugins), &plugin{builtins: []*builtin{&local}})
 	f.Cleanup(func() { plugins = saved })
 
 	f.Fuzz(func(t *testing.T, src string) {

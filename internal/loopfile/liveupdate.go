@@ -10,9 +10,10 @@ import (
 	"slices"
 	"strings"
 
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/model"
 	loopsync "github.com/loopdev/loop/internal/sync"
-	"go.starlark.net/starlark"
 )
 
 // syncValue is what sync() returns: one sync rule.
@@ -29,15 +30,20 @@ func (v *syncValue) Freeze()               {}
 func (v *syncValue) Truth() starlark.Bool  { return true }
 func (v *syncValue) Hash() (uint32, error) { return starlark.String(v.shown).Hash() }
 
+var syncBuiltin = &builtin{
+	Name: "sync", Returns: "sync", fn: builtinSync,
+	Doc: "A rule for `sync=`: copy changes under `local` to `remote` in the running container. Deletes are synced too.",
+	Params: []Param{
+		{"local", "", "a file or directory relative to the project directory (need not exist yet)"},
+		{"remote", "", "an absolute path in the container"},
+	},
+}
+
 // sync(local, remote) returns a sync rule for container(sync=...): changes
 // under local (relative to the project directory) are copied to remote, an
 // absolute path in the container. local must really be inside the project:
 // a path that leaves it, through ".." or a symlinked parent, is an error.
-func builtinSync(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "local", "remote")
-	if err != nil {
-		return nil, err
-	}
+func builtinSync(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	local, remote := a.str("local", ""), a.str("remote", "")
 	if a.err == nil && local == "" {
 		a.fail("local", `use "." for the project directory`, "empty path")
@@ -103,14 +109,19 @@ func (v *stepValue) Hash() (uint32, error) {
 	return 0, fmt.Errorf("unhashable type: step")
 }
 
+var runBuiltin = &builtin{
+	Name: "run", Returns: "step", fn: builtinRun,
+	Doc: "A step for `on_change=`: run `cmd` in the container after a sync. A failing step stops the update.",
+	Params: []Param{
+		{"cmd", "", "a string (`/bin/sh -c`, the image needs a shell) or an argv list"},
+		{"trigger", "[]", "only run when one of these paths (relative to the project directory) changed; `[]`: after every sync"},
+	},
+}
+
 // run(cmd, trigger=[]) returns a step that runs cmd in the container after
 // a sync: on every change, or only when one of trigger (paths relative to
 // the project directory) changed.
-func builtinRun(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "cmd", "trigger?")
-	if err != nil {
-		return nil, err
-	}
+func builtinRun(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	st := model.Step{Cmd: a.containerCmd("cmd"), Trigger: a.paths(stateOf(thread), "trigger")}
 	if a.err != nil {
 		return nil, a.err
@@ -121,11 +132,13 @@ func builtinRun(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.T
 	return &stepValue{step: st}, nil
 }
 
+var restartBuiltin = &builtin{
+	Name: "restart", Returns: "step", fn: builtinRestart,
+	Doc: "A step for `on_change=`: restart the container's service in place. Takes no arguments; at most once, as the last step.",
+}
+
 // restart() returns a step that restarts the container's service in place.
-func builtinRestart(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if len(posArgs)+len(kwargs) > 0 {
-		return nil, errorf("call it as restart()", "restart: takes no arguments")
-	}
+func builtinRestart(*starlark.Thread, *args) (starlark.Value, error) {
 	return &stepValue{step: model.Step{Restart: true}}, nil
 }
 

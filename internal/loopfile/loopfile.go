@@ -9,17 +9,25 @@
 // (loopd, with package database), not here. One exception remains: a
 // devcontainer() with local Features writes its generated build context
 // under Options.StateDir (package devcontainer). When the
-// top-level file and everything it load()ed have run, the collected
-// resources are completed (a container's image= is resolved against every
-// image() declared, a ship()'s resource against every resource) and
-// checked as a whole (resource_deps exist, no cycles)
-// and returned as a Project.
+// top-level file and everything it load()ed have run, the plugins complete
+// the collected resources (a container's image= is resolved against every
+// image() declared), the project is checked as a whole (resource_deps
+// exist, no cycles), the plugins resolve what refers to resources (a
+// ship()'s, catalog()'s or route()'s resource must be declared), and the
+// Project is returned.
 //
-// Builtins come from plugins, one per group (resources.go, probes.go,
-// settings.go, files.go, containers.go with devcontainers.go and
-// liveupdate.go, ship.go, catalog.go, databases.go); each registers its builtins into the predeclared
-// environment. load()ed modules share the thread and its state, are cached
-// per evaluation, and are frozen once loaded.
+// Builtins come from plugins (plugin.go), one per group: resources.go,
+// probes.go, settings.go, files.go, containers.go with devcontainers.go
+// and liveupdate.go, ship.go, catalog.go, secrets.go, databases.go,
+// routes.go and compose.go. A plugin declares each builtin once, with its
+// parameters (name, default, doc), from which the call's arguments are
+// bound and editors' docs (Builtins) are made; it keeps what it collects
+// in its own state in the evalState (pluginState) and has optional
+// complete and resolve steps, which Load runs in plugin order. Every
+// resource, whichever builtin makes it (a compose() service too), is added
+// by one function, declare, which normalizes it, places it at the call and
+// rejects a name already taken. load()ed modules share the thread and its
+// state, are cached per evaluation, and are frozen once loaded.
 //
 // Every file evaluation reads is recorded (Project.Files, or Error.Files when
 // evaluation fails) so the daemon can watch them and re-evaluate on change.
@@ -39,14 +47,16 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/loopdev/loop/internal/model"
-	"github.com/loopdev/loop/internal/output"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 )
 
 // Options for one evaluation.
@@ -108,34 +118,6 @@ var fileOptions = &syntax.FileOptions{
 	TopLevelControl: true,
 }
 
-// A plugin registers a group of builtins into the predeclared environment.
-type plugin func(predeclared starlark.StringDict)
-
-// plugins lists every builtin group; see resources.go, probes.go,
-// settings.go, files.go, containers.go, ship.go and catalog.go.
-var plugins = []plugin{
-	registerResources,
-	registerProbes,
-	registerSettings,
-	registerFiles,
-	registerContainers,
-	registerShip,
-	registerCatalog,
-	registerSecrets,
-	registerDatabases,
-	registerRoutes,
-	registerCompose,
-}
-
-// predeclared returns a fresh environment with every plugin's builtins.
-func predeclared() starlark.StringDict {
-	env := starlark.StringDict{}
-	for _, register := range plugins {
-		register(env)
-	}
-	return env
-}
-
 // stateKey is the thread-local key of the *evalState.
 const stateKey = "loopfile.state"
 
@@ -151,13 +133,8 @@ type evalState struct {
 	modules map[string]*module                              // load() cache by absolute path
 	loading []string                                        // load stack, for cycle detection
 
-	containers []*pendingContainer // container() calls, resolved after evaluation
-	ships      []*pendingShip      // ship() calls, resolved after evaluation
-	catalogs   []*pendingCatalog   // catalog() calls, resolved after evaluation
-	routes     []*pendingRoute     // route() calls, resolved after evaluation
+	plugins map[reflect.Type]any // each plugin's state, by type (pluginState)
 
-	watchSet      bool // watch_settings was called
-	watchPos      model.Position
 	stepsExceeded bool
 	stopped       *Stop // what Options.Check returned, if it stopped the evaluation
 }
@@ -216,6 +193,7 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 		},
 		modules: map[string]*module{},
 		calls:   map[string]map[syntax.Position]*syntax.CallExpr{},
+		plugins: map[reflect.Type]any{},
 	}
 
 	thread := &starlark.Thread{
@@ -248,18 +226,21 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 	if err := ctx.Err(); err != nil {
 		return nil, st.fail(err)
 	}
-	st.resolveContainers()
+	for _, p := range plugins {
+		if p.complete != nil {
+			p.complete(st)
+		}
+	}
 	if err := validate(st.project); err != nil {
 		return nil, st.fail(err)
 	}
-	if err := st.resolveShips(); err != nil {
-		return nil, st.fail(err)
-	}
-	if err := st.resolveCatalog(); err != nil {
-		return nil, st.fail(err)
-	}
-	if err := st.resolveRoutes(); err != nil {
-		return nil, st.fail(err)
+	for _, p := range plugins {
+		if p.resolve == nil {
+			continue
+		}
+		if err := p.resolve(st); err != nil {
+			return nil, st.fail(err)
+		}
 	}
 	st.project.Files = st.files
 	return st.project, nil

@@ -10,15 +10,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/loopdev/loop/internal/model"
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
-func registerProbes(env starlark.StringDict) {
-	env["http_probe"] = starlark.NewBuiltin("http_probe", builtinHTTPProbe)
-	env["tcp_probe"] = starlark.NewBuiltin("tcp_probe", builtinTCPProbe)
-	env["exec_probe"] = starlark.NewBuiltin("exec_probe", builtinExecProbe)
-}
+var probesPlugin = &plugin{builtins: []*builtin{httpProbeBuiltin, tcpProbeBuiltin, execProbeBuiltin}}
 
 // probeValue is the Starlark value of a readiness probe. It is immutable:
 // each resource that uses it gets its own copy of the *model.Probe.
@@ -75,12 +72,17 @@ func readProbe(a *args, kind model.ProbeKind) (*probeValue, error) {
 	return &probeValue{probe: p}, a.err
 }
 
+var httpProbeBuiltin = &builtin{
+	Name: "http_probe", Returns: "probe", fn: builtinHTTPProbe,
+	Doc: "A readiness probe for `readiness=`: ready on a 2xx or 3xx answer.",
+	Params: []Param{
+		{"url", "", "the URL to GET"},
+		pPeriod, pTimeout,
+	},
+}
+
 // http_probe(url, period="100ms", timeout="1s"): ready on a 2xx or 3xx answer.
-func builtinHTTPProbe(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "url", "period?", "timeout?")
-	if err != nil {
-		return nil, err
-	}
+func builtinHTTPProbe(_ *starlark.Thread, a *args) (starlark.Value, error) {
 	raw := a.str("url", "")
 	if a.err == nil {
 		u, err := url.Parse(raw)
@@ -96,12 +98,17 @@ func builtinHTTPProbe(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.
 	return p, nil
 }
 
+var tcpProbeBuiltin = &builtin{
+	Name: "tcp_probe", Returns: "probe", fn: builtinTCPProbe,
+	Doc: "A readiness probe for `readiness=`: ready when `addr` accepts a connection.",
+	Params: []Param{
+		{"addr", "", "`host:port`"},
+		pPeriod, pTimeout,
+	},
+}
+
 // tcp_probe(addr, period="100ms", timeout="1s"): ready when addr accepts.
-func builtinTCPProbe(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "addr", "period?", "timeout?")
-	if err != nil {
-		return nil, err
-	}
+func builtinTCPProbe(_ *starlark.Thread, a *args) (starlark.Value, error) {
 	addr := a.str("addr", "")
 	if a.err == nil {
 		_, port, err := net.SplitHostPort(addr)
@@ -118,12 +125,17 @@ func builtinTCPProbe(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.T
 	return p, nil
 }
 
+var execProbeBuiltin = &builtin{
+	Name: "exec_probe", Returns: "probe", fn: builtinExecProbe,
+	Doc: "A readiness probe for `readiness=`: ready when `cmd` exits 0 (inside the container for container resources).",
+	Params: []Param{
+		{"cmd", "", "a string (`sh -c`) or an argv list, run in the resource's dir and env"},
+		pPeriod, pTimeout,
+	},
+}
+
 // exec_probe(cmd, period="100ms", timeout="1s"): ready when cmd exits 0.
-func builtinExecProbe(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "cmd", "period?", "timeout?")
-	if err != nil {
-		return nil, err
-	}
+func builtinExecProbe(_ *starlark.Thread, a *args) (starlark.Value, error) {
 	cmd := a.cmd("cmd")
 	p, err := readProbe(a, model.ProbeExec)
 	if err != nil {

@@ -11,27 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"go.starlark.net/starlark"
+
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/signame"
-	"go.starlark.net/starlark"
 )
 
-func registerResources(env starlark.StringDict) {
-	env["service"] = starlark.NewBuiltin("service", builtinService)
-	env["task"] = starlark.NewBuiltin("task", builtinTask)
-	env["link"] = starlark.NewBuiltin("link", builtinLink)
-}
-
-var serviceParams = []string{
-	"name", "cmd", "dir?", "env?", "deps?", "ignore?", "readiness?",
-	"resource_deps?", "ports?", "links?", "labels?", "trigger?",
-	"auto_start?", "stop_signal?", "stop_timeout?", "restart?",
-}
-
-var taskParams = []string{
-	"name", "cmd", "dir?", "env?", "deps?", "ignore?",
-	"resource_deps?", "labels?", "trigger?", "auto_start?",
-}
+var resourcesPlugin = &plugin{builtins: []*builtin{serviceBuiltin, taskBuiltin, linkBuiltin}}
 
 // Default stop settings for services.
 const (
@@ -43,12 +29,19 @@ const (
 // container label and a shell argument.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+var serviceBuiltin = &builtin{
+	Name: "service", Returns: "name", fn: builtinService,
+	Doc: "A long-running process, restarted when its deps change. Returns `name`, so the result can be used in another resource's `resource_deps`.",
+	Params: []Param{
+		pName, pCmd, pDir, pEnv, pDeps, pIgnore, pReadiness, pResDeps,
+		{"ports", "[]", "ports the service listens on (1-65535, checked free before start)"},
+		pLinks, pLabels, pTrigger, pAutoStart, pStopSig, pStopTime,
+		{"restart", `"on-change"`, "`\"on-change\"` or `\"never\"` (the service reloads itself)"},
+	},
+}
+
 // service(name, cmd, ...) declares a long-running process. Returns name.
-func builtinService(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, serviceParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinService(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := readCommon(s, a, model.KindService)
 	r.Readiness = a.probe("readiness")
@@ -58,21 +51,25 @@ func builtinService(thread *starlark.Thread, b *starlark.Builtin, posArgs starla
 	r.StopTimeout = a.duration("stop_timeout", defaultStopTimeout)
 	r.Restart = model.RestartPolicy(a.oneOf("restart", string(model.RestartOnChange),
 		string(model.RestartOnChange), string(model.RestartNever)))
-	return s.declare(thread, a, r)
+	return s.declare(thread, a, r, nil)
+}
+
+var taskBuiltin = &builtin{
+	Name: "task", Returns: "name", fn: builtinTask,
+	Doc: "A command that runs to completion (build, generate, migrate, test); ready when it exits 0, and runs again when its deps change. Returns `name`.",
+	Params: []Param{
+		pName, pCmd, pDir, pEnv, pDeps, pIgnore, pResDeps, pLabels, pTrigger, pAutoStart,
+	},
 }
 
 // task(name, cmd, ...) declares a command that runs to completion. Returns name.
-func builtinTask(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, taskParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinTask(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := readCommon(s, a, model.KindTask)
 	// A task has no stop arguments, but the engine may have to stop one
 	// that is still running when it is triggered again.
 	r.StopSignal, r.StopTimeout = defaultStopSignal, defaultStopTimeout
-	return s.declare(thread, a, r)
+	return s.declare(thread, a, r, nil)
 }
 
 // readCommon reads the arguments services and tasks share.
@@ -106,20 +103,39 @@ func readCommon(s *evalState, a *args, kind model.Kind) *model.Resource {
 	return r
 }
 
-// declare adds r to the project unless its name is taken.
-func (s *evalState) declare(thread *starlark.Thread, a *args, r *model.Resource) (starlark.Value, error) {
+// declare adds r, declared by the call whose arguments are a, to the
+// project: normalized, at the caller's position, and only under a name no
+// resource has yet. Every resource is declared here, whichever builtin
+// makes it. from is nil for the resource the call names itself; for one
+// mapped from a Compose service the call read, it says how the error for a
+// taken name reads.
+func (s *evalState) declare(thread *starlark.Thread, a *args, r *model.Resource, from *composeOrigin) (starlark.Value, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
 	r.Pos = callerPos(thread)
 	normalize(r)
 	if prev := s.project.Resource(r.Name); prev != nil {
+		if from != nil {
+			return nil, a.errorAt(from.arg, "rename the service or the other resource",
+				"%s: service %q clashes with the resource declared at %s", from.prefix, r.Name, s.relPos(prev.Pos))
+		}
 		return nil, a.errorAt("name", "rename one of them; resource names are unique across the project",
 			"%s: duplicate resource name %q (first declared at %s)", a.fn, r.Name, s.relPos(prev.Pos))
 	}
 	s.project.Resources = append(s.project.Resources, r)
 	return starlark.String(r.Name), nil
 }
+
+// A composeOrigin says that a resource maps a Compose service: the error
+// for its taken name starts with prefix and points at the call's argument
+// arg, where the Compose file comes from.
+type composeOrigin struct{ prefix, arg string }
+
+var (
+	fromCompose      = &composeOrigin{prefix: "compose", arg: "path"}
+	fromDevcontainer = &composeOrigin{prefix: "devcontainer: compose", arg: "name"}
+)
 
 // normalize makes empty lists and maps nil, so that `env={}` and no env
 // declare the same resource (model.Resource.Equal).
@@ -273,12 +289,17 @@ func (l *linkValue) Freeze()               {}
 func (l *linkValue) Truth() starlark.Bool  { return true }
 func (l *linkValue) Hash() (uint32, error) { return starlark.String(l.link.URL).Hash() }
 
+var linkBuiltin = &builtin{
+	Name: "link", Returns: "link", fn: builtinLink,
+	Doc: "A URL with a display name, for `links=`. A plain string in `links=` is a link without a name.",
+	Params: []Param{
+		{"url", "", "the URL"},
+		{"name", `""`, "display name"},
+	},
+}
+
 // link(url, name="") returns a link for a resource's links=.
-func builtinLink(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "url", "name?")
-	if err != nil {
-		return nil, err
-	}
+func builtinLink(_ *starlark.Thread, a *args) (starlark.Value, error) {
 	l := model.Link{URL: a.str("url", ""), Name: a.str("name", "")}
 	if a.err != nil {
 		return nil, a.err

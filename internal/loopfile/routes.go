@@ -13,15 +13,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loopdev/loop/internal/model"
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
-func registerRoutes(env starlark.StringDict) {
-	env["route"] = starlark.NewBuiltin("route", builtinRoute)
+var routesPlugin = &plugin{
+	builtins: []*builtin{routeBuiltin},
+	resolve:  (*evalState).resolveRoutes,
 }
 
-var routeParams = []string{"host", "to", "path?", "timeout?"}
+// routesState is the routes plugin's state: the route() calls, whose
+// resources are checked once every resource is known.
+type routesState struct{ pending []*pendingRoute }
 
 // routeHostRe is one DNS label, the NAME of NAME.localhost.
 var routeHostRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -32,14 +36,21 @@ type pendingRoute struct {
 	toPos model.Position // the to argument, for the error
 }
 
+var routeBuiltin = &builtin{
+	Name: "route", Returns: "None", fn: builtinRoute,
+	Doc: "A stable local URL for a resource, served by loopd's gateway (docs/gateway.md): while the resource restarts, requests are held instead of refused. Returns `None`.",
+	Params: []Param{
+		{"host", "", "the name served as `http://NAME.localhost:PORT` by loopd's gateway: `\"api\"` or `\"api.localhost\"`"},
+		{"to", "", "`\"RESOURCE:PORT\"`: the resource (declared anywhere in the Loopfile) and the port it listens on (1-65535)"},
+		{"path", `"/"`, "URL path prefix; the longest matching prefix wins; the path is passed on unchanged"},
+		{"timeout", "None", "how long the resource may take to start answering a request (to its first response byte; streams may then run on) before the gateway answers 504, e.g. `\"5s\"`; `None`: the gateway's default (30s, or `LOOP_GATEWAY_TIMEOUT`); at most 1h"},
+	},
+}
+
 // route(host, to, path="/", timeout=None) routes
 // http://HOST.localhost:PORT/PATH to the resource:port in to; timeout
 // bounds the wait for the first byte of each response. Returns None.
-func builtinRoute(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, routeParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinRoute(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	r := &model.Route{
 		Host: a.routeHost("host"),
@@ -56,7 +67,8 @@ func builtinRoute(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark
 	if a.err != nil {
 		return nil, a.err
 	}
-	for _, prev := range s.routes {
+	st := pluginState[routesState](s)
+	for _, prev := range st.pending {
 		if prev.route.Host == r.Host && prev.route.Path == r.Path {
 			return nil, a.errorAt("host", "give the second route another host or path",
 				"route: http://%s.localhost%s is already routed (first at %s)", r.Host, r.Path, s.relPos(prev.route.Pos))
@@ -67,7 +79,7 @@ func builtinRoute(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark
 	if !ok {
 		index = -1
 	}
-	s.routes = append(s.routes, &pendingRoute{route: r, toPos: toPos(s.argPos(thread.CallFrame(1).Pos, "to", index))})
+	st.pending = append(st.pending, &pendingRoute{route: r, toPos: toPos(s.argPos(thread.CallFrame(1).Pos, "to", index))})
 	s.project.Routes = append(s.project.Routes, r)
 	return starlark.None, nil
 }
@@ -135,7 +147,7 @@ func (s *evalState) resolveRoutes() error {
 	for i, r := range s.project.Resources {
 		names[i] = r.Name
 	}
-	for _, pr := range s.routes {
+	for _, pr := range pluginState[routesState](s).pending {
 		name := pr.route.Resource
 		if s.project.Resource(name) != nil {
 			continue

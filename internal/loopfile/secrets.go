@@ -14,27 +14,34 @@ import (
 	"strings"
 
 	"github.com/joho/godotenv"
-	"github.com/loopdev/loop/internal/model"
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
-// registerSecrets registers the secrets builtins.
-func registerSecrets(env starlark.StringDict) {
-	env["secret"] = starlark.NewBuiltin("secret", builtinSecret)
-	env["dotenv"] = starlark.NewBuiltin("dotenv", builtinDotenv)
-}
+var secretsPlugin = &plugin{builtins: []*builtin{secretBuiltin, dotenvBuiltin}}
 
 var secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+var secretBuiltin = &builtin{
+	Name: "secret", Returns: "string", fn: builtinSecret,
+	Doc: "A secret for an `env=` value of `service()`, `task()` or `container()`: exactly one source. The Loopfile holds only a reference; the value is resolved when the resource starts and replaced by `[redacted:NAME]` in logs, the API, MCP, the portal and the event store (docs/secrets.md).",
+	Params: []Param{
+		{"name", "", "the secret's name, shown as `[redacted:NAME]` where its value would appear"},
+		{"from_env", `""`, "the environment variable of `loop up` holding the value"},
+		{"from_file", `""`, "a file holding the value (trailing newline trimmed), relative to the Loopfile's directory"},
+		{"from_cmd", `""`, "a command (`sh -c`, in the Loopfile's directory, 10s timeout) printing the value (trimmed)"},
+		{"vault", `""`, "a Vault KV v2 path `MOUNT/data/PATH` (VAULT_ADDR and VAULT_TOKEN from the `loop up` environment)"},
+		{"key", `""`, "the field of the Vault secret; required with `vault=`"},
+		{"file", `""`, "a plain file name: for a process, the value is written to a 0600 file in loop's state directory and the env var gets the file's path (not supported for containers)"},
+	},
+}
 
 // secret(name, from_env=, from_file=, from_cmd=, vault=, key=, file=)
 // returns the placeholder of a secret with exactly one source. With file=
 // (a plain file name) the engine writes the value to a file and passes its
 // path instead of the value.
-func builtinSecret(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "name", "from_env?", "from_file?", "from_cmd?", "vault?", "key?", "file?")
-	if err != nil {
-		return nil, err
-	}
+func builtinSecret(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	sec := model.Secret{Name: a.str("name", ""), Dir: s.project.Dir}
 	if a.err == nil && !secretNamePattern.MatchString(sec.Name) {
@@ -105,12 +112,16 @@ func validSecretFile(f string) bool {
 	return f != "" && f != "." && f != ".." && !strings.ContainsAny(f, `/\`+"\x00") && !strings.Contains(f, "..")
 }
 
+var dotenvBuiltin = &builtin{
+	Name: "dotenv", Returns: "dict", fn: builtinDotenv,
+	Doc: "Returns the variables of a `.env` file as a dict of strings, for `env=`. Its values are plain strings, not secrets: they are not redacted. Use `secret(from_file=...)` for a value that must stay hidden (docs/secrets.md).",
+	Params: []Param{
+		{"path", `".env"`, "a `.env` file (KEY=value lines), relative to the Loopfile's directory"},
+	},
+}
+
 // dotenv(path=".env") returns the file's variables as a dict of strings.
-func builtinDotenv(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "path?")
-	if err != nil {
-		return nil, err
-	}
+func builtinDotenv(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	p := a.str("path", ".env")
 	if a.err != nil {

@@ -4,23 +4,37 @@ package loopfile
 
 import (
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
-func registerSettings(env starlark.StringDict) {
-	env["watch_settings"] = starlark.NewBuiltin("watch_settings", builtinWatchSettings)
+var settingsPlugin = &plugin{builtins: []*builtin{watchSettingsBuiltin}}
+
+// settingsState is the settings plugin's state: where watch_settings was
+// called, if it was.
+type settingsState struct {
+	called bool
+	pos    model.Position
+}
+
+var watchSettingsBuiltin = &builtin{
+	Name: "watch_settings", Returns: "None", fn: builtinWatchSettings,
+	Doc: "Tunes the file watcher for the whole project. Call it at most once.",
+	Params: []Param{
+		{"ignore", "[]", "gitignore-style patterns relative to the project directory"},
+		{"debounce", `"15ms"`, "the quiet period that ends a batch of changes"},
+		{"max_wait", `"2s"`, "how long a batch may keep growing (at least `debounce`)"},
+	},
 }
 
 // watch_settings(ignore=[], debounce="15ms", max_wait="2s") sets
 // Project.Watch. It may be called at most once per evaluation.
-func builtinWatchSettings(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinWatchSettings(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
-	if s.watchSet {
+	st := pluginState[settingsState](s)
+	if st.called {
 		return nil, errorf("merge the two calls into one",
-			"watch_settings: called twice (first at %s)", s.relPos(s.watchPos))
-	}
-	a, err := unpack(b.Name(), posArgs, kwargs, "ignore?", "debounce?", "max_wait?")
-	if err != nil {
-		return nil, err
+			"watch_settings: called twice (first at %s)", s.relPos(st.pos))
 	}
 	w := s.project.Watch
 	w.Ignore = a.strList("ignore")
@@ -33,7 +47,7 @@ func builtinWatchSettings(thread *starlark.Thread, b *starlark.Builtin, posArgs 
 	if a.err != nil {
 		return nil, a.err
 	}
-	s.watchSet, s.watchPos = true, callerPos(thread)
+	st.called, st.pos = true, callerPos(thread)
 	s.project.Watch = w
 	return starlark.None, nil
 }

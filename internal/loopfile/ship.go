@@ -18,20 +18,19 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
-	"github.com/loopdev/loop/internal/model"
 	"go.starlark.net/starlark"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
-func registerShip(env starlark.StringDict) {
-	env["ship"] = starlark.NewBuiltin("ship", builtinShip)
-	env["deploy_api"] = starlark.NewBuiltin("deploy_api", builtinDeployAPI)
-	env["gitops"] = starlark.NewBuiltin("gitops", builtinGitOps)
+var shipPlugin = &plugin{
+	builtins: []*builtin{shipBuiltin, deployAPIBuiltin, gitopsBuiltin},
+	resolve:  (*evalState).resolveShips,
 }
 
-var shipParams = []string{
-	"resource", "repository", "context?", "dockerfile?", "target?", "build_args?",
-	"deploy_api?", "gitops?",
-}
+// shipState is the ship plugin's state: the ship() calls, whose resources
+// are checked once every resource is known.
+type shipState struct{ pending []*pendingShip }
 
 // Defaults of deploy_api() and gitops().
 const (
@@ -49,14 +48,25 @@ type pendingShip struct {
 	resourcePos model.Position // the resource argument, for the error
 }
 
+var shipBuiltin = &builtin{
+	Name: "ship", Returns: "None", fn: builtinShip,
+	Doc: "How `resource` leaves the laptop: `loop ship RESOURCE` builds the production image (`RESOURCE-ship`), pushes it to `repository`, then hands the digest to the deploy API and/or the GitOps repository. Returns `None`.",
+	Params: []Param{
+		{"resource", "", "the resource to ship (declared anywhere in the Loopfile; once per resource)"},
+		{"repository", "", "the registry repository pushed to, without tag or digest, e.g. `\"registry.example.com/team/api\"`"},
+		{"context", `"."`, "build context of the production image, relative to the project directory; must exist"},
+		{"dockerfile", `"Dockerfile"`, "relative to the context; must exist"},
+		{"target", `""`, "multi-stage build target (`\"\"`: the last stage)"},
+		{"build_args", "{}", "`--build-arg`s (dict string -> string)"},
+		{"deploy_api", "None", "a `deploy_api()`: call the team's deploy endpoint"},
+		{"gitops", "None", "a `gitops()`: update a config repository; give `deploy_api`, `gitops` or both"},
+	},
+}
+
 // ship(resource, repository, context=".", dockerfile="Dockerfile",
 // target="", build_args={}, deploy_api=None, gitops=None) declares how
 // resource is shipped. Returns None.
-func builtinShip(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, shipParams...)
-	if err != nil {
-		return nil, err
-	}
+func builtinShip(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
 	sh := &model.Ship{
 		Resource:   a.str("resource", ""),
@@ -81,7 +91,8 @@ func builtinShip(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.
 		return nil, errorf(`e.g. deploy_api = deploy_api("https://deploy.example.com", token = env("DEPLOY_TOKEN"))`,
 			"ship: give deploy_api=deploy_api(...) or gitops=gitops(...), or both")
 	}
-	for _, prev := range s.ships {
+	st := pluginState[shipState](s)
+	for _, prev := range st.pending {
 		if prev.ship.Resource == sh.Resource {
 			return nil, a.errorAt("resource", "ship each resource once; give one ship() both deploy_api= and gitops= to use both",
 				"ship: resource %q is already shipped (first at %s)", sh.Resource, s.relPos(prev.ship.Pos))
@@ -100,7 +111,7 @@ func builtinShip(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.
 	if !ok {
 		index = -1
 	}
-	s.ships = append(s.ships, &pendingShip{
+	st.pending = append(st.pending, &pendingShip{
 		ship:        sh,
 		resourcePos: toPos(s.argPos(thread.CallFrame(1).Pos, "resource", index)),
 	})
@@ -115,7 +126,7 @@ func (s *evalState) resolveShips() error {
 	for i, r := range s.project.Resources {
 		names[i] = r.Name
 	}
-	for _, ps := range s.ships {
+	for _, ps := range pluginState[shipState](s).pending {
 		name := ps.ship.Resource
 		if s.project.Resource(name) != nil {
 			continue
@@ -181,13 +192,20 @@ func (v *deployAPIValue) Hash() (uint32, error) {
 	return 0, fmt.Errorf("unhashable type: deploy_api")
 }
 
+var deployAPIBuiltin = &builtin{
+	Name: "deploy_api", Returns: "deploy_api", fn: builtinDeployAPI,
+	Doc: "The team's deploy endpoint, for `ship(deploy_api=...)`: after pushing, `loop ship` POSTs the service, image digest and commit to `url` (docs/deploy-api.md).",
+	Params: []Param{
+		{"url", "", "the deploy endpoint, an `http://` or `https://` URL (docs/deploy-api.md)"},
+		{"token", `""`, "bearer token sent as `Authorization: Bearer ...`; keep it out of the Loopfile: `token = env(\"DEPLOY_TOKEN\")`"},
+		{"secret", `""`, "HMAC-SHA256 key: the request body is signed in the `X-Loop-Signature` header (`\"\"`: unsigned); e.g. `env(\"DEPLOY_SECRET\")`"},
+		{"timeout", `"30s"`, "how long the deploy request may take (a positive duration)"},
+	},
+}
+
 // deploy_api(url, token="", secret="", timeout="30s") returns the team's
 // deploy endpoint (docs/deploy-api.md).
-func builtinDeployAPI(_ *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "url", "token?", "secret?", "timeout?")
-	if err != nil {
-		return nil, err
-	}
+func builtinDeployAPI(_ *starlark.Thread, a *args) (starlark.Value, error) {
 	api := model.DeployAPI{
 		URL:     a.str("url", ""),
 		Token:   a.str("token", ""),
@@ -256,14 +274,23 @@ var (
 	branchForbidden = regexp.MustCompile(`[\s~^:?*\[\\]|\.\.|@\{|^-|^/|/$|\.$|\.lock$|//`)
 )
 
+var gitopsBuiltin = &builtin{
+	Name: "gitops", Returns: "gitops", fn: builtinGitOps,
+	Doc: "A GitOps config repository, for `ship(gitops=...)`: after pushing, `loop ship` sets the image to the pushed digest in `path`, commits and pushes; Argo CD or Flux deploys it (docs/outer-loop.md).",
+	Params: []Param{
+		{"repo", "", "the config repository: a URL (`https://`, `ssh://`, `file://`), `\"git@host:org/config.git\"`, or a local path relative to the project directory (need not exist)"},
+		{"path", "", "the file to update, relative to the repository root (no `..`): a kustomization.yaml, or any YAML file with `field`"},
+		{"branch", `"main"`, "the branch to commit to and push"},
+		{"image", `""`, "kustomize: the `images[].name` entry to set; `\"\"` (and no `field`): the ship's repository"},
+		{"field", `""`, "plain YAML: the dotted path of the field set to the image, e.g. `\"spec.template.spec.containers[0].image\"`; not with `image`"},
+		{"message", `"deploy {service} {short}"`, "commit message; placeholders `{service}`, `{digest}`, `{commit}`, `{short}` (anything else in braces is an error)"},
+	},
+}
+
 // gitops(repo, path, branch="main", image="", field="",
 // message="deploy {service} {short}") returns a config repository that
 // Argo CD or Flux reconciles.
-func builtinGitOps(thread *starlark.Thread, b *starlark.Builtin, posArgs starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	a, err := unpack(b.Name(), posArgs, kwargs, "repo", "path", "branch?", "image?", "field?", "message?")
-	if err != nil {
-		return nil, err
-	}
+func builtinGitOps(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	g := model.GitOps{
 		Repo:    a.gitRepo(stateOf(thread), "repo"),
 		Path:    a.repoPath("path"),
