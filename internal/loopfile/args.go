@@ -18,10 +18,11 @@ import (
 // getters return zero values, so a builtin reads all its arguments and
 // checks err once.
 type args struct {
-	fn    string
-	vals  map[string]starlark.Value // only the arguments given (None counts as absent)
-	index map[string]int            // positional index of each argument given by position
-	err   error
+	fn     string
+	params []Param                   // as declared
+	vals   map[string]starlark.Value // only the arguments given (None counts as absent)
+	index  map[string]int            // positional index of each argument given by position
+	err    error
 }
 
 // unpack binds positional and keyword arguments to params; the leading
@@ -39,7 +40,7 @@ func unpack(fn string, params []Param, posArgs starlark.Tuple, kwargs []starlark
 			required = i + 1
 		}
 	}
-	a := &args{fn: fn, vals: map[string]starlark.Value{}, index: map[string]int{}}
+	a := &args{fn: fn, params: params, vals: map[string]starlark.Value{}, index: map[string]int{}}
 	if len(posArgs) > len(names) {
 		return nil, errorf("pass the extra arguments by keyword, e.g. "+names[len(names)-1]+"=...",
 			"%s: got %d positional arguments, want at most %d", fn, len(posArgs), len(names))
@@ -106,10 +107,34 @@ func (a *args) wrongType(name string, v starlark.Value, want string) {
 	a.fail(name, "", "got %s, want %s", v.Type(), want)
 }
 
-func (a *args) has(name string) bool { _, ok := a.vals[name]; return ok }
+func (a *args) has(name string) bool { _, ok := a.get(name); return ok }
+
+// value returns argument name, or nil when it was not given.
+func (a *args) value(name string) starlark.Value {
+	v, _ := a.get(name)
+	return v
+}
+
+// declares reports whether the builtin has a parameter called name: a
+// reader shared by builtins with different parameters asks it first.
+func (a *args) declares(name string) bool {
+	return slices.ContainsFunc(a.params, func(p Param) bool { return p.Name == name })
+}
+
+// get returns argument name, if given. Reading a parameter the builtin
+// does not declare is a bug in loop (a typo would read as "not given"
+// and its check would never run), so it panics: every builtin's tests
+// then fail, and a Loopfile never reaches it.
+func (a *args) get(name string) (starlark.Value, bool) {
+	if !a.declares(name) {
+		panic(fmt.Sprintf("loopfile: %s reads the undeclared parameter %q", a.fn, name))
+	}
+	v, ok := a.vals[name]
+	return v, ok
+}
 
 func (a *args) str(name, def string) string {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return def
 	}
@@ -122,7 +147,7 @@ func (a *args) str(name, def string) string {
 }
 
 func (a *args) boolean(name string, def bool) bool {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return def
 	}
@@ -136,7 +161,7 @@ func (a *args) boolean(name string, def bool) bool {
 
 // strList accepts a list or tuple of strings.
 func (a *args) strList(name string) []string {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}
@@ -159,7 +184,7 @@ func (a *args) strList(name string) []string {
 
 // cmd accepts a string (run with sh -c) or a non-empty list of strings (argv).
 func (a *args) cmd(name string) []string {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}
@@ -193,7 +218,7 @@ func (a *args) cmd(name string) []string {
 
 // strDict accepts a dict of string to string.
 func (a *args) strDict(name string) map[string]string {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}
@@ -236,7 +261,7 @@ func (a *args) env(name string) map[string]string {
 // duration accepts a Go duration string ("1.5s", "200ms") or a number of
 // seconds; it must not be negative.
 func (a *args) duration(name string, def time.Duration) time.Duration {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return def
 	}

@@ -109,7 +109,7 @@ func builtinCatalog(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	}
 	st.pending = append(st.pending, &pendingCatalog{
 		entry:       e,
-		resourcePos: toPos(s.argPos(thread.CallFrame(1).Pos, "resource", index)),
+		resourcePos: toPos(s.argPos(callSite(thread), "resource", index)),
 	})
 	s.project.Catalog = append(s.project.Catalog, e)
 	return starlark.None, nil

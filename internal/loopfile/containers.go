@@ -207,7 +207,6 @@ func readContainerCommon(s *evalState, a *args) *model.Resource {
 		Name:         a.str("name", ""),
 		Kind:         model.KindContainer,
 		Dir:          s.project.Dir,
-		Env:          a.env("env"),
 		Ignore:       a.strList("ignore"),
 		ResourceDeps: a.strList("resource_deps"),
 		Readiness:    a.probe("readiness"),
@@ -218,6 +217,9 @@ func readContainerCommon(s *evalState, a *args) *model.Resource {
 		AutoStart:   a.boolean("auto_start", true),
 		StopSignal:  a.signal("stop_signal"),
 		StopTimeout: a.duration("stop_timeout", defaultStopTimeout),
+	}
+	if a.declares("env") { // devcontainer() takes its env from devcontainer.json
+		r.Env = a.env("env")
 	}
 	if a.err == nil && !namePattern.MatchString(r.Name) {
 		a.fail("name", "use letters, digits, '.', '_' and '-', starting with a letter or digit",
@@ -310,7 +312,7 @@ func containerDeps(c *model.Container, build *model.Image) []string {
 // /bin/sh -c (so the image needs a shell), a list is the argv as is.
 func (a *args) containerCmd(name string) []string {
 	argv := a.cmd(name)
-	if _, isStr := a.vals[name].(starlark.String); isStr && argv != nil {
+	if _, isStr := a.value(name).(starlark.String); isStr && argv != nil {
 		argv[0] = "/bin/sh"
 	}
 	return argv
@@ -319,7 +321,7 @@ func (a *args) containerCmd(name string) []string {
 // entrypoint is containerCmd, except that an empty list clears the image's
 // entrypoint (an empty, non-nil argv).
 func (a *args) entrypoint(name string) []string {
-	if v, ok := a.vals[name].(starlark.Indexable); ok && a.err == nil && v.Len() == 0 {
+	if v, ok := a.value(name).(starlark.Indexable); ok && a.err == nil && v.Len() == 0 {
 		if _, isStr := v.(starlark.String); !isStr {
 			return []string{}
 		}
@@ -344,7 +346,7 @@ func (a *args) containerPath(name string) string {
 // list returns argument name as a list or tuple, or nil (recording a type
 // error) when it is something else.
 func (a *args) list(name, want string) starlark.Indexable {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}

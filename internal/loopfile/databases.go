@@ -65,7 +65,7 @@ func builtinDatabase(thread *starlark.Thread, a *args) (starlark.Value, error) {
 			"invalid database name %q", db.Name)
 	}
 	db.Port = database.DefaultPort(db.Name)
-	if v, ok := a.vals["port"]; ok && a.err == nil {
+	if v, ok := a.get("port"); ok && a.err == nil {
 		if err := starlark.AsInt(v, &db.Port); err != nil {
 			a.wrongType("port", v, "int")
 		} else if db.Port < 0 || db.Port > 65535 {

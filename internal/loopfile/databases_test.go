@@ -56,6 +56,11 @@ task("check", "true", resource_deps=["db", "cache"])
 	if env := p.Resource("check").Env; len(env) != 0 {
 		t.Errorf("dependant env: got %v, want none before preparation", env)
 	}
+	for _, name := range []string{"db", "cache"} {
+		if pos := p.Resource(name).Pos; filepath.Base(pos.File) != "Loopfile" || pos.Line != map[string]int{"db": 1, "cache": 2}[name] || pos.Col != 1 {
+			t.Errorf("%s resource position = %v, want its database() call in the Loopfile", name, pos)
+		}
+	}
 	if env := p.Resource("cache").Env; env["REDISCLI_AUTH"] != "" {
 		t.Errorf("cache env: got %v, want no password", env)
 	}

@@ -126,3 +126,19 @@ func evalErr(t *testing.T, src string) *Error {
 	}
 	return e
 }
+
+// TestBuiltins_inDocs: docs/loopfile.md shows every builtin's signature as
+// it is declared (a section of its own, or a row of "More builtins"), so
+// the reference cannot miss a builtin or a parameter.
+func TestBuiltins_inDocs(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "loopfile.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(b)), " ")
+	for _, bi := range Builtins() {
+		if !strings.Contains(doc, bi.Signature()) {
+			t.Errorf("docs/loopfile.md does not show %s", bi.Signature())
+		}
+	}
+}

@@ -101,7 +101,7 @@ func builtinReadFile(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s.addFile(p)
 	data, err := readSource(p)
 	if err != nil {
-		if def, ok := a.vals["default"]; ok && errors.Is(err, os.ErrNotExist) {
+		if def, ok := a.get("default"); ok && errors.Is(err, os.ErrNotExist) {
 			return def, nil
 		}
 		hint := readErrHint(err)

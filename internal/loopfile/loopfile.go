@@ -371,7 +371,19 @@ func (s *evalState) fail(err error) *Error {
 // now running.
 // It points at the start of the callee's name.
 func callerPos(thread *starlark.Thread) model.Position {
-	return toPos(stateOf(thread).argPos(thread.CallFrame(1).Pos, "", -1))
+	return toPos(stateOf(thread).argPos(callSite(thread), "", -1))
+}
+
+// callSite is the position of the Loopfile's call to the builtin now
+// running: the innermost frame outside builtins, so that what database()
+// declares through container() is where database() was called.
+func callSite(thread *starlark.Thread) syntax.Position {
+	for i := 1; i < thread.CallStackDepth(); i++ {
+		if p := thread.CallFrame(i).Pos; p.Filename() != "<builtin>" {
+			return p
+		}
+	}
+	return thread.CallFrame(1).Pos
 }
 
 func toPos(p syntax.Position) model.Position {

@@ -41,7 +41,7 @@ func (p *probeValue) Hash() (uint32, error) {
 
 // probe reads a readiness= argument: None or a *_probe() value.
 func (a *args) probe(name string) *model.Probe {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}

@@ -200,7 +200,7 @@ func (s *evalState) abs(p string) string {
 
 // ports reads a list of TCP ports.
 func (a *args) ports(name string) []int {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}
@@ -227,7 +227,7 @@ func (a *args) ports(name string) []int {
 
 // links reads a list of URL strings or link() values.
 func (a *args) links(name string) []model.Link {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}

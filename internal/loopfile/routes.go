@@ -79,7 +79,7 @@ func builtinRoute(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	if !ok {
 		index = -1
 	}
-	st.pending = append(st.pending, &pendingRoute{route: r, toPos: toPos(s.argPos(thread.CallFrame(1).Pos, "to", index))})
+	st.pending = append(st.pending, &pendingRoute{route: r, toPos: toPos(s.argPos(callSite(thread), "to", index))})
 	s.project.Routes = append(s.project.Routes, r)
 	return starlark.None, nil
 }
@@ -121,7 +121,7 @@ func (a *args) routeTarget(name string) (string, int) {
 // routeTimeout reads timeout=: None (the gateway's default) or a
 // duration above 0 and at most model.MaxRouteTimeout.
 func (a *args) routeTimeout(name string) time.Duration {
-	if v, ok := a.vals[name]; !ok || v == starlark.None {
+	if v, ok := a.get(name); !ok || v == starlark.None {
 		return 0
 	}
 	d := a.duration(name, 0)

@@ -113,7 +113,7 @@ func builtinShip(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	}
 	st.pending = append(st.pending, &pendingShip{
 		ship:        sh,
-		resourcePos: toPos(s.argPos(thread.CallFrame(1).Pos, "resource", index)),
+		resourcePos: toPos(s.argPos(callSite(thread), "resource", index)),
 	})
 	s.project.Ships = append(s.project.Ships, sh)
 	return starlark.None, nil
@@ -230,7 +230,7 @@ func builtinDeployAPI(_ *starlark.Thread, a *args) (starlark.Value, error) {
 // deployAPI reads a ship(deploy_api=) argument: None or a deploy_api()
 // value. The ship gets its own copy.
 func (a *args) deployAPI(name string) *model.DeployAPI {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}
@@ -398,7 +398,7 @@ func (a *args) message(name, msg string) {
 // gitOps reads a ship(gitops=) argument: None or a gitops() value. The
 // ship gets its own copy.
 func (a *args) gitOps(name string) *model.GitOps {
-	v, ok := a.vals[name]
+	v, ok := a.get(name)
 	if !ok || a.err != nil {
 		return nil
 	}
