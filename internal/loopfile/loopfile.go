@@ -17,8 +17,8 @@
 // Project is returned.
 //
 // Builtins come from plugins (plugin.go), one per group: resources.go,
-// probes.go, settings.go, files.go, containers.go with devcontainers.go
-// and liveupdate.go, ship.go, catalog.go, secrets.go, databases.go,
+// probes.go, settings.go, files.go, containers.go with devcontainers.go,
+// liveupdate.go and mounts.go, ship.go, catalog.go, secrets.go, databases.go,
 // routes.go and compose.go. A plugin declares each builtin once, with its
 // parameters (name, default, doc), from which the call's arguments are
 // bound and editors' docs (Builtins) are made; it keeps what it collects

@@ -2,27 +2,18 @@ package docker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"regexp"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
-	"github.com/docker/go-connections/nat"
-	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
@@ -327,20 +318,6 @@ func (r *Runtime) remove(ctx context.Context, resource, id string) {
 	}
 }
 
-var badName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
-
-// VolumeName scopes a named volume to its project, as Compose does
-// ("data" in project "shop" is the volume "shop_data"), so two projects
-// never share one by accident.
-func VolumeName(project, name string) string {
-	return badName.ReplaceAllString(project, "-") + "_" + name
-}
-
-// ContainerName is the name of resource's container in project.
-func ContainerName(project, resource string) string {
-	return "loop-" + badName.ReplaceAllString(project, "-") + "-" + badName.ReplaceAllString(resource, "-")
-}
-
 func shortID(id string) string {
 	if len(id) > 12 {
 		return id[:12]
@@ -372,97 +349,6 @@ func (r *Runtime) adopt(ctx context.Context, cli *client.Client, spec runtime.Sp
 	return id, running, nil
 }
 
-// containerConfig is the container loop creates for spec; super is the
-// host path of the supervisor to bind-mount ("" when it is copied in).
-func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, super string) (*container.Config, *container.HostConfig, error) {
-	if err := model.CheckEnviron(spec.Env); err != nil {
-		return nil, nil, err
-	}
-	c := spec.Container
-	sig := spec.StopSignal
-	if sig == 0 {
-		sig = DefaultStopSignal
-	}
-	timeout := spec.StopTimeout
-	if timeout <= 0 {
-		timeout = DefaultStopTimeout
-	}
-	entry := []string{supervisorPath, "supervise", "--stop-signal=" + unix.SignalName(sig), "--stop-timeout=" + timeout.String()}
-	if c.KeepAlive {
-		entry = append(entry, "--keepalive")
-	} else {
-		ep, cmd := c.Entrypoint, c.Cmd
-		if ep == nil && img.Config != nil {
-			ep = img.Config.Entrypoint
-			if cmd == nil {
-				cmd = img.Config.Cmd
-			}
-		}
-		argv := append(append([]string{}, ep...), cmd...)
-		if len(argv) == 0 {
-			return nil, nil, fmt.Errorf("image %s has no entrypoint or command: set cmd", ref)
-		}
-		entry = append(append(entry, "--"), argv...)
-	}
-	stopSecs := int((timeout + stopGrace).Seconds())
-	cfg := &container.Config{
-		Image:       ref,
-		Env:         spec.Env,
-		User:        c.User,
-		WorkingDir:  c.Workdir,
-		Entrypoint:  entry,
-		Cmd:         []string{},
-		StopTimeout: &stopSecs,
-		Labels: map[string]string{
-			LabelProject:  spec.Project,
-			LabelResource: spec.Name,
-		},
-		ExposedPorts: nat.PortSet{},
-	}
-	hcfg := &container.HostConfig{
-		PortBindings: nat.PortMap{},
-		Privileged:   c.Privileged,
-		CapAdd:       c.CapAdd,
-		NetworkMode:  container.NetworkMode(NetworkName(spec.Project)),
-		ExtraHosts:   []string{hostGateway},
-	}
-	if super != "" {
-		hcfg.Mounts = append(hcfg.Mounts, mount.Mount{Type: mount.TypeBind, Source: super, Target: supervisorPath, ReadOnly: true})
-	}
-	for _, p := range c.Ports {
-		proto := p.Protocol
-		if proto == "" {
-			proto = "tcp"
-		}
-		host := p.Host
-		if host == 0 {
-			host = p.Container
-		}
-		port := nat.Port(strconv.Itoa(p.Container) + "/" + proto)
-		cfg.ExposedPorts[port] = struct{}{}
-		hcfg.PortBindings[port] = append(hcfg.PortBindings[port], nat.PortBinding{HostIP: "127.0.0.1", HostPort: strconv.Itoa(host)})
-	}
-	for _, v := range c.Volumes {
-		m := mount.Mount{Type: mount.TypeBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
-		if v.Named {
-			m.Type, m.Source = mount.TypeVolume, VolumeName(spec.Project, v.Source)
-		}
-		hcfg.Mounts = append(hcfg.Mounts, m)
-	}
-	return cfg, hcfg, nil
-}
-
-// configHash identifies a container configuration: a container whose
-// dev.loop.config label differs is replaced.
-func configHash(imageID string, cfg *container.Config, hcfg *container.HostConfig, netcfg *network.NetworkingConfig) string {
-	h := sha256.New()
-	io.WriteString(h, imageID+"\x00")
-	json.NewEncoder(h).Encode(cfg)
-	json.NewEncoder(h).Encode(hcfg)
-	json.NewEncoder(h).Encode(netcfg)
-	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
 // prepareMounts checks that bind sources exist and creates missing named
 // volumes, labelled with the project.
 func (r *Runtime) prepareMounts(ctx context.Context, cli *client.Client, spec runtime.Spec) error {
@@ -489,27 +375,6 @@ func (r *Runtime) prepareMounts(ctx context.Context, cli *client.Client, spec ru
 // portsFree checks that every published host port is free on 127.0.0.1.
 func portsFree(ports []model.PortMap) error {
 	return runtime.PortsFree("127.0.0.1", ports, "; stop what uses it or publish another host port")
-}
-
-// effectiveUser is the user the container's processes run as.
-func effectiveUser(user string, img image.InspectResponse) string {
-	if user == "" && img.Config != nil {
-		return img.Config.User
-	}
-	return user
-}
-
-// signalExit maps a container exit code to an Exit.
-func signalExit(code int, oom bool) runtime.Exit {
-	if oom {
-		return runtime.Exit{Code: -1, Signal: "SIGKILL"}
-	}
-	if code > 128 && code < 128+65 {
-		if name := unix.SignalName(syscall.Signal(code - 128)); name != "" {
-			return runtime.Exit{Code: -1, Signal: name}
-		}
-	}
-	return runtime.Exit{Code: code}
 }
 
 // Remove removes the container of a resource that has no running handle

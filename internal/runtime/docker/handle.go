@@ -7,11 +7,13 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
+	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/model"
@@ -217,4 +219,17 @@ func (o *outputs) flush() {
 			_ = f.Flush()
 		}
 	}
+}
+
+// signalExit maps a container exit code to an Exit.
+func signalExit(code int, oom bool) runtime.Exit {
+	if oom {
+		return runtime.Exit{Code: -1, Signal: "SIGKILL"}
+	}
+	if code > 128 && code < 128+65 {
+		if name := unix.SignalName(syscall.Signal(code - 128)); name != "" {
+			return runtime.Exit{Code: -1, Signal: name}
+		}
+	}
+	return runtime.Exit{Code: code}
 }
