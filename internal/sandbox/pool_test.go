@@ -167,7 +167,8 @@ func TestPool_Load_limits(t *testing.T) {
 		{"memory in one operation", "\nL = [0] * (1 << 27)\n",
 			Limits{Memory: mem}, "over 2 times the limit of 256 MiB (LOOP_EVAL_MEMORY), and was killed", 0},
 		{"wall clock", "def spin():\n    for i in range(1 << 60):\n        pass\n\nspin()\n",
-			Limits{Timeout: 300 * time.Millisecond}, "evaluation took longer than the limit of 300ms (LOOP_EVAL_TIMEOUT)", 3},
+			// 5s: well past the time a busy machine takes to reach the loop.
+			Limits{Timeout: 5 * time.Second}, "evaluation took longer than the limit of 5s (LOOP_EVAL_TIMEOUT)", 3},
 		{"crash", "local('kill -9 $PPID; sleep 5')\n",
 			Limits{}, "the evaluator was killed by signal 9", 0},
 	}
