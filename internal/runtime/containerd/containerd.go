@@ -89,10 +89,18 @@ type Runtime struct {
 	// DataRoot holds named volumes, in nerdctl's layout; "":
 	// $LOOP_CONTAINERD_DATA_ROOT, else DefaultDataRoot (nerdctl's own).
 	DataRoot string
-	Logger   *slog.Logger // nil: slog.Default()
+	// CNIPath is the directory of the CNI plugins; "": $LOOP_CNI_PATH,
+	// else the first of /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni
+	// that has them.
+	CNIPath string
+	// CNIConfPath is where project networks' conflists are; "":
+	// $LOOP_CNI_NETCONFPATH, else DefaultCNIConfPath (nerdctl's).
+	CNIConfPath string
+	Logger      *slog.Logger // nil: slog.Default()
 
-	mu  sync.Mutex
-	cli *client.Client
+	mu   sync.Mutex
+	cli  *client.Client
+	nets map[string]*network // loaded project networks, by name
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -237,7 +245,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 			}
 		} else {
 			logger.Info("replacing container: configuration changed")
-			if err := removeContainer(ctx, ctr); err != nil {
+			if err := r.removeContainer(ctx, ctr, labels[LabelProject]); err != nil {
 				return nil, err
 			}
 			ctr = nil
@@ -249,6 +257,9 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 		return nil, err
 	}
 	if err := r.ensureVolumes(ctx, cli, img, spec.Project, cfg.volumes); err != nil {
+		return nil, err
+	}
+	if cfg.net, err = r.network(spec.Project, true); err != nil {
 		return nil, err
 	}
 	if ctr == nil {
@@ -312,10 +323,11 @@ func (r *Runtime) create(ctx context.Context, cli *client.Client, id string, img
 	return ctr, nil
 }
 
-// removeContainer kills and deletes ctr's task, then ctr and its snapshot.
-func removeContainer(ctx context.Context, ctr client.Container) error {
+// removeContainer kills and deletes ctr's task (releasing its network in
+// project's), then ctr and its snapshot.
+func (r *Runtime) removeContainer(ctx context.Context, ctr client.Container, project string) error {
 	if task, err := ctr.Task(ctx, nil); err == nil {
-		if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		if err := r.deleteTask(ctx, task, project, client.WithProcessKill); err != nil {
 			return fmt.Errorf("remove task of %s: %w", ctr.ID(), err)
 		}
 	} else if !errdefs.IsNotFound(err) {
