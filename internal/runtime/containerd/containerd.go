@@ -32,11 +32,21 @@
 //
 // Named volumes live in nerdctl's volume store (volumes.go).
 //
+// Networking is nerdctl's (network.go, attach.go, hosts.go): each project
+// has a CNI bridge network loop-<project> (a conflist in nerdctl's place
+// and format, so `nerdctl network ls` lists it), every container its own
+// network namespace, pinned for its task's lifetime, with the resource
+// name as hostname and its published ports (remapping allowed) on
+// 127.0.0.1 through the portmap plugin, as the docker runtime publishes
+// them. Containers reach each other by resource name, alias or container
+// ID through an /etc/hosts of their own, rewritten in place in every
+// container of the project as one starts or goes away. Deleting a task
+// releases its address and rules; Sweep (`loop down`, daemon stop) removes
+// leftover containers and then the network (sweep.go). The CNI plugins
+// come from the host (Debian's containernetworking-plugins).
+//
 // Not supported, with a clear error: image builds (build with the docker
-// runtime, or import the image: `docker save IMG | ctr -n loop images import -`),
-// port remapping. Containers use host networking, so
-// published ports are not needed: a port mapping only declares which host
-// port the service will listen on, and Start checks it is free.
+// runtime, or import the image: `docker save IMG | ctr -n loop images import -`).
 package containerd
 
 import (

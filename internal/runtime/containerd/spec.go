@@ -112,7 +112,9 @@ func (r *Runtime) config(ctx context.Context, spec runtime.Spec) (*config, error
 		}
 		cfg.Ports = append(cfg.Ports, pp)
 	}
-	cfg.Mounts = append(cfg.Mounts, specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: r.hostsFile(id), Options: []string{"rbind", "rw"}})
+	cfg.Mounts = append(cfg.Mounts,
+		specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: r.hostsFile(id), Options: []string{"rbind", "rw"}},
+		specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: resolvConf(), Options: []string{"rbind", "ro"}})
 	for _, v := range c.Volumes {
 		opt := "rw"
 		if v.ReadOnly {
@@ -201,7 +203,6 @@ func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
 		oci.WithImageConfig(img),
 		oci.WithProcessArgs(cfg.args(argv)...),
 		oci.WithEnv(cfg.Env),
-		oci.WithHostResolvconf,
 		oci.WithMounts(cfg.Mounts),
 		oci.WithHostname(cfg.Hostname),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: cfg.Netns}),
@@ -219,6 +220,21 @@ func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
 		opts = append(opts, oci.WithAddedCapabilities(cfg.CapAdd))
 	}
 	return opts
+}
+
+// resolvConf is the host's resolv.conf for containers: /etc/resolv.conf,
+// unless it names a resolver on the host's loopback (systemd-resolved's
+// 127.0.0.53), which a container's own network cannot reach; then
+// systemd-resolved's list of the real servers, as Docker does.
+func resolvConf() string {
+	const upstream = "/run/systemd/resolve/resolv.conf"
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err == nil && strings.Contains(string(b), "nameserver 127.") {
+		if _, err := os.Stat(upstream); err == nil {
+			return upstream
+		}
+	}
+	return "/etc/resolv.conf"
 }
 
 // hostname is a container's hostname: its resource name, as a host name.
