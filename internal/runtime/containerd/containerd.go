@@ -32,11 +32,21 @@
 //
 // Named volumes live in nerdctl's volume store (volumes.go).
 //
+// Networking is nerdctl's (network.go, attach.go, hosts.go): each project
+// has a CNI bridge network loop-<project> (a conflist in nerdctl's place
+// and format, so `nerdctl network ls` lists it), every container its own
+// network namespace, pinned for its task's lifetime, with the resource
+// name as hostname and its published ports (remapping allowed) on
+// 127.0.0.1 through the portmap plugin, as the docker runtime publishes
+// them. Containers reach each other by resource name, alias or container
+// ID through an /etc/hosts of their own, rewritten in place in every
+// container of the project as one starts or goes away. Deleting a task
+// releases its address and rules; Sweep (`loop down`, daemon stop) removes
+// leftover containers and then the network (sweep.go). The CNI plugins
+// come from the host (Debian's containernetworking-plugins).
+//
 // Not supported, with a clear error: image builds (build with the docker
-// runtime, or import the image: `docker save IMG | ctr -n loop images import -`),
-// port remapping. Containers use host networking, so
-// published ports are not needed: a port mapping only declares which host
-// port the service will listen on, and Start checks it is free.
+// runtime, or import the image: `docker save IMG | ctr -n loop images import -`).
 package containerd
 
 import (
@@ -89,10 +99,18 @@ type Runtime struct {
 	// DataRoot holds named volumes, in nerdctl's layout; "":
 	// $LOOP_CONTAINERD_DATA_ROOT, else DefaultDataRoot (nerdctl's own).
 	DataRoot string
-	Logger   *slog.Logger // nil: slog.Default()
+	// CNIPath is the directory of the CNI plugins; "": $LOOP_CNI_PATH,
+	// else the first of /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni
+	// that has them.
+	CNIPath string
+	// CNIConfPath is where project networks' conflists are; "":
+	// $LOOP_CNI_NETCONFPATH, else DefaultCNIConfPath (nerdctl's).
+	CNIConfPath string
+	Logger      *slog.Logger // nil: slog.Default()
 
-	mu  sync.Mutex
-	cli *client.Client
+	mu   sync.Mutex
+	cli  *client.Client
+	nets map[string]*network // loaded project networks, by name
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -237,7 +255,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 			}
 		} else {
 			logger.Info("replacing container: configuration changed")
-			if err := removeContainer(ctx, ctr); err != nil {
+			if err := r.removeContainer(ctx, ctr, labels[LabelProject]); err != nil {
 				return nil, err
 			}
 			ctr = nil
@@ -249,6 +267,9 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 		return nil, err
 	}
 	if err := r.ensureVolumes(ctx, cli, img, spec.Project, cfg.volumes); err != nil {
+		return nil, err
+	}
+	if cfg.net, err = r.network(spec.Project, true); err != nil {
 		return nil, err
 	}
 	if ctr == nil {
@@ -312,10 +333,11 @@ func (r *Runtime) create(ctx context.Context, cli *client.Client, id string, img
 	return ctr, nil
 }
 
-// removeContainer kills and deletes ctr's task, then ctr and its snapshot.
-func removeContainer(ctx context.Context, ctr client.Container) error {
+// removeContainer kills and deletes ctr's task (releasing its network in
+// project's), then ctr and its snapshot.
+func (r *Runtime) removeContainer(ctx context.Context, ctr client.Container, project string) error {
 	if task, err := ctr.Task(ctx, nil); err == nil {
-		if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		if err := r.deleteTask(ctx, task, project, client.WithProcessKill); err != nil {
 			return fmt.Errorf("remove task of %s: %w", ctr.ID(), err)
 		}
 	} else if !errdefs.IsNotFound(err) {

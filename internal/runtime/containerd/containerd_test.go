@@ -32,6 +32,8 @@ type env struct {
 	addr, ns   string
 	cli        *client.Client
 	supervisor string // a static loopd
+	confDir    string // the CNI conf dir of the test's networks
+	dataRoot   string // nerdctl's data store (hosts files, volumes)
 }
 
 // unavailable skips the test, or fails it when LOOP_REQUIRE_DOCKER=1.
@@ -69,8 +71,12 @@ func setup(t *testing.T) *env {
 		cli.Close()
 		unavailable(t, "containerd at "+addr+" does not answer: "+err.Error())
 	}
-	e := &env{addr: addr, ns: ns, cli: cli}
+	// Made before the cleanup is registered, so removed after it.
+	e := &env{addr: addr, ns: ns, cli: cli, confDir: t.TempDir(), dataRoot: t.TempDir()}
 	t.Cleanup(func() { e.cleanup(t) })
+	if _, err := (&Runtime{}).cniPath(); err != nil {
+		unavailable(t, err.Error()+" (scripts/setup-cni.sh)")
+	}
 
 	save := exec.Command("docker", "save", testImage)
 	tarball, err := save.Output()
@@ -111,13 +117,34 @@ func buildSupervisor(t *testing.T) string {
 	return bin
 }
 
-// cleanup removes everything created in the namespace, then the namespace.
+// cleanup removes everything created in the namespace and every project
+// network of the test (Sweep), then the namespace.
 func (e *env) cleanup(t *testing.T) {
 	ctx := namespaces.WithNamespace(context.Background(), e.ns)
 	defer e.cli.Close()
+	rt := e.runtime()
+	defer rt.Close()
+	projects := map[string]bool{}
 	ctrs, _ := e.cli.Containers(ctx)
 	for _, c := range ctrs {
-		if err := removeContainer(ctx, c); err != nil {
+		labels, _ := c.Labels(ctx)
+		projects[labels[LabelProject]] = true
+	}
+	lists, _ := readConfLists(e.confDir)
+	for _, l := range lists {
+		projects[l.Labels[LabelProject]] = true
+	}
+	for p := range projects {
+		if p == "" {
+			continue
+		}
+		if err := rt.Sweep(ctx, p); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	}
+	ctrs, _ = e.cli.Containers(ctx)
+	for _, c := range ctrs {
+		if err := rt.removeContainer(ctx, c, ""); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	}
@@ -134,7 +161,7 @@ func (e *env) cleanup(t *testing.T) {
 }
 
 func (e *env) runtime() *Runtime {
-	return &Runtime{Address: e.addr, Namespace: e.ns, Supervisor: e.supervisor}
+	return &Runtime{Address: e.addr, Namespace: e.ns, Supervisor: e.supervisor, CNIConfPath: e.confDir, DataRoot: e.dataRoot}
 }
 
 // buffer is an io.Writer safe for concurrent use.
@@ -355,7 +382,6 @@ func TestRuntime_Start_unsupported(t *testing.T) {
 	}{
 		{"build", model.Container{Image: "app", Build: &model.Image{Name: "app", Dockerfile: "/p/Dockerfile"}}, nil, "build with the docker runtime or import the image"},
 		{"relative volume target", model.Container{Image: "x", Volumes: []model.Volume{{Source: "data", Target: "data", Named: true}}}, nil, "the target must be an absolute path"},
-		{"remapped port", model.Container{Image: "x", Ports: []model.PortMap{{Host: 8080, Container: 80}}}, nil, "host networking"},
 		{"relative file", model.Container{Image: "x"}, map[string]string{"run/secrets/a": "v"}, `file "run/secrets/a": want a clean absolute path`},
 		{"file with ..", model.Container{Image: "x"}, map[string]string{"/run/secrets/../../etc/passwd": "v"}, "want a clean absolute path"},
 	}

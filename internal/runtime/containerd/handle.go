@@ -73,30 +73,39 @@ func outputs(spec runtime.Spec) (io.Writer, io.Writer) {
 // startTask creates ctr's task with its output going to the spec's
 // writers and starts it.
 func (r *Runtime) startTask(ctx context.Context, cli *client.Client, ctr client.Container, spec runtime.Spec, cfg *config, logger *slog.Logger) (*handle, error) {
+	// A record left by an earlier task (a loopd killed before it deleted
+	// it) still holds an address: release it first.
+	if err := r.detach(ctx, ctr.ID(), spec.Project); err != nil {
+		return nil, err
+	}
+	if err := r.attach(ctx, cfg.net, ctr.ID(), spec, cfg); err != nil {
+		return nil, err
+	}
 	out, errw := outputs(spec)
 	rs := supervise.NewRestarts(errw)
 	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, out, rs)))
 	if err != nil {
+		r.detach(context.WithoutCancel(ctx), ctr.ID(), spec.Project)
 		return nil, fmt.Errorf("create task of %s: %w", ctr.ID(), err)
+	}
+	abort := func(err error) (*handle, error) {
+		r.deleteTask(context.WithoutCancel(ctx), task, spec.Project, client.WithProcessKill)
+		return nil, err
 	}
 	h, err := r.watch(ctx, cli, ctr, task, spec, cfg, logger)
 	if err != nil {
-		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
-		return nil, err
+		return abort(err)
 	}
 	h.restarts = rs
 	h.live = h.newLive()
 	if err := h.initialSync(ctx, false); err != nil {
-		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
-		return nil, err
+		return abort(err)
 	}
 	if err := h.writeFiles(ctx); err != nil {
-		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
-		return nil, err
+		return abort(err)
 	}
 	if err := task.Start(ctx); err != nil {
-		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
-		return nil, fmt.Errorf("start task of %s: %w", ctr.ID(), err)
+		return abort(fmt.Errorf("start task of %s: %w", ctr.ID(), err))
 	}
 	logger.Debug("started", "pid", task.Pid())
 	return h, nil
@@ -117,7 +126,18 @@ func (r *Runtime) adopt(ctx context.Context, cli *client.Client, ctr client.Cont
 		var st client.Status
 		if st, err = task.Status(ctx); err == nil {
 			if st.Status == client.Running {
-				h, werr := r.watch(ctx, cli, ctr, task, spec, cfg, logger)
+				// Its address is in its record, for the others' hosts files.
+				var werr error
+				if m, merr := r.readMeta(ctr.ID()); merr != nil {
+					werr = fmt.Errorf("no network record: %w", merr)
+				} else {
+					m.Aliases = spec.Container.Aliases
+					werr = r.recordHosts(m)
+				}
+				var h *handle
+				if werr == nil {
+					h, werr = r.watch(ctx, cli, ctr, task, spec, cfg, logger)
+				}
 				if h != nil {
 					h.restarts = rs
 					h.live = h.newLive()
@@ -147,7 +167,7 @@ func (r *Runtime) adopt(ctx context.Context, cli *client.Client, ctr client.Cont
 	// start over in the same container (its filesystem stays).
 	logger.Info("adopted container, restarting its task", "reason", err)
 	if task, err := ctr.Task(ctx, nil); err == nil {
-		if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		if err := r.deleteTask(ctx, task, spec.Project, client.WithProcessKill); err != nil {
 			return nil, fmt.Errorf("remove old task of %s: %w", ctr.ID(), err)
 		}
 	}
@@ -259,7 +279,7 @@ func (h *handle) Stop(ctx context.Context) error {
 			}
 		}
 	}
-	if _, err := h.task.Delete(cctx); err != nil && !errdefs.IsNotFound(err) {
+	if err := h.rt.deleteTask(cctx, h.task, h.spec.Project); err != nil {
 		return fmt.Errorf("stop %s: remove task: %w", h.spec.Name, err)
 	}
 	if err := h.ctr.Delete(cctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {

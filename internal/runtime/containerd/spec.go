@@ -54,8 +54,24 @@ type config struct {
 	Supervisor  string // host path of the static loopd
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
+	// The project network: the container's hostname (its resource name)
+	// and the ports published on the host (a changed mapping replaces the
+	// container, as on Docker).
+	Network  string
+	Netns    string // the pinned network namespace
+	Hostname string
+	Ports    []publishedPort
 
 	volumes []volumeMount // the named volumes among Mounts, made before the container
+	net     *network      // the project network, set by start
+}
+
+// publishedPort is a container port published on the host.
+type publishedPort struct {
+	HostIP    string
+	Host      int
+	Container int
+	Protocol  string
 }
 
 // config checks spec and turns it into a config.
@@ -82,12 +98,23 @@ func (r *Runtime) config(ctx context.Context, spec runtime.Spec) (*config, error
 		}
 		cfg.CapAdd = append(cfg.CapAdd, cap)
 	}
+	id := containerID(spec.Project, spec.Name)
+	cfg.Network = networkName(spec.Project)
+	cfg.Netns = r.netnsPath(id)
+	cfg.Hostname = hostname(spec.Name)
 	for _, p := range c.Ports {
-		if p.Host != 0 && p.Host != p.Container {
-			return nil, fmt.Errorf("port %d:%d: the containerd runtime uses host networking and cannot map host port %d to container port %d; listen on %d in the container, or use the docker runtime",
-				p.Host, p.Container, p.Host, p.Container, p.Host)
+		pp := publishedPort{HostIP: hostIP, Host: p.Host, Container: p.Container, Protocol: p.Protocol}
+		if pp.Host == 0 {
+			pp.Host = pp.Container
 		}
+		if pp.Protocol == "" {
+			pp.Protocol = "tcp"
+		}
+		cfg.Ports = append(cfg.Ports, pp)
 	}
+	cfg.Mounts = append(cfg.Mounts,
+		specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: r.hostsFile(id), Options: []string{"rbind", "rw"}},
+		specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: resolvConf(), Options: []string{"rbind", "ro"}})
 	for _, v := range c.Volumes {
 		opt := "rw"
 		if v.ReadOnly {
@@ -176,13 +203,9 @@ func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
 		oci.WithImageConfig(img),
 		oci.WithProcessArgs(cfg.args(argv)...),
 		oci.WithEnv(cfg.Env),
-		oci.WithHostNamespace(specs.NetworkNamespace),
-		oci.WithHostResolvconf,
-		oci.WithHostHostsFile,
 		oci.WithMounts(cfg.Mounts),
-	}
-	if name, err := os.Hostname(); err == nil {
-		opts = append(opts, oci.WithHostname(name))
+		oci.WithHostname(cfg.Hostname),
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: cfg.Netns}),
 	}
 	if cfg.User != "" {
 		opts = append(opts, oci.WithUser(cfg.User))
@@ -199,14 +222,34 @@ func (cfg *config) specOpts(img client.Image, argv []string) []oci.SpecOpts {
 	return opts
 }
 
-// portsFree fails when a port a container will listen on (on the host:
-// containers use host networking) is taken.
-func portsFree(ports []model.PortMap) error {
-	listen := make([]model.PortMap, len(ports))
-	for i, p := range ports {
-		listen[i] = model.PortMap{Container: p.Container, Protocol: p.Protocol}
+// resolvConf is the host's resolv.conf for containers: /etc/resolv.conf,
+// unless it names a resolver on the host's loopback (systemd-resolved's
+// 127.0.0.53), which a container's own network cannot reach; then
+// systemd-resolved's list of the real servers, as Docker does.
+func resolvConf() string {
+	const upstream = "/run/systemd/resolve/resolv.conf"
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err == nil && strings.Contains(string(b), "nameserver 127.") {
+		if _, err := os.Stat(upstream); err == nil {
+			return upstream
+		}
 	}
-	return runtime.PortsFree("", listen, " (containers share the host network here): stop what listens on it")
+	return "/etc/resolv.conf"
+}
+
+// hostname is a container's hostname: its resource name, as a host name.
+func hostname(resource string) string {
+	h := strings.NewReplacer(".", "-", "_", "-").Replace(identifier(resource, 63))
+	if h == "" {
+		return "container"
+	}
+	return h
+}
+
+// portsFree checks that every published host port is free on hostIP (the
+// docker runtime's check).
+func portsFree(ports []model.PortMap) error {
+	return runtime.PortsFree(hostIP, ports, "; stop what uses it or publish another host port")
 }
 
 // supervisor returns the host path of the static supervisor to mount (see

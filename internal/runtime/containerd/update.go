@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/containerd/containerd/v2/core/mount"
-	"github.com/containerd/errdefs"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 
@@ -171,7 +170,7 @@ func (t stoppedTarget) Delete(ctx context.Context, paths []string) error {
 // that the snapshot is mounted once.
 func (h *handle) withStoppedRoot(ctx context.Context, fn func(root string) error) error {
 	cctx := h.rt.ctx(ctx)
-	if _, err := h.task.Delete(cctx); err != nil && !errdefs.IsNotFound(err) {
+	if err := h.rt.deleteTask(cctx, h.task, h.spec.Project); err != nil {
 		return fmt.Errorf("remove exited task: %w", err)
 	}
 	info, err := h.ctr.Info(cctx)

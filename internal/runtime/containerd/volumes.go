@@ -54,8 +54,14 @@ func (r *Runtime) dataRoot() string {
 
 // volumeStore is the directory of the namespace's volumes.
 func (r *Runtime) volumeStore() string {
+	return filepath.Join(r.dataRoot(), r.addressHash(), "volumes", r.namespace())
+}
+
+// addressHash is nerdctl's <ADDRHASH>, which separates the data of each
+// containerd: the first 8 hex digits of the sha256 of its address.
+func (r *Runtime) addressHash() string {
 	sum := sha256.Sum256([]byte(r.address()))
-	return filepath.Join(r.dataRoot(), hex.EncodeToString(sum[:])[:8], "volumes", r.namespace())
+	return hex.EncodeToString(sum[:])[:8]
 }
 
 // volumeName is a project's volume's name in the store: <project>_<volume>,
