@@ -32,9 +32,10 @@
 //
 // Named volumes live in nerdctl's volume store (volumes.go).
 //
-// Networking is nerdctl's (network.go, attach.go, hosts.go): each project
-// has a CNI bridge network loop-<project> (a conflist in nerdctl's place
-// and format, so `nerdctl network ls` lists it), every container its own
+// Networking is nerdctl's (network.go, subnet.go, attach.go, hosts.go,
+// firewall.go): each project has a CNI bridge network loop-<project> (a
+// conflist in nerdctl's place and format, so `nerdctl network ls` lists
+// it), every container its own
 // network namespace, pinned for its task's lifetime, with the resource
 // name as hostname and its published ports (remapping allowed) on
 // 127.0.0.1 through the portmap plugin, as the docker runtime publishes

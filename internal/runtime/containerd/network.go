@@ -22,14 +22,12 @@ package containerd
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -59,15 +57,6 @@ var cniPlugins = []string{"bridge", "host-local", "portmap", "firewall", "tuning
 // runtime: loopd's readiness probes and the developer's browser reach
 // them there.
 const hostIP = "127.0.0.1"
-
-// Subnets are /24s taken in order from firstSubnet to lastSubnet (nerdctl
-// keeps 10.4.0.0/24 for its default network and starts others at 10.4.1.0).
-var (
-	firstSubnet = netip4(10, 4, 1, 0)
-	lastSubnet  = netip4(10, 255, 255, 0)
-)
-
-func netip4(a, b, c, d byte) uint32 { return binary.BigEndian.Uint32([]byte{a, b, c, d}) }
 
 // networkName is project's network: loop-<project>, a valid identifier.
 func networkName(project string) string {
@@ -308,98 +297,6 @@ func newConfList(name, project string, subnet *net.IPNet) ([]byte, error) {
 	return b, nil
 }
 
-// readConfLists reads every conflist in dir, by file (a file that does not
-// parse is skipped: libcni would not load it either).
-func readConfLists(dir string) (map[string]*confList, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("CNI conf dir: %w", err)
-	}
-	lists := map[string]*confList{}
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if e.IsDir() || ext != ".conflist" && ext != ".conf" && ext != ".json" {
-			continue
-		}
-		f := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		var l confList
-		if json.Unmarshal(b, &l) != nil {
-			continue
-		}
-		if ext != ".conflist" { // a single plugin's .conf
-			l.Plugins = []json.RawMessage{b}
-		}
-		lists[f] = &l
-	}
-	return lists, nil
-}
-
-// usedSubnets are the subnets of every conflist's host-local ranges and of
-// every IPv4 address and route on the host (Docker's bridges, VPNs, the
-// LAN), except the default route.
-func usedSubnets(lists map[string]*confList) ([]*net.IPNet, error) {
-	var used []*net.IPNet
-	for _, l := range lists {
-		for _, p := range l.Plugins {
-			var br bridgePlugin
-			if json.Unmarshal(p, &br) != nil {
-				continue
-			}
-			for _, rs := range br.IPAM.Ranges {
-				for _, rg := range rs {
-					if _, n, err := net.ParseCIDR(rg.Subnet); err == nil {
-						used = append(used, n)
-					}
-				}
-			}
-		}
-	}
-	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		return nil, fmt.Errorf("list host addresses: %w", err)
-	}
-	for _, a := range addrs {
-		used = append(used, a.IPNet)
-	}
-	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-	if err != nil {
-		return nil, fmt.Errorf("list host routes: %w", err)
-	}
-	for _, rt := range routes {
-		if rt.Dst != nil {
-			if ones, _ := rt.Dst.Mask.Size(); ones > 0 {
-				used = append(used, rt.Dst)
-			}
-		}
-	}
-	return used, nil
-}
-
-// freeSubnet is the first /24 from firstSubnet on that overlaps none of
-// used.
-func freeSubnet(used []*net.IPNet) (*net.IPNet, error) {
-	for a := firstSubnet; a <= lastSubnet; a += 256 {
-		ip := make(net.IP, 4)
-		binary.BigEndian.PutUint32(ip, a)
-		cand := &net.IPNet{IP: ip, Mask: net.CIDRMask(24, 32)}
-		free := true
-		for _, u := range used {
-			if u.Contains(cand.IP) || cand.Contains(u.IP.Mask(u.Mask)) {
-				free = false
-				break
-			}
-		}
-		if free {
-			return cand, nil
-		}
-	}
-	return nil, fmt.Errorf("no free /24 subnet left between 10.4.1.0 and 10.255.255.0 (%d are taken by networks and host routes): remove unused networks (nerdctl network prune, loop down in other projects)", len(used))
-}
-
 // portMappings are the published ports of cfg for portmap.
 func (cfg *config) portMappings() []gocni.PortMapping {
 	var pm []gocni.PortMapping
@@ -493,63 +390,4 @@ func (r *Runtime) removeNetwork(project string) error {
 		r.logger().Info("removed network", "network", name)
 		return nil
 	})
-}
-
-// removeIsolationRules deletes the rules the firewall plugin's
-// ingressPolicy same-bridge adds for bridge (it never removes them
-// itself): the rules of its CNI-ISOLATION-STAGE-* chains that name the
-// bridge. Nothing else is touched.
-func removeIsolationRules(bridge string) error {
-	if _, err := exec.LookPath("iptables"); err != nil {
-		return nil
-	}
-	var errs []error
-	for _, chain := range []string{"CNI-ISOLATION-STAGE-1", "CNI-ISOLATION-STAGE-2"} {
-		out, err := exec.Command("iptables", "-w", "-t", "filter", "-S", chain).Output()
-		if err != nil {
-			continue // no such chain
-		}
-		for line := range strings.SplitSeq(string(out), "\n") {
-			f := ruleFields(line)
-			if len(f) < 2 || f[0] != "-A" || !strings.Contains(" "+line+" ", " "+bridge+" ") {
-				continue
-			}
-			args := append([]string{"-w", "-t", "filter", "-D"}, f[1:]...)
-			if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
-				errs = append(errs, fmt.Errorf("iptables -D %s: %v: %s", strings.Join(f[1:], " "), err, strings.TrimSpace(string(out))))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// ruleFields splits a rule as iptables -S prints it into arguments: a
-// double-quoted one (a comment) is one argument, without its quotes.
-func ruleFields(line string) []string {
-	var f []string
-	var cur strings.Builder
-	in, quoted := false, false
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case c == '\\' && quoted && i+1 < len(line):
-			i++
-			cur.WriteByte(line[i])
-		case c == '"':
-			quoted, in = !quoted, true
-		case c == ' ' && !quoted:
-			if in {
-				f = append(f, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteByte(c)
-			in = true
-		}
-	}
-	if in {
-		f = append(f, cur.String())
-	}
-	return f
 }
