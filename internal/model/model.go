@@ -195,19 +195,39 @@ const (
 // KindContainer is a service that runs in a container (dev container).
 const KindContainer Kind = "container"
 
-// Image is an image built from the project (image() or a devcontainer's
-// build section).
+// Image is an image built from the project (image(), a devcontainer's
+// build section, or the image that installs a devcontainer's Features).
 type Image struct {
 	Name       string            // the image() name resources refer to
-	Context    string            // absolute build context directory
-	Dockerfile string            // absolute path of the Dockerfile
+	Context    string            // absolute build context directory ("" when Generated)
+	Dockerfile string            // absolute path of the Dockerfile ("" when Generated)
 	Target     string            // multi-stage target ("" = last stage)
 	BuildArgs  map[string]string //
 	Ignore     []string          // extra .dockerignore-style patterns, relative to Context
+	// Generated, when set, is the build context in place of Context and
+	// Dockerfile: the runtime assembles it when it builds, so declaring
+	// the image writes nothing.
+	Generated *GeneratedContext
 	// Base, when set, is built first and its tag passed as the build arg
 	// LOOP_BASE_IMAGE (devcontainer Features extend a built image).
 	Base *Image
 	Pos  Position
+}
+
+// GeneratedContext is a build context that exists only as a description
+// (a devcontainer's Features image): a Dockerfile's text, named
+// "Dockerfile" in the context, and host directories copied into it.
+type GeneratedContext struct {
+	Dockerfile string        // the Dockerfile's content
+	Copies     []ContextCopy // in order; each To is distinct
+}
+
+// ContextCopy places the tree of the host directory From (absolute: its
+// files, directories and symbolic links) at To in a generated context (a
+// slash-separated relative path such as "features/0-go").
+type ContextCopy struct {
+	From string
+	To   string
 }
 
 // PortMap publishes a container port on the host.

@@ -201,8 +201,12 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 		return nil, errors.New("not a container resource")
 	}
 	if c.Build != nil {
+		from := c.Build.Dockerfile
+		if c.Build.Generated != nil {
+			from = "the Dockerfile loop generates to install its devcontainer Features"
+		}
 		return nil, fmt.Errorf("image %s is built from %s: the containerd runtime runs images already present in containerd; build with the docker runtime or import the image (docker save IMAGE | ctr -n %s images import -)",
-			c.Image, c.Build.Dockerfile, r.namespace())
+			c.Image, from, r.namespace())
 	}
 	cfg, err := r.config(ctx, spec)
 	if err != nil {

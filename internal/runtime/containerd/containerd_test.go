@@ -381,6 +381,7 @@ func TestRuntime_Start_unsupported(t *testing.T) {
 		want  string
 	}{
 		{"build", model.Container{Image: "app", Build: &model.Image{Name: "app", Dockerfile: "/p/Dockerfile"}}, nil, "build with the docker runtime or import the image"},
+		{"features", model.Container{Image: "dev", Build: &model.Image{Name: "dev", Generated: &model.GeneratedContext{Dockerfile: "FROM x\n"}}}, nil, "image dev is built from the Dockerfile loop generates to install its devcontainer Features: the containerd runtime runs images already present"},
 		{"relative volume target", model.Container{Image: "x", Volumes: []model.Volume{{Source: "data", Target: "data", Named: true}}}, nil, "the target must be an absolute path"},
 		{"relative file", model.Container{Image: "x"}, map[string]string{"run/secrets/a": "v"}, `file "run/secrets/a": want a clean absolute path`},
 		{"file with ..", model.Container{Image: "x"}, map[string]string{"/run/secrets/../../etc/passwd": "v"}, "want a clean absolute path"},

@@ -1,15 +1,12 @@
 package docker
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -57,7 +54,7 @@ func (r *Runtime) buildImage(ctx context.Context, cli *client.Client, project st
 		withBase.Base = nil
 		img = &withBase
 	}
-	bc, err := contextFiles(img)
+	bc, err := contextOf(img)
 	if err != nil {
 		return "", fmt.Errorf("build image %s: %w", img.Name, err)
 	}
@@ -243,22 +240,12 @@ var fromLine = regexp.MustCompile(`(?im)^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?
 // baseImageHint turns a failed build whose base image is missing locally
 // into an error that says so.
 func (r *Runtime) baseImageHint(ctx context.Context, cli *client.Client, bc *buildContext, err error) error {
-	df := bc.external
-	if df == "" {
-		df = filepath.Join(bc.dir, filepath.FromSlash(bc.dockerfile))
-	}
-	f, ferr := os.Open(df)
+	text, ferr := bc.dockerfileText()
 	if ferr != nil {
 		return err
 	}
-	defer f.Close()
 	stages := map[string]bool{"scratch": true}
-	sc := bufio.NewScanner(f)
-	var text strings.Builder
-	for sc.Scan() {
-		text.WriteString(sc.Text() + "\n")
-	}
-	for _, m := range fromLine.FindAllStringSubmatch(text.String(), -1) {
+	for _, m := range fromLine.FindAllStringSubmatch(string(text), -1) {
 		base := m[1]
 		if !stages[strings.ToLower(base)] && !strings.Contains(base, "$") {
 			if _, ierr := cli.ImageInspect(ctx, base); ierr != nil && ctx.Err() == nil {

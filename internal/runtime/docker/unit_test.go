@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,12 +74,12 @@ func TestContextFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
-	for _, f := range bc.files {
+	for _, f := range bc.names() {
 		got[f] = true
 	}
 	for _, want := range []string{"Dockerfile", ".dockerignore", "main.go", "docs/keep.md", "build/out"} {
 		if !got[want] {
-			t.Errorf("%s missing from the context %v", want, bc.files)
+			t.Errorf("%s missing from the context %v", want, bc.names())
 		}
 	}
 	for _, not := range []string{"node_modules/a/index.js", "docs/a.md", "tmp/x"} {
@@ -106,9 +107,18 @@ func TestContextFiles(t *testing.T) {
 	}
 }
 
+// names lists the paths of bc's files, in tar order.
+func (bc *buildContext) names() []string {
+	var names []string
+	for _, e := range bc.entries {
+		names = append(names, e.name)
+	}
+	return names
+}
+
 func mustContext(t *testing.T, img *model.Image) *buildContext {
 	t.Helper()
-	bc, err := contextFiles(img)
+	bc, err := contextOf(img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +131,11 @@ func TestContextFiles_ExternalDockerfile(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "docker", "app.Dockerfile"), "FROM scratch\n")
 	writeFile(t, filepath.Join(dir, "docker", "app.Dockerfile.dockerignore"), "a\n")
 	bc := mustContext(t, &model.Image{Context: filepath.Join(dir, "ctx"), Dockerfile: filepath.Join(dir, "docker", "app.Dockerfile")})
-	if bc.external == "" || !strings.HasPrefix(bc.dockerfile, ".dockerfile.") {
+	if !strings.HasPrefix(bc.dockerfile, ".dockerfile.") {
 		t.Errorf("external Dockerfile: %+v", bc)
 	}
-	if len(bc.files) != 0 {
-		t.Errorf("files = %v; the Dockerfile's own .dockerignore excludes a", bc.files)
+	if got := bc.names(); !slices.Equal(got, []string{bc.dockerfile}) {
+		t.Errorf("files = %v; want the Dockerfile only: its own .dockerignore excludes a", got)
 	}
 }
 
