@@ -3,7 +3,6 @@ package devcontainer
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -46,7 +45,7 @@ services:
 func loadProject(t *testing.T, files map[string]string, env ...string) (*Result, string, error) {
 	t.Helper()
 	dir := newProject(t, files)
-	res, err := Load(context.Background(), Options{ProjectDir: dir, Env: env, Name: "dev", StateDir: filepath.Join(dir, ".state")})
+	res, err := Load(context.Background(), Options{ProjectDir: dir, Env: env, Name: "dev"})
 	return res, dir, err
 }
 
@@ -171,11 +170,10 @@ services:
 	if res.Image == nil || res.Image.Name != "dev" || c.Image != "dev" || len(res.Images) != 1 {
 		t.Fatalf("Image: got %+v (Images %v), want the Features image dev", res.Image, res.Images)
 	}
-	b, err := os.ReadFile(res.Image.Dockerfile)
-	if err != nil {
-		t.Fatal(err)
+	if res.Image.Generated == nil {
+		t.Fatalf("Image: got %+v, want a generated context", res.Image)
 	}
-	if !strings.Contains(string(b), "ARG LOOP_BASE_IMAGE=golang:from-dotenv\n") {
+	if b := res.Image.Generated.Dockerfile; !strings.Contains(b, "ARG LOOP_BASE_IMAGE=golang:from-dotenv\n") {
 		t.Errorf("generated Dockerfile does not extend the service's image golang:from-dotenv (TAG from .env):\n%s", b)
 	}
 	if env := filepath.Join(dir, ".devcontainer", ".env"); !contains(res.Files, env) {

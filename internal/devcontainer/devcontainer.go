@@ -7,8 +7,10 @@
 // offset, and turns each property into model fields. Every problem is an
 // *Error pointing at the offending value (file:line:col); every property
 // loop does not implement becomes a warning, never a silent drop. Local
-// Features are applied at build time through a generated Dockerfile written
-// under Options.StateDir.
+// Features are applied at build time: Load describes the image that
+// installs them (a generated Dockerfile and the Feature folders it copies,
+// model.GeneratedContext) and writes nothing; the runtime's build
+// assembles that context.
 //
 // A Compose-based config (dockerComposeFile) is loaded with compose-go; the
 // dev container's service supplies the image to run (Features extend it),
@@ -33,10 +35,6 @@ type Options struct {
 	Path       string   // devcontainer.json, relative to ProjectDir; "" = look it up in spec order
 	Env        []string // the local environment, for ${localEnv:VAR}
 	Name       string   // resource name (images are named after it)
-	// StateDir is an absolute directory (under LOOP_HOME) that Load owns:
-	// the generated Dockerfile and copies of local Features go there when
-	// the config uses Features. "" = a new os.MkdirTemp directory.
-	StateDir string
 }
 
 // Result is what a devcontainer.json declares.

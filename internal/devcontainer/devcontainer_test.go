@@ -52,7 +52,7 @@ func loadTestdata(t *testing.T, name string, extra map[string]string, env ...str
 		files[k] = v
 	}
 	dir := newProject(t, files)
-	res, err := Load(context.Background(), Options{ProjectDir: dir, Env: env, Name: "dev", StateDir: filepath.Join(dir, ".state")})
+	res, err := Load(context.Background(), Options{ProjectDir: dir, Env: env, Name: "dev"})
 	if err != nil {
 		t.Fatalf("Load(%s): %v", name, err)
 	}

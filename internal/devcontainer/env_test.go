@@ -3,7 +3,6 @@ package devcontainer
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -23,7 +22,7 @@ func TestLoad_featureEnvName(t *testing.T) {
 			".devcontainer/f/devcontainer-feature.json": "{\n  \"id\": \"f\",\n  \"containerEnv\": {\"OK\": \"1\", \"" + tt.name + "\": \"x\"}\n}\n",
 			".devcontainer/f/install.sh":                "#!/bin/sh\n",
 		})
-		_, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev", StateDir: filepath.Join(dir, ".state")})
+		_, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"})
 		var e *Error
 		if !errors.As(err, &e) || e.Line != 3 || e.Col != 31 || !strings.HasSuffix(e.File, "devcontainer-feature.json") || !strings.Contains(e.Msg, tt.want) {
 			t.Errorf("%q: got %v, want an error at devcontainer-feature.json:3:31 containing %q", tt.name, err, tt.want)

@@ -3,8 +3,6 @@ package devcontainer
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,12 +11,11 @@ import (
 // installOrder is the order of the Features in a generated Dockerfile.
 func installOrder(t *testing.T, res *Result) []string {
 	t.Helper()
-	b, err := os.ReadFile(res.Image.Dockerfile)
-	if err != nil {
-		t.Fatal(err)
+	if res.Image == nil || res.Image.Generated == nil {
+		t.Fatalf("Image: got %+v, want a generated Features image", res.Image)
 	}
 	var keys []string
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(res.Image.Generated.Dockerfile, "\n") {
 		if k, ok := strings.CutPrefix(line, "# ./"); ok {
 			keys = append(keys, "./"+strings.Fields(k)[0])
 		}
@@ -74,7 +71,7 @@ func TestLoad_featureOrder(t *testing.T) {
 				files[".devcontainer/f/"+id+"/install.sh"] = "#!/bin/sh\n"
 			}
 			dir := newProject(t, files)
-			res, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev", StateDir: filepath.Join(dir, ".state")})
+			res, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +101,7 @@ func TestLoad_featureOrderErrors(t *testing.T) {
 			".devcontainer/f/b/devcontainer-feature.json": feature("b", tt.b),
 			".devcontainer/f/b/install.sh":                "#!/bin/sh\n",
 		})
-		_, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev", StateDir: filepath.Join(dir, ".state")})
+		_, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"})
 		var e *Error
 		if !errors.As(err, &e) || !strings.Contains(e.Msg, tt.want) || e.Line == 0 {
 			t.Errorf("%s: got %v, want an error with a position containing %q", tt.name, err, tt.want)

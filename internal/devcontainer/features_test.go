@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
 // featureFiles returns testdata/features as project files under
@@ -50,17 +52,23 @@ USER ${_DEV_CONTAINERS_IMAGE_USER}
 
 func TestLoad_features(t *testing.T) {
 	res, dir := loadTestdata(t, "features.jsonc", featureFiles(t))
-	state := filepath.Join(dir, ".state")
-	dockerfile := filepath.Join(state, "Dockerfile")
-	got, err := os.ReadFile(dockerfile)
-	if err != nil {
-		t.Fatal(err)
+	src := filepath.Join(dir, ".devcontainer", "features")
+	if res.Image == nil || res.Image.Name != "dev" || res.Image.Generated == nil {
+		t.Fatalf("Image: got %+v, want dev built from a generated context", res.Image)
 	}
-	if string(got) != wantFeaturesDockerfile {
+	if res.Image.Context != "" || res.Image.Dockerfile != "" {
+		t.Errorf("Image: got context %q, Dockerfile %q, want neither: the context is generated", res.Image.Context, res.Image.Dockerfile)
+	}
+	if got := res.Image.Generated.Dockerfile; got != wantFeaturesDockerfile {
 		t.Errorf("generated Dockerfile:\n got:\n%s\nwant:\n%s", got, wantFeaturesDockerfile)
 	}
-	if res.Image == nil || res.Image.Name != "dev" || res.Image.Context != state || res.Image.Dockerfile != dockerfile {
-		t.Fatalf("Image: got %+v, want dev built from %s", res.Image, state)
+	// Each Feature's folder goes where its COPY looks for it.
+	wantCopies := []model.ContextCopy{
+		{From: filepath.Join(src, "hello"), To: "features/0-hello"},
+		{From: filepath.Join(src, "plain"), To: "features/1-plain"},
+	}
+	if !reflect.DeepEqual(res.Image.Generated.Copies, wantCopies) {
+		t.Errorf("Copies:\n got %+v\nwant %+v", res.Image.Generated.Copies, wantCopies)
 	}
 	if len(res.Images) != 1 || res.Images[0] != res.Image {
 		t.Errorf("Images: got %v, want [Image]", res.Images)
@@ -68,16 +76,9 @@ func TestLoad_features(t *testing.T) {
 	if c := res.Container; c.Image != "dev" || c.Build != res.Image {
 		t.Errorf("Container.Image, Build: got %q, %p", c.Image, c.Build)
 	}
-	// The Features are copied into the build context, modes kept.
-	for _, f := range []string{"features/0-hello/install.sh", "features/0-hello/devcontainer-feature.json", "features/1-plain/install.sh"} {
-		if _, err := os.Stat(filepath.Join(state, f)); err != nil {
-			t.Errorf("build context: %v", err)
-		}
-	}
 	if want := []string{"SYS_PTRACE"}; !reflect.DeepEqual(res.Container.CapAdd, want) {
 		t.Errorf("CapAdd from the Feature: got %v, want %v", res.Container.CapAdd, want)
 	}
-	src := filepath.Join(dir, ".devcontainer", "features")
 	wantRebuild := []string{filepath.Join(src, "hello"), filepath.Join(src, "plain")}
 	if !reflect.DeepEqual(res.Container.RebuildOn, wantRebuild) {
 		t.Errorf("RebuildOn: got %v, want %v", res.Container.RebuildOn, wantRebuild)
@@ -108,7 +109,7 @@ func TestLoad_featuresOnBuild(t *testing.T) {
 	}`
 	files[".devcontainer/Dockerfile"] = "FROM alpine:3\n"
 	dir := newProject(t, files)
-	res, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev", StateDir: filepath.Join(dir, ".state")})
+	res, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,32 +123,64 @@ func TestLoad_featuresOnBuild(t *testing.T) {
 	if final.Name != "dev" || res.Image != final || res.Container.Build != final || res.Container.Image != "dev" {
 		t.Errorf("final image: got %+v (Image %p, Build %p)", final, res.Image, res.Container.Build)
 	}
-	df, err := os.ReadFile(final.Dockerfile)
-	if err != nil {
-		t.Fatal(err)
+	if final.Base != base || final.Generated == nil {
+		t.Fatalf("final image: got Base %p, Generated %v; want the base, a generated context", final.Base, final.Generated)
 	}
+	df := final.Generated.Dockerfile
 	for _, want := range []string{
 		"ARG LOOP_BASE_IMAGE=dev-base\n",
 		`_REMOTE_USER=dev _CONTAINER_USER="$_DEV_CONTAINERS_IMAGE_USER" VERSION=latest ./install.sh`,
 	} {
-		if !strings.Contains(string(df), want) {
+		if !strings.Contains(df, want) {
 			t.Errorf("generated Dockerfile does not contain %q:\n%s", want, df)
 		}
 	}
 }
 
-func TestLoad_featureWithoutStateDir(t *testing.T) {
+// Loading a config with Features writes nothing: not in the (read-only)
+// project, not in the temp dir.
+func TestLoad_featuresWriteNothing(t *testing.T) {
 	files := featureFiles(t)
 	files[".devcontainer/devcontainer.json"] = `{"image": "alpine:3", "features": {"./features/plain": "1"}}`
 	dir := newProject(t, files)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	readOnly(t, dir)
 	res, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(res.Image.Context) })
-	if _, err := os.Stat(res.Image.Dockerfile); err != nil {
-		t.Errorf("generated Dockerfile: %v", err)
+	if res.Image == nil || res.Image.Generated == nil {
+		t.Fatalf("Image: got %+v, want a generated context", res.Image)
 	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("Load wrote %v into the temp dir", left)
+	}
+}
+
+// readOnly makes the tree at dir read-only until the test ends.
+func readOnly(t *testing.T, dir string) {
+	t.Helper()
+	var dirs []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if err := os.Chmod(d, 0o555); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range dirs {
+			os.Chmod(d, 0o755)
+		}
+	})
 }
 
 func TestLoad_featureErrors(t *testing.T) {
@@ -170,7 +203,7 @@ func TestLoad_featureErrors(t *testing.T) {
 				".devcontainer/f/devcontainer-feature.json": tt.meta,
 				".devcontainer/f/install.sh":                "#!/bin/sh\n",
 			})
-			_, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev", StateDir: t.TempDir()})
+			_, err := Load(context.Background(), Options{ProjectDir: dir, Name: "dev"})
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, want an *Error", err)

@@ -3,7 +3,6 @@ package devcontainer
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"regexp"
 	"testing"
 )
@@ -32,7 +31,7 @@ func FuzzDevcontainer(f *testing.F) {
 		}
 		dir := newProject(t, project)
 		res, err := Load(context.Background(), Options{
-			ProjectDir: dir, Name: "dev", StateDir: filepath.Join(dir, ".state"),
+			ProjectDir: dir, Name: "dev",
 			Env: []string{"HOME=/home/dev", "USER=dev"},
 		})
 		if err != nil {

@@ -33,7 +33,7 @@ func TestLoad_specialFiles(t *testing.T) {
 		{".devcontainer/compose.json", "Compose file /dev/zero: not a regular file", 2},
 		{".devcontainer/feature.json", `feature "./f": not a regular file`, 1},
 	} {
-		_, err := Load(context.Background(), Options{ProjectDir: dir, Path: tt.path, Name: "dev", StateDir: filepath.Join(dir, ".state")})
+		_, err := Load(context.Background(), Options{ProjectDir: dir, Path: tt.path, Name: "dev"})
 		var e *Error
 		if !errors.As(err, &e) || e.Line != tt.line || !strings.Contains(e.Msg, tt.want) {
 			t.Errorf("%s: got %v, want an error at line %d containing %q", tt.path, err, tt.line, tt.want)

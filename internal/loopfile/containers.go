@@ -279,12 +279,17 @@ func (s *evalState) resolveContainers() {
 }
 
 // containerDeps is the default deps of a container: the build context of
-// the image built for it (nil for none), every sync local, every
-// rebuild_on path and every run() trigger. Paths inside another one are
-// dropped.
+// the image built for it (nil for none; for a generated context, the
+// folders it copies), every sync local, every rebuild_on path and every
+// run() trigger. Paths inside another one are dropped.
 func containerDeps(c *model.Container, build *model.Image) []string {
 	var all []string
-	if build != nil {
+	switch {
+	case build != nil && build.Generated != nil:
+		for _, cp := range build.Generated.Copies {
+			all = append(all, cp.From)
+		}
+	case build != nil:
 		all = append(all, build.Context)
 		if !subpath.IsWithin(build.Dockerfile, build.Context) {
 			all = append(all, build.Dockerfile)

@@ -51,7 +51,6 @@ func builtinDevcontainer(thread *starlark.Thread, a *args) (starlark.Value, erro
 		Path:       config,
 		Env:        s.opts.Env,
 		Name:       r.Name,
-		StateDir:   devcontainerStateDir(s.opts.StateDir, r.Name),
 	})
 	if err != nil {
 		return nil, s.devcontainerError(err, config, pos)
@@ -173,16 +172,6 @@ func (s *evalState) devcontainerError(err error, config string, pos model.Positi
 		hint = de.Hint + "; " + hint
 	}
 	return &Error{File: de.File, Line: de.Line, Col: de.Col, Msg: "devcontainer: " + msg, Hint: hint, cause: err}
-}
-
-// devcontainerStateDir is where a devcontainer's generated Features build
-// lives: stable per project and resource, so re-evaluation neither leaks
-// directories nor changes the image's context.
-func devcontainerStateDir(root, name string) string {
-	if root == "" {
-		return ""
-	}
-	return filepath.Join(root, "devcontainer", name)
 }
 
 // devcontainerCompose lays the dev container's Compose service under c (its
