@@ -28,7 +28,7 @@ func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
 	// output reaches the project's log ("loop" stream of resource "")
 	// redacted, from the first evaluation on.
 	out := &evalOutput{}
-	m, err := p.evals.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: out, StateDir: p.stateDir}, sandbox.Limits{})
+	m, err := p.evals.Load(ctx, p.loopfile, loopfile.Options{Env: env, Stdout: out}, sandbox.Limits{})
 	if b := out.bytes(); len(b) > 0 {
 		declared := []*model.Secret(nil)
 		var lerr *loopfile.Error

@@ -24,7 +24,7 @@ func prepared(t *testing.T, dir string, files map[string]string, state string) (
 		}
 	}
 	p, err := loopfile.Load(context.Background(), filepath.Join(dir, "Loopfile"),
-		loopfile.Options{Env: []string{"PATH=" + os.Getenv("PATH")}, StateDir: state})
+		loopfile.Options{Env: []string{"PATH=" + os.Getenv("PATH")}})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

@@ -1,14 +1,11 @@
 package loopfile
 
 import (
-	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/loopdev/loop/internal/loopfile/loopfiletest"
 	"github.com/loopdev/loop/internal/model"
 )
 
@@ -20,7 +17,7 @@ func TestDatabase_errors(t *testing.T) {
 		{"service(\"db\", \"true\")\ndatabase(\"db\")", "duplicate resource name"},
 	}
 	for _, tt := range tests {
-		_, _, err := fixture(t, map[string]string{"Loopfile": tt.src}, Options{StateDir: t.TempDir()})
+		_, _, err := fixture(t, map[string]string{"Loopfile": tt.src}, Options{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want an error with %q", tt.src, err, tt.want)
 		}
@@ -63,34 +60,5 @@ task("check", "true", resource_deps=["db", "cache"])
 	}
 	if env := p.Resource("cache").Env; env["REDISCLI_AUTH"] != "" {
 		t.Errorf("cache env: got %v, want no password", env)
-	}
-}
-
-// Evaluation is pure: a Loopfile declaring every engine in both runtimes,
-// in a read-only project directory, with a fresh state directory and temp
-// dir, creates no file anywhere (and needs no engine installed).
-func TestLoad_databasesWriteNothing(t *testing.T) {
-	root := t.TempDir()
-	dir, state, tmp := filepath.Join(root, "project"), filepath.Join(root, "state"), filepath.Join(root, "tmp")
-	for _, d := range []string{dir, state, tmp} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("TMPDIR", tmp)
-	path := loopfiletest.ReadOnlyDatabases(t, dir)
-	before := loopfiletest.Tree(t, root)
-
-	for _, stateDir := range []string{state, ""} {
-		p, err := Load(context.Background(), path, Options{Env: []string{"PATH=" + os.Getenv("PATH")}, StateDir: stateDir})
-		if err != nil {
-			t.Fatalf("Load (state dir %q): %v", stateDir, err)
-		}
-		if len(p.Databases) != 6 {
-			t.Errorf("databases: got %d, want 6", len(p.Databases))
-		}
-		if after := loopfiletest.Tree(t, root); !slices.Equal(after, before) {
-			t.Errorf("evaluation (state dir %q) changed the file system:\nbefore %q\nafter  %q", stateDir, before, after)
-		}
 	}
 }

@@ -61,7 +61,6 @@ func FuzzLoopfile(f *testing.F) {
 		_, err := Load(context.Background(), loopfile, Options{
 			Env:      []string{"PATH=", "HOME=" + dir, "API_PORT=8080"},
 			MaxSteps: fuzzSteps,
-			StateDir: filepath.Join(dir, ".state"),
 		})
 		if err == nil {
 			return
@@ -101,7 +100,7 @@ func FuzzCompose(f *testing.F) {
 			}
 		}
 		_, err := Load(context.Background(), filepath.Join(dir, "Loopfile"), Options{
-			Env: []string{"PATH=", "HOME=" + dir}, MaxSteps: fuzzSteps, StateDir: filepath.Join(dir, ".state"),
+			Env: []string{"PATH=", "HOME=" + dir}, MaxSteps: fuzzSteps,
 		})
 		if err == nil {
 			return

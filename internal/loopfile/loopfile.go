@@ -4,11 +4,11 @@
 // http_probe, watch_settings, ...) validates its arguments and records what
 // it declares in an evalState carried by the Starlark thread (thread-local,
 // never a global). Nothing runs during evaluation except local(), and
-// what a declaration needs made on disk (a database()'s password, start
-// script and db.json) is made by the caller that starts the project
-// (loopd, with package database), not here. One exception remains: a
-// devcontainer() with local Features writes its generated build context
-// under Options.StateDir (package devcontainer). When the
+// evaluation itself writes nothing: what a declaration needs made on disk (a
+// database()'s password, start script and db.json) is made by the caller
+// that starts the project (loopd, with package database), and the build
+// context of a devcontainer()'s local Features is described in the model
+// (model.GeneratedContext) for the runtime's build to assemble. When the
 // top-level file and everything it load()ed have run, the plugins complete
 // the collected resources (a container's image= is resolved against every
 // image() declared), the project is checked as a whole (resource_deps
@@ -65,7 +65,6 @@ type Options struct {
 	MaxSteps     uint64        // bound on Starlark execution steps (0 = default 10_000_000); a Loopfile that loops forever is an error, not a hang
 	LocalTimeout time.Duration // bound on each local() command (0 = 60s)
 	Stdout       io.Writer     // where print() and local() output goes (nil = discard); at most MaxOutput bytes per evaluation
-	StateDir     string        // loop's per-project state directory (generated devcontainer builds); "" = a temp dir per evaluation
 
 	// OnFile, when set, is called with each file evaluation reads (or
 	// tries to read) as it records it, on the evaluating goroutine: a

@@ -98,7 +98,7 @@ func (s *Server) evaluate(ctx context.Context, d document, fromDisk bool) map[st
 		defer os.Remove(tmp)
 		path = tmp
 	}
-	opts := loopfile.Options{Env: s.opts.Env, StateDir: s.stateDir, LocalTimeout: evalTimeout}
+	opts := loopfile.Options{Env: s.opts.Env, LocalTimeout: evalTimeout}
 	_, err := s.pool.Load(ctx, path, opts, sandbox.Limits{Timeout: evalTimeout})
 	out := map[string][]protocol.Diagnostic{d.uri: {}}
 	if err == nil || ctx.Err() != nil {

@@ -72,12 +72,11 @@ type Options struct {
 
 // Server is one language server session.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	handler  protocol.Handler
-	diags    *diagStore
-	stateDir string        // evaluation state (generated devcontainer builds), removed at exit
-	pool     *sandbox.Pool // evaluates Loopfiles (eval.go), one evaluator started ahead; closed at exit
+	opts    Options
+	log     *slog.Logger
+	handler protocol.Handler
+	diags   *diagStore
+	pool    *sandbox.Pool // evaluates Loopfiles (eval.go), one evaluator started ahead; closed at exit
 
 	ctx    context.Context // ends when the session ends
 	cancel context.CancelFunc
@@ -137,18 +136,13 @@ func newServer(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Debounce == 0 {
 		opts.Debounce = 150 * time.Millisecond
 	}
-	dir, err := os.MkdirTemp("", "loop-lsp-")
-	if err != nil {
-		return nil, fmt.Errorf("create state dir: %w", err)
-	}
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		stateDir: dir,
-		pool:     sandbox.NewPool(),
-		docs:     map[string]*document{},
-		evals:    map[string]*evalJob{},
-		exited:   make(chan struct{}),
+		opts:   opts,
+		log:    opts.Logger,
+		pool:   sandbox.NewPool(),
+		docs:   map[string]*document{},
+		evals:  map[string]*evalJob{},
+		exited: make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.diags = &diagStore{layers: map[string]map[string][]protocol.Diagnostic{}, publish: s.publish}
@@ -174,14 +168,13 @@ func newServer(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// close stops every goroutine, waits for them and removes the state dir.
+// close stops every goroutine and waits for them.
 func (s *Server) close() {
 	s.mu.Lock()
 	s.cancel() // under mu: goFn starts nothing after this
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.pool.Close()
-	os.RemoveAll(s.stateDir)
 }
 
 // handle dispatches one request or notification through glsp's handler.

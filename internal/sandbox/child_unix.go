@@ -107,7 +107,6 @@ func Main() int {
 		Env:          req.Env,
 		MaxSteps:     req.MaxSteps,
 		LocalTimeout: req.LocalTimeout,
-		StateDir:     req.StateDir,
 		Stdout:       os.Stdout,
 		OnFile:       res.file,
 		Check:        guard.check,

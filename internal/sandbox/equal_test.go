@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/loopdev/loop/internal/loopfile"
@@ -106,11 +107,10 @@ func TestLoad_sameAsInProcess(t *testing.T) {
 	if len(cases) < 50 {
 		t.Fatalf("found only %d Loopfiles: is the repository layout different?", len(cases))
 	}
-	state := t.TempDir()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var inOut, sbOut bytes.Buffer
-			opts := loopfile.Options{Env: c.env, StateDir: state, Stdout: &inOut}
+			opts := loopfile.Options{Env: c.env, Stdout: &inOut}
 			want, wantErr := loopfile.Load(context.Background(), c.path, opts)
 			opts.Stdout = &sbOut
 			got, gotErr := Load(context.Background(), c.path, opts, Limits{})
@@ -204,13 +204,15 @@ compose("compose.yml")
 devcontainer("dev")
 print("branch", local("echo main").strip())
 `,
-		"lib.star":           "PORT = 8080\n",
-		"VERSION":            "1.2.3\n",
-		"raw.bin":            "\xff\xfe not UTF-8", // no NUL: env values cannot hold one
-		"Dockerfile":         "FROM scratch\n",
-		"src/main.go":        "package main\n",
-		"compose.yml":        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_DB: app\n",
-		".devcontainer.json": `{"image": "golang:1.26", "forwardPorts": [9000], "containerEnv": {"X": "1"}}`,
+		"lib.star":                       "PORT = 8080\n",
+		"VERSION":                        "1.2.3\n",
+		"raw.bin":                        "\xff\xfe not UTF-8", // no NUL: env values cannot hold one
+		"Dockerfile":                     "FROM scratch\n",
+		"src/main.go":                    "package main\n",
+		"compose.yml":                    "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_DB: app\n",
+		".devcontainer.json":             `{"image": "golang:1.26", "forwardPorts": [9000], "containerEnv": {"X": "1"}, "features": {"./feat": {"v": "2"}}}`,
+		"feat/devcontainer-feature.json": `{"id": "feat", "options": {"v": {"type": "string", "default": "1"}}}`,
+		"feat/install.sh":                "#!/bin/sh\n",
 	}
 	dir := t.TempDir()
 	for name, body := range files {
@@ -229,6 +231,9 @@ print("branch", local("echo main").strip())
 	}
 	if len(p.Images) == 0 || len(p.Databases) == 0 || len(p.Routes) == 0 || len(p.Ships) == 0 {
 		t.Fatalf("the fixture misses a group: images %d databases %d routes %d ships %d", len(p.Images), len(p.Databases), len(p.Routes), len(p.Ships))
+	}
+	if !slices.ContainsFunc(p.Images, func(img *model.Image) bool { return img.Generated != nil }) {
+		t.Fatal("the fixture has no generated build context (a devcontainer's Features)")
 	}
 	return filepath.Join(dir, "Loopfile")
 }

@@ -178,7 +178,7 @@ func (c *child) evaluate(ctx context.Context, abs string, opts loopfile.Options,
 	pipesDone.Go(func() {
 		writeRequest(c.stdin, &request{
 			Path: abs, Env: opts.Env, MaxSteps: opts.MaxSteps, LocalTimeout: opts.LocalTimeout,
-			StateDir: opts.StateDir, Memory: lim.Memory, Timeout: lim.Timeout,
+			Memory: lim.Memory, Timeout: lim.Timeout,
 		})
 	})
 

@@ -126,11 +126,10 @@ func TestPool_Load_sameAsInProcess(t *testing.T) {
 		stars[0], stars[len(stars)-1],
 	}
 	p := newPool(t)
-	state := t.TempDir()
 	for _, path := range paths {
 		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
 			var inOut, poolOut bytes.Buffer
-			opts := loopfile.Options{Env: []string{"PATH=" + os.Getenv("PATH"), "API_TOKEN=t", "T=tok"}, StateDir: state, Stdout: &inOut}
+			opts := loopfile.Options{Env: []string{"PATH=" + os.Getenv("PATH"), "API_TOKEN=t", "T=tok"}, Stdout: &inOut}
 			want, wantErr := loopfile.Load(context.Background(), path, opts)
 			opts.Stdout = &poolOut
 			idlePID(t, p)

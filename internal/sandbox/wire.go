@@ -46,7 +46,6 @@ type request struct {
 	Env          []string
 	MaxSteps     uint64
 	LocalTimeout time.Duration
-	StateDir     string
 	Memory       int64
 	Timeout      time.Duration
 }

@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/loopdev/loop/internal/model"
 )
 
 // ReadOnlyDatabases writes into dir a Loopfile that declares every
@@ -24,15 +27,92 @@ func ReadOnlyDatabases(t *testing.T, dir string) string {
 	}
 	src.WriteString(`task("check", "true", resource_deps=["postgres-process", "redis-container"])` + "\n")
 	src.WriteString(`container("app", image="busybox", resource_deps=["mysql-container"])` + "\n")
-	for name, body := range map[string]string{"Loopfile": src.String(), "seed.sql": "select 1;"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o444); err != nil {
+	return readOnly(t, dir, map[string]string{"Loopfile": src.String(), "seed.sql": "select 1;"})
+}
+
+// ReadOnlyFeatures writes into dir a Loopfile with a devcontainer() whose
+// devcontainer.json builds a Dockerfile and installs a local Feature
+// ("./hello", id "hello", in .devcontainer/hello) on it, then makes dir
+// and everything in it read-only until the test ends. The Loopfile's path
+// is returned.
+func ReadOnlyFeatures(t *testing.T, dir string) string {
+	t.Helper()
+	return readOnly(t, dir, map[string]string{
+		"Loopfile": `devcontainer("dev")` + "\n",
+		".devcontainer/devcontainer.json": `{
+			"build": {"dockerfile": "Dockerfile"},
+			"features": {"./hello": {"greeting": "hi"}},
+		}`,
+		".devcontainer/Dockerfile":                      "FROM busybox\n",
+		".devcontainer/hello/devcontainer-feature.json": `{"id": "hello", "version": "1.0.0", "options": {"greeting": {"type": "string", "default": "hello"}}}`,
+		".devcontainer/hello/install.sh":                "#!/bin/sh\necho \"$GREETING\" > /hello\n",
+	})
+}
+
+// CheckFeatures checks the project of ReadOnlyFeatures
+// in dir: the Features image is described (its Dockerfile and the Feature
+// folder it copies), and the Feature's folder is watched.
+func CheckFeatures(t *testing.T, dir string, p *model.Project) {
+	t.Helper()
+	feature := filepath.Join(dir, ".devcontainer", "hello")
+	if len(p.Images) != 2 {
+		t.Fatalf("images: got %d, want the base and the Features image", len(p.Images))
+	}
+	base, img := p.Images[0], p.Images[1]
+	if base.Name != "dev-base" || img.Name != "dev" || img.Base != base {
+		t.Errorf("images: got %s and %s (base %p), want dev-base and dev on it", base.Name, img.Name, img.Base)
+	}
+	if img.Generated == nil || img.Context != "" || img.Dockerfile != "" {
+		t.Fatalf("Features image: got %+v, want a generated context only", img)
+	}
+	wantCopies := []model.ContextCopy{{From: feature, To: "features/0-hello"}}
+	if !slices.Equal(img.Generated.Copies, wantCopies) {
+		t.Errorf("copies: got %+v, want %+v", img.Generated.Copies, wantCopies)
+	}
+	for _, want := range []string{"ARG LOOP_BASE_IMAGE=dev-base\n", "COPY features/0-hello/ /tmp/loop-features/0-hello/\n", "GREETING=hi ./install.sh\n"} {
+		if !strings.Contains(img.Generated.Dockerfile, want) {
+			t.Errorf("generated Dockerfile lacks %q:\n%s", want, img.Generated.Dockerfile)
+		}
+	}
+	r := p.Resource("dev")
+	if r == nil || r.Container == nil || r.Container.Build != img {
+		t.Fatalf("resource dev: got %+v, want a container built from the Features image", r)
+	}
+	if !slices.Contains(r.Deps, feature) || !slices.Contains(r.Container.RebuildOn, feature) {
+		t.Errorf("deps %v, rebuild_on %v: want both to hold the Feature's folder %s", r.Deps, r.Container.RebuildOn, feature)
+	}
+	if !slices.Contains(p.Files, filepath.Join(feature, "install.sh")) {
+		t.Errorf("files %v lack the Feature's install.sh", p.Files)
+	}
+}
+
+// readOnly writes files (paths relative to dir) and makes them and every
+// directory from dir down read-only until the test ends.
+func readOnly(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	dirs := []string{dir}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		for d := filepath.Dir(p); d != dir; d = filepath.Dir(d) {
+			dirs = append(dirs, d)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o444); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Chmod(dir, 0o555); err != nil {
-		t.Fatal(err)
+	for _, d := range dirs {
+		if err := os.Chmod(d, 0o555); err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	t.Cleanup(func() {
+		for _, d := range dirs {
+			os.Chmod(d, 0o755)
+		}
+	})
 	return filepath.Join(dir, "Loopfile")
 }
 
