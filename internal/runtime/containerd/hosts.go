@@ -27,7 +27,6 @@ import (
 
 	gocni "github.com/containerd/go-cni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
-	"golang.org/x/sys/unix"
 )
 
 // hostsMeta is meta.json.
@@ -58,20 +57,7 @@ func (r *Runtime) hostsFile(id string) string {
 
 // withHostsLock runs fn with the hosts store created and flocked.
 func (r *Runtime) withHostsLock(fn func(store string) error) error {
-	store := r.hostsStore()
-	if err := os.MkdirAll(store, 0o700); err != nil {
-		return fmt.Errorf("hosts store: %w", err)
-	}
-	d, err := os.Open(store)
-	if err != nil {
-		return fmt.Errorf("hosts store: %w", err)
-	}
-	defer d.Close()
-	if err := unix.Flock(int(d.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock hosts store %s: %w", store, err)
-	}
-	defer unix.Flock(int(d.Fd()), unix.LOCK_UN)
-	return fn(store)
+	return withDirLock(r.hostsStore(), 0o700, "hosts store", fn)
 }
 
 // recordHosts writes m (a container that got its address) and rewrites

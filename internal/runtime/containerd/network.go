@@ -33,7 +33,6 @@ import (
 
 	gocni "github.com/containerd/go-cni"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // Defaults for a Runtime that leaves the CNI directories empty.
@@ -133,20 +132,7 @@ func (r *Runtime) confFile(name string) string {
 // withConfLock runs fn with the conf dir created and flocked (nerdctl
 // locks it the same way while it changes networks).
 func (r *Runtime) withConfLock(fn func(dir string) error) error {
-	dir := r.cniConfPath()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("CNI conf dir: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("CNI conf dir: %w", err)
-	}
-	defer d.Close()
-	if err := unix.Flock(int(d.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock CNI conf dir %s: %w", dir, err)
-	}
-	defer unix.Flock(int(d.Fd()), unix.LOCK_UN)
-	return fn(dir)
+	return withDirLock(r.cniConfPath(), 0o755, "CNI conf dir", fn)
 }
 
 // network returns project's network, making its conflist unless it

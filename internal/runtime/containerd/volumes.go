@@ -31,7 +31,6 @@ import (
 	"github.com/containerd/continuity/fs"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/opencontainers/image-spec/identity"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultDataRoot is nerdctl's data root when it runs as root.
@@ -82,20 +81,7 @@ type volumeLabels struct {
 
 // withStoreLock runs fn with the volume store created and flocked.
 func (r *Runtime) withStoreLock(fn func(store string) error) error {
-	store := r.volumeStore()
-	if err := os.MkdirAll(store, 0o700); err != nil {
-		return fmt.Errorf("volume store: %w", err)
-	}
-	d, err := os.Open(store)
-	if err != nil {
-		return fmt.Errorf("volume store: %w", err)
-	}
-	defer d.Close()
-	if err := unix.Flock(int(d.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock volume store %s: %w", store, err)
-	}
-	defer unix.Flock(int(d.Fd()), unix.LOCK_UN)
-	return fn(store)
+	return withDirLock(r.volumeStore(), 0o700, "volume store", fn)
 }
 
 // ensureVolumes makes the container's named volumes that do not exist yet,
