@@ -137,3 +137,46 @@ func Tree(t *testing.T, root string) []string {
 	}
 	return out
 }
+
+// WritesNothing checks that evaluation is pure: for a Loopfile declaring
+// every database engine in both runtimes, and for a devcontainer() with a
+// local Feature, each in a read-only project directory with a fresh
+// TMPDIR, load (given the Loopfile's path and the environment to evaluate
+// with) returns the project and the file system is as it was.
+func WritesNothing(t *testing.T, load func(path string, env []string) (*model.Project, error)) {
+	t.Helper()
+	tests := []struct {
+		name    string
+		fixture func(*testing.T, string) string
+		check   func(*testing.T, string, *model.Project)
+	}{
+		{"databases", ReadOnlyDatabases, func(t *testing.T, _ string, p *model.Project) {
+			if len(p.Databases) != 6 {
+				t.Errorf("databases: got %d, want 6", len(p.Databases))
+			}
+		}},
+		{"devcontainer features", ReadOnlyFeatures, CheckFeatures},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir, tmp := filepath.Join(root, "project"), filepath.Join(root, "tmp")
+			for _, d := range []string{dir, tmp} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Setenv("TMPDIR", tmp) // a sandbox child keeps TMPDIR too
+			path := tt.fixture(t, dir)
+			before := Tree(t, root)
+			p, err := load(path, []string{"PATH=" + os.Getenv("PATH")})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, dir, p)
+			if after := Tree(t, root); !slices.Equal(after, before) {
+				t.Errorf("evaluation changed the file system:\nbefore %q\nafter  %q", before, after)
+			}
+		})
+	}
+}
