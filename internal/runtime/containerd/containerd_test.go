@@ -3,8 +3,6 @@ package containerd
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -727,9 +725,7 @@ func TestRuntime_NamedVolumes(t *testing.T) {
 	}
 }
 
-// hashPrefix is nerdctl's <ADDRHASH>: the first 8 hex digits of the
-// address's sha256.
+// hashPrefix is nerdctl's <ADDRHASH> for addr, as the runtime computes it.
 func hashPrefix(addr string) string {
-	sum := sha256.Sum256([]byte(addr))
-	return hex.EncodeToString(sum[:])[:8]
+	return (&Runtime{Address: addr}).addressHash()
 }
