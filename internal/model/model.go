@@ -69,6 +69,7 @@ type Project struct {
 	Secrets   []*Secret   // secret() declarations
 	Databases []*Database // database() declarations
 	Routes    []*Route    // route() declarations
+	Cluster   *Cluster    // kubernetes(): nil unless the project uses Kubernetes
 	Watch     WatchSettings
 	Warnings  []string // things evaluation accepted but ignores (e.g. unsupported devcontainer.json properties)
 
@@ -126,6 +127,7 @@ type Resource struct {
 	StopTimeout  time.Duration
 	Restart      RestartPolicy
 	Container    *Container // KindContainer only
+	Workload     *Workload  // KindKube only
 	Pos          Position   // where the resource was declared
 }
 
@@ -144,6 +146,7 @@ func (r *Resource) Equal(o *Resource) bool {
 	a, b := *r, *o
 	a.Pos, b.Pos = Position{}, Position{}
 	a.Container, b.Container = a.Container.withoutPos(), b.Container.withoutPos()
+	a.Workload, b.Workload = a.Workload.withoutPos(), b.Workload.withoutPos()
 	return reflect.DeepEqual(a, b)
 }
 

@@ -30,7 +30,10 @@ type Spec struct {
 	Project    string           // project name: the dev.loop.project label
 	ProjectDir string           // absolute project root: sync never reads outside it
 	Container  *model.Container // what to run; Argv/Dir are unused then
-	Home       string           // loop's state root (markers, supervisor copy)
+	// Kubernetes runtime only: what to apply and track, and where.
+	Workload *model.Workload
+	Cluster  *model.Cluster
+	Home     string // loop's state root (markers, supervisor copy)
 	// Ignore reports host paths the initial sync must neither copy nor
 	// delete in the container (.git, watch_settings and resource ignores).
 	Ignore func(hostPath string, isDir bool) bool
