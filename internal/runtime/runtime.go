@@ -115,6 +115,35 @@ type EngineWarner interface {
 	EngineWarnings(ctx context.Context) ([]string, error)
 }
 
+// HealthState is how a Watched resource is doing.
+type HealthState string
+
+const (
+	HealthStarting HealthState = "starting" // rolling out, pending, pulling its image
+	HealthReady    HealthState = "ready"    // rolled out, every pod ready
+	HealthFailing  HealthState = "failing"  // crash-looping, its image cannot be pulled, OOMKilled, unschedulable
+)
+
+// Health is a Watched resource's state as its runtime sees it, with the
+// reason ("CrashLoopBackOff: back-off 10s restarting failed container
+// app" and the container's last log lines; "Pending: 0/1 nodes are
+// available: ...").
+type Health struct {
+	State  HealthState
+	Reason string
+}
+
+// Watched is a Handle whose runtime watches its health itself (a
+// Kubernetes workload: the cluster, not loop, restarts its crashed
+// pods): the engine takes readiness and failures from Health instead of
+// restarting the resource when a process exits. Health delivers the
+// current state first, then each change; Done closes when the resource
+// is gone (stopped, or deleted behind loop's back) or, for one that runs
+// to completion, finished.
+type Watched interface {
+	Health() <-chan Health
+}
+
 // Runtime starts commands.
 type Runtime interface {
 	Start(ctx context.Context, spec Spec) (Handle, error)
