@@ -22,12 +22,16 @@ import (
 // handle it returns, if any, is stopped when it arrives.
 
 func (e *Engine) launch(r *res, gen int, why string, spec runtime.Spec) {
-	rt := e.cfg.Containers
+	rt := e.runtimeOf(r)
 	if rt == nil {
-		r.setState(api.StateFailed, "containers need a container runtime, and this loopd has none: run `loop doctor`")
+		r.setState(api.StateFailed, fmt.Sprintf("%s resources need a %s runtime, and this loopd has none: run `loop doctor`", r.spec.Kind, r.spec.Kind))
 		return
 	}
-	e.logf(r, "starting container (%s): image %s", why, r.spec.Container.Image)
+	if r.spec.Container != nil {
+		e.logf(r, "starting container (%s): image %s", why, r.spec.Container.Image)
+	} else {
+		e.logf(r, "applying %d Kubernetes objects (%s)", len(r.spec.Workload.Objects), why)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.launching, r.launchCancel, r.started = true, cancel, time.Now()
 	e.slots++
@@ -166,7 +170,11 @@ func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why strin
 		e.update(r, queued, describeChange(e.projectDir(), queued))
 		return
 	}
-	if !restarts(r.spec.Container) {
+	if _, ok := h.(runtime.Watched); ok && r.health.State != runtime.HealthReady {
+		e.health(r, gen, r.health, e.readyEnv(r)) // the workload went bad meanwhile
+		return
+	}
+	if !restarts(r.spec.OnChange()) {
 		r.setState(api.StateReady, "synced in "+roundDur(time.Since(r.started)))
 		e.logf(r, "synced in %s", roundDur(time.Since(r.started)))
 		e.watchReady(r, gen)
@@ -181,14 +189,15 @@ func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why strin
 // left behind (it exited and waits for a crash restart), in the
 // background; shutdown waits for it.
 func (e *Engine) removeLeftover(r *res) {
-	if _, ok := e.cfg.Containers.(runtime.Remover); !ok || r.spec.Kind != model.KindContainer || r.handle != nil || r.launching {
+	rt := e.runtimeOf(r)
+	if _, ok := rt.(runtime.Remover); !ok || !r.spec.Launched() || r.handle != nil || r.launching {
 		return
 	}
 	spec, _ := e.spec(r) // only names the container
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()
-		if err := removeContainer(e.cfg.Containers, spec); err != nil {
+		if err := removeContainer(rt, spec); err != nil {
 			e.log.Warn("remove container", "resource", spec.Name, "err", err)
 		}
 	}()
@@ -205,8 +214,17 @@ func (e *Engine) syncIgnore(r *res) func(string, bool) bool {
 	return m.Match
 }
 
-func restarts(c *model.Container) bool {
-	return c != nil && slices.ContainsFunc(c.OnChange, func(s model.Step) bool { return s.Restart })
+func restarts(steps []model.Step) bool {
+	return slices.ContainsFunc(steps, func(s model.Step) bool { return s.Restart })
+}
+
+// runtimeOf is the runtime that launches r (a container or a Kubernetes
+// workload), or nil when this loopd has none.
+func (e *Engine) runtimeOf(r *res) runtime.Runtime {
+	if r.spec.Kind == model.KindKube {
+		return e.cfg.Kube
+	}
+	return e.cfg.Containers
 }
 
 // checker probes from the host (http, tcp on published ports), or inside

@@ -49,6 +49,7 @@ type Config struct {
 	Project     string          // project name, for events
 	Runtime     runtime.Runtime // starts processes
 	Containers  runtime.Runtime // starts containers; nil: container resources fail with a clear error
+	Kube        runtime.Runtime // applies Kubernetes workloads; nil: k8s resources fail with a clear error
 	Home        string          // loop's state root, passed to container runtimes
 	Logs        LogSink
 	Publish     func(api.Event) uint64 // assigns the event its sequence number; called on the loop goroutine

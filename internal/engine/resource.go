@@ -61,6 +61,7 @@ type res struct {
 	checker     probe.Checker      // the current run's readiness probe; nil without one
 	tail        *output.Lines
 	diags       []api.Diagnostic // from the last failed run's output; nil once ready
+	health      runtime.Health   // a watched run's last health report (runtime.Watched)
 	changeAt    time.Time        // first file change not yet live (zero: none)
 	saveToLive  time.Duration    // the last change's file event -> ready
 	stdout      io.Writer
@@ -109,6 +110,8 @@ func (r *res) diagnose() []api.Diagnostic {
 	var rules []model.SyncRule
 	if r.spec.Container != nil {
 		rules = r.spec.Container.Sync
+	} else if r.spec.Workload != nil {
+		rules = r.spec.Workload.Sync
 	}
 	ds := diag.Resolve(diag.Parse(r.tail.Lines()), r.spec.Dir, rules)
 	for i := range ds {
@@ -348,7 +351,7 @@ func (e *Engine) changed(paths []string, at time.Time) {
 			e.logf(r, "%s: waiting for `loop trigger %s`", why, name)
 		case r.spec.Kind == model.KindService && r.spec.Restart == model.RestartNever:
 			e.logf(r, "%s (restart=\"never\": not restarting)", why)
-		case r.spec.Kind == model.KindContainer && r.handle != nil && !r.stopping:
+		case r.spec.Launched() && r.handle != nil && !r.stopping:
 			r.markChange(at)
 			e.update(r, hit, why)
 		default:

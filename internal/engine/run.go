@@ -22,7 +22,7 @@ func (e *Engine) start(r *res) {
 	r.need, r.pending = false, false
 	r.gen++
 	gen := r.gen
-	if r.spec.Kind != model.KindContainer { // containers publish their ports themselves
+	if !r.spec.Launched() { // containers publish their ports themselves; k8s forwards are checked below
 		if err := portsFree(r.spec); err != nil {
 			r.setState(api.StateFailed, err.Error())
 			e.logf(r, "%v", err)
@@ -36,7 +36,14 @@ func (e *Engine) start(r *res) {
 		e.logf(r, "%v", err)
 		return
 	}
-	if r.spec.Kind == model.KindContainer {
+	if r.spec.Launched() {
+		if r.spec.Kind == model.KindKube && r.handle == nil {
+			if err := portsFree(r.spec); err != nil {
+				r.setState(api.StateFailed, err.Error())
+				e.logf(r, "%v", err)
+				return
+			}
+		}
 		e.launch(r, gen, why, spec)
 		return
 	}
@@ -71,6 +78,13 @@ func (e *Engine) spec(r *res) (runtime.Spec, error) {
 		spec.Ignore = e.syncIgnore(r)
 		spec.Files = files
 	}
+	if r.spec.Kind == model.KindKube {
+		spec.Project, spec.ProjectDir, spec.Workload, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Workload, e.cfg.Home
+		spec.Ignore = e.syncIgnore(r)
+		if e.project != nil {
+			spec.Cluster = e.project.Cluster
+		}
+	}
 	return spec, err
 }
 
@@ -86,6 +100,10 @@ func (e *Engine) running(r *res, gen int, why string, h runtime.Handle, spec run
 		<-h.Done()
 		e.send(func() { e.exited(r, gen, h.Exit()) })
 	}()
+	if w, ok := h.(runtime.Watched); ok {
+		e.watchHealth(r, gen, w, spec.Env)
+		return
+	}
 	if !r.spec.RunsToCompletion() {
 		e.awaitReady(r, gen, spec.Env)
 	}

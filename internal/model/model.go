@@ -136,7 +136,24 @@ type Resource struct {
 // RunsToCompletion reports whether r is done when its command exits 0 (a
 // task, or a run-once container) rather than crashed.
 func (r *Resource) RunsToCompletion() bool {
-	return r.Kind == KindTask || (r.Container != nil && r.Container.RunOnce)
+	return r.Kind == KindTask || (r.Container != nil && r.Container.RunOnce) || (r.Workload != nil && r.Workload.Kind == "Job")
+}
+
+// Launched reports whether r starts asynchronously through a container
+// or Kubernetes runtime, and applies file changes in place (Updater).
+func (r *Resource) Launched() bool {
+	return r.Kind == KindContainer || r.Kind == KindKube
+}
+
+// OnChange is r's live-update steps (a container's or a workload's).
+func (r *Resource) OnChange() []Step {
+	switch {
+	case r.Container != nil:
+		return r.Container.OnChange
+	case r.Workload != nil:
+		return r.Workload.OnChange
+	}
+	return nil
 }
 
 func (r *Resource) Equal(o *Resource) bool {
