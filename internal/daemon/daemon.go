@@ -89,6 +89,8 @@ type Daemon struct {
 	// containerRuntime names it ("docker", "containerd").
 	containers       runtime.Runtime
 	containerRuntime string
+	// kube applies Kubernetes workloads (nil: k8s resources fail).
+	kube runtime.Runtime
 	// secrets is the root of the projects' file secrets (secret.FilesRoot);
 	// secretsInMemory says whether it is memory-backed.
 	secrets         string

@@ -59,6 +59,7 @@ type projectConfig struct {
 	secretsDir string // file secrets, removed when the project stops
 	runtime    runtime.Runtime
 	containers runtime.Runtime
+	kube       runtime.Runtime
 	home       string
 	publish    func(api.Event) uint64
 	logger     *slog.Logger
@@ -101,7 +102,7 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.engine = engine.New(engine.Config{
-		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Home: cfg.home,
+		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Kube: cfg.kube, Home: cfg.home,
 		Logs: store, Publish: publish, BaseEnv: cfg.env, Logger: cfg.logger, Secrets: resolver,
 		SecretsDir: cfg.secretsDir,
 	})

@@ -13,31 +13,37 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/runtime"
 )
 
-// sweeper is a container runtime that removes everything it holds for a
-// project, containers first, then the network.
+// sweeper is a runtime that removes everything it holds for a project:
+// a container runtime its containers, then the network; the Kubernetes
+// runtime the objects it applied.
 type sweeper interface {
 	Sweep(ctx context.Context, project string) error
 }
 
 // sweep removes whatever a stopped project still has in its container
-// runtime: its engine has stopped every service, but a start cut short,
-// a container killed behind loop's back or one a killed loopd left may
-// remain, and networks are scarce (the engine's address pools hold about
-// 30). What cannot be removed is logged and returned.
+// runtime and its cluster: its engine has stopped every service, but a
+// start cut short, a container killed behind loop's back or one a killed
+// loopd left may remain, and networks are scarce (the engine's address
+// pools hold about 30). What cannot be removed is logged and returned.
 func (d *Daemon) sweep(project string) error {
-	sw, ok := d.containers.(sweeper)
-	if !ok {
-		return nil
+	var errs []error
+	for _, rt := range []runtime.Runtime{d.containers, d.kube} {
+		sw, ok := rt.(sweeper)
+		if !ok {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+		err := sw.Sweep(ctx, project)
+		cancel()
+		if err != nil {
+			d.Logger.Warn("left behind", "project", project, "err", err)
+			errs = append(errs, err)
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
-	defer cancel()
-	if err := sw.Sweep(ctx, project); err != nil {
-		d.Logger.Warn("left in the container engine", "project", project, "err", err)
-		return err
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // starting is a project whose first `loop up` is evaluating and starting
@@ -125,7 +131,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		name: name, loopfile: req.Loopfile, env: req.Env,
 		logDir:     logDir(d.Home, req.Loopfile),
 		secretsDir: filepath.Join(d.secrets, projectKey(req.Loopfile)),
-		runtime:    d.runtime, containers: d.containers, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
+		runtime:    d.runtime, containers: d.containers, kube: d.kube, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
 		evals: d.evals,
 	})
 	d.mu.Lock()
