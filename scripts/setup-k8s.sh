@@ -99,6 +99,12 @@ if [ ! -f "$RUN/sysctl.orig" ]; then
   mv "$RUN/sysctl.orig.tmp" "$RUN/sysctl.orig"
 fi
 
+# The kubelet's device plugin socket is always in /var/lib/kubelet/device-plugins
+# (no flag moves it): teardown removes /var/lib/kubelet when setup made it.
+if [ ! -e /var/lib/kubelet ] && [ ! -f "$RUN/var-lib-kubelet.ours" ]; then
+  touch "$RUN/var-lib-kubelet.ours"
+fi
+
 # --- the node's address --------------------------------------------------------
 # The kubelet refuses a loopback node IP: the address of the default route's
 # interface (eth0 here). Nothing is sent to it: the apiserver reaches the
@@ -283,9 +289,11 @@ start kube-apiserver "loop-k8s kube-apiserver" "$BIN" kube-apiserver \
   --event-ttl=30m
 
 wait_for "containerd ($SOCK)" 60 ctr -a "$SOCK" version
-if ! ctr -a "$SOCK" -n k8s.io images ls -q | grep -qxF "$SANDBOX_IMAGE"; then
+# (No `ctr | grep -q`: ctr may then be left blocked on a closed pipe.)
+has_image() { local out; out=$(ctr -a "$SOCK" -n k8s.io images ls -q) && grep -qxF "$1" <<<"$out"; }
+if ! has_image "$SANDBOX_IMAGE"; then
   ctr -a "$SOCK" -n k8s.io images import --no-unpack "$BUILD/pause.tar" >/dev/null
-  ctr -a "$SOCK" -n k8s.io images ls -q | grep -qxF "$SANDBOX_IMAGE" || die "importing $SANDBOX_IMAGE failed"
+  has_image "$SANDBOX_IMAGE" || die "importing $SANDBOX_IMAGE failed"
   log "imported $SANDBOX_IMAGE"
 fi
 
@@ -308,6 +316,7 @@ start kube-controller-manager "loop-k8s kube-controller-manager" "$BIN" kube-con
   --kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
   --authentication-kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
   --authorization-kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
+  --authentication-skip-lookup=true \
   --bind-address=127.0.0.1 \
   --leader-elect=false \
   --use-service-account-credentials=true \
@@ -321,6 +330,7 @@ start kube-scheduler "loop-k8s kube-scheduler" "$BIN" kube-scheduler \
   --kubeconfig="$STATE/kube-scheduler.kubeconfig" \
   --authentication-kubeconfig="$STATE/kube-scheduler.kubeconfig" \
   --authorization-kubeconfig="$STATE/kube-scheduler.kubeconfig" \
+  --authentication-skip-lookup=true \
   --bind-address=127.0.0.1 \
   --leader-elect=false \
   --profiling=false

@@ -85,6 +85,12 @@ if [ -d /sys/class/net/$BRIDGE ]; then
 fi
 # The host-local IPAM's leases (the pods are gone).
 rm -rf "$STATE/cni/ipam"
+# The CNI results cache (libcni keeps it in /var/lib/cni whatever the config).
+rm -f /var/lib/cni/results/loop-k8s-* 2>/dev/null
+# /var/lib/kubelet (the kubelet's device plugin socket), when setup made it.
+if [ -f "$RUN/var-lib-kubelet.ours" ]; then
+  rm -rf /var/lib/kubelet && log "removed /var/lib/kubelet"
+fi
 # Dangling links the kubelet left in /var/log/containers to our pod logs.
 for l in /var/log/containers/*; do
   [ -L "$l" ] || continue

@@ -40,6 +40,7 @@ func runEtcd(args []string) int {
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.UnsafeNoFsync = *noFsync
 	cfg.LogOutputs = []string{"stderr"}
+	cfg.LogLevel = "error" // its warnings (request stats) fill the log
 	cfg.QuotaBackendBytes = 2 << 30
 
 	e, err := embed.StartEtcd(cfg)
