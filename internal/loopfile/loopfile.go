@@ -226,8 +226,11 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 		return nil, st.fail(err)
 	}
 	for _, p := range plugins {
-		if p.complete != nil {
-			p.complete(st)
+		if p.complete == nil {
+			continue
+		}
+		if err := p.complete(st); err != nil {
+			return nil, st.fail(err)
 		}
 	}
 	if err := validate(st.project); err != nil {
