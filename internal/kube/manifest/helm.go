@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -53,6 +54,8 @@ func Helm(chart string, opts HelmOptions) ([]byte, []string, error) {
 	var read []string
 	if !fi.IsDir() {
 		read = append(read, abs)
+	} else if err := regularFiles(abs); err != nil {
+		return nil, nil, fmt.Errorf("helm %s: %w", chart, err)
 	}
 	c, err := loader.Load(abs)
 	if err != nil {
@@ -152,4 +155,19 @@ func isTestHook(o *model.KubeObject) bool {
 		}
 	}
 	return false
+}
+
+// regularFiles refuses a chart directory holding a named pipe, device or
+// socket: Helm's loader reads every file of the chart, and such a file
+// could block it.
+func regularFiles(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if t := d.Type(); t&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice|fs.ModeIrregular) != 0 {
+			return fmt.Errorf("%s is not a regular file (%s): a chart holds regular files only", p, t)
+		}
+		return nil
+	})
 }

@@ -97,9 +97,9 @@ func object(source string, m map[string]any) (*model.KubeObject, error) {
 	o.Namespace, _ = meta["namespace"].(string)
 	switch {
 	case o.APIVersion == "":
-		return nil, errors.New("missing apiVersion (every Kubernetes object needs apiVersion, kind and metadata.name)")
+		return nil, errors.New("missing apiVersion")
 	case o.Kind == "":
-		return nil, errors.New("missing kind (every Kubernetes object needs apiVersion, kind and metadata.name)")
+		return nil, errors.New("missing kind")
 	case o.Name == "":
 		if _, gen := meta["generateName"]; gen {
 			return nil, fmt.Errorf("%s uses metadata.generateName: loop applies objects by name, give it a metadata.name", o.Kind)

@@ -168,3 +168,18 @@ func SortForApply(objs []*model.KubeObject) {
 
 // sortedKeys is maps.Keys, sorted.
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// ContainerNames returns the names of the containers of o's pod spec.
+func ContainerNames(o *model.KubeObject) []string {
+	p := PodSpecPath(o.Kind)
+	cs, _ := get(fields(o), append(slices.Clone(p), "containers")).([]any)
+	var out []string
+	for _, c := range cs {
+		if cm, ok := c.(map[string]any); ok {
+			if n, ok := cm["name"].(string); ok {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
