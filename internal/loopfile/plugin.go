@@ -87,6 +87,7 @@ var plugins = []*plugin{
 	databasesPlugin,
 	routesPlugin,
 	composePlugin,
+	kubePlugin,
 }
 
 // builtins returns every plugin's builtins by name.
