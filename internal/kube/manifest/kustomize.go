@@ -59,11 +59,17 @@ func (f *readOnlyFS) WriteFile(string, []byte) error      { return errReadOnly }
 
 func (f *readOnlyFS) Open(path string) (filesys.File, error) {
 	f.record(path)
+	if err := notSpecial(path); err != nil {
+		return nil, err
+	}
 	return f.FileSystem.Open(path)
 }
 
 func (f *readOnlyFS) ReadFile(path string) ([]byte, error) {
 	f.record(path)
+	if err := notSpecial(path); err != nil {
+		return nil, err
+	}
 	data, err := f.FileSystem.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -86,6 +92,16 @@ func (f *readOnlyFS) record(path string) {
 		}
 		f.read = append(f.read, abs)
 	}
+}
+
+// notSpecial refuses a named pipe, device or socket, which could block
+// the build.
+func notSpecial(path string) error {
+	fi, err := os.Stat(path)
+	if err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		return fmt.Errorf("%s is not a regular file (%s): kustomize reads regular files only", path, fi.Mode().Type())
+	}
+	return nil
 }
 
 func isKustomization(path string) bool {
