@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -102,8 +103,8 @@ func Helm(chart string, opts HelmOptions) ([]byte, []string, error) {
 	if err := chartutil.ProcessDependencies(c, vals); err != nil {
 		return nil, read, fmt.Errorf("helm %s: dependencies: %w", chart, err)
 	}
-	rv, err := commonutil.ToRenderValues(c, vals,
-		common.ReleaseOptions{Name: name, Namespace: ns, Revision: 1, IsInstall: true}, nil)
+	rv, err := commonutil.ToRenderValuesWithSchemaValidation(c, vals,
+		common.ReleaseOptions{Name: name, Namespace: ns, Revision: 1, IsInstall: true}, nil, schemaRefersOut(c))
 	if err != nil {
 		return nil, read, fmt.Errorf("helm %s: values: %w", chart, err)
 	}
@@ -113,6 +114,17 @@ func Helm(chart string, opts HelmOptions) ([]byte, []string, error) {
 	}
 	out, err := helmStream(chart, c, rendered)
 	return out, read, err
+}
+
+// schemaRefersOut reports whether a values.schema.json of c or its
+// subcharts has a URL in it ("$ref": "https://..." or "file://..."): Helm
+// would fetch or read it, so such charts are rendered without schema
+// validation (Helm validates when it installs them).
+func schemaRefersOut(c *chartv2.Chart) bool {
+	if bytes.Contains(c.Schema, []byte("://")) {
+		return true
+	}
+	return slices.ContainsFunc(c.Dependencies(), schemaRefersOut)
 }
 
 // helmStream orders and filters what the chart rendered.

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -76,6 +77,37 @@ func TestHelm_errors(t *testing.T) {
 		_, _, err := Helm(tt.chart, tt.opts)
 		if err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("Helm(%s, %+v): got %v, want an error containing %q", tt.chart, tt.opts, err, tt.err)
+		}
+	}
+}
+
+// A values schema is checked, unless it refers to a URL, which Helm would
+// fetch: then the chart renders unchecked.
+func TestHelm_schema(t *testing.T) {
+	tests := []struct {
+		schema string
+		err    string // "" = renders
+	}{
+		{`{"type": "object", "properties": {"port": {"type": "integer"}}}`, "port"},
+		{`{"type": "object", "properties": {"port": {"$ref": "https://example.invalid/port.json"}}}`, ""},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		for name, body := range map[string]string{
+			"Chart.yaml":         "apiVersion: v2\nname: s\nversion: 1.0.0\n",
+			"values.yaml":        "port: http\n",
+			"values.schema.json": tt.schema,
+			"templates/cm.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {port: \"{{ .Values.port }}\"}\n",
+		} {
+			p := filepath.Join(dir, name)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, _, err := Helm(dir, HelmOptions{})
+		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("schema %s: got %v, want error %q", tt.schema, err, tt.err)
 		}
 	}
 }
