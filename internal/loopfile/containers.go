@@ -257,7 +257,7 @@ func normalizeContainer(c *model.Container) {
 // known: a container's image names an image() (then Container.Build is
 // set) or is a reference to an image present locally. Containers without
 // deps= get their default deps here, since they include the build context.
-func (s *evalState) resolveContainers() {
+func (s *evalState) resolveContainers() error {
 	names := make([]string, len(s.project.Images))
 	for i, img := range s.project.Images {
 		names[i] = img.Name
@@ -276,30 +276,40 @@ func (s *evalState) resolveContainers() {
 			pc.r.Deps = containerDeps(c, c.Build)
 		}
 	}
+	return nil
 }
 
-// containerDeps is the default deps of a container: the build context of
-// the image built for it (nil for none; for a generated context, the
-// folders it copies), every sync local, every rebuild_on path and every
-// run() trigger. Paths inside another one are dropped.
+// containerDeps is the default deps of a container built from build (nil
+// for none): liveUpdateDeps of its one image.
 func containerDeps(c *model.Container, build *model.Image) []string {
+	return liveUpdateDeps([]*model.Image{build}, c.Sync, c.RebuildOn, c.OnChange)
+}
+
+// liveUpdateDeps is the default deps of a resource with live update (a
+// container, a Kubernetes workload): the build context of each image built
+// for it (nil for none; for a generated context, the folders it copies),
+// every sync local, every rebuild_on path and every run() trigger. Paths
+// inside another one are dropped.
+func liveUpdateDeps(builds []*model.Image, syncs []model.SyncRule, rebuildOn []string, steps []model.Step) []string {
 	var all []string
-	switch {
-	case build != nil && build.Generated != nil:
-		for _, cp := range build.Generated.Copies {
-			all = append(all, cp.From)
-		}
-	case build != nil:
-		all = append(all, build.Context)
-		if !subpath.IsWithin(build.Dockerfile, build.Context) {
-			all = append(all, build.Dockerfile)
+	for _, build := range builds {
+		switch {
+		case build != nil && build.Generated != nil:
+			for _, cp := range build.Generated.Copies {
+				all = append(all, cp.From)
+			}
+		case build != nil:
+			all = append(all, build.Context)
+			if !subpath.IsWithin(build.Dockerfile, build.Context) {
+				all = append(all, build.Dockerfile)
+			}
 		}
 	}
-	for _, r := range c.Sync {
+	for _, r := range syncs {
 		all = append(all, r.Local)
 	}
-	all = append(all, c.RebuildOn...)
-	for _, st := range c.OnChange {
+	all = append(all, rebuildOn...)
+	for _, st := range steps {
 		all = append(all, st.Trigger...)
 	}
 	var deps []string

@@ -19,11 +19,14 @@
 // Builtins come from plugins (plugin.go), one per group: resources.go,
 // probes.go, settings.go, files.go, containers.go with devcontainers.go,
 // liveupdate.go and mounts.go, ship.go, catalog.go, secrets.go, databases.go,
-// routes.go and compose.go. A plugin declares each builtin once, with its
-// parameters (name, default, doc), from which the call's arguments are
-// bound and editors' docs (Builtins) are made; it keeps what it collects
-// in its own state in the evalState (pluginState) and has optional
-// complete and resolve steps, which Load runs in plugin order. Every
+// routes.go, compose.go, and kube.go with kube_resources.go (Kubernetes
+// objects, rendered by package kube/manifest, grouped into one resource
+// per workload by its complete step). A plugin declares each builtin
+// once, with its parameters (name, default, doc), from which the call's
+// arguments are bound and editors' docs (Builtins) are made; it keeps
+// what it collects in its own state in the evalState (pluginState) and
+// has optional complete and resolve steps, which Load runs in plugin
+// order. Every
 // resource, whichever builtin makes it (a compose() service too), is added
 // by one function, declare, which normalizes it, places it at the call and
 // rejects a name already taken. load()ed modules share the thread and its
@@ -226,8 +229,11 @@ func Load(ctx context.Context, path string, opts Options) (*model.Project, error
 		return nil, st.fail(err)
 	}
 	for _, p := range plugins {
-		if p.complete != nil {
-			p.complete(st)
+		if p.complete == nil {
+			continue
+		}
+		if err := p.complete(st); err != nil {
+			return nil, st.fail(err)
 		}
 	}
 	if err := validate(st.project); err != nil {

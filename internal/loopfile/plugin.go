@@ -66,8 +66,8 @@ type plugin struct {
 
 	// complete, when set, runs before the project is validated: it fills
 	// in what a call could not know yet (a container's image() declared
-	// further down).
-	complete func(*evalState)
+	// further down) and may add resources (the workloads of k8s_yaml()).
+	complete func(*evalState) error
 	// resolve, when set, runs after validation: it checks what a call
 	// refers to that may be declared further down (ship()'s resource).
 	resolve func(*evalState) error
@@ -87,6 +87,7 @@ var plugins = []*plugin{
 	databasesPlugin,
 	routesPlugin,
 	composePlugin,
+	kubePlugin,
 }
 
 // builtins returns every plugin's builtins by name.

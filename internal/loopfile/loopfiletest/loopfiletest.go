@@ -49,6 +49,25 @@ func ReadOnlyFeatures(t *testing.T, dir string) string {
 	})
 }
 
+// ReadOnlyKube writes into dir a Loopfile that adds Kubernetes objects
+// from a manifest directory, a kustomization (a base and an overlay with
+// a ConfigMap generator) and a local Helm chart, then makes dir and
+// everything in it read-only until the test ends. The Loopfile's path is
+// returned.
+func ReadOnlyKube(t *testing.T, dir string) string {
+	t.Helper()
+	return readOnly(t, dir, map[string]string{
+		"Loopfile": `k8s_yaml(["k8s", kustomize("deploy/dev"), helm("chart", set = {"tag": "dev"})])` + "\n" +
+			`k8s_resource("api", port_forwards = [8080], sync = [sync("src", "/src")], on_change = [restart()])` + "\n",
+		"k8s/ns.yaml":                    "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+		"deploy/base/kustomization.yaml": "resources: [api.yaml]\n",
+		"deploy/base/api.yaml":           "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec: {template: {spec: {containers: [{name: api, image: api}]}}}\n",
+		"deploy/dev/kustomization.yaml":  "resources: [../base]\nconfigMapGenerator: [{name: cfg, literals: [A=1]}]\n",
+		"chart/Chart.yaml":               "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"chart/templates/web.yaml":       "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: 'web:{{ .Values.tag }}'}]}\n",
+	})
+}
+
 // CheckFeatures checks the project of ReadOnlyFeatures
 // in dir: the Features image is described (its Dockerfile and the Feature
 // folder it copies), and the Feature's folder is watched.
@@ -139,8 +158,8 @@ func Tree(t *testing.T, root string) []string {
 }
 
 // WritesNothing checks that evaluation is pure: for a Loopfile declaring
-// every database engine in both runtimes, and for a devcontainer() with a
-// local Feature, each in a read-only project directory with a fresh
+// every database engine in both runtimes, for a devcontainer() with a
+// local Feature, and for Kubernetes objects from kustomize and Helm, each in a read-only project directory with a fresh
 // TMPDIR, load (given the Loopfile's path and the environment to evaluate
 // with) returns the project and the file system is as it was.
 func WritesNothing(t *testing.T, load func(path string, env []string) (*model.Project, error)) {
@@ -156,6 +175,15 @@ func WritesNothing(t *testing.T, load func(path string, env []string) (*model.Pr
 			}
 		}},
 		{"devcontainer features", ReadOnlyFeatures, CheckFeatures},
+		{"kubernetes", ReadOnlyKube, func(t *testing.T, _ string, p *model.Project) {
+			var names []string
+			for _, r := range p.Resources {
+				names = append(names, r.Name)
+			}
+			if want := []string{"uncategorized", "api", "web"}; !slices.Equal(names, want) {
+				t.Errorf("resources: got %q, want %q", names, want)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
