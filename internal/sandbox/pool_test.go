@@ -197,8 +197,8 @@ func TestPool_Load_limits(t *testing.T) {
 			}
 		})
 	}
-	if hwm := peakRSS(t); hwm > 300<<20 {
-		t.Errorf("this process's peak RSS is %d MiB, want under 300 MiB: the bombs went off here", hwm>>20)
+	if hwm := peakRSS(t); hwm > maxTestRSS {
+		t.Errorf("this process's peak RSS is %d MiB, want under %d MiB: the bombs went off here", hwm>>20, maxTestRSS>>20)
 	}
 }
 

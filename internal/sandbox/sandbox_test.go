@@ -114,8 +114,8 @@ func TestLoad_memoryBombs(t *testing.T) {
 			}
 		})
 	}
-	if hwm := peakRSS(t); hwm > 300<<20 {
-		t.Errorf("this process's peak RSS is %d MiB, want under 300 MiB: the bombs went off here", hwm>>20)
+	if hwm := peakRSS(t); hwm > maxTestRSS {
+		t.Errorf("this process's peak RSS is %d MiB, want under %d MiB: the bombs went off here", hwm>>20, maxTestRSS>>20)
 	}
 }
 
@@ -376,3 +376,9 @@ func processes(arg string) []int {
 	}
 	return pids
 }
+
+// maxTestRSS is the peak RSS a test process may reach while the bombs go
+// off in its evaluators: its own tests and the linked Kubernetes, Helm and
+// kustomize packages take about 320 MiB; a bomb that went off in the
+// process would add 256 MiB (the pool's limit) to 512 MiB or more.
+const maxTestRSS = 450 << 20
