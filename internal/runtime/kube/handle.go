@@ -1,0 +1,199 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/loopdev/loop/internal/kube"
+	"github.com/loopdev/loop/internal/liveupdate"
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/supervise"
+)
+
+// handle is one started KindKube resource.
+type handle struct {
+	r    *Runtime
+	spec runtime.Spec
+	c    *kube.Client
+	log  *slog.Logger
+	pods Pods // the workload's pods and its live container
+
+	mu      sync.Mutex
+	applied []ref // under mu: what Stop deletes, in apply order
+	exit    runtime.Exit
+	done    chan struct{}
+	closed  bool // under mu: done is closed
+
+	health   chan runtime.Health // capacity 1: the latest state not yet read
+	cancel   context.CancelFunc  // ends the watch and the log follower
+	watching sync.WaitGroup
+	stop     sync.Once
+	stopErr  error
+
+	live   *liveupdate.Container // nil without live update or a driver
+	deploy sync.Mutex            // one redeploy at a time
+}
+
+var (
+	_ runtime.Handle    = (*handle)(nil)
+	_ runtime.Watched   = (*handle)(nil)
+	_ runtime.Updater   = (*handle)(nil)
+	_ runtime.Restarter = (*handle)(nil)
+	_ runtime.Execer    = (*handle)(nil)
+)
+
+func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object) *handle {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &handle{
+		r: r, spec: spec, c: c,
+		log:    r.logger().With("resource", spec.Name, "context", c.Context),
+		pods:   Pods{Client: c, Namespace: c.Namespace, Selector: selectorOf(spec.Project, spec.Name), Container: spec.Workload.Container},
+		done:   make(chan struct{}),
+		health: make(chan runtime.Health, 1),
+		cancel: cancel,
+	}
+	h.setApplied(applied)
+	w := spec.Workload
+	var restarts *supervise.Restarts
+	if w.LiveUpdate && r.Driver != nil {
+		restarts = supervise.NewRestarts(orDiscard(spec.Stdout))
+		h.live = &liveupdate.Container{
+			Name:        spec.Name,
+			Spec:        &model.Container{Sync: w.Sync, OnChange: w.OnChange, RebuildOn: w.RebuildOn, Workdir: w.Workdir},
+			Root:        spec.ProjectDir,
+			Ignore:      spec.Ignore,
+			StopTimeout: spec.StopTimeout,
+			Stdout:      spec.Stdout,
+			Stderr:      spec.Stderr,
+			Logger:      r.logger(),
+			Done:        h.done,
+			Restarts:    restarts,
+			Driver:      r.Driver(h.pods),
+		}
+	}
+	if r.Follow != nil {
+		var out = orDiscard(spec.Stdout)
+		if restarts != nil {
+			out = restarts
+		}
+		h.watching.Add(1)
+		go func() {
+			defer h.watching.Done()
+			if err := r.Follow(ctx, h.pods, out); err != nil && ctx.Err() == nil {
+				h.log.Warn("follow pod logs", "err", err)
+			}
+		}()
+	}
+	h.watching.Add(1)
+	go func() {
+		defer h.watching.Done()
+		h.watch(ctx)
+	}()
+	return h
+}
+
+func (h *handle) setApplied(applied []object) {
+	refs := make([]ref, len(applied))
+	for i, o := range applied {
+		refs[i] = o.ref
+	}
+	h.mu.Lock()
+	h.applied = refs
+	h.mu.Unlock()
+}
+
+func (h *handle) Done() <-chan struct{}         { return h.done }
+func (h *handle) Pid() int                      { return 0 }
+func (h *handle) Health() <-chan runtime.Health { return h.health }
+
+// Exit is 0 after Stop or a Job that succeeded, 1 for a Job that failed
+// or a workload deleted behind loop's back.
+func (h *handle) Exit() runtime.Exit {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.exit
+}
+
+// finish closes done with exit, once.
+func (h *handle) finish(exit runtime.Exit) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closed {
+		h.exit, h.closed = exit, true
+		close(h.done)
+	}
+}
+
+// Stop deletes what was applied, in reverse order, waits until it is
+// gone (up to the stop timeout plus a grace) and closes Done.
+func (h *handle) Stop(ctx context.Context) error {
+	h.stop.Do(func() {
+		h.cancel()
+		timeout := h.spec.StopTimeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout+stopGrace)
+		defer cancel()
+		h.mu.Lock()
+		refs := h.applied
+		h.mu.Unlock()
+		h.stopErr = deleteAll(ctx, h.c, refs)
+		h.watching.Wait()
+		h.finish(runtime.Exit{})
+		if h.stopErr != nil {
+			h.stopErr = fmt.Errorf("stop %s: %w", h.spec.Name, h.stopErr)
+		}
+	})
+	return h.stopErr
+}
+
+// Update applies changes in place through live update; a change it
+// cannot apply (outside the sync rules, rebuild_on, or no live update)
+// rebuilds the images and applies again: a rollout, not a restart of
+// the resource.
+func (h *handle) Update(ctx context.Context, changed []string) error {
+	if h.live != nil {
+		err := h.live.Update(ctx, changed)
+		if !errors.Is(err, runtime.ErrRebuild) {
+			return err
+		}
+		h.log.Info("rolling out a rebuilt image", "why", err)
+	}
+	return h.redeploy(ctx)
+}
+
+// redeploy builds, applies and prunes again.
+func (h *handle) redeploy(ctx context.Context) error {
+	h.deploy.Lock()
+	defer h.deploy.Unlock()
+	d := &deploy{r: h.r, spec: h.spec, c: h.c}
+	applied, err := d.run(ctx)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", h.spec.Name, err)
+	}
+	h.setApplied(applied)
+	return nil
+}
+
+// Restart restarts the service in place under live update, else rolls
+// the workload's pods out again.
+func (h *handle) Restart(ctx context.Context) error {
+	if h.live != nil {
+		return h.live.Restart(ctx)
+	}
+	return fmt.Errorf("restart %s: the workload has no live update (k8s_resource(live_update=...)); delete its pod to have it recreated", h.spec.Name)
+}
+
+// Exec runs a command in the live container.
+func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
+	if h.r.Exec == nil {
+		return -1, fmt.Errorf("exec in %s: not available in this loopd (no pod exec)", h.spec.Name)
+	}
+	return h.r.Exec(ctx, h.pods, spec)
+}
