@@ -63,16 +63,23 @@ func lookupEnv(env []string, key string) string {
 
 // containerdImporter imports into the k8s.io namespace of a node's
 // containerd that loopd can reach (a single-node cluster on this host).
-type containerdImporter struct{ addr string }
+type containerdImporter struct {
+	addr string
+	ns   string // "" = k8s.io (tests use their own)
+}
 
 func (i containerdImporter) String() string { return "containerd " + i.addr }
 
 func (i containerdImporter) connect(ctx context.Context) (*client.Client, context.Context, error) {
-	cli, err := client.New(i.addr, client.WithDefaultNamespace(criNamespace), client.WithTimeout(5*time.Second))
+	ns := i.ns
+	if ns == "" {
+		ns = criNamespace
+	}
+	cli, err := client.New(i.addr, client.WithDefaultNamespace(ns), client.WithTimeout(5*time.Second))
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to containerd at %s: %w (is it the cluster node's, and may loopd open it?)", i.addr, err)
 	}
-	return cli, namespaces.WithNamespace(ctx, criNamespace), nil
+	return cli, namespaces.WithNamespace(ctx, ns), nil
 }
 
 func (i containerdImporter) Has(ctx context.Context, ref string) (bool, error) {
