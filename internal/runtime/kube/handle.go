@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -59,9 +60,13 @@ func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object) 
 	}
 	h.setApplied(applied)
 	w := spec.Workload
+	if w.LiveUpdate {
+		h.pods.Container = liveContainer(applied, w)
+	}
+	out := &lockedWriter{w: orDiscard(spec.Stdout)}
 	var restarts *supervise.Restarts
 	if w.LiveUpdate && r.Driver != nil {
-		restarts = supervise.NewRestarts(orDiscard(spec.Stdout))
+		restarts = supervise.NewRestarts(out)
 		h.live = &liveupdate.Container{
 			Name:        spec.Name,
 			Spec:        &model.Container{Sync: w.Sync, OnChange: w.OnChange, RebuildOn: w.RebuildOn, Workdir: w.Workdir},
@@ -77,14 +82,18 @@ func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object) 
 		}
 	}
 	if r.Follow != nil {
-		var out = orDiscard(spec.Stdout)
-		if restarts != nil {
-			out = restarts
+		// The live container's lines pass the restart counter on their
+		// way to the resource's log.
+		writer := func(pod, container string) io.Writer {
+			if restarts != nil && container == h.pods.Container {
+				return restarts
+			}
+			return out
 		}
 		h.watching.Add(1)
 		go func() {
 			defer h.watching.Done()
-			if err := r.Follow(ctx, h.pods, out); err != nil && ctx.Err() == nil {
+			if err := r.Follow(ctx, h.pods, writer); err != nil && ctx.Err() == nil {
 				h.log.Warn("follow pod logs", "err", err)
 			}
 		}()
@@ -196,4 +205,36 @@ func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
 		return -1, fmt.Errorf("exec in %s: not available in this loopd (no pod exec)", h.spec.Name)
 	}
 	return h.r.Exec(ctx, h.pods, spec)
+}
+
+// liveContainer is the name of the container the supervisor wraps in
+// the applied workload.
+func liveContainer(applied []object, w *model.Workload) string {
+	for _, o := range applied {
+		if o.GetKind() != w.Kind || o.GetName() != w.Name {
+			continue
+		}
+		for _, pod := range podSpecs(o.Unstructured) {
+			for _, c := range containers(pod.spec, "containers") {
+				if argv := stringList(c["command"]); len(argv) > 0 && argv[0] == liveupdate.Supervisor {
+					name, _ := c["name"].(string)
+					return name
+				}
+			}
+		}
+	}
+	return w.Container
+}
+
+// lockedWriter serializes writes from the log followers of several
+// containers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

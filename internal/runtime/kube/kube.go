@@ -29,6 +29,8 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/loopdev/loop/internal/kube"
@@ -45,9 +47,6 @@ type Runtime struct {
 	// Supervisor is a static supervisor to use ("" = supervise.Find's
 	// lookup), as for the container runtimes.
 	Supervisor string
-	// Tail returns the last lines of a crashed container's previous run
-	// (nil: the API server's previous logs).
-	Tail Tailer
 	// Follow streams the logs of the workload's pods into the resource's
 	// log (nil: pod logs are not streamed, and a restart in place cannot
 	// see the supervisor's restart line).
@@ -70,17 +69,20 @@ type Pods struct {
 	Client    *kube.Client
 	Namespace string
 	Selector  string // a label selector
-	Container string // "" = the first
+	Container string // the live container ("" = the pod's first)
 }
 
-// Tailer returns the last lines of the previous run of a pod's container.
+// Tailer returns the last lines (0: all) of a pod's container, of its
+// previous run when previous. A kube.Client that has Tail is used, else
+// the API server's logs are read here.
 type Tailer interface {
-	Tail(ctx context.Context, c *kube.Client, namespace, pod, container string, lines int) ([]string, error)
+	Tail(ctx context.Context, namespace, pod, container string, previous bool, lines int) ([]string, error)
 }
 
-// LogFollower follows the logs of p's pods, surviving their replacement,
-// into w until ctx ends.
-type LogFollower func(ctx context.Context, p Pods, w io.Writer) error
+// LogFollower follows the logs of every container of p's pods, new pods
+// and restarted containers included, into the writer w returns for each
+// (nil: not followed), until ctx ends.
+type LogFollower func(ctx context.Context, p Pods, w func(pod, container string) io.Writer) error
 
 // LiveDriver returns live update's driver for p's container.
 type LiveDriver func(p Pods) liveupdate.Driver
@@ -191,4 +193,32 @@ func supervisorArgv(sig syscall.Signal, timeout time.Duration, argv []string) []
 type object struct {
 	*unstructured.Unstructured
 	ref
+}
+
+// Pod is the name of the newest running pod of p whose live container
+// runs (live update and exec go there), or an error saying there is none.
+func (p Pods) Pod(ctx context.Context) (string, error) {
+	list, err := p.Client.Set.CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{LabelSelector: p.Selector})
+	if err != nil {
+		return "", fmt.Errorf("find the pod: %w", err)
+	}
+	best := -1
+	for i, pod := range list.Items {
+		if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		running := false
+		for j, cs := range pod.Status.ContainerStatuses {
+			if (p.Container == "" && j == 0 || cs.Name == p.Container) && cs.State.Running != nil {
+				running = true
+			}
+		}
+		if running && (best < 0 || list.Items[best].CreationTimestamp.Before(&pod.CreationTimestamp)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", fmt.Errorf("no running pod with %s in namespace %s (is the workload crash-looping? see its health)", p.Selector, p.Namespace)
+	}
+	return list.Items[best].Name, nil
 }

@@ -163,11 +163,11 @@ func (h *handle) tail(ctx context.Context, tails map[string]string, pod *corev1.
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var tailer Tailer = apiTailer{}
-	if h.r.Tail != nil {
-		tailer = h.r.Tail
+	tailer, ok := any(h.c).(Tailer)
+	if !ok {
+		tailer = apiTailer{h.c}
 	}
-	lines, err := tailer.Tail(ctx, h.c, pod.Namespace, pod.Name, container, tailLines)
+	lines, err := tailer.Tail(ctx, pod.Namespace, pod.Name, container, true, tailLines)
 	t := ""
 	switch {
 	case err != nil:
@@ -181,14 +181,18 @@ func (h *handle) tail(ctx context.Context, tails map[string]string, pod *corev1.
 	return t
 }
 
-// apiTailer reads the previous run's logs from the API server.
-type apiTailer struct{}
+// apiTailer reads a container's logs from the API server.
+type apiTailer struct{ c *kube.Client }
 
 var _ Tailer = apiTailer{}
 
-func (apiTailer) Tail(ctx context.Context, c *kube.Client, namespace, pod, container string, lines int) ([]string, error) {
-	n := int64(lines)
-	rc, err := c.Set.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: true, TailLines: &n}).Stream(ctx)
+func (t apiTailer) Tail(ctx context.Context, namespace, pod, container string, previous bool, lines int) ([]string, error) {
+	opts := &corev1.PodLogOptions{Container: container, Previous: previous}
+	if lines > 0 {
+		n := int64(lines)
+		opts.TailLines = &n
+	}
+	rc, err := t.c.Set.CoreV1().Pods(namespace).GetLogs(pod, opts).Stream(ctx)
 	if err != nil {
 		return nil, err
 	}
