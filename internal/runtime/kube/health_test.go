@@ -123,3 +123,20 @@ func TestSummarize(t *testing.T) {
 		})
 	}
 }
+
+func TestLatestWarning(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "u1"}}
+	at := func(sec int64) metav1.Time { return metav1.Unix(sec, 0) }
+	events := []any{
+		&corev1.Event{InvolvedObject: corev1.ObjectReference{UID: "u1"}, Reason: "FailedMount", Message: "old", LastTimestamp: at(1)},
+		&corev1.Event{InvolvedObject: corev1.ObjectReference{UID: "u1"}, Reason: "FailedMount", Message: "MountVolume.SetUp failed for volume \"cfg\" : configmap \"cfg\" not found\n", LastTimestamp: at(5)},
+		&corev1.Event{InvolvedObject: corev1.ObjectReference{UID: "other"}, Reason: "BackOff", Message: "another pod's", LastTimestamp: at(9)},
+	}
+	want := `FailedMount: MountVolume.SetUp failed for volume "cfg" : configmap "cfg" not found`
+	if got := latestWarning([]*corev1.Pod{pod}, events); got != want {
+		t.Errorf("latestWarning() = %q, want %q", got, want)
+	}
+	if got := latestWarning(nil, events); got != "" {
+		t.Errorf("latestWarning(no pods) = %q, want none", got)
+	}
+}

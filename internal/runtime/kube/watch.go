@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
@@ -40,8 +41,14 @@ func (h *handle) watch(ctx context.Context) {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = h.pods.Selector }))
 	pods := pf.Core().V1().Pods().Informer()
 	pods.AddEventHandler(notify)
+	ef := informers.NewSharedInformerFactoryWithOptions(h.c.Set, 0, informers.WithNamespace(h.pods.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "type=Warning,involvedObject.kind=Pod" }))
+	events := ef.Core().V1().Events().Informer()
+	events.AddEventHandler(notify)
 	pf.Start(ctx.Done())
+	ef.Start(ctx.Done())
 	defer pf.Shutdown()
+	defer ef.Shutdown()
 
 	var work cache.SharedIndexInformer
 	wref, hasWorkload := h.workloadRef()
@@ -53,7 +60,7 @@ func (h *handle) watch(ctx context.Context) {
 		work.AddEventHandler(notify)
 		go work.Run(ctx.Done())
 	}
-	synced := []cache.InformerSynced{pods.HasSynced}
+	synced := []cache.InformerSynced{pods.HasSynced, events.HasSynced}
 	if work != nil {
 		synced = append(synced, work.HasSynced)
 	}
@@ -86,18 +93,26 @@ func (h *handle) watch(ctx context.Context) {
 			r = workloadRollout(nil)
 		}
 		var problems []podProblem
+		var current []*corev1.Pod
 		for _, item := range pods.GetStore().List() {
 			pod, ok := item.(*corev1.Pod)
 			if !ok {
 				continue
 			}
+			current = append(current, pod)
 			p := podHealth(pod)
 			if p.Container != "" {
 				p.Reason += h.tail(ctx, tails, pod, p.Container)
 			}
 			problems = append(problems, p)
 		}
-		h.publish(&last, summarize(r, problems))
+		x := summarize(r, problems)
+		if x.State == runtime.HealthStarting {
+			if w := latestWarning(current, events.GetStore().List()); w != "" {
+				x.Reason += "; " + w
+			}
+		}
+		h.publish(&last, x)
 		if r.Done {
 			h.finish(r.Exit)
 			return
@@ -108,6 +123,39 @@ func (h *handle) watch(ctx context.Context) {
 		case <-kick:
 		}
 	}
+}
+
+// latestWarning is the newest Warning event of the pods ("Reason: message"),
+// "" when there is none.
+func latestWarning(pods []*corev1.Pod, events []any) string {
+	uids := map[types.UID]bool{}
+	for _, p := range pods {
+		uids[p.UID] = true
+	}
+	var newest *corev1.Event
+	for _, item := range events {
+		e, ok := item.(*corev1.Event)
+		if !ok || !uids[e.InvolvedObject.UID] {
+			continue
+		}
+		if newest == nil || eventTime(newest).Before(eventTime(e)) {
+			newest = e
+		}
+	}
+	if newest == nil {
+		return ""
+	}
+	return newest.Reason + ": " + strings.TrimSpace(newest.Message)
+}
+
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
 }
 
 func poke(kick chan struct{}) {
