@@ -291,3 +291,70 @@ current-context: prod
 		t.Errorf("Start on a production context = %v, want it refused", err)
 	}
 }
+
+func TestRuntime_JobDone(t *testing.T) {
+	e := newEnv(t)
+	job := manifestOf("Job", "once", `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: once
+        image: loop-kubetest-server
+        env:
+        - name: ONCE
+          value: "yes"
+`)
+	spec := e.spec("once", job)
+	spec.Workload.Kind, spec.Workload.Name = "Job", "once"
+	h := e.start(t, spec)
+	select {
+	case <-h.Done():
+	case <-time.After(4 * time.Minute):
+		t.Fatal("the Job's handle is not done after 4 minutes")
+	}
+	if !h.Exit().Success() {
+		t.Errorf("Exit() = %v, want success", h.Exit())
+	}
+}
+
+// TestSweep applies objects of two projects without a workload (no image,
+// ready once applied) and sweeps one: the other's stay.
+func TestSweep(t *testing.T) {
+	c := kubetest.Cluster(t)
+	ns := kubetest.Namespace(t, c, "loop-sweep")
+	cluster := &model.Cluster{Namespace: ns}
+	rt := &Runtime{}
+	start := func(project, name string) *handle {
+		spec := runtime.Spec{
+			Name: name, Project: project, Env: []string{"KUBECONFIG=" + kubetest.Kubeconfig()}, Cluster: cluster,
+			Workload: &model.Workload{Objects: []*model.KubeObject{manifestOf("ConfigMap", name, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "+name+"\n")}},
+		}
+		h, err := rt.Start(t.Context(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(h.(*handle).detach)
+		waitHealth(t, h.(*handle), runtime.HealthReady, "", time.Minute)
+		return h.(*handle)
+	}
+	start("swept", "a").detach()
+	start("swept", "b").detach()
+	start("kept", "c").detach()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := Sweep(ctx, "swept", cluster, []string{"KUBECONFIG=" + kubetest.Kubeconfig()}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"a": false, "b": false, "c": true} {
+		_, err := c.Set.CoreV1().ConfigMaps(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if got := err == nil; got != want {
+			t.Errorf("ConfigMap %s exists = %v (%v), want %v", name, got, err, want)
+		}
+	}
+}

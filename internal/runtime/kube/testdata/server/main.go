@@ -1,5 +1,6 @@
 // Command server is the tests' workload: an HTTP server on :8080 that
-// answers "ok", or, with CRASH set, prints its last words and exits 3.
+// answers "ok"; with CRASH set, it prints its last words and exits 3;
+// with ONCE set, it prints them and exits 0.
 package main
 
 import (
@@ -9,6 +10,10 @@ import (
 )
 
 func main() {
+	if os.Getenv("ONCE") != "" {
+		fmt.Println("done: " + os.Getenv("ONCE"))
+		return
+	}
 	if os.Getenv("CRASH") != "" {
 		fmt.Println("starting")
 		fmt.Println("crashing: " + os.Getenv("CRASH"))
