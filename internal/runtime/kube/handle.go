@@ -1,13 +1,18 @@
 package kube
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/liveupdate"
@@ -191,13 +196,26 @@ func (h *handle) redeploy(ctx context.Context) error {
 }
 
 // Restart restarts the service in place under live update, else rolls
-// the workload's pods out again.
+// the workload's pods out again (kubectl rollout restart: a pod template
+// annotation, owned by its own field manager so loop's applies keep it)
+// and returns once the rollout started; Health follows it.
 func (h *handle) Restart(ctx context.Context) error {
 	if h.live != nil {
 		return h.live.Restart(ctx)
 	}
-	return fmt.Errorf("restart %s: the workload has no live update (k8s_resource(live_update=...)); delete its pod to have it recreated", h.spec.Name)
+	w, ok := h.workloadRef()
+	if !ok || !slices.Contains([]string{"Deployment", "StatefulSet", "DaemonSet"}, h.spec.Workload.Kind) {
+		return fmt.Errorf("restart %s: a %s cannot be restarted in place without live update: stop and start it (loop restart restarts Deployments, StatefulSets and DaemonSets)", h.spec.Name, cmp.Or(h.spec.Workload.Kind, "group of objects"))
+	}
+	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, restartedAt, time.Now().UTC().Format(time.RFC3339Nano))
+	if _, err := resourceOf(h.c, w).Patch(ctx, w.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: fieldManager + "-restart"}); err != nil {
+		return fmt.Errorf("restart %s: %w", h.spec.Name, err)
+	}
+	return nil
 }
+
+// restartedAt is the pod template annotation Restart sets.
+const restartedAt = "dev.loop/restartedAt"
 
 // Exec runs a command in the live container.
 func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {

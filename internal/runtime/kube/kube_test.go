@@ -13,6 +13,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/kube/kubetest"
@@ -237,6 +239,15 @@ func TestRuntime_DeploymentReadyAdoptPruneStop(t *testing.T) {
 		t.Errorf("ConfigMap dropped from the Loopfile: get = %v, want not found", err)
 	}
 
+	// loop restart without live update rolls the pod out again.
+	if err := h3.Restart(t.Context()); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	pollUntil(t, 3*time.Minute, "a new ready pod after Restart", func() bool {
+		got := e.podUIDs(t, "web")
+		return len(got) == 1 && got[0] != uids[0] && workloadRollout(e.deployment(t, "web")).Ready
+	})
+
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	if err := h3.Stop(ctx); err != nil {
@@ -256,6 +267,32 @@ func TestRuntime_DeploymentReadyAdoptPruneStop(t *testing.T) {
 	if got := e.podUIDs(t, "web"); len(got) != 0 {
 		t.Errorf("pods after Stop = %v, want none", got)
 	}
+}
+
+// pollUntil polls cond until it holds or timeout passes.
+func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %v", what, timeout)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// deployment reads a Deployment as the runtime sees it.
+func (e *env) deployment(t *testing.T, name string) *unstructured.Unstructured {
+	t.Helper()
+	u, err := e.c.Dynamic.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}).Namespace(e.ns).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func TestRuntime_CrashLoop(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +42,9 @@ func (h *handle) watch(ctx context.Context) {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = h.pods.Selector }))
 	pods := pf.Core().V1().Pods().Informer()
 	pods.AddEventHandler(notify)
+	pods.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		h.log.Warn("watch the workload's pods", "namespace", h.pods.Namespace, "err", err)
+	})
 	ef := informers.NewSharedInformerFactoryWithOptions(h.c.Set, 0, informers.WithNamespace(h.pods.Namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "type=Warning,involvedObject.kind=Pod" }))
 	events := ef.Core().V1().Events().Informer()
@@ -58,9 +62,12 @@ func (h *handle) watch(ctx context.Context) {
 				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", wref.Name).String()
 			}).Informer()
 		work.AddEventHandler(notify)
-		go work.Run(ctx.Done())
+		var running sync.WaitGroup
+		running.Go(func() { work.Run(ctx.Done()) })
+		defer running.Wait()
 	}
-	synced := []cache.InformerSynced{pods.HasSynced, events.HasSynced}
+	// Events only add detail: one who may not list them still gets health.
+	synced := []cache.InformerSynced{pods.HasSynced}
 	if work != nil {
 		synced = append(synced, work.HasSynced)
 	}
