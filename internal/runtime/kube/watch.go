@@ -76,6 +76,7 @@ func (h *handle) watch(ctx context.Context) {
 	}
 	tails := map[string]string{} // pod/container/restarts -> its last lines
 	seen := false
+	initialSync := false // the initial sync started
 	var last runtime.Health
 	for ctx.Err() == nil {
 		var obj *unstructured.Unstructured
@@ -120,6 +121,17 @@ func (h *handle) watch(ctx context.Context) {
 			}
 		}
 		h.publish(&last, x)
+		if x.State == runtime.HealthReady && !initialSync && h.live != nil {
+			// The pod may be one a previous loopd started: bring its
+			// synced paths up to date (only what differs is copied).
+			initialSync = true
+			h.watching.Go(func() {
+				if err := h.live.InitialSync(ctx, true); err != nil && ctx.Err() == nil {
+					h.log.Warn("initial sync", "err", err)
+					fmt.Fprintf(orDiscard(h.spec.Stderr), "initial sync: %v\n", err)
+				}
+			})
+		}
 		if r.Done {
 			h.finish(r.Exit)
 			return
