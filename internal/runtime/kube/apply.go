@@ -167,9 +167,11 @@ func (d *deploy) prune(ctx context.Context, applied []object) error {
 }
 
 // labelled lists the objects in namespace that match selector and that
-// no controller owns (the pods of a Deployment carry its template's
-// labels but are the Deployment's to delete), of every kind that can be
-// listed and deleted.
+// loop applied (server-side, as field manager "loop"), of every kind
+// that can be listed and deleted: the pods of a Deployment carry its
+// template's labels and the Endpoints of a Service its labels, but they
+// are their controllers' to delete. Core Endpoints (deprecated; every
+// list prints a warning) are not listed.
 func labelled(ctx context.Context, c *kube.Client, namespace, selector string) ([]ref, error) {
 	lists, err := c.Set.Discovery().ServerPreferredNamespacedResources()
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
@@ -183,7 +185,8 @@ func labelled(ctx context.Context, c *kube.Client, namespace, selector string) (
 			continue
 		}
 		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || r.Name == "events" || !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") {
+			if strings.Contains(r.Name, "/") || r.Name == "events" || gv.Group == "" && r.Name == "endpoints" ||
+				!slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") {
 				continue
 			}
 			gvrs = append(gvrs, gv.WithResource(r.Name))
@@ -208,7 +211,7 @@ func labelled(ctx context.Context, c *kube.Client, namespace, selector string) (
 			mu.Lock()
 			defer mu.Unlock()
 			for _, u := range list.Items {
-				if metav1.GetControllerOf(&u) != nil {
+				if metav1.GetControllerOf(&u) != nil || !appliedByLoop(&u) {
 					continue
 				}
 				found = append(found, ref{GVR: gvr, Namespace: namespace, Name: u.GetName(), ID: kinds[i] + "/" + namespace + "/" + u.GetName()})
@@ -221,6 +224,16 @@ func labelled(ctx context.Context, c *kube.Client, namespace, selector string) (
 	}
 	slices.SortFunc(found, func(a, b ref) int { return strings.Compare(a.key(), b.key()) })
 	return found, nil
+}
+
+// appliedByLoop reports whether loop's field manager applied u.
+func appliedByLoop(u *unstructured.Unstructured) bool {
+	for _, m := range u.GetManagedFields() {
+		if m.Manager == fieldManager && m.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
 }
 
 // deleteObject deletes r; one already gone is no error.
