@@ -21,6 +21,7 @@ import (
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/docker"
+	"github.com/loopdev/loop/internal/supervise"
 )
 
 // testContainerd is the test cluster's containerd (scripts/setup-k8s.sh).
@@ -393,5 +394,38 @@ func TestSweep(t *testing.T) {
 		if got := err == nil; got != want {
 			t.Errorf("ConfigMap %s exists = %v (%v), want %v", name, got, err, want)
 		}
+	}
+}
+
+// TestRuntime_LiveUpdateInjection builds the supervisor image and, once
+// loopd has `__install`, runs a Deployment under the supervisor.
+func TestRuntime_LiveUpdateInjection(t *testing.T) {
+	e := newEnv(t)
+	spec := e.spec("live", deployment("live", ""))
+	spec.Workload.LiveUpdate = true
+	d := &deploy{r: e.rt, spec: spec, c: e.c, imp: containerdImporter{addr: strings.TrimPrefix(e.cluster.ImageImport, "containerd://")}}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	ref, err := d.supervisorImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has, err := d.imp.Has(ctx, ref); err != nil || !has {
+		t.Fatalf("cluster has %s = %v, %v; want it imported", ref, has, err)
+	}
+	if !supervise.IsCommand("__install") {
+		t.Skip("loopd has no __install yet: the pod's init container could not install the supervisor")
+	}
+	h := e.start(t, spec)
+	waitHealth(t, h, runtime.HealthReady, "", 4*time.Minute)
+	dep, err := e.c.Set.AppsV1().Deployments(e.ns).Get(t.Context(), "live", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dep.Spec.Template.Spec.Containers[0].Command; len(got) < 2 || got[0] != "/.loop/loopd" || got[len(got)-1] != "/server" {
+		t.Errorf("command = %q, want /server under the supervisor", got)
+	}
+	if h.pods.Container != "server" {
+		t.Errorf("live container = %q, want server", h.pods.Container)
 	}
 }
