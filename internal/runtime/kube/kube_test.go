@@ -429,3 +429,50 @@ func TestRuntime_LiveUpdateInjection(t *testing.T) {
 		t.Errorf("live container = %q, want server", h.pods.Container)
 	}
 }
+
+// TestRuntime_UpdateRollsOut changes the image's Dockerfile: Update
+// builds a new image and rolls the Deployment out to it.
+func TestRuntime_UpdateRollsOut(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	bin, err := os.ReadFile(filepath.Join(e.image.Context, "server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := filepath.Join(dir, "Dockerfile")
+	if err := os.WriteFile(filepath.Join(dir, "server"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(label string) {
+		t.Helper()
+		content := "FROM scratch\nCOPY server /server\nLABEL build=" + label + "\nENTRYPOINT [\"/server\"]\n"
+		if err := os.WriteFile(df, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Base(dir) + "-1")
+	e.image = &model.Image{Name: "loop-kubetest-server", Context: dir, Dockerfile: df}
+	h := e.start(t, e.spec("roll", deployment("roll", "")))
+	waitHealth(t, h, runtime.HealthReady, "", 4*time.Minute)
+	before := e.deployment(t, "roll")
+	uids := e.podUIDs(t, "roll")
+
+	write(filepath.Base(dir) + "-2")
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	if err := h.Update(ctx, []string{df}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	after := e.deployment(t, "roll")
+	image := func(u *unstructured.Unstructured) string {
+		cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+		return cs[0].(map[string]any)["image"].(string)
+	}
+	if image(before) == image(after) {
+		t.Fatalf("image after Update = %s, want a new build", image(after))
+	}
+	pollUntil(t, 3*time.Minute, "the rolled-out pod", func() bool {
+		got := e.podUIDs(t, "roll")
+		return len(got) == 1 && got[0] != uids[0] && workloadRollout(e.deployment(t, "roll")).Ready
+	})
+}
