@@ -25,6 +25,7 @@ import (
 
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/runtime"
 )
 
 // fieldManager owns the fields loop applies.
@@ -294,6 +295,26 @@ func Sweep(ctx context.Context, project string, cluster *model.Cluster, env []st
 	}
 	if err := deleteAll(ctx, c, refs); err != nil {
 		return fmt.Errorf("sweep %s: %w", project, err)
+	}
+	return nil
+}
+
+var _ runtime.Remover = (*Runtime)(nil)
+
+// Remove deletes what loop applied for spec's resource in the cluster's
+// namespace when no handle knows it (a start that failed half-way, a
+// loopd that crashed), and waits until it is gone or ctx ends.
+func (r *Runtime) Remove(ctx context.Context, spec runtime.Spec) error {
+	c, err := kube.Connect(spec.Cluster, spec.Env)
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", spec.Name, err)
+	}
+	refs, err := labelled(ctx, c, c.Namespace, selectorOf(spec.Project, spec.Name))
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", spec.Name, err)
+	}
+	if err := deleteAll(ctx, c, refs); err != nil {
+		return fmt.Errorf("remove %s: %w", spec.Name, err)
 	}
 	return nil
 }

@@ -362,7 +362,8 @@ spec:
 }
 
 // TestSweep applies objects of two projects without a workload (no image,
-// ready once applied) and sweeps one: the other's stay.
+// ready once applied), removes one resource and sweeps one project: the
+// other's objects stay.
 func TestSweep(t *testing.T) {
 	c := kubetest.Cluster(t)
 	ns := kubetest.Namespace(t, c, "loop-sweep")
@@ -384,12 +385,16 @@ func TestSweep(t *testing.T) {
 	start("swept", "a").detach()
 	start("swept", "b").detach()
 	start("kept", "c").detach()
+	start("kept", "d").detach()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
+	if err := rt.Remove(ctx, runtime.Spec{Name: "d", Project: "kept", Env: []string{"KUBECONFIG=" + kubetest.Kubeconfig()}, Cluster: cluster}); err != nil {
+		t.Fatal(err)
+	}
 	if err := Sweep(ctx, "swept", cluster, []string{"KUBECONFIG=" + kubetest.Kubeconfig()}); err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]bool{"a": false, "b": false, "c": true} {
+	for name, want := range map[string]bool{"a": false, "b": false, "c": true, "d": false} {
 		_, err := c.Set.CoreV1().ConfigMaps(ns).Get(t.Context(), name, metav1.GetOptions{})
 		if got := err == nil; got != want {
 			t.Errorf("ConfigMap %s exists = %v (%v), want %v", name, got, err, want)
