@@ -481,3 +481,32 @@ func TestRuntime_UpdateRollsOut(t *testing.T) {
 		return len(got) == 1 && got[0] != uids[0] && workloadRollout(e.deployment(t, "roll")).Ready
 	})
 }
+
+// TestRuntime_ApplyErrors: an invalid manifest and an unknown kind fail
+// the start with the object, where it came from and what to do.
+func TestRuntime_ApplyErrors(t *testing.T) {
+	c := kubetest.Cluster(t)
+	ns := kubetest.Namespace(t, c, "loop-apply")
+	tests := []struct {
+		name string
+		obj  *model.KubeObject
+		want []string
+	}{
+		{"invalid", manifestOf("Deployment", "bad", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  template:\n    spec:\n      containers: []\n"),
+			[]string{"apply Deployment/bad (from test)", "fix the manifest"}},
+		{"unknown kind", manifestOf("Widget", "w", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"),
+			[]string{"apply Widget/w (from test)", "is its CRD installed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := runtime.Spec{Name: "bad", Project: "kubetest", Env: []string{"KUBECONFIG=" + kubetest.Kubeconfig()},
+				Cluster: &model.Cluster{Namespace: ns}, Workload: &model.Workload{Objects: []*model.KubeObject{tt.obj}}}
+			_, err := (&Runtime{}).Start(t.Context(), spec)
+			for _, w := range tt.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("Start() = %v, want an error with %q", err, w)
+				}
+			}
+		})
+	}
+}
