@@ -18,7 +18,6 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
-	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
@@ -53,7 +52,7 @@ func containerConfig(spec runtime.Spec, ref string, img image.InspectResponse, s
 	if timeout <= 0 {
 		timeout = DefaultStopTimeout
 	}
-	entry := []string{supervisorPath, "supervise", "--stop-signal=" + unix.SignalName(sig), "--stop-timeout=" + timeout.String()}
+	entry := supervisorFlags(sig, timeout)
 	if c.KeepAlive {
 		entry = append(entry, "--keepalive")
 	} else {

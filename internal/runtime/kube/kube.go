@@ -1,0 +1,224 @@
+// Package kube is the Kubernetes runtime: a KindKube resource's Start
+// builds its images locally, gets them to the cluster's nodes (imported
+// into their containerd, pinned by image ID so every build is a new tag
+// and a rollout), renders its objects (the exact build in every
+// container, loop's dev.loop.project/dev.loop.resource labels on objects
+// and pod templates, the default namespace, and for live update loop's
+// supervisor installed by an init container and wrapping the target
+// container's command) and applies them server-side in order (field
+// manager "loop"), deleting the objects of this resource a previous
+// start applied that are gone from the Loopfile.
+//
+// The Handle is runtime.Watched: the cluster restarts crashed pods, so
+// the handle reports health (the workload's rollout, its pods' crash
+// loops, image pulls, OOM kills, scheduling) instead of exiting. Stop
+// deletes what was applied in reverse order and waits until it is gone;
+// Sweep deletes whatever a project left labelled in its namespace.
+// Applying an unchanged resource again changes nothing in the cluster,
+// so a restarted loopd adopts its running pods.
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"syscall"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/loopdev/loop/internal/kube"
+	"github.com/loopdev/loop/internal/liveupdate"
+	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/runtime/docker"
+)
+
+// Runtime applies KindKube resources to their cluster.
+type Runtime struct {
+	Logger *slog.Logger // nil: slog.Default()
+	Home   string       // LOOP_HOME: the supervisor image's context lives in <Home>/k8s
+	Images Builder      // builds loop's images locally
+	// Supervisor is a static supervisor to use ("" = supervise.Find's
+	// lookup), as for the container runtimes.
+	Supervisor string
+	// Follow streams the logs of the workload's pods into the resource's
+	// log (nil: pod logs are not streamed, and a restart in place cannot
+	// see the supervisor's restart line).
+	Follow LogFollower
+	// Driver is live update's driver for the workload's live container
+	// (nil: changes roll out a rebuilt image instead).
+	Driver LiveDriver
+	// Exec runs a command in the live container (loop exec).
+	Exec PodExec
+
+	mu       sync.Mutex
+	imported map[string]bool // under mu: "importer|ref" imported or found
+}
+
+var _ runtime.Runtime = (*Runtime)(nil)
+
+// Pods names the pods of a workload and the container live update and
+// logs are about.
+type Pods struct {
+	Client    *kube.Client
+	Namespace string
+	Selector  string // a label selector
+	Container string // the live container ("" = the pod's first)
+}
+
+// Tailer returns the last lines (0: all) of a pod's container, of its
+// previous run when previous. A kube.Client that has Tail is used, else
+// the API server's logs are read here.
+type Tailer interface {
+	Tail(ctx context.Context, namespace, pod, container string, previous bool, lines int) ([]string, error)
+}
+
+// LogFollower follows the logs of every container of p's pods, new pods
+// and restarted containers included, into the writer w returns for each
+// (nil: not followed), until ctx ends.
+type LogFollower func(ctx context.Context, p Pods, w func(pod, container string) io.Writer) error
+
+// LiveDriver returns live update's driver for p's container.
+type LiveDriver func(p Pods) liveupdate.Driver
+
+// PodExec runs a command in p's container.
+type PodExec func(ctx context.Context, p Pods, spec runtime.ExecSpec) (int, error)
+
+func (r *Runtime) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// stopGrace is how long Stop waits for deleted objects beyond the stop
+// timeout (pods terminating, finalizers).
+const stopGrace = 60 * time.Second
+
+// Start connects to the cluster, builds and imports the images, applies
+// the workload's objects and returns a handle that watches them. ctx
+// bounds only the start.
+func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle, error) {
+	if spec.Workload == nil {
+		return nil, fmt.Errorf("start %s: no kubernetes workload", spec.Name)
+	}
+	c, err := kube.Connect(spec.Cluster, spec.Env)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	d := &deploy{r: r, spec: spec, c: c}
+	applied, err := d.run(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	h := newHandle(r, spec, c, applied)
+	return h, nil
+}
+
+// deploy is one build, render and apply of a resource.
+type deploy struct {
+	r       *Runtime
+	spec    runtime.Spec
+	c       *kube.Client
+	imp     importer
+	configs map[string]ocispec.ImageConfig // pinned ref -> image config
+}
+
+func (d *deploy) out() io.Writer {
+	if d.spec.Stdout != nil {
+		return d.spec.Stdout
+	}
+	return io.Discard
+}
+
+// run builds, renders, applies and prunes; it returns what it applied.
+func (d *deploy) run(ctx context.Context) ([]object, error) {
+	w := d.spec.Workload
+	if len(w.Images) > 0 || w.LiveUpdate {
+		if d.r.Images == nil {
+			return nil, errors.New("no image builder: loopd was built without one")
+		}
+		imp, err := importerFor(d.c, d.spec.Cluster, d.spec.Env)
+		if err != nil {
+			return nil, err
+		}
+		d.imp = imp
+	}
+	rd := render{Project: d.spec.Project, Resource: d.spec.Name, Images: map[string]string{}}
+	d.configs = map[string]ocispec.ImageConfig{}
+	for _, img := range w.Images {
+		b, err := d.image(ctx, img)
+		if err != nil {
+			return nil, err
+		}
+		rd.Images[img.Name] = b.Ref
+		d.configs[b.Ref] = b.Config
+	}
+	if w.LiveUpdate {
+		ref, err := d.supervisorImage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rd.SupervisorImage = ref
+		rd.Wrap = func(image string, command, args []string) ([]string, error) {
+			return d.wrap(ctx, image, command, args)
+		}
+	}
+	objs, err := renderObjects(w, rd)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := d.apply(ctx, objs)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.prune(ctx, applied); err != nil {
+		return nil, err
+	}
+	return applied, nil
+}
+
+// supervisorArgv is the one supervisor command line of loop's runtimes.
+func supervisorArgv(sig syscall.Signal, timeout time.Duration, argv []string) []string {
+	return docker.SupervisorArgv(sig, timeout, argv)
+}
+
+// object is an applied object.
+type object struct {
+	*unstructured.Unstructured
+	ref
+}
+
+// Pod is the name of the newest running pod of p whose live container
+// runs (live update and exec go there), or an error saying there is none.
+func (p Pods) Pod(ctx context.Context) (string, error) {
+	list, err := p.Client.Set.CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{LabelSelector: p.Selector})
+	if err != nil {
+		return "", fmt.Errorf("find the pod: %w", err)
+	}
+	best := -1
+	for i, pod := range list.Items {
+		if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		running := false
+		for j, cs := range pod.Status.ContainerStatuses {
+			if (p.Container == "" && j == 0 || cs.Name == p.Container) && cs.State.Running != nil {
+				running = true
+			}
+		}
+		if running && (best < 0 || list.Items[best].CreationTimestamp.Before(&pod.CreationTimestamp)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", fmt.Errorf("no running pod with %s in namespace %s (is the workload crash-looping? see its health)", p.Selector, p.Namespace)
+	}
+	return list.Items[best].Name, nil
+}
