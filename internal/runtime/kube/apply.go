@@ -280,11 +280,25 @@ func waitGone(ctx context.Context, c *kube.Client, r ref) error {
 	}
 }
 
-// Sweep deletes every object labelled with project in the cluster's
-// namespace (loop down after a loopd crash: no handle knows them) and
-// waits until they are gone or ctx ends. Cluster-scoped objects are left:
-// another namespace's loop may share the project's name.
-func Sweep(ctx context.Context, project string, cluster *model.Cluster, env []string) error {
+// Sweep deletes what project's resources left in the cluster they were
+// last started on in this loopd (the sweep that ends `loop down`): see
+// SweepCluster. Nothing when none was started.
+func (r *Runtime) Sweep(ctx context.Context, project string) error {
+	r.mu.Lock()
+	at, ok := r.clusters[project]
+	r.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return SweepCluster(ctx, project, at.cluster, at.env)
+}
+
+// SweepCluster deletes every object labelled with project in the
+// cluster's namespace (loop down after a start cut short or a loopd
+// crash: no handle knows them) and waits until they are gone or ctx
+// ends. Cluster-scoped objects are left: another namespace's loop may
+// share the project's name.
+func SweepCluster(ctx context.Context, project string, cluster *model.Cluster, env []string) error {
 	c, err := kube.Connect(cluster, env)
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", project, err)

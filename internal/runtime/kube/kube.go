@@ -35,6 +35,7 @@ import (
 
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/liveupdate"
+	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/docker"
 )
@@ -59,6 +60,16 @@ type Runtime struct {
 
 	mu       sync.Mutex
 	imported map[string]bool // under mu: "importer|ref" imported or found
+	// clusters is where each project's resources were last started
+	// (under mu), for Sweep.
+	clusters map[string]clusterOf
+}
+
+// clusterOf is a project's cluster and the environment `loop up` ran in
+// (its KUBECONFIG).
+type clusterOf struct {
+	cluster *model.Cluster
+	env     []string
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -112,6 +123,12 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
+	r.mu.Lock()
+	if r.clusters == nil {
+		r.clusters = map[string]clusterOf{}
+	}
+	r.clusters[spec.Project] = clusterOf{spec.Cluster, spec.Env}
+	r.mu.Unlock()
 	d := &deploy{r: r, spec: spec, c: c}
 	applied, err := d.run(ctx)
 	if err != nil {

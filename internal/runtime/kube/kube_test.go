@@ -391,7 +391,7 @@ func TestSweep(t *testing.T) {
 	if err := rt.Remove(ctx, runtime.Spec{Name: "d", Project: "kept", Env: []string{"KUBECONFIG=" + kubetest.Kubeconfig()}, Cluster: cluster}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Sweep(ctx, "swept", cluster, []string{"KUBECONFIG=" + kubetest.Kubeconfig()}); err != nil {
+	if err := SweepCluster(ctx, "swept", cluster, []string{"KUBECONFIG=" + kubetest.Kubeconfig()}); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]bool{"a": false, "b": false, "c": true, "d": false} {
