@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -97,5 +98,25 @@ func TestInstall_Self(t *testing.T) {
 	want, _ := os.ReadFile("/proc/self/exe")
 	if !bytes.Equal(got, want) {
 		t.Errorf("installed %d bytes, want the %d of the test binary", len(got), len(want))
+	}
+}
+
+// TestChdir runs the real binary: __chdir replaces the process.
+func TestChdir(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], CmdChdir, dir, "--", "pwd")
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	out, err := cmd.Output()
+	if err != nil || strings.TrimSpace(string(out)) != dir {
+		t.Errorf("__chdir %s -- pwd = %q, %v; want %s", dir, out, err, dir)
+	}
+	cmd = exec.Command(os.Args[0], CmdChdir, filepath.Join(dir, "missing"), "--", "pwd")
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 127 {
+		t.Errorf("__chdir into a missing directory: %v, want exit code 127", err)
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{CmdChdir, dir, "pwd"}, nil, &bytes.Buffer{}, &stderr); code != 2 {
+		t.Errorf("__chdir without --: exit %d, want 2", code)
 	}
 }

@@ -16,8 +16,9 @@
 // stdin and acknowledges each on stdout, so a save costs one write into an
 // open stream instead of an engine call. For engines reached only through
 // exec (Kubernetes), __signal signals the supervisor, __id tells the
-// container's uid and gid, and __install copies the binary into a volume
-// (a pod's init container runs it).
+// container's uid and gid, __chdir runs a command in a directory, and
+// __install copies the binary into a volume (a pod's init container runs
+// it).
 //
 // Everything here is pure Go on raw syscalls (no cgo, no libc, no shell),
 // so it works in scratch and distroless images; nothing it imports may link
@@ -42,6 +43,7 @@ const (
 	CmdSignal    = "__signal"
 	CmdID        = "__id"
 	CmdInstall   = "__install"
+	CmdChdir     = "__chdir"
 )
 
 // SigRestart asks the supervisor to restart its command in place
@@ -57,7 +59,7 @@ var deletesFile = "/.loop-state/deletes"
 // subcommands; cmd/loop and cmd/loopd dispatch on it before anything else.
 func IsCommand(name string) bool {
 	switch name {
-	case CmdSupervise, CmdRm, CmdHash, CmdRecv, CmdSignal, CmdID, CmdInstall:
+	case CmdSupervise, CmdRm, CmdHash, CmdRecv, CmdSignal, CmdID, CmdInstall, CmdChdir:
 		return true
 	}
 	return false
@@ -89,6 +91,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return idMain(args[1:], stdout, stderr)
 	case CmdInstall:
 		return installMain(args[1:], stderr)
+	case CmdChdir:
+		return chdirMain(args[1:], stderr)
 	}
 	fmt.Fprintf(stderr, "loop supervise: unknown subcommand %q\n", args[0])
 	return 2
