@@ -207,6 +207,12 @@ func (f *follower) stream(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer rc.Close()
+	return f.copyLines(rc)
+}
+
+// copyLines writes the lines of a stream with timestamps that are past
+// the last delivered, without their timestamps, and returns how many.
+func (f *follower) copyLines(rc io.Reader) (int, error) {
 	br := bufio.NewReaderSize(rc, maxLogChunk)
 	n := 0
 	cont, skip := false, false // the next read continues a long line; which is a replayed one
