@@ -37,11 +37,12 @@ type Forwarder struct {
 	ln        net.Listener
 	logger    *slog.Logger
 
-	mu    sync.Mutex
-	conns map[string]httpstream.Connection // guarded by mu: per pod name
-	open  map[net.Conn]struct{}            // guarded by mu: accepted, not closed
-	reqID int                              // guarded by mu
-	wg    sync.WaitGroup                   // connection handlers
+	mu     sync.Mutex
+	conns  map[string]httpstream.Connection // guarded by mu: per pod name
+	open   map[net.Conn]struct{}            // guarded by mu: accepted, not closed
+	reqID  int                              // guarded by mu
+	closed bool                             // guarded by mu: Run is done
+	wg     sync.WaitGroup                   // connection handlers
 }
 
 // Forward listens on 127.0.0.1:local (0: a free port; Addr tells which)
@@ -96,6 +97,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 	f.ln.Close()
 	f.mu.Lock()
+	f.closed = true
 	for c := range f.open {
 		c.Close()
 	}
@@ -236,10 +238,10 @@ func podReady(p *corev1.Pod) bool {
 }
 
 // streamConn is the connection to pod's port-forward endpoint, made on
-// first use (websocket, else SPDY) and kept while it lives.
+// first use (websocket, else SPDY) and kept while it lives. It dials
+// without holding mu, so that Run's shutdown never waits on a dial.
 func (f *Forwarder) streamConn(pod string) (httpstream.Connection, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	for name, sc := range f.conns { // connections to pods that went away are closed
 		select {
 		case <-sc.CloseChan():
@@ -247,7 +249,9 @@ func (f *Forwarder) streamConn(pod string) (httpstream.Connection, error) {
 		default:
 		}
 	}
-	if sc, ok := f.conns[pod]; ok {
+	sc, ok := f.conns[pod]
+	f.mu.Unlock()
+	if ok {
 		return sc, nil
 	}
 	u := f.client.Set.CoreV1().RESTClient().Post().Resource("pods").Namespace(f.namespace).Name(pod).SubResource("portforward").URL()
@@ -261,9 +265,19 @@ func (f *Forwarder) streamConn(pod string) (httpstream.Connection, error) {
 			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 		})
 	}
-	sc, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
+	sc, _, err = dialer.Dial(portforward.PortForwardProtocolV1Name)
 	if err != nil {
 		return nil, fmt.Errorf("port-forward to pod %s/%s: %w", f.namespace, pod, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		sc.Close()
+		return nil, errors.New("forward stopped")
+	}
+	if other, ok := f.conns[pod]; ok { // another connection dialled first
+		sc.Close()
+		return other, nil
 	}
 	f.conns[pod] = sc
 	return sc, nil
