@@ -136,7 +136,7 @@ type follower struct {
 	w            io.Writer
 	wake         chan struct{}
 	id           string    // the instance (container ID) being or last followed
-	last         time.Time // the timestamp of its last line delivered
+	last         time.Time // the timestamp of the last line delivered, of any instance
 	done         string    // an instance whose logs were delivered to its end
 	idleInterval time.Duration
 }
@@ -163,9 +163,11 @@ func (f *follower) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		id, started, ended, gone := f.instance()
 		if started && id != f.done {
-			if id != f.id {
-				f.id, f.last = id, time.Time{}
-			}
+			// last stays across instances: a new one's lines are later,
+			// and a stream the kubelet already serves from the new
+			// instance while the status still names the old one is not
+			// replayed when the status catches up.
+			f.id = id
 			n, err := f.stream(ctx)
 			if err != nil && ctx.Err() == nil {
 				f.logger().Debug("log stream", "pod", f.pod, "container", f.container, "err", err)
