@@ -135,7 +135,6 @@ type follower struct {
 	container    string
 	w            io.Writer
 	wake         chan struct{}
-	id           string    // the instance (container ID) being or last followed
 	last         time.Time // the timestamp of the last line delivered, of any instance
 	done         string    // an instance whose logs were delivered to its end
 	idleInterval time.Duration
@@ -163,11 +162,10 @@ func (f *follower) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		id, started, ended, gone := f.instance()
 		if started && id != f.done {
-			// last stays across instances: a new one's lines are later,
-			// and a stream the kubelet already serves from the new
-			// instance while the status still names the old one is not
-			// replayed when the status catches up.
-			f.id = id
+			// f.last stays across instances: a new one's lines are
+			// later, and a stream the kubelet already serves from the
+			// new instance while the status still names the old one is
+			// not replayed when the status catches up.
 			n, err := f.stream(ctx)
 			if err != nil && ctx.Err() == nil {
 				f.logger().Debug("log stream", "pod", f.pod, "container", f.container, "err", err)
