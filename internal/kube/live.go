@@ -9,12 +9,17 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/recv"
 	"github.com/loopdev/loop/internal/supervise"
 	lsync "github.com/loopdev/loop/internal/sync"
 )
+
+// closeGrace bounds how long a closed sync channel's exec may take to end
+// by itself before its stream is cut.
+const closeGrace = 2 * time.Second
 
 // Live is live update's Driver for one container of a workload's current
 // pod, everything through exec of the supervisor the pod's init container
@@ -171,9 +176,15 @@ func (l *Live) startRecv(pod string) *recv.Conn {
 		} else if code != 0 {
 			fmt.Fprintf(stderr, " (exit code %d)", code)
 		}
-		pr.CloseWithError(io.ErrClosedPipe) // writes fail from now on
+		pw.Close() // writes fail from now on; the stdin copy ends quietly
+		cancel()
 	}
-	return recv.Open(pw, read, func() { pw.Close(); cancel() })
+	// Closing stdin ends the receiver and so the exec, cleanly; the
+	// stream is cut only when that takes longer than closeGrace.
+	return recv.Open(pw, read, func() {
+		pw.Close()
+		time.AfterFunc(closeGrace, cancel)
+	})
 }
 
 // liveTarget syncs into the current pod through its channel, once more

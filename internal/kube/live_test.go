@@ -73,11 +73,11 @@ func TestLive(t *testing.T) {
 	if err := live.Target(true).Delete(ctx, []string{"/app/sub"}); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	if got := exec(t, c, ns, first, "cat /app/a.txt; test -e /app/sub && echo sub still there"); got != "three\n" {
+	if got := exec(t, c, ns, first, "cat /app/a.txt; if test -e /app/sub; then echo sub still there; fi"); got != "three\n" {
 		t.Errorf("after sync and delete: %q, want three", got)
 	}
 
-	var out bytes.Buffer
+	var out buffer
 	code, err := live.Exec(ctx, []string{"sh", "-c", "pwd; ls"}, "", "/app", &out, &out)
 	if err != nil || code != 0 || out.String() != "/app\na.txt\n" {
 		t.Errorf("Exec in /app = %d, %v, %q; want 0, nil, /app a.txt", code, err, out.String())
@@ -86,12 +86,18 @@ func TestLive(t *testing.T) {
 	if err := live.Signal(ctx, supervise.SigRestart); err != nil {
 		t.Fatalf("Signal: %v", err)
 	}
-	waitFor(t, "the restart in place", func() bool {
-		lines, _ := c.Tail(ctx, ns, first, "app", false, 0)
-		return strings.Count(strings.Join(lines, "\n"), "started") == 2 && strings.Contains(strings.Join(lines, "\n"), "restarted")
-	}, func() string {
+	logs := func() (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 		lines, err := c.Tail(ctx, ns, first, "app", false, 0)
-		return strings.Join(lines, "\n") + errString(err)
+		return "\n" + strings.Join(lines, "\n\n") + "\n", err // every line between newlines of its own
+	}
+	waitFor(t, "the restart in place", func() bool {
+		s, _ := logs()
+		return strings.Count(s, "\nstarted\n") == 2 && strings.Contains(s, "\nloop supervise: restarted")
+	}, func() string {
+		s, err := logs()
+		return s + errString(err)
 	})
 
 	// The pod is replaced: the next sync goes into the new one.
