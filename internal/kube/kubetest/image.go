@@ -46,20 +46,20 @@ func Import(t testing.TB, image string) {
 	}
 	save := exec.Command("docker", "save", image)
 	load := exec.Command("ctr", "-a", Containerd(), "-n", "k8s.io", "images", "import", "-")
-	var stderr bytes.Buffer
+	var saveErr, loadOut bytes.Buffer // one each: the commands write at once
 	pipe, err := save.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	load.Stdin = pipe
-	save.Stderr, load.Stdout, load.Stderr = &stderr, &stderr, &stderr
+	save.Stderr, load.Stdout, load.Stderr = &saveErr, &loadOut, &loadOut
 	if err := save.Start(); err != nil {
 		t.Fatalf("import %s: docker save: %v", image, err)
 	}
 	lerr := load.Run()
 	serr := save.Wait()
 	if lerr != nil || serr != nil {
-		t.Fatalf("import %s into the test cluster (%s): docker save: %v, ctr import: %v\n%s", image, Containerd(), serr, lerr, stderr.String())
+		t.Fatalf("import %s into the test cluster (%s): docker save: %v, ctr import: %v\n%s%s", image, Containerd(), serr, lerr, saveErr.String(), loadOut.String())
 	}
 	imported[string(id)] = true
 }
