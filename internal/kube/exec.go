@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,6 +40,7 @@ type ExecOptions struct {
 // Exec runs opts.Argv in a container through the API server (websocket,
 // else SPDY for an older server or a proxy that cannot upgrade to
 // websockets) and returns its exit code. ctx ending stops the stream.
+// Writes to Stdout and Stderr never overlap, so they may be one writer.
 // A pod or container that is not there or not running is an error that
 // wraps ErrNotRunning and says its state.
 func (c *Client) Exec(ctx context.Context, opts ExecOptions) (int, error) {
@@ -55,9 +57,12 @@ func (c *Client) Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("exec in pod %s/%s: %w", ns, opts.Pod, err)
 	}
-	so := remotecommand.StreamOptions{Stdin: opts.Stdin, Stdout: orDiscard(opts.Stdout), Tty: opts.TTY}
+	// Output arrives on two goroutines; callers often pass one writer
+	// (or writers sharing a tail) for both, as with docker's one stream.
+	var mu sync.Mutex
+	so := remotecommand.StreamOptions{Stdin: opts.Stdin, Stdout: &lockedWriter{mu: &mu, w: orDiscard(opts.Stdout)}, Tty: opts.TTY}
 	if !opts.TTY {
-		so.Stderr = orDiscard(opts.Stderr)
+		so.Stderr = &lockedWriter{mu: &mu, w: orDiscard(opts.Stderr)}
 	}
 	if opts.Sizes != nil {
 		so.TerminalSizeQueue = sizeQueue(opts.Sizes)
@@ -160,6 +165,18 @@ func (q sizeQueue) Next() *remotecommand.TerminalSize {
 		return nil
 	}
 	return &remotecommand.TerminalSize{Width: s[0], Height: s[1]}
+}
+
+// lockedWriter serializes writes to w with the other writers of mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func orDiscard(w io.Writer) io.Writer {
