@@ -14,7 +14,11 @@
 // content hashes so loop can diff it against the host, and __recv is a
 // long-lived sync channel: it reads framed tar streams and delete lists on
 // stdin and acknowledges each on stdout, so a save costs one write into an
-// open stream instead of an engine call.
+// open stream instead of an engine call. For engines reached only through
+// exec (Kubernetes), __signal signals the supervisor, __id tells the
+// container's uid and gid, __chdir runs a command in a directory, and
+// __install copies the binary into a volume (a pod's init container runs
+// it).
 //
 // Everything here is pure Go on raw syscalls (no cgo, no libc, no shell),
 // so it works in scratch and distroless images; nothing it imports may link
@@ -36,6 +40,10 @@ const (
 	CmdRm        = "__rm"
 	CmdHash      = "__hash"
 	CmdRecv      = "__recv"
+	CmdSignal    = "__signal"
+	CmdID        = "__id"
+	CmdInstall   = "__install"
+	CmdChdir     = "__chdir"
 )
 
 // SigRestart asks the supervisor to restart its command in place
@@ -51,7 +59,7 @@ var deletesFile = "/.loop-state/deletes"
 // subcommands; cmd/loop and cmd/loopd dispatch on it before anything else.
 func IsCommand(name string) bool {
 	switch name {
-	case CmdSupervise, CmdRm, CmdHash, CmdRecv:
+	case CmdSupervise, CmdRm, CmdHash, CmdRecv, CmdSignal, CmdID, CmdInstall, CmdChdir:
 		return true
 	}
 	return false
@@ -77,6 +85,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return hashMain(args[1:], stdout, stderr)
 	case CmdRecv:
 		return recvMain(args[1:], stdin, stdout, stderr)
+	case CmdSignal:
+		return signalMain(args[1:], stderr)
+	case CmdID:
+		return idMain(args[1:], stdout, stderr)
+	case CmdInstall:
+		return installMain(args[1:], stderr)
+	case CmdChdir:
+		return chdirMain(args[1:], stderr)
 	}
 	fmt.Fprintf(stderr, "loop supervise: unknown subcommand %q\n", args[0])
 	return 2

@@ -289,7 +289,7 @@ func TestParseOptions(t *testing.T) {
 }
 
 func TestIsCommand(t *testing.T) {
-	for name, want := range map[string]bool{"supervise": true, "__rm": true, "__hash": true, "up": false, "": false} {
+	for name, want := range map[string]bool{"supervise": true, "__rm": true, "__hash": true, "__signal": true, "__id": true, "__install": true, "up": false, "": false} {
 		if got := IsCommand(name); got != want {
 			t.Errorf("IsCommand(%q) = %v, want %v", name, got, want)
 		}

@@ -97,6 +97,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec) (*handle, error)
 	}
 
 	h := &handle{r: r, cli: cli, spec: spec, c: c, id: id, out: out, done: make(chan struct{})}
+	h.recv.Start = h.startRecv
 	h.restarts = supervise.NewRestarts(out.stderr)
 	h.live = h.newLive()
 	if created && r.copySuper {

@@ -18,6 +18,7 @@ import (
 	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/output"
+	"github.com/loopdev/loop/internal/recv"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/supervise"
 )
@@ -45,7 +46,7 @@ type handle struct {
 	restarts *supervise.Restarts // the log stream's stderr, watched for restart lines
 
 	live *liveupdate.Container // the live-update policy, over this handle
-	recv receiver              // the sync channel into the running container
+	recv recv.Channel          // the sync channel into the running container
 
 	done chan struct{}
 	exit runtime.Exit // written before done is closed
@@ -108,7 +109,7 @@ func (h *handle) watch(since string) {
 		case <-logsDone:
 		case <-time.After(logGrace):
 		}
-		h.recv.stop()
+		h.recv.Stop()
 		h.exit = exit
 		close(h.done)
 	}()
@@ -120,7 +121,7 @@ func (h *handle) watch(since string) {
 // stop fails or ctx ends before it completes: a stopped resource leaves
 // no container.
 func (h *handle) Stop(ctx context.Context) error {
-	h.recv.stop()
+	h.recv.Stop()
 	t := int((h.stopTimeout() + stopGrace).Seconds())
 	var errs []error
 	if err := h.cli.ContainerStop(ctx, h.id, container.StopOptions{Timeout: &t}); err != nil && !client.IsErrNotFound(err) {

@@ -41,10 +41,10 @@ func TestRuntime_SyncChannel(t *testing.T) {
 	}
 	counts := func(execs, fallbacks int64) {
 		t.Helper()
-		if got := h.recv.execs.Load(); got != execs {
+		if got := h.recv.Execs.Load(); got != execs {
 			t.Errorf("__recv execs = %d, want %d", got, execs)
 		}
-		if got := h.recv.fallbacks.Load(); got != fallbacks {
+		if got := h.recv.Fallbacks.Load(); got != fallbacks {
 			t.Errorf("fallbacks to the engine = %d, want %d", got, fallbacks)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/loopdev/loop/internal/liveupdate"
+	"github.com/loopdev/loop/internal/recv"
 	loopsync "github.com/loopdev/loop/internal/sync"
 )
 
@@ -61,7 +62,7 @@ func (d driver) Signal(ctx context.Context, sig syscall.Signal) error {
 func (d driver) Owner(context.Context) (int, int, error) { return d.h.uid, d.h.gid, nil }
 
 // target syncs into the container: through the sync channel (a long-lived
-// `loopd __recv`, see recv.go) when live, else, or when the channel
+// `loopd __recv`, internal/recv) when live, else, or when the channel
 // fails, through the engine API.
 type target struct {
 	h    *handle
@@ -74,14 +75,14 @@ var _ loopsync.Target = target{}
 // images without tar).
 func (t target) Copy(ctx context.Context, tr io.Reader) error {
 	if t.live {
-		rp := &replay{r: tr, max: replayMax}
-		err := t.h.recv.do(ctx, t.h, func(c *recvConn) error { return c.copyTar(ctx, rp) })
+		rp := recv.NewReplay(tr, recv.ReplayMax)
+		err := t.h.recv.Do(ctx, func(c *recv.Conn) error { return c.CopyTar(ctx, rp) })
 		if err == nil || !t.fallback(ctx, err) {
 			return err
 		}
-		again, ok := rp.again()
+		again, ok := rp.Again()
 		if !ok {
-			return fmt.Errorf("sync channel broke after %d MiB of the stream: %w", replayMax>>20, err)
+			return fmt.Errorf("sync channel broke after %d MiB of the stream: %w", recv.ReplayMax>>20, err)
 		}
 		tr = again
 	}
@@ -91,13 +92,11 @@ func (t target) Copy(ctx context.Context, tr io.Reader) error {
 // fallback reports whether an operation the channel failed with err goes
 // through the engine instead.
 func (t target) fallback(ctx context.Context, err error) bool {
-	var rerr *recvError
-	var serr *srcError
-	if errors.As(err, &rerr) || errors.As(err, &serr) || ctx.Err() != nil {
+	if !recv.Retryable(ctx, err) {
 		return false
 	}
-	if !errors.Is(err, errRecvOff) {
-		t.h.recv.fallbacks.Add(1)
+	if !errors.Is(err, recv.ErrOff) {
+		t.h.recv.Fallbacks.Add(1)
 		t.h.r.logger().Debug("sync channel failed; syncing through the engine", "resource", t.h.spec.Name, "err", err)
 	}
 	return true
@@ -111,7 +110,7 @@ func (t target) Delete(ctx context.Context, paths []string) error {
 		return nil
 	}
 	if t.live {
-		err := t.h.recv.do(ctx, t.h, func(c *recvConn) error { return c.remove(ctx, paths) })
+		err := t.h.recv.Do(ctx, func(c *recv.Conn) error { return c.Remove(ctx, paths) })
 		if err == nil || !t.fallback(ctx, err) {
 			return err
 		}

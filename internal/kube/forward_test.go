@@ -1,0 +1,100 @@
+package kube_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/loopdev/loop/internal/kube"
+)
+
+// web serves its pod's name on port 8080.
+const web = `mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www`
+
+// TestForwarder_SurvivesRollout: deleting the pod behind a Deployment
+// does not end the forward: new connections reach the new pod.
+func TestForwarder_SurvivesRollout(t *testing.T) {
+	c, ns := cluster(t)
+	ct := busybox("web", web)
+	ct.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt(8080)}}, PeriodSeconds: 1}
+	createDeployment(t, c, ns, "web", podSpec(ct))
+	first := running(waitPods(t, c, ns, "app=web", "a ready pod", func(p []corev1.Pod) bool { return running(p) != nil })).Name
+
+	fw, err := c.Forward(ns, "app=web", 0, 8080, nil)
+	if err != nil {
+		t.Fatalf("Forward: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fw.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	url := "http://" + fw.Addr().String() + "/"
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func() (string, error) {
+		resp, err := client.Get(url)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(b)), err
+	}
+	for range 3 {
+		if got, err := get(); err != nil || got != first {
+			t.Fatalf("GET through the forward = %q, %v; want %s", got, err, first)
+		}
+	}
+
+	// A second forward of the same local port fails clearly.
+	if _, err := c.Forward(ns, "app=web", fw.Addr().Port, 8080, nil); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("Forward on a taken port = %v, want an error saying it is in use", err)
+	}
+
+	if err := c.Set.CoreV1().Pods(ns).Delete(context.Background(), first, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	second := running(waitPods(t, c, ns, "app=web", "a new ready pod", func(p []corev1.Pod) bool { return running(p, first) != nil }), first).Name
+	var last string
+	var lastErr error
+	waitFor(t, "the forward to reach the new pod "+second, func() bool {
+		last, lastErr = get()
+		return lastErr == nil && last == second
+	}, func() string { return "last GET: " + last + " " + errString(lastErr) })
+}
+
+// TestForwarder_PortInUse: a taken local port is a clear error at once,
+// before anything is asked of the cluster.
+func TestForwarder_PortInUse(t *testing.T) {
+	c, ns := &kube.Client{Namespace: "default"}, ""
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	_, err = c.Forward(ns, "app=x", port, 80, nil)
+	if err == nil || !strings.Contains(err.Error(), "local port "+strconv.Itoa(port)+" is in use") {
+		t.Errorf("Forward = %v, want local port %d is in use", err, port)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
