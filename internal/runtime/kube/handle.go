@@ -70,7 +70,7 @@ func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object) 
 	}
 	out := &lockedWriter{w: orDiscard(spec.Stdout)}
 	var restarts *supervise.Restarts
-	if w.LiveUpdate && r.Driver != nil {
+	if w.LiveUpdate {
 		restarts = supervise.NewRestarts(out)
 		h.live = &liveupdate.Container{
 			Name:        spec.Name,
@@ -83,26 +83,31 @@ func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object) 
 			Logger:      r.logger(),
 			Done:        h.done,
 			Restarts:    restarts,
-			Driver:      r.Driver(h.pods),
+			Driver:      c.NewLive(c.Namespace, h.pods.Container, h.pods.Pod),
 		}
 	}
-	if r.Follow != nil {
-		// The live container's lines pass the restart counter on their
-		// way to the resource's log.
-		writer := func(pod, container string) io.Writer {
+	// Every container's lines go to the resource's log, prefixed with the
+	// container's name but for the main one's; the live container's pass
+	// the restart counter on their way.
+	main := mainContainer(applied, w)
+	logs := &kube.Logs{Client: c, Namespace: c.Namespace, Selector: h.pods.Selector, Logger: h.log,
+		Writer: func(pod, container string) io.Writer {
+			var lw io.Writer = out
+			if container != main {
+				lw = &prefixWriter{w: out, prefix: "[" + container + "] ", atStart: true}
+			}
 			if restarts != nil && container == h.pods.Container {
-				return restarts
+				return restarts // the live container is the main one: no prefix
 			}
-			return out
+			return lw
+		}}
+	h.watching.Add(1)
+	go func() {
+		defer h.watching.Done()
+		if err := logs.Run(ctx); err != nil && ctx.Err() == nil {
+			h.log.Warn("follow pod logs", "err", err)
 		}
-		h.watching.Add(1)
-		go func() {
-			defer h.watching.Done()
-			if err := r.Follow(ctx, h.pods, writer); err != nil && ctx.Err() == nil {
-				h.log.Warn("follow pod logs", "err", err)
-			}
-		}()
-	}
+	}()
 	h.watching.Add(1)
 	go func() {
 		defer h.watching.Done()
@@ -219,10 +224,14 @@ const restartedAt = "dev.loop/restartedAt"
 
 // Exec runs a command in the live container.
 func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
-	if h.r.Exec == nil {
-		return -1, fmt.Errorf("exec in %s: not available in this loopd (no pod exec)", h.spec.Name)
+	pod, err := h.pods.Pod(ctx)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", h.spec.Name, err)
 	}
-	return h.r.Exec(ctx, h.pods, spec)
+	return h.c.Exec(ctx, kube.ExecOptions{
+		Namespace: h.pods.Namespace, Pod: pod, Container: h.pods.Container, Argv: spec.Argv,
+		Stdin: spec.Stdin, Stdout: spec.Stdout, Stderr: spec.Stderr, TTY: spec.TTY,
+	})
 }
 
 // liveContainer is the name of the container the supervisor wraps in
@@ -242,6 +251,51 @@ func liveContainer(applied []object, w *model.Workload) string {
 		}
 	}
 	return w.Container
+}
+
+// mainContainer is the container whose log lines go unprefixed: the live
+// one, else the one k8s_resource(container=) names, else the workload's
+// first.
+func mainContainer(applied []object, w *model.Workload) string {
+	if w.LiveUpdate || w.Container != "" {
+		return liveContainer(applied, w)
+	}
+	for _, o := range applied {
+		if o.GetKind() != w.Kind || o.GetName() != w.Name {
+			continue
+		}
+		for _, pod := range podSpecs(o.Unstructured) {
+			for _, c := range containers(pod.spec, "containers") {
+				name, _ := c["name"].(string)
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// prefixWriter puts prefix before each line. Its writes are whole lines
+// or the pieces of one long line (kube.Logs writes no more than a line
+// at a time).
+type prefixWriter struct {
+	w       io.Writer
+	prefix  string
+	atStart bool // the next write starts a line
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	out := b
+	if p.atStart {
+		out = append([]byte(p.prefix), b...) // one write: lines of other containers never land between
+	}
+	p.atStart = b[len(b)-1] == '\n'
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // lockedWriter serializes writes from the log followers of several

@@ -34,7 +34,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/loopdev/loop/internal/kube"
-	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/docker"
@@ -48,15 +47,6 @@ type Runtime struct {
 	// Supervisor is a static supervisor to use ("" = supervise.Find's
 	// lookup), as for the container runtimes.
 	Supervisor string
-	// Follow streams the logs of the workload's pods into the resource's
-	// log (nil: pod logs are not streamed, and a restart in place cannot
-	// see the supervisor's restart line).
-	Follow LogFollower
-	// Driver is live update's driver for the workload's live container
-	// (nil: changes roll out a rebuilt image instead).
-	Driver LiveDriver
-	// Exec runs a command in the live container (loop exec).
-	Exec PodExec
 
 	mu       sync.Mutex
 	imported map[string]bool // under mu: "importer|ref" imported or found
@@ -82,24 +72,6 @@ type Pods struct {
 	Selector  string // a label selector
 	Container string // the live container ("" = the pod's first)
 }
-
-// Tailer returns the last lines (0: all) of a pod's container, of its
-// previous run when previous. A kube.Client that has Tail is used, else
-// the API server's logs are read here.
-type Tailer interface {
-	Tail(ctx context.Context, namespace, pod, container string, previous bool, lines int) ([]string, error)
-}
-
-// LogFollower follows the logs of every container of p's pods, new pods
-// and restarted containers included, into the writer w returns for each
-// (nil: not followed), until ctx ends.
-type LogFollower func(ctx context.Context, p Pods, w func(pod, container string) io.Writer) error
-
-// LiveDriver returns live update's driver for p's container.
-type LiveDriver func(p Pods) liveupdate.Driver
-
-// PodExec runs a command in p's container.
-type PodExec func(ctx context.Context, p Pods, spec runtime.ExecSpec) (int, error)
 
 func (r *Runtime) logger() *slog.Logger {
 	if r.Logger != nil {

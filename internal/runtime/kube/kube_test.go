@@ -21,7 +21,6 @@ import (
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/docker"
-	"github.com/loopdev/loop/internal/supervise"
 )
 
 // testContainerd is the test cluster's containerd (scripts/setup-k8s.sh).
@@ -402,8 +401,8 @@ func TestSweep(t *testing.T) {
 	}
 }
 
-// TestRuntime_LiveUpdateInjection builds the supervisor image and, once
-// loopd has `__install`, runs a Deployment under the supervisor.
+// TestRuntime_LiveUpdateInjection builds the supervisor image and runs a
+// Deployment under the supervisor.
 func TestRuntime_LiveUpdateInjection(t *testing.T) {
 	e := newEnv(t)
 	spec := e.spec("live", deployment("live", ""))
@@ -417,9 +416,6 @@ func TestRuntime_LiveUpdateInjection(t *testing.T) {
 	}
 	if has, err := d.imp.Has(ctx, ref); err != nil || !has {
 		t.Fatalf("cluster has %s = %v, %v; want it imported", ref, has, err)
-	}
-	if !supervise.IsCommand("__install") {
-		t.Skip("loopd has no __install yet: the pod's init container could not install the supervisor")
 	}
 	h := e.start(t, spec)
 	waitHealth(t, h, runtime.HealthReady, "", 4*time.Minute)

@@ -22,7 +22,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -230,11 +229,7 @@ func (h *handle) tail(ctx context.Context, tails map[string]string, pod *corev1.
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	tailer, ok := any(h.c).(Tailer)
-	if !ok {
-		tailer = apiTailer{h.c}
-	}
-	lines, err := tailer.Tail(ctx, pod.Namespace, pod.Name, container, true, tailLines)
+	lines, err := h.c.Tail(ctx, pod.Namespace, pod.Name, container, true, tailLines)
 	t := ""
 	switch {
 	case err != nil:
@@ -246,33 +241,6 @@ func (h *handle) tail(ctx context.Context, tails map[string]string, pod *corev1.
 		tails[key] = t
 	}
 	return t
-}
-
-// apiTailer reads a container's logs from the API server.
-type apiTailer struct{ c *kube.Client }
-
-var _ Tailer = apiTailer{}
-
-func (t apiTailer) Tail(ctx context.Context, namespace, pod, container string, previous bool, lines int) ([]string, error) {
-	opts := &corev1.PodLogOptions{Container: container, Previous: previous}
-	if lines > 0 {
-		n := int64(lines)
-		opts.TailLines = &n
-	}
-	rc, err := t.c.Set.CoreV1().Pods(namespace).GetLogs(pod, opts).Stream(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 64<<10))
-	if err != nil {
-		return nil, err
-	}
-	s := strings.TrimRight(string(b), "\n")
-	if s == "" {
-		return nil, nil
-	}
-	return strings.Split(s, "\n"), nil
 }
 
 func orDiscard(w io.Writer) io.Writer {
