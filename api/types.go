@@ -220,6 +220,18 @@ type ContainerInfo struct {
 	// keeps files for the resource on the host (a database()'s db.json and
 	// snapshots: `loop db`).
 	StateDir string `json:"state_dir,omitempty"`
+	// Pods, for a Kubernetes workload (Runtime "kubernetes"): where its
+	// pods are; the CLI enters the newest running one.
+	Pods *PodsInfo `json:"pods,omitempty"`
+}
+
+// PodsInfo locates a Kubernetes workload's pods for `loop exec`.
+type PodsInfo struct {
+	Kubeconfig []string `json:"kubeconfig,omitempty"` // KUBECONFIG of the project's `loop up` ("": the default)
+	Context    string   `json:"context"`
+	Namespace  string   `json:"namespace"`
+	Selector   string   `json:"selector"`            // label selector of the workload's pods
+	Container  string   `json:"container,omitempty"` // "" = the pod's first
 }
 
 // VersionInfo is the handshake.

@@ -84,8 +84,10 @@ func (a *app) enter(ctx context.Context, resource string, argv []string, tty, at
 		rt := &containerd.Runtime{}
 		defer rt.Close()
 		run = func(argv []string, tty bool) (int, error) { return containerdExec(ctx, rt, info, argv, tty) }
+	case "kubernetes":
+		run = func(argv []string, tty bool) (int, error) { return podExec(ctx, resource, info, argv, tty) }
 	default:
-		return fmt.Errorf("loop exec supports the docker and containerd runtimes; %s runs on %s", resource, info.Runtime)
+		return fmt.Errorf("loop exec supports the docker, containerd and kubernetes runtimes; %s runs on %s", resource, info.Runtime)
 	}
 	if attach && len(info.PostAttach) > 0 {
 		code, err := run(info.PostAttach, false)
@@ -131,31 +133,12 @@ func dockerExec(ctx context.Context, dc *client.Client, info api.ContainerInfo, 
 			defer term.Restore(int(os.Stdin.Fd()), st)
 		}
 		sizes = make(chan [2]uint, 1)
-		size := func() {
-			if w, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
-				select {
-				case sizes <- [2]uint{uint(w), uint(h)}:
-				default:
-				}
+		defer termSizes(func(w, h int) {
+			select {
+			case sizes <- [2]uint{uint(w), uint(h)}:
+			default:
 			}
-		}
-		size()
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
-		done := make(chan struct{})
-		defer close(done)
-		go func() {
-			defer close(sizes)
-			for {
-				select {
-				case <-winch:
-					size()
-				case <-done:
-					return
-				}
-			}
-		}()
+		}, func() { close(sizes) })()
 	}
 	code, err := docker.Exec(ctx, dc, info.ID, runtime.ExecSpec{
 		Argv: argv, User: info.User, Workdir: info.Workdir, Env: info.Env, TTY: tty,
@@ -165,4 +148,35 @@ func dockerExec(ctx context.Context, dc *client.Client, info api.ContainerInfo, 
 		return code, fmt.Errorf("exec in %s: %w", info.ID[:min(12, len(info.ID))], err)
 	}
 	return code, nil
+}
+
+// termSizes calls send with the terminal's size now and on every
+// SIGWINCH, until the returned stop is called; then it calls done.
+func termSizes(send func(w, h int), done func()) (stop func()) {
+	size := func() {
+		if w, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			send(w, h)
+		}
+	}
+	size()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	quit, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		defer done()
+		for {
+			select {
+			case <-winch:
+				size()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(winch)
+		close(quit)
+		<-exited
+	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/containerd"
 	"github.com/loopdev/loop/internal/runtime/docker"
+	"github.com/loopdev/loop/internal/runtime/kube"
 	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/sandbox"
 	"github.com/loopdev/loop/internal/secret"
@@ -171,6 +172,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer os.RemoveAll(d.secrets) // after stopAll: every project is down
 	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs, Reaper: reaper}
 	d.containers, d.containerRuntime = containerRuntime(d.Logger, d.Home)
+	d.kube = kubeRuntime(d.Logger, d.Home, d.containers)
 
 	sock := SocketPath(d.Home)
 	ln, err := listenUnix(sock)
@@ -258,6 +260,17 @@ func containerRuntime(logger *slog.Logger, home string) (runtime.Runtime, string
 		return &containerd.Runtime{Logger: logger}, "containerd"
 	}
 	return docker.New(logger, home), "docker"
+}
+
+// kubeRuntime is the runtime of Kubernetes workloads. Their images are
+// built with Docker (the container runtime's engine when that is Docker)
+// and imported into the cluster. Nothing connects before first use.
+func kubeRuntime(logger *slog.Logger, home string, containers runtime.Runtime) runtime.Runtime {
+	d, ok := containers.(*docker.Runtime)
+	if !ok {
+		d = docker.New(logger, home)
+	}
+	return &kube.Runtime{Logger: logger, Home: home, Images: d.Images()}
 }
 
 // selfExe names this binary for re-execution: /proc/self/exe on Linux, so

@@ -9,11 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/engine"
+	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/model"
+	rkube "github.com/loopdev/loop/internal/runtime/kube"
 )
 
 func (d *Daemon) routes() http.Handler {
@@ -215,8 +219,11 @@ func (d *Daemon) handleContainer(w http.ResponseWriter, r *http.Request, p *proj
 	case res == nil || spec == nil:
 		writeError(w, http.StatusNotFound, fmt.Errorf("no resource %q in project %s", name, p.name), "")
 		return
+	case spec.Workload != nil:
+		d.handlePods(w, p, spec, res)
+		return
 	case spec.Container == nil:
-		writeError(w, http.StatusBadRequest, fmt.Errorf("%s is a %s, not a container", name, spec.Kind), "loop exec and loop shell enter container resources")
+		writeError(w, http.StatusBadRequest, fmt.Errorf("%s is a %s, not a container", name, spec.Kind), "loop exec and loop shell enter container resources and Kubernetes workloads")
 		return
 	case res.Container == "":
 		writeError(w, http.StatusConflict, fmt.Errorf("%s has no running container (%s: %s)", name, res.State, res.Reason), "wait for it: loop wait")
@@ -289,4 +296,28 @@ func (d *Daemon) handleWait(w http.ResponseWriter, r *http.Request, p *project) 
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// handlePods tells `loop exec`/`loop shell` where a Kubernetes workload's
+// pods are: the CLI connects to the cluster itself, with the kubeconfig of
+// the project's `loop up`, and enters the newest running pod.
+func (d *Daemon) handlePods(w http.ResponseWriter, p *project, spec *model.Resource, res *api.Resource) {
+	wl := spec.Workload
+	if wl.Kind == "" {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("%s holds the objects no workload claims; it has no pods", spec.Name), "loop exec enters a workload's resource: loop status lists them")
+		return
+	}
+	env := p.environ()
+	c, err := kube.Connect(p.current().Cluster, env)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("exec in %s: %w", spec.Name, err), "")
+		return
+	}
+	info := api.PodsInfo{Context: c.Context, Namespace: c.Namespace, Selector: rkube.Selector(p.name, spec.Name), Container: wl.Container}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "KUBECONFIG="); ok {
+			info.Kubeconfig = filepath.SplitList(v)
+		}
+	}
+	writeJSON(w, http.StatusOK, api.ContainerInfo{ID: res.Container, Runtime: "kubernetes", Workdir: wl.Workdir, StateDir: p.stateDir, Pods: &info})
 }

@@ -429,3 +429,10 @@ func union(a, b []string) []string {
 	}
 	return out
 }
+
+// environ is the environment of the project's latest `loop up`.
+func (p *project) environ() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.env
+}

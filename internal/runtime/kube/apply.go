@@ -127,6 +127,10 @@ func applyHint(err error, r ref) string {
 
 // selectorOf selects what loop applied for project (and resource, when
 // not "").
+// Selector is the label selector of what loop applied for project's
+// resource ("": every resource of the project), pods included.
+func Selector(project, resource string) string { return selectorOf(project, resource) }
+
 func selectorOf(project, resource string) string {
 	s := LabelProject + "=" + LabelValue(project)
 	if resource != "" {
