@@ -53,7 +53,7 @@ var (
 	_ runtime.Execer    = (*handle)(nil)
 )
 
-func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object) *handle {
+func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object, forwards []*kube.Forwarder) *handle {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &handle{
 		r: r, spec: spec, c: c,
@@ -108,6 +108,16 @@ func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object) 
 			h.log.Warn("follow pod logs", "err", err)
 		}
 	}()
+	for _, f := range forwards {
+		h.watching.Add(1)
+		go func() {
+			defer h.watching.Done()
+			if err := f.Run(ctx); err != nil {
+				h.log.Warn("port forward", "err", err)
+				fmt.Fprintf(out, "port forward %s stopped: %v\n", f.Addr(), err)
+			}
+		}()
+	}
 	h.watching.Add(1)
 	go func() {
 		defer h.watching.Done()

@@ -101,13 +101,44 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 	r.clusters[spec.Project] = clusterOf{spec.Cluster, spec.Env}
 	r.mu.Unlock()
-	d := &deploy{r: r, spec: spec, c: c}
-	applied, err := d.run(ctx)
+	// The forwards listen first: a local port in use fails the start
+	// before anything is applied.
+	forwards, err := r.forward(c, spec)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	h := newHandle(r, spec, c, applied)
+	d := &deploy{r: r, spec: spec, c: c}
+	applied, err := d.run(ctx)
+	if err != nil {
+		closeForwards(forwards)
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	h := newHandle(r, spec, c, applied, forwards)
 	return h, nil
+}
+
+// forward listens on the workload's port forwards' local ports; each
+// sends its connections to the newest ready pod (handle.Run serves them).
+func (r *Runtime) forward(c *kube.Client, spec runtime.Spec) ([]*kube.Forwarder, error) {
+	var fs []*kube.Forwarder
+	for _, pf := range spec.Workload.PortForwards {
+		f, err := c.Forward(c.Namespace, selectorOf(spec.Project, spec.Name), pf.Local, pf.Remote, r.logger())
+		if err != nil {
+			closeForwards(fs)
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// closeForwards closes forwards that were never run.
+func closeForwards(fs []*kube.Forwarder) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, f := range fs {
+		f.Run(ctx) // a done context: closes the listener and returns
+	}
 }
 
 // deploy is one build, render and apply of a resource.
