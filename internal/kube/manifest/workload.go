@@ -9,19 +9,29 @@ import (
 	"github.com/loopdev/loop/internal/model"
 )
 
-// PodSpecPath returns where the pod spec of a workload kind is, as field
-// names from the object's root, or nil when kind is not a workload loop
-// knows.
-func PodSpecPath(kind string) []string {
+// PodTemplatePath is where a workload kind keeps its pod template (the
+// template's metadata and spec are under it; a Pod is its own template,
+// the empty path), and whether kind is a workload loop knows.
+func PodTemplatePath(kind string) ([]string, bool) {
 	switch kind {
-	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
-		return []string{"spec", "template", "spec"}
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job":
+		return []string{"spec", "template"}, true
 	case "CronJob":
-		return []string{"spec", "jobTemplate", "spec", "template", "spec"}
+		return []string{"spec", "jobTemplate", "spec", "template"}, true
 	case "Pod":
-		return []string{"spec"}
+		return []string{}, true
 	}
-	return nil
+	return nil, false
+}
+
+// PodSpecPath is where a workload kind keeps its pod spec, or nil for a
+// kind that is not a workload.
+func PodSpecPath(kind string) []string {
+	p, ok := PodTemplatePath(kind)
+	if !ok {
+		return nil
+	}
+	return append(p, "spec")
 }
 
 // IsWorkload reports whether kind runs pods loop knows how to find.

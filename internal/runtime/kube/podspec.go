@@ -1,20 +1,10 @@
 package kube
 
-import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-// podPaths is where the pod template of each workload kind is (the pod
-// spec is its "spec"). A Pod is its own template.
-// TODO(lead): one home for this with internal/kube/manifest's copy.
-var podPaths = map[string][]string{
-	"Pod":                   {},
-	"Deployment":            {"spec", "template"},
-	"StatefulSet":           {"spec", "template"},
-	"DaemonSet":             {"spec", "template"},
-	"ReplicaSet":            {"spec", "template"},
-	"ReplicationController": {"spec", "template"},
-	"Job":                   {"spec", "template"},
-	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
-}
+	"github.com/loopdev/loop/internal/kube/manifest"
+)
 
 // podSpec is a pod template (its metadata is in template) and its spec.
 type podSpec struct {
@@ -25,7 +15,7 @@ type podSpec struct {
 // podSpecs returns the pod template of u, if its kind has one (and the
 // manifest sets its spec), as maps into u.
 func podSpecs(u *unstructured.Unstructured) []podSpec {
-	path, ok := podPaths[u.GetKind()]
+	path, ok := manifest.PodTemplatePath(u.GetKind())
 	if !ok {
 		return nil
 	}
