@@ -236,21 +236,17 @@ func readContainerCommon(s *evalState, a *args) *model.Resource {
 // normalizeContainer makes empty lists nil, so that `ports=[]` and no ports
 // declare the same container (model.Resource.Equal).
 func normalizeContainer(c *model.Container) {
-	if len(c.Ports) == 0 {
-		c.Ports = nil
+	c.Ports, c.Volumes, c.Sync = nilIfEmpty(c.Ports), nilIfEmpty(c.Volumes), nilIfEmpty(c.Sync)
+	c.OnChange, c.RebuildOn = nilIfEmpty(c.OnChange), nilIfEmpty(c.RebuildOn)
+}
+
+// nilIfEmpty is s, or nil when s is empty: `x=[]` and no x declare the
+// same thing (model.Resource.Equal compares with reflect.DeepEqual).
+func nilIfEmpty[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
 	}
-	if len(c.Volumes) == 0 {
-		c.Volumes = nil
-	}
-	if len(c.Sync) == 0 {
-		c.Sync = nil
-	}
-	if len(c.OnChange) == 0 {
-		c.OnChange = nil
-	}
-	if len(c.RebuildOn) == 0 {
-		c.RebuildOn = nil
-	}
+	return s
 }
 
 // resolveContainers runs once evaluation is over and every image() is

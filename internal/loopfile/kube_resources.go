@@ -392,21 +392,8 @@ func (s *evalState) kubeResource(st *kubeState, g *kubeGroup, hasRest bool) (*mo
 		r.Deps = liveUpdateDeps(w.Images, w.Sync, w.RebuildOn, w.OnChange)
 	}
 	normalize(r)
-	if len(w.Images) == 0 {
-		w.Images = nil
-	}
-	if len(w.PortForwards) == 0 {
-		w.PortForwards = nil
-	}
-	if len(w.Sync) == 0 {
-		w.Sync = nil
-	}
-	if len(w.OnChange) == 0 {
-		w.OnChange = nil
-	}
-	if len(w.RebuildOn) == 0 {
-		w.RebuildOn = nil
-	}
+	w.Images, w.PortForwards, w.Sync = nilIfEmpty(w.Images), nilIfEmpty(w.PortForwards), nilIfEmpty(w.Sync)
+	w.OnChange, w.RebuildOn = nilIfEmpty(w.OnChange), nilIfEmpty(w.RebuildOn)
 	r.Workload = w
 	return r, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/supervise"
 )
@@ -68,7 +69,7 @@ func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object, 
 	if w.LiveUpdate {
 		h.pods.Container = liveContainer(applied, w)
 	}
-	out := &lockedWriter{w: orDiscard(spec.Stdout)}
+	out := output.NewLocked(orDiscard(spec.Stdout)) // the followers of several containers write
 	var restarts *supervise.Restarts
 	if w.LiveUpdate {
 		restarts = supervise.NewRestarts(out)
@@ -306,17 +307,4 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
-}
-
-// lockedWriter serializes writes from the log followers of several
-// containers.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
