@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,6 +133,20 @@ func TestKube_UpLiveCrashDown(t *testing.T) {
 	}
 	uid, started := webPod()
 
+	// loopd killed and brought up again adopts what it applied: the same
+	// pod (nothing changed meanwhile, so nothing is rebuilt).
+	e.killDaemon()
+	e.mustLoop("up", "-d")
+	if r := e.loopFor(5*time.Minute, nil, "wait", "--timeout", "4m"); r.code != 0 {
+		t.Fatalf("loop wait after loopd was killed: %s", r)
+	}
+	if uid3, started3 := webPod(); uid3 != uid || started3 != started {
+		t.Errorf("pod %s (started %s) is now %s (started %s) after loopd was killed: loop up must adopt it as it runs", uid, started, uid3, started3)
+	}
+	if s, err := getPath(port, "/static/index.html"); s != "v1\n" {
+		t.Errorf("after adoption: GET /static/index.html = %q, %v; want v1", s, err)
+	}
+
 	// An edit is synced into the pod and the service restarts in place.
 	e.write("web/static/index.html", "v2\n")
 	if !poll(2*time.Minute, func() bool { s, _ := getPath(port, "/static/index.html"); return s == "v2\n" }) {
@@ -258,9 +273,14 @@ func mcpCall(t *testing.T, e *loopEnv, tool string, args map[string]any) string 
 	return b.String()
 }
 
-// getPath is GET http://127.0.0.1:port/path's body.
+// forwardClient is for requests through loop's port forwards: each new
+// connection finds the pod and opens a stream through the API server,
+// which takes more than httpClient's 2 s on a loaded machine.
+var forwardClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// getPath is GET http://127.0.0.1:port/path's body, through a port forward.
 func getPath(port int, path string) (string, error) {
-	resp, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+	resp, err := forwardClient.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 	if err != nil {
 		return "", err
 	}
