@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -74,6 +75,42 @@ func TestForwarder_SurvivesRollout(t *testing.T) {
 		last, lastErr = get()
 		return lastErr == nil && last == second
 	}, func() string { return "last GET: " + last + " " + errString(lastErr) })
+}
+
+// TestForwarder_RemotePortClosed: a connection to a port nothing in the
+// pod listens on (a service restarting in place) is closed at once, not
+// left hanging, so a client's retry can reach the restarted service.
+func TestForwarder_RemotePortClosed(t *testing.T) {
+	c, ns := cluster(t)
+	createDeployment(t, c, ns, "idle", podSpec(busybox("idle", "exec sleep 3600")))
+	waitPods(t, c, ns, "app=idle", "a ready pod", func(p []corev1.Pod) bool { return running(p) != nil })
+	fw, err := c.Forward(ns, "app=idle", 0, 8080, nil)
+	if err != nil {
+		t.Fatalf("Forward: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fw.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for i := range 3 {
+		conn, err := net.Dial("tcp", fw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(45 * time.Second)) // a ceiling for a loaded machine; it hung without end before
+		fmt.Fprintf(conn, "GET / HTTP/1.0\r\n\r\n")
+		n, err := conn.Read(make([]byte, 1))
+		conn.Close()
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("connection %d to a closed port: no answer and not closed within 45 s", i)
+		}
+		if n != 0 {
+			t.Fatalf("connection %d to a closed port: read %d bytes, want it closed", i, n)
+		}
+	}
 }
 
 // TestForwarder_PortInUse: a taken local port is a clear error at once,
