@@ -202,13 +202,14 @@ spec:
 
 // The commands of the (f) pods. serveSite: busybox httpd serving /srv
 // (GET / is /srv/index.html). serveStart: at each start, /srv/index.html
-// is "<start id> <content of /data/content>" (start id: the shell's pid
-// and the node's uptime in 10ms; busybox date has no %N), then httpd
+// is "<start id> <content of /data/content>" (start id: the node's uptime
+// in 10ms; busybox date has no %N, and Kubernetes reads $$ in a command as
+// an escaped $), then httpd
 // serves it: the
 // new content answers only once the service has restarted after the sync.
 const (
 	serveSite  = "exec httpd -f -p 8080 -h /srv"
-	serveStart = `mkdir -p /srv; echo "$$.$(cut -d' ' -f1 /proc/uptime) $(cat /data/content)" > /srv/index.html; exec httpd -f -p 8080 -h /srv`
+	serveStart = `mkdir -p /srv; echo "$(cut -d' ' -f1 /proc/uptime) $(cat /data/content)" > /srv/index.html; exec httpd -f -p 8080 -h /srv`
 )
 
 const kubeDockerfile = "FROM " + baseImage + "\nCOPY site /srv\nCOPY data /data\nCMD [\"sh\", \"-c\", \"" + serveSite + "\"]\n"
