@@ -10,11 +10,16 @@
 //	(e) save -> container service restarted in place and answering (loop,
 //	    compose watch with action sync+restart, a docker exec tar +
 //	    docker restart script)
+//	(f) Kubernetes, on the test cluster: save -> visible in the pod, save
+//	    -> restarted in place and answering, and rebuild + import +
+//	    rollout (loop, and docker build + ctr import + kubectl by hand)
 //
-// Sections d and e need a Docker engine and the local image
-// loop-test/busybox:latest; without an engine they are skipped.
+// Sections d, e and f need a Docker engine and the local image
+// loop-test/busybox:latest; without an engine they are skipped. Section f
+// also needs the test cluster (scripts/setup-k8s.sh); without its
+// kubeconfig it is skipped.
 //
-// Run it from the repository: go run ./bench [-n 50] [-only a,b,c,d,e] [-skip-peers].
+// Run it from the repository: go run ./bench [-n 50] [-only a,b,c,d,e,f] [-skip-peers].
 // See docs/benchmark.md for what each figure means.
 package main
 
@@ -40,12 +45,13 @@ type config struct {
 	dirs      int
 	files     int
 	keep      bool
+	kubeEdits int // (f): -n when given, else kubeEditsDefault
 }
 
 func main() {
 	var cfg config
-	only := flag.String("only", "a,b,c,d,e", "comma-separated sections to run: a (watch), b (restart), c (100k tree), d (container sync), e (container restart)")
-	flag.IntVar(&cfg.edits, "n", 50, "(b, d, e) edits per tool")
+	only := flag.String("only", "a,b,c,d,e,f", "comma-separated sections to run: a (watch), b (restart), c (100k tree), d (container sync), e (container restart), f (Kubernetes; skipped without the test cluster)")
+	flag.IntVar(&cfg.edits, "n", 50, fmt.Sprintf("(b, d, e, f) edits per tool (f: %d unless given)", kubeEditsDefault))
 	flag.IntVar(&cfg.aSamples, "a-samples", 200, "(a) writes per debounce setting")
 	flag.IntVar(&cfg.startups, "startups", 30, "(b, e) standalone start-ups of the test server to measure its start-up time")
 	flag.BoolVar(&cfg.skipPeers, "skip-peers", false, "(b, d, e) measure loop and the baselines only, not entr, air and docker compose")
@@ -53,6 +59,12 @@ func main() {
 	flag.IntVar(&cfg.files, "files", 20, "(c) files per directory")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (logs, trees) for inspection")
 	flag.Parse()
+	cfg.kubeEdits = kubeEditsDefault
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "n" {
+			cfg.kubeEdits = cfg.edits
+		}
+	})
 	sections := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -114,9 +126,13 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 	}
 	var bins *binaries
 	var db *dockerBench
-	if sections["d"] || sections["e"] {
+	if sections["f"] && !kubeClusterExists() {
+		fmt.Printf("f  skipped: %s\n", kubeNoCluster)
+		delete(sections, "f")
+	}
+	if sections["d"] || sections["e"] || sections["f"] {
 		if db, err = newDockerBench(ctx); err != nil {
-			for _, s := range []string{"d", "e"} {
+			for _, s := range []string{"d", "e", "f"} {
 				if sections[s] {
 					fmt.Printf("%s  skipped: Docker engine not reachable: %v\n", s, err)
 					delete(sections, s)
@@ -124,7 +140,14 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 			}
 		}
 	}
-	if sections["b"] || sections["c"] || sections["d"] || sections["e"] {
+	var kb *kubeBench
+	if sections["f"] {
+		if kb, err = newKubeBench(ctx, db); err != nil {
+			fmt.Printf("f  skipped: %s: %v\n", kubeNoCluster, err)
+			delete(sections, "f")
+		}
+	}
+	if sections["b"] || sections["c"] || sections["d"] || sections["e"] || sections["f"] {
 		fmt.Fprintln(os.Stderr, "bench: building loop, loopd and the test servers ...")
 		bins, err = build(ctx, root, filepath.Join(tmp, "bin"))
 		if err != nil {
@@ -143,6 +166,9 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 	}
 	if sections["e"] && ctx.Err() == nil {
 		report("e", benchContainerRestart(ctx, cfg, bins, db, filepath.Join(tmp, "e")))
+	}
+	if sections["f"] && ctx.Err() == nil {
+		report("f", benchKube(ctx, cfg, bins, kb, filepath.Join(tmp, "f")))
 	}
 	if failed || ctx.Err() != nil {
 		return 1
