@@ -22,7 +22,7 @@ func (e *Engine) start(r *res) {
 	r.need, r.pending = false, false
 	r.gen++
 	gen := r.gen
-	if !r.spec.Launched() { // containers publish their ports themselves; k8s forwards are checked below
+	if !r.spec.Launched() { // containers publish their ports, and k8s forwards listen, themselves
 		if err := portsFree(r.spec); err != nil {
 			r.setState(api.StateFailed, err.Error())
 			e.logf(r, "%v", err)
@@ -37,13 +37,6 @@ func (e *Engine) start(r *res) {
 		return
 	}
 	if r.spec.Launched() {
-		if r.spec.Kind == model.KindKube && r.handle == nil {
-			if err := portsFree(r.spec); err != nil {
-				r.setState(api.StateFailed, err.Error())
-				e.logf(r, "%v", err)
-				return
-			}
-		}
 		e.launch(r, gen, why, spec)
 		return
 	}

@@ -45,6 +45,9 @@ type Forwarder struct {
 	wg     sync.WaitGroup                   // connection handlers
 }
 
+// ErrPortInUse is the error of a Forward whose local port is taken.
+var ErrPortInUse = errors.New("local port in use")
+
 // Forward listens on 127.0.0.1:local (0: a free port; Addr tells which)
 // for connections to forward to port remote of the pods selector matches
 // in namespace ("": the client's). Run serves them. A local port in use
@@ -53,7 +56,7 @@ func (c *Client) Forward(namespace, selector string, local, remote int, logger *
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(local))
 	ln, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("forward %s to port %d of %s: local port %d is in use by another program: stop it or forward another local port", addr, remote, selector, local)
+		return nil, fmt.Errorf("forward %s to port %d of %s: local port %d is in use by another program: stop it or forward another local port: %w", addr, remote, selector, local, ErrPortInUse)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("forward %s to port %d of %s: %w", addr, remote, selector, err)

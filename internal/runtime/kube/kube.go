@@ -80,6 +80,9 @@ func (r *Runtime) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// portWait is how long a port forward's local port in use is tried again.
+const portWait = 15 * time.Second
+
 // stopGrace is how long Stop waits for deleted objects beyond the stop
 // timeout (pods terminating, finalizers).
 const stopGrace = 60 * time.Second
@@ -103,7 +106,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	r.mu.Unlock()
 	// The forwards listen first: a local port in use fails the start
 	// before anything is applied.
-	forwards, err := r.forward(c, spec)
+	forwards, err := r.forward(ctx, c, spec)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
@@ -118,11 +121,27 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 }
 
 // forward listens on the workload's port forwards' local ports; each
-// sends its connections to the newest ready pod (handle.Run serves them).
-func (r *Runtime) forward(c *kube.Client, spec runtime.Spec) ([]*kube.Forwarder, error) {
+// sends its connections to the newest ready pod (the handle runs them).
+// A port in use is tried again for portWait: the resource's previous
+// run, superseded while it started, may still be letting it go.
+func (r *Runtime) forward(ctx context.Context, c *kube.Client, spec runtime.Spec) ([]*kube.Forwarder, error) {
 	var fs []*kube.Forwarder
 	for _, pf := range spec.Workload.PortForwards {
-		f, err := c.Forward(c.Namespace, selectorOf(spec.Project, spec.Name), pf.Local, pf.Remote, r.logger())
+		var f *kube.Forwarder
+		var err error
+		for deadline := time.Now().Add(portWait); ; {
+			f, err = c.Forward(c.Namespace, selectorOf(spec.Project, spec.Name), pf.Local, pf.Remote, r.logger())
+			if !errors.Is(err, kube.ErrPortInUse) || time.Now().After(deadline) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+				continue
+			}
+			break
+		}
 		if err != nil {
 			closeForwards(fs)
 			return nil, err
