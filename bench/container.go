@@ -403,14 +403,23 @@ type loopProject struct {
 	stop       func()
 }
 
-// startLoopProject writes loopfile into proj, starts loopd (LOOP_HOME under
-// dir), runs `loop up -d` and `loop wait`. stop runs `loop down` and `loop
-// daemon stop`, stops loopd and removes whatever container of the project
-// is left; it also runs at the bench's cleanup.
+// startLoopProject writes loopfile into proj and starts it
+// (runLoopProject); its stop also removes whatever container of the
+// project is left.
 func startLoopProject(ctx context.Context, bins *binaries, db *dockerBench, dir, proj, loopfile string) (*loopProject, error) {
 	if err := os.WriteFile(filepath.Join(proj, "Loopfile"), []byte(loopfile), 0o644); err != nil {
 		return nil, err
 	}
+	project := filepath.Base(proj)
+	// loopd is gone when after runs: nothing recreates the container now.
+	return runLoopProject(ctx, bins, dir, proj, time.Minute, func() { db.removeLoopProject(project) })
+}
+
+// runLoopProject starts loopd (LOOP_HOME under dir) for proj, runs `loop
+// up -d` and `loop wait` (bounded by wait: the first build, and for (f)
+// the import and rollout). stop runs `loop down` and `loop daemon stop`,
+// stops loopd, then after (if any); it also runs at the bench's cleanup.
+func runLoopProject(ctx context.Context, bins *binaries, dir, proj string, wait time.Duration, after func()) (*loopProject, error) {
 	lp := &loopProject{bins: bins, home: filepath.Join(dir, "home"), proj: proj, log: filepath.Join(dir, "loopd.log")}
 	logf, err := os.Create(lp.log)
 	if err != nil {
@@ -422,35 +431,34 @@ func startLoopProject(ctx context.Context, bins *binaries, db *dockerBench, dir,
 		return nil, err
 	}
 	lp.loopd = d
-	project := filepath.Base(proj)
 	var once sync.Once
-	cleanup := func() {
+	lp.stop = func() {
 		once.Do(func() {
-			bg, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			bg, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			if !d.exited() {
-				if err := loopCmd(bg, bins, lp.home, proj, "down"); err != nil {
+				if err := loopCmdFor(bg, bins, lp.home, proj, 2*time.Minute, "down"); err != nil {
 					fmt.Fprintln(os.Stderr, "bench:", err)
 				}
-				if err := loopCmd(bg, bins, lp.home, proj, "daemon", "stop"); err != nil {
+				if err := loopCmdFor(bg, bins, lp.home, proj, 30*time.Second, "daemon", "stop"); err != nil {
 					fmt.Fprintln(os.Stderr, "bench:", err)
 				}
 			}
 			d.stop(5 * time.Second)
 			logf.Close()
-			// loopd is gone: nothing recreates the container now.
-			db.removeLoopProject(project)
+			if after != nil {
+				after()
+			}
 		})
 	}
-	atCleanup(cleanup)
-	lp.stop = cleanup
+	atCleanup(lp.stop)
 	if err := loopCmd(ctx, bins, lp.home, proj, "up", "-d"); err != nil {
 		lp.stop()
 		return nil, err
 	}
-	if err := loopCmd(ctx, bins, lp.home, proj, "wait", "--timeout", "60s"); err != nil {
+	if err := loopCmdFor(ctx, bins, lp.home, proj, wait+time.Minute, "wait", "--timeout", wait.String()); err != nil {
 		lp.stop()
-		return nil, err
+		return nil, fmt.Errorf("%w (log: %s)", err, lp.log)
 	}
 	return lp, nil
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -242,65 +241,6 @@ k8s_resource(
 	return nil
 }
 
-// startKubeProject starts loopd (LOOP_HOME under dir) for proj, runs
-// `loop up -d` and `loop wait` (the first build, import and rollout).
-// stop runs `loop down` and `loop daemon stop` and stops loopd; it also
-// runs at the bench's cleanup (before the namespace is deleted).
-func startKubeProject(ctx context.Context, bins *binaries, dir, proj string) (*loopProject, error) {
-	lp := &loopProject{bins: bins, home: filepath.Join(dir, "home"), proj: proj, log: filepath.Join(dir, "loopd.log")}
-	logf, err := os.Create(lp.log)
-	if err != nil {
-		return nil, err
-	}
-	d, _, err := startLoopd(ctx, bins, lp.home, logf)
-	if err != nil {
-		logf.Close()
-		return nil, err
-	}
-	lp.loopd = d
-	var once sync.Once
-	lp.stop = func() {
-		once.Do(func() {
-			bg, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			if !d.exited() {
-				if err := kubeLoopCmd(bg, bins, lp.home, proj, 2*time.Minute, "down"); err != nil {
-					fmt.Fprintln(os.Stderr, "bench:", err)
-				}
-				if err := kubeLoopCmd(bg, bins, lp.home, proj, 30*time.Second, "daemon", "stop"); err != nil {
-					fmt.Fprintln(os.Stderr, "bench:", err)
-				}
-			}
-			d.stop(5 * time.Second)
-			logf.Close()
-		})
-	}
-	atCleanup(lp.stop)
-	if err := kubeLoopCmd(ctx, bins, lp.home, proj, time.Minute, "up", "-d"); err != nil {
-		lp.stop()
-		return nil, err
-	}
-	if err := kubeLoopCmd(ctx, bins, lp.home, proj, 5*time.Minute, "wait", "--timeout", "4m"); err != nil {
-		lp.stop()
-		return nil, fmt.Errorf("%w (log: %s)", err, lp.log)
-	}
-	return lp, nil
-}
-
-// kubeLoopCmd is loopCmd with a timeout of its own.
-func kubeLoopCmd(ctx context.Context, bins *binaries, home, dir string, timeout time.Duration, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.loop, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "LOOP_HOME="+home, "NO_COLOR=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("loop %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
 // kubeEdits waits until GET addr answers initial, then makes warmups+n
 // edits: each pauses 50-150ms, calls save(i) (the write, and whatever a
 // row does to push it) and polls GET / every 2ms until ok(body); then
@@ -453,7 +393,7 @@ func benchKube(ctx context.Context, cfg config, bins *binaries, kb *kubeBench, d
 			if err := kubeProject(proj, ns, img, r.cmd, r.extra, port, kb.sock, content); err != nil {
 				return err
 			}
-			lp, err := startKubeProject(ctx, bins, ld, proj)
+			lp, err := runLoopProject(ctx, bins, ld, proj, 4*time.Minute, nil)
 			if err != nil {
 				return err
 			}

@@ -42,9 +42,15 @@ func startLoopd(ctx context.Context, bins *binaries, home string, out *os.File) 
 	}
 }
 
-// loopCmd runs the loop CLI with LOOP_HOME=home in dir.
+// loopCmd runs the loop CLI with LOOP_HOME=home in dir, for at most a
+// minute.
 func loopCmd(ctx context.Context, bins *binaries, home, dir string, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	return loopCmdFor(ctx, bins, home, dir, time.Minute, args...)
+}
+
+// loopCmdFor is loopCmd with a timeout of its own.
+func loopCmdFor(ctx context.Context, bins *binaries, home, dir string, timeout time.Duration, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bins.loop, args...)
 	cmd.Dir = dir
