@@ -18,7 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/loopdev/loop/api"
+	mcpserver "github.com/loopdev/loop/internal/mcp"
 )
 
 // cmdTimeout bounds every CLI call, so a hang fails the test instead of
@@ -226,8 +230,11 @@ var httpClient = &http.Client{
 }
 
 // get returns the body of GET http://127.0.0.1:port/.
-func get(port int) (string, error) {
-	resp, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+func get(port int) (string, error) { return getWith(httpClient, port, "/") }
+
+// getWith is GET http://127.0.0.1:port/path's body through c.
+func getWith(c *http.Client, port int, path string) (string, error) {
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 	if err != nil {
 		return "", err
 	}
@@ -271,4 +278,39 @@ func (e *loopEnv) awaitContainer(resource string) string {
 		e.t.Fatalf("%s: no container in loop status after 60s (state %s: %s)", resource, r.State, r.Reason)
 	}
 	return r.Container
+}
+
+// mcpCall calls an MCP tool through the daemon's API, as any MCP client
+// does, and returns its text.
+func mcpCall(t *testing.T, e *loopEnv, tool string, args map[string]any) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	mc, err := client.NewInProcessClient(mcpserver.New(e.client(), mcpserver.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	if err := mc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
+	if _, err := mc.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = tool, args
+	res, err := mc.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("MCP %s: %v", tool, err)
+	}
+	var b strings.Builder
+	for _, ct := range res.Content {
+		if tc, ok := mcp.AsTextContent(ct); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
 }

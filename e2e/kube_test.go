@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,13 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/mcp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/kube/kubetest"
-	mcpserver "github.com/loopdev/loop/internal/mcp"
 )
 
 // k8sContainerd is the test cluster's containerd (scripts/setup-k8s.sh),
@@ -238,53 +233,10 @@ users: [{name: u, user: {token: t}}]
 	}
 }
 
-// mcpCall calls an MCP tool through the daemon's API, as any MCP client
-// does, and returns its text.
-func mcpCall(t *testing.T, e *loopEnv, tool string, args map[string]any) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	mc, err := client.NewInProcessClient(mcpserver.New(e.client(), mcpserver.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Close()
-	if err := mc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	if _, err := mc.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	req := mcp.CallToolRequest{}
-	req.Params.Name, req.Params.Arguments = tool, args
-	res, err := mc.CallTool(ctx, req)
-	if err != nil {
-		t.Fatalf("MCP %s: %v", tool, err)
-	}
-	var b strings.Builder
-	for _, ct := range res.Content {
-		if tc, ok := mcp.AsTextContent(ct); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
-}
-
 // forwardClient is for requests through loop's port forwards: each new
 // connection finds the pod and opens a stream through the API server,
 // which takes more than httpClient's 2 s on a loaded machine.
 var forwardClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // getPath is GET http://127.0.0.1:port/path's body, through a port forward.
-func getPath(port int, path string) (string, error) {
-	resp, err := forwardClient.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
-}
+func getPath(port int, path string) (string, error) { return getWith(forwardClient, port, path) }

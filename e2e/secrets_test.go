@@ -13,10 +13,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
-	mcpserver "github.com/loopdev/loop/internal/mcp"
 	"github.com/loopdev/loop/internal/store"
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // TestSecrets_Redacted: a service and a failing task print secret values
@@ -113,36 +110,10 @@ task("missing", cmd = "true", env = {"X": secret("nope", from_env = "LOOP_TEST_U
 	}
 
 	// MCP's get_logs, through the API like any MCP client.
-	mc, err := client.NewInProcessClient(mcpserver.New(c, mcpserver.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Close()
-	if err := mc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	if _, err := mc.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	req := mcp.CallToolRequest{}
-	req.Params.Name = "get_logs"
-	req.Params.Arguments = map[string]any{"project": "secrets", "tail": 500}
-	res, err := mc.CallTool(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mcpText strings.Builder
-	for _, ct := range res.Content {
-		if tc, ok := mcp.AsTextContent(ct); ok {
-			mcpText.WriteString(tc.Text)
-		}
-	}
-	noValue("MCP get_logs", mcpText.String())
-	if !strings.Contains(mcpText.String(), "[redacted:") {
-		t.Errorf("MCP get_logs does not show [redacted:\n%s", mcpText.String())
+	mcpText := mcpCall(t, e, "get_logs", map[string]any{"project": "secrets", "tail": 500})
+	noValue("MCP get_logs", mcpText)
+	if !strings.Contains(mcpText, "[redacted:") {
+		t.Errorf("MCP get_logs does not show [redacted:\n%s", mcpText)
 	}
 
 	// The event store (recorded by loopd; flushed asynchronously).
