@@ -177,30 +177,13 @@ func (f *Forwarder) pipe(conn net.Conn, sc httpstream.Connection) error {
 			close(localDone)
 		}
 	}()
-	// The kubelet reports a port nothing listens on (the service is
-	// restarting in place) on the error stream and may leave the data
-	// stream open: the connection is closed at once then, so the client
-	// sees a refusal and tries again, instead of hanging.
-	var rerr error
-	errRead := false
 	select {
 	case <-remoteDone:
 	case <-localDone:
-	case rerr = <-remoteErr:
-		errRead = true
-		if rerr == nil { // the forward ended cleanly: the data follows
-			select {
-			case <-remoteDone:
-			case <-localDone:
-			}
-		}
 	}
 	data.Reset()
-	if !errRead {
-		rerr = <-remoteErr
-	}
-	if rerr != nil {
-		return fmt.Errorf("port %d: %w", f.remote, rerr)
+	if err := <-remoteErr; err != nil {
+		return fmt.Errorf("port %d: %w", f.remote, err)
 	}
 	return nil
 }

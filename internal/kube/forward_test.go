@@ -30,19 +30,7 @@ func TestForwarder_SurvivesRollout(t *testing.T) {
 	createDeployment(t, c, ns, "web", podSpec(ct))
 	first := running(waitPods(t, c, ns, "app=web", "a ready pod", func(p []corev1.Pod) bool { return running(p) != nil })).Name
 
-	fw, err := c.Forward(ns, "app=web", 0, 8080, nil)
-	if err != nil {
-		t.Fatalf("Forward: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fw.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	fw := runForward(t, c, ns, "app=web", 8080)
 	url := "http://" + fw.Addr().String() + "/"
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func() (string, error) {
@@ -84,17 +72,7 @@ func TestForwarder_RemotePortClosed(t *testing.T) {
 	c, ns := cluster(t)
 	createDeployment(t, c, ns, "idle", podSpec(busybox("idle", "exec sleep 3600")))
 	waitPods(t, c, ns, "app=idle", "a ready pod", func(p []corev1.Pod) bool { return running(p) != nil })
-	fw, err := c.Forward(ns, "app=idle", 0, 8080, nil)
-	if err != nil {
-		t.Fatalf("Forward: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fw.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	fw := runForward(t, c, ns, "app=idle", 8080)
 	for i := range 3 {
 		conn, err := net.Dial("tcp", fw.Addr().String())
 		if err != nil {
@@ -111,6 +89,26 @@ func TestForwarder_RemotePortClosed(t *testing.T) {
 			t.Fatalf("connection %d to a closed port: read %d bytes, want it closed", i, n)
 		}
 	}
+}
+
+// runForward forwards a free local port to port remote of selector's
+// pods until the test ends; then Run must return without an error.
+func runForward(t *testing.T, c *kube.Client, ns, selector string, remote int) *kube.Forwarder {
+	t.Helper()
+	fw, err := c.Forward(ns, selector, 0, remote, nil)
+	if err != nil {
+		t.Fatalf("Forward: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fw.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return fw
 }
 
 // TestForwarder_PortInUse: a taken local port is a clear error at once,
