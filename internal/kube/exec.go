@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/loopdev/loop/internal/output"
 )
 
 // ErrNotRunning says a pod or container is not there or not running, so
@@ -60,9 +62,9 @@ func (c *Client) Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	// Output arrives on two goroutines; callers often pass one writer
 	// (or writers sharing a tail) for both, as with docker's one stream.
 	var mu sync.Mutex
-	so := remotecommand.StreamOptions{Stdin: opts.Stdin, Stdout: &lockedWriter{mu: &mu, w: orDiscard(opts.Stdout)}, Tty: opts.TTY}
+	so := remotecommand.StreamOptions{Stdin: opts.Stdin, Stdout: &lockedWriter{mu: &mu, w: output.OrDiscard(opts.Stdout)}, Tty: opts.TTY}
 	if !opts.TTY {
-		so.Stderr = &lockedWriter{mu: &mu, w: orDiscard(opts.Stderr)}
+		so.Stderr = &lockedWriter{mu: &mu, w: output.OrDiscard(opts.Stderr)}
 	}
 	if opts.Sizes != nil {
 		so.TerminalSizeQueue = sizeQueue(opts.Sizes)
@@ -177,11 +179,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
 }

@@ -1,10 +1,8 @@
 package kube_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -140,22 +138,4 @@ func waitFor(t *testing.T, what string, cond func() bool, state func() string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// buffer is a bytes.Buffer safe for a writer and a reader.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/loopdev/loop/internal/kube/kubetest"
 	"github.com/loopdev/loop/internal/liveupdate"
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -77,7 +78,7 @@ func TestLive(t *testing.T) {
 		t.Errorf("after sync and delete: %q, want three", got)
 	}
 
-	var out buffer
+	var out output.Buffer
 	code, err := live.Exec(ctx, []string{"sh", "-c", "pwd; ls"}, "", "/app", &out, &out)
 	if err != nil || code != 0 || out.String() != "/app\na.txt\n" {
 		t.Errorf("Exec in /app = %d, %v, %q; want 0, nil, /app a.txt", code, err, out.String())

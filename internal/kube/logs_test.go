@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/loopdev/loop/internal/kube"
+	"github.com/loopdev/loop/internal/output"
 )
 
 // counter is a container that counts its runs in a volume, prints
@@ -28,7 +29,7 @@ func TestLogs_RestartAndReplacement(t *testing.T) {
 	createDeployment(t, c, ns, "count", spec)
 
 	var mu sync.Mutex
-	bufs := map[string]*buffer{}
+	bufs := map[string]*output.Buffer{}
 	get := func(pod string) string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -55,7 +56,7 @@ func TestLogs_RestartAndReplacement(t *testing.T) {
 		if bufs[pod] != nil {
 			t.Errorf("Writer(%s, %s) called twice", pod, container)
 		}
-		bufs[pod] = &buffer{}
+		bufs[pod] = &output.Buffer{}
 		return bufs[pod]
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -103,7 +104,7 @@ func exec(t *testing.T, c *kube.Client, ns, pod, script string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	var out buffer
+	var out output.Buffer
 	code, err := c.Exec(ctx, kube.ExecOptions{Namespace: ns, Pod: pod, Argv: []string{"sh", "-c", script}, Stdout: &out, Stderr: &out})
 	if err != nil || code != 0 {
 		t.Fatalf("exec %q in %s: %d, %v\n%s", script, pod, code, err, out.String())

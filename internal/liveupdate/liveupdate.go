@@ -237,21 +237,14 @@ func (c *Container) rel(p string) string {
 	return p
 }
 
-func (c *Container) stdout() io.Writer { return orDiscard(c.Stdout) }
-func (c *Container) stderr() io.Writer { return orDiscard(c.Stderr) }
+func (c *Container) stdout() io.Writer { return output.OrDiscard(c.Stdout) }
+func (c *Container) stderr() io.Writer { return output.OrDiscard(c.Stderr) }
 
 func (c *Container) logger() *slog.Logger {
 	if c.Logger == nil {
 		return slog.New(slog.DiscardHandler)
 	}
 	return c.Logger
-}
-
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
 }
 
 // Within reports whether the host path p is dir or below it.

@@ -177,3 +177,11 @@ func (t *Lines) Reset() {
 	defer t.mu.Unlock()
 	t.lines, t.partial = nil, nil
 }
+
+// OrDiscard is w, or io.Discard when w is nil: for optional writers.
+func OrDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}

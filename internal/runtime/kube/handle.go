@@ -69,7 +69,7 @@ func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object, 
 	if w.LiveUpdate {
 		h.pods.Container = liveContainer(applied, w)
 	}
-	out := output.NewLocked(orDiscard(spec.Stdout)) // the followers of several containers write
+	out := output.NewLocked(output.OrDiscard(spec.Stdout)) // the followers of several containers write
 	var restarts *supervise.Restarts
 	if w.LiveUpdate {
 		restarts = supervise.NewRestarts(out)

@@ -7,7 +7,6 @@ package kube
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/runtime"
 )
 
@@ -127,7 +127,7 @@ func (h *handle) watch(ctx context.Context) {
 			h.watching.Go(func() {
 				if err := h.live.InitialSync(ctx, true); err != nil && ctx.Err() == nil {
 					h.log.Warn("initial sync", "err", err)
-					fmt.Fprintf(orDiscard(h.spec.Stderr), "initial sync: %v\n", err)
+					fmt.Fprintf(output.OrDiscard(h.spec.Stderr), "initial sync: %v\n", err)
 				}
 			})
 		}
@@ -241,11 +241,4 @@ func (h *handle) tail(ctx context.Context, tails map[string]string, pod *corev1.
 		tails[key] = t
 	}
 	return t
-}
-
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
 }
