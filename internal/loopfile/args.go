@@ -292,6 +292,12 @@ func (a *args) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// trigger is the "trigger" argument of a resource: "auto" (default) or
+// "manual".
+func (a *args) trigger() model.Trigger {
+	return model.Trigger(a.oneOf("trigger", string(model.TriggerAuto), string(model.TriggerAuto), string(model.TriggerManual)))
+}
+
 // oneOf accepts a string from allowed.
 func (a *args) oneOf(name, def string, allowed ...string) string {
 	s := a.str(name, def)

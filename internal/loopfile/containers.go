@@ -212,11 +212,10 @@ func readContainerCommon(s *evalState, a *args) *model.Resource {
 		Readiness:    a.probe("readiness"),
 		Links:        a.links("links"),
 		Labels:       a.strList("labels"),
-		Trigger: model.Trigger(a.oneOf("trigger", string(model.TriggerAuto),
-			string(model.TriggerAuto), string(model.TriggerManual))),
-		AutoStart:   a.boolean("auto_start", true),
-		StopSignal:  a.signal("stop_signal"),
-		StopTimeout: a.duration("stop_timeout", defaultStopTimeout),
+		Trigger:      a.trigger(),
+		AutoStart:    a.boolean("auto_start", true),
+		StopSignal:   a.signal("stop_signal"),
+		StopTimeout:  a.duration("stop_timeout", defaultStopTimeout),
 	}
 	if a.declares("env") { // devcontainer() takes its env from devcontainer.json
 		r.Env = a.env("env")

@@ -77,9 +77,8 @@ func builtinK8sResource(thread *starlark.Thread, a *args) (starlark.Value, error
 			Readiness:    a.probe("readiness"),
 			Links:        a.links("links"),
 			Labels:       a.strList("labels"),
-			Trigger: model.Trigger(a.oneOf("trigger", string(model.TriggerAuto),
-				string(model.TriggerAuto), string(model.TriggerManual))),
-			AutoStart: a.boolean("auto_start", true),
+			Trigger:      a.trigger(),
+			AutoStart:    a.boolean("auto_start", true),
 		},
 		w: &model.Workload{
 			PortForwards: a.portForwards("port_forwards"),

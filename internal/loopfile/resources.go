@@ -82,9 +82,8 @@ func readCommon(s *evalState, a *args, kind model.Kind) *model.Resource {
 		Ignore:       a.strList("ignore"),
 		ResourceDeps: a.strList("resource_deps"),
 		Labels:       a.strList("labels"),
-		Trigger: model.Trigger(a.oneOf("trigger", string(model.TriggerAuto),
-			string(model.TriggerAuto), string(model.TriggerManual))),
-		AutoStart: a.boolean("auto_start", true),
+		Trigger:      a.trigger(),
+		AutoStart:    a.boolean("auto_start", true),
 	}
 	if a.err == nil && !namePattern.MatchString(r.Name) {
 		a.fail("name", "use letters, digits, '.', '_' and '-', starting with a letter or digit",
