@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/liveupdate"
@@ -42,8 +45,11 @@ type handle struct {
 	stop     sync.Once
 	stopErr  error
 
-	live   *liveupdate.Container // nil without live update or a driver
-	deploy sync.Mutex            // one redeploy at a time
+	live *liveupdate.Container // nil without live update or a driver
+	// podCache is the watch's synced pod cache (nil until then): live
+	// update and exec find the pod there, not with a request each time.
+	podCache atomic.Pointer[cache.Store]
+	deploy   sync.Mutex // one redeploy at a time
 }
 
 var (
@@ -84,7 +90,7 @@ func newHandle(r *Runtime, spec runtime.Spec, c *kube.Client, applied []object, 
 			Logger:      r.logger(),
 			Done:        h.done,
 			Restarts:    restarts,
-			Driver:      c.NewLive(c.Namespace, h.pods.Container, h.pods.Pod),
+			Driver:      c.NewLive(c.Namespace, h.pods.Container, h.livePod),
 		}
 	}
 	// Every container's lines go to the resource's log, prefixed with the
@@ -235,7 +241,7 @@ const restartedAt = "dev.loop/restartedAt"
 
 // Exec runs a command in the live container.
 func (h *handle) Exec(ctx context.Context, spec runtime.ExecSpec) (int, error) {
-	pod, err := h.pods.Pod(ctx)
+	pod, err := h.livePod(ctx)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", h.spec.Name, err)
 	}
@@ -307,4 +313,22 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// livePod is the newest pod whose live container runs: from the watch's
+// cache once it has synced (a sync asks the API server nothing more than
+// the exec), else from the API server.
+func (h *handle) livePod(ctx context.Context) (string, error) {
+	if st := h.podCache.Load(); st != nil {
+		var pods []*corev1.Pod
+		for _, o := range (*st).List() {
+			if p, ok := o.(*corev1.Pod); ok {
+				pods = append(pods, p)
+			}
+		}
+		if name := h.pods.newestRunning(pods); name != "" {
+			return name, nil
+		}
+	}
+	return h.pods.Pod(ctx)
 }

@@ -241,8 +241,21 @@ func (p Pods) Pod(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find the pod: %w", err)
 	}
-	best := -1
-	for i, pod := range list.Items {
+	pods := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		pods[i] = &list.Items[i]
+	}
+	if name := p.newestRunning(pods); name != "" {
+		return name, nil
+	}
+	return "", fmt.Errorf("no running pod with %s in namespace %s (is the workload crash-looping? see its health)", p.Selector, p.Namespace)
+}
+
+// newestRunning is the name of the newest of pods whose live container
+// runs, or "".
+func (p Pods) newestRunning(pods []*corev1.Pod) string {
+	var best *corev1.Pod
+	for _, pod := range pods {
 		if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning {
 			continue
 		}
@@ -252,12 +265,12 @@ func (p Pods) Pod(ctx context.Context) (string, error) {
 				running = true
 			}
 		}
-		if running && (best < 0 || list.Items[best].CreationTimestamp.Before(&pod.CreationTimestamp)) {
-			best = i
+		if running && (best == nil || best.CreationTimestamp.Before(&pod.CreationTimestamp)) {
+			best = pod
 		}
 	}
-	if best < 0 {
-		return "", fmt.Errorf("no running pod with %s in namespace %s (is the workload crash-looping? see its health)", p.Selector, p.Namespace)
+	if best == nil {
+		return ""
 	}
-	return list.Items[best].Name, nil
+	return best.Name
 }

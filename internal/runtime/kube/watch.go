@@ -73,6 +73,8 @@ func (h *handle) watch(ctx context.Context) {
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return
 	}
+	store := pods.GetStore()
+	h.podCache.Store(&store)
 	tails := map[string]string{} // pod/container/restarts -> its last lines
 	seen := false
 	initialSync := false // the initial sync started
