@@ -13,40 +13,32 @@ import (
 )
 
 // fakeKube is a Kubernetes runtime whose handles report the health the
-// test sends them.
+// test sends them; each handle it starts is sent on started.
 type fakeKube struct {
-	mu      sync.Mutex
-	handles []*watchedHandle
+	started chan *watchedHandle
 }
 
 var _ runtime.Runtime = (*fakeKube)(nil)
 
+func newFakeKube() *fakeKube { return &fakeKube{started: make(chan *watchedHandle, 16)} }
+
 func (f *fakeKube) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle, error) {
 	h := &watchedHandle{done: make(chan struct{}), health: make(chan runtime.Health, 16)}
 	h.health <- runtime.Health{State: runtime.HealthStarting, Reason: "rolling out"}
-	f.mu.Lock()
-	f.handles = append(f.handles, h)
-	f.mu.Unlock()
+	f.started <- h
 	return h, nil
 }
 
-// last is the handle started last (waiting for one).
-func (f *fakeKube) last(t *testing.T) *watchedHandle {
+// next waits for the next handle started.
+func (f *fakeKube) next(t *testing.T) *watchedHandle {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		f.mu.Lock()
-		n := len(f.handles)
-		f.mu.Unlock()
-		if n > 0 {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			return f.handles[n-1]
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case h := <-f.started:
+		return h
+	case <-time.After(30 * time.Second):
+		t.Fatal("no workload started within 30s")
+		return nil
 	}
-	t.Fatal("no workload started")
-	return nil
 }
 
 type watchedHandle struct {
@@ -78,11 +70,11 @@ func (h *harness) workload(name string) *model.Resource {
 }
 
 func TestEngine_WatchedHealth(t *testing.T) {
-	f := &fakeKube{}
+	f := newFakeKube()
 	h := newHarness(t)
 	h.e.cfg.Kube = f
 	h.set(h.workload("api"))
-	w := f.last(t)
+	w := f.next(t)
 	h.until("api", "starting with the runtime's reason", func(r api.Resource) bool {
 		return r.State == api.StateStarting && r.Reason == "rolling out"
 	})
@@ -104,19 +96,19 @@ func TestEngine_WatchedHealth(t *testing.T) {
 
 	w.health <- runtime.Health{State: runtime.HealthReady}
 	h.until("api", "ready again", func(r api.Resource) bool { return r.State == api.StateReady })
-	if n := len(f.handles); n != 1 {
-		t.Errorf("%d starts; the cluster restarts crashed pods, loop must not start the workload again", n)
+	if n := len(f.started); n != 0 {
+		t.Errorf("%d more starts; the cluster restarts crashed pods, loop must not start the workload again", n)
 	}
 }
 
 // A crash-looping workload gives back its start slot: the others start.
 func TestEngine_WatchedFailingFreesSlot(t *testing.T) {
-	f := &fakeKube{}
+	f := newFakeKube()
 	h := newHarness(t)
 	h.e.cfg.Kube = f
 	h.e.cfg.Parallelism = 1
 	h.set(h.workload("bad"), h.service("next", "sleep 60"))
-	w := f.last(t)
+	w := f.next(t)
 	w.health <- runtime.Health{State: runtime.HealthFailing, Reason: "ImagePullBackOff"}
 	h.until("next", "started after the failing workload freed its slot", func(r api.Resource) bool { return r.State == api.StateReady })
 }
