@@ -13,6 +13,7 @@ import (
 
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/kube/kubetest"
+	"github.com/loopdev/loop/internal/registrytest"
 )
 
 // k8sContainerd is the test cluster's containerd (scripts/setup-k8s.sh),
@@ -206,6 +207,63 @@ spec:
 	}) {
 		t.Errorf("pods left in %s two minutes after loop down", ns)
 	}
+}
+
+// TestKube_RegistryImport: with image_import="registry://HOST/PREFIX" the
+// images (the workload's and loop's supervisor) are pushed to a registry
+// and the cluster pulls them from there; live update works as with an
+// import.
+func TestKube_RegistryImport(t *testing.T) {
+	e, c, ns := newKubeEnv(t, "kreg")
+	reg := registrytest.Start(t)
+	port := freePort(t)
+	e.write("web/Dockerfile", "FROM loop-test/busybox:latest\nCOPY static /srv/static\n"+`CMD ["httpd", "-f", "-p", "8080", "-h", "/srv"]`+"\n")
+	e.write("web/static/index.html", "v1\n")
+	e.write("deploy.yaml", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: web}
+`)
+	e.write("Loopfile", fmt.Sprintf(`
+kubernetes(namespace=%q, image_import="registry://%s/dev")
+image("web", context="web")
+k8s_yaml("deploy.yaml")
+k8s_resource("web", port_forwards=["%d:8080"], sync=[sync("web/static", "/srv/static")], on_change=[restart()],
+    readiness=http_probe("http://127.0.0.1:%d/static/index.html"))
+`, ns, reg.Addr, port, port))
+	e.mustLoop("up", "-d")
+	if r := e.loopFor(6*time.Minute, nil, "wait", "--timeout", "5m"); r.code != 0 {
+		t.Fatalf("loop wait: %s\n%s", r, e.loop("logs", "--tail", "100"))
+	}
+	pods, err := c.Set.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("web pods: %v (%d); want one", err, len(pods.Items))
+	}
+	spec := pods.Items[0].Spec
+	images := []string{spec.Containers[0].Image}
+	for _, ic := range spec.InitContainers {
+		images = append(images, ic.Image)
+	}
+	for _, img := range images {
+		repo, tag, _ := strings.Cut(strings.TrimPrefix(img, reg.Addr+"/"), ":")
+		if !strings.HasPrefix(img, reg.Addr+"/dev/") || reg.Manifest(t, repo, tag) == "" {
+			t.Errorf("pod image %s: want one pushed to %s/dev", img, reg.Addr)
+		}
+	}
+	if len(images) < 2 {
+		t.Errorf("pod images %v: want the web image and loop's supervisor (an init container)", images)
+	}
+	e.write("web/static/index.html", "v2\n")
+	if !poll(2*time.Minute, func() bool { s, _ := getPath(port, "/static/index.html"); return s == "v2\n" }) {
+		t.Fatalf("the edit never reached the pod\n%s", e.loop("logs", "web", "--tail", "50"))
+	}
+	e.mustLoop("down")
 }
 
 // TestKube_DisallowedContext: a context that is neither local nor allowed

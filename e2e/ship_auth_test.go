@@ -12,6 +12,8 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
 	"github.com/go-git/go-git/v5"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/loopdev/loop/internal/registrytest"
 )
 
 // TestShip_RegistryAuth pushes to a registry that wants a login (htpasswd):
@@ -28,8 +30,8 @@ func TestShip_RegistryAuth(t *testing.T) {
 	if err := os.WriteFile(htpasswd, []byte("ci:"+string(hash)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	reg := startRegistryWith(t, fmt.Sprintf("auth:\n  htpasswd:\n    realm: loop-test\n    path: %s\n", htpasswd))
-	repository := reg.addr + "/team/api"
+	reg := registrytest.StartWith(t, fmt.Sprintf("auth:\n  htpasswd:\n    realm: loop-test\n    path: %s\n", htpasswd))
+	repository := reg.Addr + "/team/api"
 	cfgRepo := configRepo(t, repository)
 	t.Cleanup(func() {
 		if ids, err := dockerCmd("images", "-q", "--filter", "reference="+repository); err == nil && ids != "" {
@@ -56,15 +58,15 @@ ship("api", repository = %q, gitops = gitops(%q, path = "deploy/kustomization.ya
 	dockerConfig := t.TempDir() // no config.json: no credentials
 	env := []string{"DOCKER_CONFIG=" + dockerConfig}
 	r := e.loopWith(env, "ship")
-	if r.code == 0 || !strings.Contains(r.stderr+r.stdout, "docker login "+reg.addr) {
-		t.Fatalf("loop ship without credentials: want a failure saying `docker login %s`, got %s", reg.addr, r)
+	if r.code == 0 || !strings.Contains(r.stderr+r.stdout, "docker login "+reg.Addr) {
+		t.Fatalf("loop ship without credentials: want a failure saying `docker login %s`, got %s", reg.Addr, r)
 	}
 	if headOf(t, cfgRepo).Hash != seed.Hash {
 		t.Fatalf("a failed push still committed to the config repository")
 	}
 
 	auth := base64.StdEncoding.EncodeToString([]byte("ci:s3cret"))
-	writeTo(t, filepath.Join(dockerConfig, "config.json"), fmt.Sprintf(`{"auths": {%q: {"auth": %q}}}`, reg.addr, auth))
+	writeTo(t, filepath.Join(dockerConfig, "config.json"), fmt.Sprintf(`{"auths": {%q: {"auth": %q}}}`, reg.Addr, auth))
 	r = e.loopWith(env, "ship")
 	if r.code != 0 {
 		t.Fatalf("loop ship with credentials: %s", r)
@@ -73,7 +75,7 @@ ship("api", repository = %q, gitops = gitops(%q, path = "deploy/kustomization.ya
 	if m == nil {
 		t.Fatalf("loop ship: no pushed digest in the output:\n%s", r)
 	}
-	req, _ := http.NewRequest(http.MethodGet, "http://"+reg.addr+"/v2/team/api/manifests/"+m[2], nil)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+reg.Addr+"/v2/team/api/manifests/"+m[2], nil)
 	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
 	req.SetBasicAuth("ci", "s3cret")
 	resp, err := httpClient.Do(req)

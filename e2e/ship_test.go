@@ -18,91 +18,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/sirupsen/logrus"
 
+	"github.com/loopdev/loop/internal/registrytest"
 	"github.com/loopdev/loop/internal/store"
 )
-
-// testRegistry is a real OCI registry (distribution) in this process, on
-// 127.0.0.1, which Docker treats as insecure: plain HTTP pushes work.
-type testRegistry struct {
-	addr string
-	reg  *registry.Registry
-	done chan error
-}
-
-func startRegistry(t *testing.T) *testRegistry { return startRegistryWith(t, "") }
-
-// startRegistryWith starts a registry with extra top-level configuration
-// (YAML), e.g. an auth section.
-func startRegistryWith(t *testing.T, extra string) *testRegistry {
-	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg, err := configuration.Parse(strings.NewReader(fmt.Sprintf(`
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  inmemory: {}
-http:
-  addr: %s
-%s`, addr, extra)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.NewRegistry(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logrus.SetOutput(io.Discard) // the registry logs every 404 a push probes for, at error level
-	r := &testRegistry{addr: addr, reg: reg, done: make(chan error, 1)}
-	go func() { r.done <- reg.ListenAndServe() }()
-	if !poll(10*time.Second, func() bool {
-		resp, err := httpClient.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		// with an auth section, /v2/ answers 401 once it is up
-		return err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized)
-	}) {
-		t.Fatalf("the test registry on %s did not answer", addr)
-	}
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *testRegistry) stop() {
-	if r.reg == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	r.reg.Shutdown(ctx)
-	<-r.done
-	r.reg = nil
-}
-
-// hasManifest reports whether the registry serves repo@digest.
-func (r *testRegistry) hasManifest(t *testing.T, repo, digest string) bool {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+r.addr+"/v2/"+repo+"/manifests/"+digest, nil)
-	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET manifest %s: %v", digest, err)
-	}
-	defer resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && resp.Header.Get("Docker-Content-Digest") == digest
-}
 
 // deployServer implements docs/deploy-api.md: it checks the signature,
 // treats a repeated Idempotency-Key as the same deployment and answers 503
@@ -253,10 +176,10 @@ var pushedRef = regexp.MustCompile(`pushed (\S+@(sha256:[0-9a-f]{64}))`)
 
 func TestShip(t *testing.T) {
 	requireDocker(t)
-	reg := startRegistry(t)
+	reg := registrytest.Start(t)
 	const secret = "s3cret"
 	dep := startDeployServer(t, secret)
-	repository := reg.addr + "/team/web"
+	repository := reg.Addr + "/team/web"
 	cfgRepo := configRepo(t, repository)
 	t.Cleanup(func() {
 		if ids, err := dockerCmd("images", "-q", "--filter", "reference="+repository); err == nil && ids != "" {
@@ -304,7 +227,7 @@ ship("web", repository = %q,
 	if !strings.HasPrefix(image, repository+"@") {
 		t.Errorf("pushed %s, want %s@sha256:...", image, repository)
 	}
-	if !reg.hasManifest(t, "team/web", digest) {
+	if reg.Manifest(t, "team/web", digest) != digest {
 		t.Errorf("the registry does not serve team/web@%s", digest)
 	}
 	deployments, attempts := dep.counts()
@@ -395,8 +318,8 @@ ship("web", repository = %q,
 	t.Run("registry down", func(t *testing.T) {
 		e.write("app.txt", "v3\n")
 		commitAll(t, repo, "web v3")
-		reg.stop()
-		shipFails(t, "push", reg.addr)
+		reg.Stop()
+		shipFails(t, "push", reg.Addr)
 	})
 
 	t.Run("failing test task", func(t *testing.T) {
@@ -434,9 +357,9 @@ ship("web", repository = %q,
 // ships after a good run (a pipeline's deploy stage).
 func TestCI_JUnitAndShip(t *testing.T) {
 	requireDocker(t)
-	reg := startRegistry(t)
+	reg := registrytest.Start(t)
 	dep := startDeployServer(t, "k")
-	repository := reg.addr + "/team/api"
+	repository := reg.Addr + "/team/api"
 	t.Cleanup(func() {
 		if ids, err := dockerCmd("images", "-q", "--filter", "reference="+repository); err == nil && ids != "" {
 			dockerCmd(append([]string{"image", "rm", "-f"}, strings.Fields(ids)...)...)

@@ -229,7 +229,7 @@ func (r *run) ship(ctx context.Context, sh *model.Ship) error {
 	rec.Image = ref
 
 	// 4. Push, and from here on speak only of the digest.
-	host, err := registryOf(sh.Repository)
+	host, err := docker.RegistryOf(sh.Repository)
 	if err != nil {
 		return fail(StepPush, err)
 	}
@@ -246,12 +246,8 @@ func (r *run) ship(ctx context.Context, sh *model.Ship) error {
 		fmt.Fprintf(out, "ship %s: dry run: the digest below is the local image ID (%s); the pushed manifest's digest will differ\n", sh.Resource, digest)
 	} else {
 		fmt.Fprintf(out, "ship %s: pushing %s\n", sh.Resource, ref)
-		creds := credentials{Notes: func(s string) { fmt.Fprintf(out, "ship %s: note: %s\n", sh.Resource, s) }}
-		auth, err := creds.lookup(ctx, host)
-		if err != nil {
-			return fail(StepPush, err)
-		}
-		digest, err = push(ctx, r.cli, ref, host, auth, out)
+		notes := func(s string) { fmt.Fprintf(out, "ship %s: note: %s\n", sh.Resource, s) }
+		digest, err = docker.Push(ctx, r.cli, ref, out, notes)
 		if err != nil {
 			return fail(StepPush, err)
 		}

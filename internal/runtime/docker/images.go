@@ -13,9 +13,10 @@ import (
 	"github.com/loopdev/loop/internal/model"
 )
 
-// Images builds, inspects, tags and exports images on the runtime's
-// engine, for runtimes that run them elsewhere (the Kubernetes runtime
-// imports the exported image into the cluster).
+// Images builds, inspects, tags, exports and pushes images on the
+// runtime's engine, for runtimes that run them elsewhere (the Kubernetes
+// runtime imports the exported image into the cluster, or pushes it to a
+// registry the cluster pulls from).
 type Images struct{ r *Runtime }
 
 // Images returns the runtime's image operations; they connect on first use.
@@ -71,6 +72,21 @@ func (i Images) Save(ctx context.Context, ref string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("export image %s: %w", ref, err)
 	}
 	return rc, nil
+}
+
+// Push pushes ref to its registry with the credentials `docker login`
+// stored and returns the digest the registry stored.
+func (i Images) Push(ctx context.Context, ref string, out io.Writer) (string, error) {
+	cli, err := i.r.client(ctx)
+	if err != nil {
+		return "", fmt.Errorf("push image %s: %w", ref, err)
+	}
+	notes := func(s string) {
+		if out != nil {
+			fmt.Fprintf(out, "note: %s\n", s)
+		}
+	}
+	return Push(ctx, cli, ref, out, notes)
 }
 
 // SupervisorArgv is a container's command line under loop's supervisor

@@ -29,14 +29,18 @@ type Builder interface {
 	Tag(ctx context.Context, src, dst string) error
 	// Save exports ref as a `docker save` tarball.
 	Save(ctx context.Context, ref string) (io.ReadCloser, error)
+	// Push pushes ref to its registry and returns the stored digest.
+	Push(ctx context.Context, ref string, out io.Writer) (digest string, err error)
 }
 
 // importer makes local images available to a cluster's nodes.
 type importer interface {
+	// Ref is the reference the nodes know the pinned local image by.
+	Ref(pinned string) string
 	// Has reports whether every node has ref.
 	Has(ctx context.Context, ref string) (bool, error)
-	// Import imports the tarball open returns (once per node).
-	Import(ctx context.Context, open func() (io.ReadCloser, error)) error
+	// Import makes the local image ref available to every node.
+	Import(ctx context.Context, ref string, images Builder, out io.Writer) error
 	String() string
 }
 
@@ -78,11 +82,11 @@ func (d *deploy) pin(ctx context.Context, name, local string) (builtImage, error
 	if err != nil {
 		return builtImage{}, err
 	}
-	ref := pinnedRef(name, id)
+	ref := d.imp.Ref(pinnedRef(name, id))
 	if err := d.r.Images.Tag(ctx, local, ref); err != nil {
 		return builtImage{}, err
 	}
-	if err := d.r.ensureImported(ctx, d.imp, ref); err != nil {
+	if err := d.r.ensureImported(ctx, d.imp, ref, d.out()); err != nil {
 		return builtImage{}, fmt.Errorf("image %s: %w", name, err)
 	}
 	return builtImage{Ref: ref, Config: cfg}, nil
@@ -90,7 +94,7 @@ func (d *deploy) pin(ctx context.Context, name, local string) (builtImage, error
 
 // ensureImported imports ref unless this runtime did already or the
 // nodes have it.
-func (r *Runtime) ensureImported(ctx context.Context, imp importer, ref string) error {
+func (r *Runtime) ensureImported(ctx context.Context, imp importer, ref string, out io.Writer) error {
 	key := imp.String() + "|" + ref
 	r.mu.Lock()
 	done := r.imported[key]
@@ -103,8 +107,8 @@ func (r *Runtime) ensureImported(ctx context.Context, imp importer, ref string) 
 		return fmt.Errorf("import into %s: %w", imp, err)
 	}
 	if !has {
-		r.logger().Info("importing image into the cluster", "ref", ref, "into", imp.String())
-		if err := imp.Import(ctx, func() (io.ReadCloser, error) { return r.Images.Save(ctx, ref) }); err != nil {
+		r.logger().Info("getting an image to the cluster", "ref", ref, "via", imp.String())
+		if err := imp.Import(ctx, ref, r.Images, out); err != nil {
 			return fmt.Errorf("import into %s: %w", imp, err)
 		}
 	}

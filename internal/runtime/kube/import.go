@@ -39,9 +39,9 @@ func importerFor(c *kube.Client, cluster *model.Cluster, env []string) (importer
 	case strings.HasPrefix(how, "containerd://"):
 		return containerdImporter{addr: strings.TrimPrefix(how, "containerd://")}, nil
 	case strings.HasPrefix(how, "registry://"):
-		return nil, fmt.Errorf("image_import %q: pushing to a registry is not supported by the kubernetes runtime yet: use containerd://SOCKET", how)
+		return newRegistryImporter(strings.TrimPrefix(how, "registry://"))
 	case how != "":
-		return nil, fmt.Errorf("image_import %q: want containerd://SOCKET or \"\" (detect)", how)
+		return nil, fmt.Errorf("image_import %q: want containerd://SOCKET, registry://HOST/PREFIX or \"\" (detect)", how)
 	}
 	if name, ok := strings.CutPrefix(c.Context, "kind-"); ok {
 		return kindImporter{cluster: name}, nil
@@ -98,13 +98,15 @@ func (i containerdImporter) Has(ctx context.Context, ref string) (bool, error) {
 	return true, nil
 }
 
-func (i containerdImporter) Import(ctx context.Context, open func() (io.ReadCloser, error)) error {
+func (containerdImporter) Ref(pinned string) string { return pinned }
+
+func (i containerdImporter) Import(ctx context.Context, ref string, images Builder, _ io.Writer) error {
 	cli, ctx, err := i.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer cli.Close()
-	tar, err := open()
+	tar, err := images.Save(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -166,13 +168,15 @@ func (i kindImporter) Has(ctx context.Context, ref string) (bool, error) {
 	return true, nil
 }
 
-func (i kindImporter) Import(ctx context.Context, open func() (io.ReadCloser, error)) error {
+func (kindImporter) Ref(pinned string) string { return pinned }
+
+func (i kindImporter) Import(ctx context.Context, ref string, images Builder, _ io.Writer) error {
 	nodes, err := i.nodes(ctx)
 	if err != nil {
 		return err
 	}
 	for _, n := range nodes {
-		tar, err := open()
+		tar, err := images.Save(ctx, ref)
 		if err != nil {
 			return err
 		}
@@ -187,6 +191,45 @@ func (i kindImporter) Import(ctx context.Context, open func() (io.ReadCloser, er
 		}
 	}
 	return nil
+}
+
+// registryImporter pushes images to a registry the cluster pulls from,
+// under a prefix: web:loop-ID is pushed as HOST/PREFIX/web:loop-ID.
+type registryImporter struct {
+	repo string // HOST[:PORT]/PREFIX, or HOST[:PORT]
+}
+
+func newRegistryImporter(repo string) (registryImporter, error) {
+	repo = strings.TrimSuffix(repo, "/")
+	named, err := reference.ParseNormalizedNamed(repo)
+	if err != nil || reference.Domain(named) == "docker.io" && !strings.HasPrefix(repo, "docker.io/") {
+		return registryImporter{}, fmt.Errorf("image_import %q: want registry://HOST[:PORT]/PREFIX, e.g. registry://localhost:5000/dev", "registry://"+repo)
+	}
+	return registryImporter{repo: named.Name()}, nil
+}
+
+func (i registryImporter) String() string { return "registry " + i.repo }
+
+// Ref is pinned under the registry's prefix (its own domain dropped).
+func (i registryImporter) Ref(pinned string) string {
+	named, err := reference.ParseNormalizedNamed(pinned)
+	if err != nil {
+		return i.repo + "/" + pinned
+	}
+	ref := i.repo + "/" + strings.TrimPrefix(reference.Path(named), "library/")
+	if t, ok := named.(reference.Tagged); ok {
+		ref += ":" + t.Tag()
+	}
+	return ref
+}
+
+// Has is false: a push of layers the registry has already sends only
+// the manifest, and a runtime pushes each reference once.
+func (registryImporter) Has(context.Context, string) (bool, error) { return false, nil }
+
+func (i registryImporter) Import(ctx context.Context, ref string, images Builder, out io.Writer) error {
+	_, err := images.Push(ctx, ref, out)
+	return err
 }
 
 // cmdErr adds a failed command's stderr to its error.

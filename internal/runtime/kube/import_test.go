@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,9 +17,27 @@ import (
 
 	"github.com/loopdev/loop/internal/kube"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/output"
+	"github.com/loopdev/loop/internal/registrytest"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/docker"
 )
+
+func TestRegistryImporter_Ref(t *testing.T) {
+	imp, err := newRegistryImporter("localhost:5000/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pinned, want := range map[string]string{
+		"web:loop-0123":              "localhost:5000/dev/web:loop-0123",
+		"loop/my-app:loop-0123":      "localhost:5000/dev/loop/my-app:loop-0123",
+		"ghcr.io/acme/api:loop-0123": "localhost:5000/dev/acme/api:loop-0123",
+	} {
+		if got := imp.Ref(pinned); got != want {
+			t.Errorf("Ref(%s) = %s, want %s", pinned, got, want)
+		}
+	}
+}
 
 func TestImporterFor(t *testing.T) {
 	tests := []struct {
@@ -28,7 +47,9 @@ func TestImporterFor(t *testing.T) {
 		{"loop-test", "containerd:///run/c.sock", "", "containerd /run/c.sock", ""},
 		{"kind-dev", "", "", "kind cluster dev", ""},
 		{"loop-test", "", ContainerdEnv + "=/run/x.sock", "containerd /run/x.sock", ""},
-		{"loop-test", "registry://localhost:5000/dev", "", "", "not supported"},
+		{"loop-test", "registry://localhost:5000/dev", "", "registry localhost:5000/dev", ""},
+		{"kind-dev", "registry://reg.example.com:5000/team/dev/", "", "registry reg.example.com:5000/team/dev", ""},
+		{"loop-test", "registry://dev", "", "", "want registry://HOST[:PORT]/PREFIX"},
 		{"loop-test", "ftp://x", "", "", "want containerd://SOCKET"},
 	}
 	for _, tt := range tests {
@@ -101,9 +122,44 @@ type countingImporter struct {
 	imports int
 }
 
-func (c *countingImporter) Import(ctx context.Context, open func() (io.ReadCloser, error)) error {
+func (c *countingImporter) Import(ctx context.Context, ref string, images Builder, out io.Writer) error {
 	c.imports++
-	return c.importer.Import(ctx, open)
+	return c.importer.Import(ctx, ref, images, out)
+}
+
+// TestPin_Registry: with image_import registry://HOST/PREFIX the image is
+// pushed to that registry under the prefix, and its pinned reference is
+// the registry's.
+func TestPin_Registry(t *testing.T) {
+	dr := docker.New(nil, t.TempDir())
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if err := dr.Ping(ctx); err != nil {
+		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	reg := registrytest.Start(t)
+	imp, err := importerFor(&kube.Client{Context: "loop-test"}, &model.Cluster{ImageImport: "registry://" + reg.Addr + "/dev/"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := serverContext(t)
+	var out output.Buffer
+	d := &deploy{r: &Runtime{Images: dr.Images()}, spec: runtime.Spec{Project: "kubetest", Stdout: &out}, imp: imp}
+	b, err := d.image(ctx, &model.Image{Name: "loop-kubetest-server", Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	repo, tag, _ := strings.Cut(strings.TrimPrefix(b.Ref, reg.Addr+"/"), ":")
+	if repo != "dev/loop-kubetest-server" || !strings.HasPrefix(tag, "loop-") {
+		t.Fatalf("pinned ref = %q, want %s/dev/loop-kubetest-server:loop-<id>", b.Ref, reg.Addr)
+	}
+	if reg.Manifest(t, repo, tag) == "" {
+		t.Errorf("the registry has no %s:%s after the pin\n%s", repo, tag, out.String())
+	}
+	exec.Command("docker", "rmi", b.Ref).Run() // the tag only: the image stays for the other tests
 }
 
 // removeNamespace deletes the images of ns and ns itself.

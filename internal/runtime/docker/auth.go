@@ -1,4 +1,4 @@
-package ship
+package docker
 
 import (
 	"bytes"
@@ -21,10 +21,10 @@ import (
 // dockerHubAuthKey is how the Docker config names Docker Hub.
 const dockerHubAuthKey = "https://index.docker.io/v1/"
 
-// registryOf returns the registry host of a repository
+// RegistryOf returns the registry host of a repository
 // ("registry.example.com/team/api" -> "registry.example.com",
 // "team/api" -> "docker.io").
-func registryOf(repository string) (string, error) {
+func RegistryOf(repository string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(repository)
 	if err != nil {
 		return "", fmt.Errorf("repository %q: %w", repository, err)

@@ -1,4 +1,4 @@
-package ship
+package docker
 
 import (
 	"context"
@@ -20,6 +20,22 @@ type pusher interface {
 }
 
 var _ pusher = (*client.Client)(nil)
+
+// Push pushes ref (repository:tag) with the credentials `docker login`
+// stored for its registry and returns the manifest digest the registry
+// stored. Progress lines go to out, notes on the credentials to notes
+// (either may be nil).
+func Push(ctx context.Context, cli pusher, ref string, out io.Writer, notes func(string)) (string, error) {
+	host, err := RegistryOf(ref)
+	if err != nil {
+		return "", fmt.Errorf("push %s: %w", ref, err)
+	}
+	auth, err := credentials{Notes: notes}.lookup(ctx, host)
+	if err != nil {
+		return "", fmt.Errorf("push %s: %w", ref, err)
+	}
+	return push(ctx, cli, ref, host, auth, out)
+}
 
 // push pushes ref (repository:tag) with auth and returns the manifest
 // digest the registry stored. Progress lines go to out.
