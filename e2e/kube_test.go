@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -212,7 +213,7 @@ spec:
 // TestKube_RegistryImport: with image_import="registry://HOST/PREFIX" the
 // images (the workload's and loop's supervisor) are pushed to a registry
 // and the cluster pulls them from there; live update works as with an
-// import.
+// import; a route() reaches the pod through its port forward.
 func TestKube_RegistryImport(t *testing.T) {
 	e, c, ns := newKubeEnv(t, "kreg")
 	reg := registrytest.Start(t)
@@ -236,7 +237,8 @@ image("web", context="web")
 k8s_yaml("deploy.yaml")
 k8s_resource("web", port_forwards=["%d:8080"], sync=[sync("web/static", "/srv/static")], on_change=[restart()],
     readiness=http_probe("http://127.0.0.1:%d/static/index.html"))
-`, ns, reg.Addr, port, port))
+route("web", "web:%d")
+`, ns, reg.Addr, port, port, port))
 	e.mustLoop("up", "-d")
 	if r := e.loopFor(6*time.Minute, nil, "wait", "--timeout", "5m"); r.code != 0 {
 		t.Fatalf("loop wait: %s\n%s", r, e.loop("logs", "--tail", "100"))
@@ -262,6 +264,18 @@ k8s_resource("web", port_forwards=["%d:8080"], sync=[sync("web/static", "/srv/st
 	e.write("web/static/index.html", "v2\n")
 	if !poll(2*time.Minute, func() bool { s, _ := getPath(port, "/static/index.html"); return s == "v2\n" }) {
 		t.Fatalf("the edit never reached the pod\n%s", e.loop("logs", "web", "--tail", "50"))
+	}
+	gw := e.gatewayPort()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/static/index.html", gw), nil)
+	req.Host = fmt.Sprintf("web.localhost:%d", gw)
+	if resp, err := forwardClient.Do(req); err != nil {
+		t.Errorf("GET web.localhost through the gateway: %v", err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "v2\n" {
+			t.Errorf("GET web.localhost through the gateway: %d %q, want 200 v2", resp.StatusCode, b)
+		}
 	}
 	e.mustLoop("down")
 }
