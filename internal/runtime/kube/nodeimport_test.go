@@ -27,8 +27,10 @@ import (
 // and a k3d cluster the way loopd does for a kind-NAME or k3d-NAME
 // context. The nodes are stand-ins: containers labelled as kind and k3d
 // label theirs, each running a real containerd (this host's) that
-// `docker exec NODE ctr` reaches at its default socket. The k3d cluster
-// has a server, an agent and a loadbalancer, which must be left alone.
+// `docker exec NODE ctr` reaches at its default socket. The kind cluster
+// has a control-plane node and an (HA cluster's) external-load-balancer,
+// the k3d cluster a server, an agent and a loadbalancer: the load
+// balancers must be left alone.
 func TestNodeImport(t *testing.T) {
 	dr := docker.New(nil, t.TempDir())
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -57,11 +59,12 @@ func TestNodeImport(t *testing.T) {
 	name := "loopni-" + strconv.Itoa(os.Getpid())
 	type container struct{ name, cluster, label, role string } // label: the cluster label, then role label=role
 	kindNode := container{name + "-control-plane", name, "io.x-k8s.kind.cluster", "io.x-k8s.kind.role=control-plane"}
+	kindLB := container{name + "-external-load-balancer", name, "io.x-k8s.kind.cluster", "io.x-k8s.kind.role=external-load-balancer"}
 	k3dServer := container{"k3d-" + name + "-server-0", name, "k3d.cluster", "k3d.role=server"}
 	k3dAgent := container{"k3d-" + name + "-agent-0", name, "k3d.cluster", "k3d.role=agent"}
 	k3dLB := container{"k3d-" + name + "-serverlb", name, "k3d.cluster", "k3d.role=loadbalancer"}
 	lonelyLB := container{"k3d-" + name + "-lb-serverlb", name + "-lb", "k3d.cluster", "k3d.role=loadbalancer"} // a cluster of no node
-	containers := []container{kindNode, k3dServer, k3dAgent, k3dLB, lonelyLB}
+	containers := []container{kindNode, kindLB, k3dServer, k3dAgent, k3dLB, lonelyLB}
 	var wg sync.WaitGroup
 	errs := make([]error, len(containers))
 	for i, c := range containers {
@@ -81,7 +84,7 @@ func TestNodeImport(t *testing.T) {
 		context     string
 		nodes, left []container
 	}{
-		{"kind-" + name, []container{kindNode}, nil},
+		{"kind-" + name, []container{kindNode}, []container{kindLB}},
 		{"k3d-" + name, []container{k3dServer, k3dAgent}, []container{k3dLB}},
 	} {
 		t.Run(strings.SplitN(tt.context, "-", 2)[0], func(t *testing.T) {
