@@ -55,7 +55,7 @@ var kubernetesBuiltin = &builtin{
 		{"context", `""`, "kubeconfig context; `\"\"`: the current context"},
 		{"namespace", `""`, "namespace of objects that name none; `\"\"`: the context's namespace, else `default`"},
 		{"allow_contexts", "[]", "contexts that are not local clusters but may be applied to (a typo must never deploy to production)"},
-		{"image_import", `""`, "how built images reach the cluster: `\"\"` detects (a kind node, else the containerd socket in `LOOP_K8S_CONTAINERD`), `\"containerd://SOCKET\"` imports into that containerd; `\"registry://HOST/PREFIX\"` pushes to that registry (with `docker login`'s credentials), which the cluster pulls from"},
+		{"image_import", `""`, "how built images reach the cluster: `\"\"` detects (the node containers of a kind or k3d cluster, for a `kind-*` or `k3d-*` context, else the containerd socket in `LOOP_K8S_CONTAINERD`), `\"containerd://SOCKET\"` imports into that containerd; `\"registry://HOST/PREFIX\"` pushes to that registry (with `docker login`'s credentials), which the cluster pulls from"},
 	},
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,12 +25,13 @@ import (
 const criNamespace = "k8s.io"
 
 // ContainerdEnv names the containerd socket of the cluster's node when
-// kubernetes(image_import=...) says nothing and the cluster is not kind.
+// kubernetes(image_import=...) says nothing and the cluster is not a
+// kind or k3d one.
 const ContainerdEnv = "LOOP_K8S_CONTAINERD"
 
 // importerFor says how images reach c's nodes: cluster.ImageImport, else
-// a kind cluster's node containers, else $LOOP_K8S_CONTAINERD (env, then
-// loopd's environment).
+// the node containers of a kind or k3d cluster (context kind-NAME or
+// k3d-NAME), else $LOOP_K8S_CONTAINERD (env, then loopd's environment).
 func importerFor(c *kube.Client, cluster *model.Cluster, env []string) (importer, error) {
 	how := ""
 	if cluster != nil {
@@ -43,13 +45,13 @@ func importerFor(c *kube.Client, cluster *model.Cluster, env []string) (importer
 	case how != "":
 		return nil, fmt.Errorf("image_import %q: want containerd://SOCKET, registry://HOST/PREFIX or \"\" (detect)", how)
 	}
-	if name, ok := strings.CutPrefix(c.Context, "kind-"); ok {
-		return kindImporter{cluster: name}, nil
+	if imp, ok := nodeImporterFor(c.Context); ok {
+		return imp, nil
 	}
 	if addr := lookupEnv(env, ContainerdEnv); addr != "" {
 		return containerdImporter{addr: strings.TrimPrefix(addr, "containerd://")}, nil
 	}
-	return nil, fmt.Errorf("cannot tell how images reach the nodes of cluster %s: set kubernetes(image_import=\"containerd://SOCKET\") to the node's containerd socket, or %s", c.Context, ContainerdEnv)
+	return nil, fmt.Errorf("cannot tell how images reach the nodes of cluster %s (not a kind-NAME or k3d-NAME context): set kubernetes(image_import=\"containerd://SOCKET\") to the node's containerd socket, or %s", c.Context, ContainerdEnv)
 }
 
 func lookupEnv(env []string, key string) string {
@@ -133,25 +135,78 @@ func normalized(ref string) string {
 	return n.String()
 }
 
-// kindImporter imports into every node container of a kind cluster
-// (`docker exec NODE ctr -n k8s.io images import -`).
-type kindImporter struct{ cluster string }
+// nodeClusters are the local cluster tools whose nodes are Docker
+// containers, each running the containerd the kubelet uses.
+var nodeClusters = []nodeCluster{
+	// kind's nodes: NAME-control-plane, NAME-worker...; an HA cluster's
+	// external-load-balancer runs no containerd.
+	{tool: "kind", label: "io.x-k8s.kind.cluster", roleLabel: "io.x-k8s.kind.role", roles: []string{"control-plane", "worker"},
+		start: "start its node containers (`docker start %[1]s-control-plane`) or recreate it (`kind create cluster --name %[1]s`)"},
+	// k3d's nodes: k3d-NAME-server-0, k3d-NAME-agent-0...; its
+	// loadbalancer (k3d-NAME-serverlb) and registry containers are no nodes.
+	{tool: "k3d", label: "k3d.cluster", roleLabel: "k3d.role", roles: []string{"server", "agent"},
+		start: "start it (`k3d cluster start %s`)"},
+}
 
-func (i kindImporter) String() string { return "kind cluster " + i.cluster }
+// nodeCluster is how one tool marks its node containers.
+type nodeCluster struct {
+	tool      string   // the context is TOOL-NAME
+	label     string   // every container of cluster NAME has label=NAME
+	roleLabel string   // ... and roleLabel=ROLE
+	roles     []string // the ROLEs that are Kubernetes nodes
+	start     string   // what to do when none runs (%[1]s: the cluster's name)
+}
 
-func (i kindImporter) nodes(ctx context.Context) ([]string, error) {
-	out, err := exec.CommandContext(ctx, "docker", "ps", "--filter", "label=io.x-k8s.kind.cluster="+i.cluster, "--format", "{{.Names}}").Output()
-	if err != nil {
-		return nil, fmt.Errorf("list the nodes of kind cluster %s: %w", i.cluster, cmdErr(err))
+// nodeImporterFor is the importer for context's cluster when its name
+// says a tool of nodeClusters made it.
+func nodeImporterFor(context string) (nodeImporter, bool) {
+	for _, nc := range nodeClusters {
+		if name, ok := strings.CutPrefix(context, nc.tool+"-"); ok && name != "" {
+			return nodeImporter{nodeCluster: nc, cluster: name}, true
+		}
 	}
-	nodes := strings.Fields(string(out))
+	return nodeImporter{}, false
+}
+
+// nodeImporter imports into every node container of a kind or k3d
+// cluster: `docker exec -i NODE ctr -n k8s.io images import --digests -`.
+type nodeImporter struct {
+	nodeCluster
+	cluster string
+}
+
+func (i nodeImporter) String() string { return i.tool + " cluster " + i.cluster }
+
+// nodes are the names of the cluster's running node containers.
+func (i nodeImporter) nodes(ctx context.Context) ([]string, error) {
+	filter := "label=" + i.label + "=" + i.cluster
+	out, err := exec.CommandContext(ctx, "docker", "ps", "--filter", filter, "--format", `{{.Names}}\t{{.Label "`+i.roleLabel+`"}}`).Output()
+	if err != nil {
+		return nil, fmt.Errorf("list the nodes of %s: docker ps --filter %s: %w", i, filter, cmdErr(err))
+	}
+	var nodes, others []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		name, role, _ := strings.Cut(line, "\t")
+		switch {
+		case name == "":
+		case slices.Contains(i.roles, role):
+			nodes = append(nodes, name)
+		default:
+			others = append(others, fmt.Sprintf("%s (%s=%s)", name, i.roleLabel, role))
+		}
+	}
 	if len(nodes) == 0 {
-		return nil, fmt.Errorf("kind cluster %s has no running node containers (docker ps --filter label=io.x-k8s.kind.cluster=%s)", i.cluster, i.cluster)
+		found := "finds no running container"
+		if len(others) > 0 {
+			found = "finds no node (" + i.roleLabel + "=" + strings.Join(i.roles, " or ") + "), only " + strings.Join(others, ", ")
+		}
+		return nil, fmt.Errorf("%s has no running node containers: `docker ps --filter %s` %s; %s, or, if context %s-%s is no %s cluster on this Docker, set kubernetes(image_import=...)",
+			i, filter, found, fmt.Sprintf(i.start, i.cluster), i.tool, i.cluster, i.tool)
 	}
 	return nodes, nil
 }
 
-func (i kindImporter) Has(ctx context.Context, ref string) (bool, error) {
+func (i nodeImporter) Has(ctx context.Context, ref string) (bool, error) {
 	nodes, err := i.nodes(ctx)
 	if err != nil {
 		return false, err
@@ -159,7 +214,7 @@ func (i kindImporter) Has(ctx context.Context, ref string) (bool, error) {
 	for _, n := range nodes {
 		out, err := exec.CommandContext(ctx, "docker", "exec", n, "ctr", "-n", criNamespace, "images", "ls", "-q", "name=="+normalized(ref)).Output()
 		if err != nil {
-			return false, fmt.Errorf("list images on node %s: %w", n, cmdErr(err))
+			return false, fmt.Errorf("list images on node %s of %s: %w", n, i, cmdErr(err))
 		}
 		if strings.TrimSpace(string(out)) == "" {
 			return false, nil
@@ -168,9 +223,9 @@ func (i kindImporter) Has(ctx context.Context, ref string) (bool, error) {
 	return true, nil
 }
 
-func (kindImporter) Ref(pinned string) string { return pinned }
+func (nodeImporter) Ref(pinned string) string { return pinned }
 
-func (i kindImporter) Import(ctx context.Context, ref string, images Builder, _ io.Writer) error {
+func (i nodeImporter) Import(ctx context.Context, ref string, images Builder, _ io.Writer) error {
 	nodes, err := i.nodes(ctx)
 	if err != nil {
 		return err
@@ -187,7 +242,7 @@ func (i kindImporter) Import(ctx context.Context, ref string, images Builder, _ 
 		err = cmd.Run()
 		tar.Close()
 		if err != nil {
-			return fmt.Errorf("import on node %s: %w: %s", n, err, strings.TrimSpace(stderr.String()))
+			return fmt.Errorf("import %s on node %s of %s: %w: %s", ref, n, i, err, strings.TrimSpace(stderr.String()))
 		}
 	}
 	return nil

@@ -46,6 +46,10 @@ func TestImporterFor(t *testing.T) {
 	}{
 		{"loop-test", "containerd:///run/c.sock", "", "containerd /run/c.sock", ""},
 		{"kind-dev", "", "", "kind cluster dev", ""},
+		{"k3d-dev", "", "", "k3d cluster dev", ""},
+		{"k3d-dev", "", ContainerdEnv + "=/run/x.sock", "k3d cluster dev", ""},
+		{"k3d-dev", "containerd:///run/c.sock", "", "containerd /run/c.sock", ""},
+		{"k3d-", "", ContainerdEnv + "=/run/x.sock", "containerd /run/x.sock", ""},
 		{"loop-test", "", ContainerdEnv + "=/run/x.sock", "containerd /run/x.sock", ""},
 		{"loop-test", "registry://localhost:5000/dev", "", "registry localhost:5000/dev", ""},
 		{"kind-dev", "registry://reg.example.com:5000/team/dev/", "", "registry reg.example.com:5000/team/dev", ""},
