@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -474,20 +475,28 @@ func benchKube(ctx context.Context, cfg config, bins *binaries, kb *kubeBench, d
 				}
 			case "lbf3":
 				check = func() error {
-					pods, err := kb.webPods(ctx, ns)
-					if err != nil {
-						return err
-					}
-					for _, p := range pods {
-						if p.UID == uid {
-							return fmt.Errorf("pod %s still there: the edit did not roll out", uid)
+					// The new pod answers through the forward as soon as it
+					// is ready; the Deployment deletes the old one a moment
+					// later.
+					end := time.Now().Add(time.Minute)
+					for {
+						pods, err := kb.webPods(ctx, ns)
+						if err != nil {
+							return err
 						}
+						old := slices.ContainsFunc(pods, func(p corev1.Pod) bool { return p.UID == uid })
+						if !old {
+							if len(pods) > 0 {
+								uid = pods[0].UID
+							}
+							rollouts++
+							return nil
+						}
+						if time.Now().After(end) {
+							return fmt.Errorf("pod %s still there a minute after the new content answered: the edit did not roll out", uid)
+						}
+						time.Sleep(100 * time.Millisecond)
 					}
-					if len(pods) > 0 {
-						uid = pods[0].UID
-					}
-					rollouts++
-					return nil
 				}
 			}
 			samples, timeouts, err := kubeEdits(ctx, n, addr, initial, r.timeout, lp.loopd.done, save, check)

@@ -151,7 +151,7 @@ func (f *Forwarder) handle(ctx context.Context, conn net.Conn) {
 	in := newLocal(conn)
 	defer close(in.done)
 	var since time.Time // of the first failed attempt
-	backoff := 50 * time.Millisecond
+	backoff := 10 * time.Millisecond
 	for {
 		pod, err := f.readyPod(ctx)
 		if err != nil {
@@ -192,7 +192,7 @@ func (f *Forwarder) handle(ctx context.Context, conn net.Conn) {
 		case <-ctx.Done():
 			return
 		}
-		backoff = min(2*backoff, 500*time.Millisecond)
+		backoff = min(2*backoff, 100*time.Millisecond)
 	}
 }
 

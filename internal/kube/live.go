@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,6 +37,7 @@ type Live struct {
 
 	mu      sync.Mutex
 	ch      *recv.Channel // guarded by mu: the channel into chPod
+	helpers atomic.Int64  // supervisor subcommands exec'd (tests)
 	chPod   string        // guarded by mu
 	owner   [2]int        // guarded by mu: uid, gid in ownerOf
 	ownerOf string        // guarded by mu: the pod owner was read from
@@ -81,9 +83,15 @@ func (l *Live) Exec(ctx context.Context, argv []string, user, dir string, stdout
 	return l.client.Exec(ctx, ExecOptions{Namespace: l.namespace, Pod: pod, Container: l.container, Argv: argv, Stdout: stdout, Stderr: stderr})
 }
 
-// Signal sends sig to the container's PID 1, the supervisor.
+// Signal sends sig to the container's PID 1, the supervisor: through the
+// sync channel (a frame on an open stream), else with an exec of
+// `__signal` (hundreds of milliseconds: a new process in the container).
 func (l *Live) Signal(ctx context.Context, sig syscall.Signal) error {
-	_, err := l.helper(ctx, supervise.CmdSignal, strconv.Itoa(int(sig)))
+	err := liveTarget{l}.do(ctx, func(c *recv.Conn) error { return c.Signal(ctx, sig) })
+	if err == nil || !recv.Retryable(ctx, err) {
+		return err
+	}
+	_, err = l.helper(ctx, supervise.CmdSignal, strconv.Itoa(int(sig)))
 	return err
 }
 
@@ -124,6 +132,7 @@ func (l *Live) helper(ctx context.Context, args ...string) (string, error) {
 	}
 	var stdout, stderr bytes.Buffer
 	argv := append([]string{liveupdate.Supervisor}, args...)
+	l.helpers.Add(1)
 	code, err := l.client.Exec(ctx, ExecOptions{Namespace: l.namespace, Pod: pod, Container: l.container, Argv: argv, Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		return "", err

@@ -84,8 +84,12 @@ func TestLive(t *testing.T) {
 		t.Errorf("Exec in /app = %d, %v, %q; want 0, nil, /app a.txt", code, err, out.String())
 	}
 
+	execs := live.HelperExecs()
 	if err := live.Signal(ctx, supervise.SigRestart); err != nil {
 		t.Fatalf("Signal: %v", err)
+	}
+	if n := live.HelperExecs() - execs; n != 0 {
+		t.Errorf("Signal ran %d execs; want the signal sent on the open sync channel", n)
 	}
 	logs := func() (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/supervise"
@@ -211,6 +212,20 @@ func (c *Conn) Remove(ctx context.Context, paths []string) error {
 	c.w.WriteByte(supervise.FrameDelete)
 	c.w.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
 	c.w.WriteString(body)
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	return c.ack(ctx)
+}
+
+// Signal sends a signal frame (sig to the container's PID 1, the
+// supervisor) and waits for the ack.
+func (c *Conn) Signal(ctx context.Context, sig syscall.Signal) error {
+	if sig <= 0 || sig > 64 {
+		return &SrcError{fmt.Errorf("signal %d: not a signal", sig)}
+	}
+	defer context.AfterFunc(ctx, c.abort)()
+	c.w.Write([]byte{supervise.FrameSignal, byte(sig)})
 	if err := c.w.Flush(); err != nil {
 		return err
 	}

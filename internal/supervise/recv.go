@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 )
 
 // Frame types of `__recv`.
 const (
 	FrameTar    = 'T' // chunks of a tar stream, extracted at the root
 	FrameDelete = 'D' // newline-separated absolute paths to remove
+	FrameSignal = 'S' // one byte, a signal number, sent to PID 1 (the supervisor)
 )
 
 // maxDeleteFrame bounds the body of a 'D' frame.
@@ -32,6 +34,8 @@ var errFraming = errors.New("malformed frame")
 //	'T' chunks: ([uint32 big-endian length][bytes])*, then a zero length;
 //	    the concatenated bytes are a tar stream extracted at "/"
 //	'D' [uint32 big-endian length][absolute paths, newline-separated]
+//	'S' [signal number, one byte]: sent to PID 1, the supervisor (a
+//	    restart in place costs a frame, not an exec)
 //
 // A sender that cannot finish a frame closes stdin instead; the receiver
 // then exits (what it extracted so far stays).
@@ -46,17 +50,18 @@ func recvMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer root.Close()
-	if err := serveFrames(root, stdin, stdout); err != nil {
+	if err := serveFrames(root, stdin, stdout, signalSupervisor); err != nil {
 		fmt.Fprintf(stderr, "loop __recv: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// serveFrames answers every frame of in on out until in ends. It returns
-// nil at a clean EOF (between frames), and an error when the stream is
-// malformed or cut in a frame, or a reply cannot be written.
-func serveFrames(root *tree, in io.Reader, out io.Writer) error {
+// serveFrames answers every frame of in on out until in ends; signal
+// sends a signal frame's signal. It returns nil at a clean EOF (between
+// frames), and an error when the stream is malformed or cut in a frame, or
+// a reply cannot be written.
+func serveFrames(root *tree, in io.Reader, out io.Writer, signal func(syscall.Signal) error) error {
 	br := bufio.NewReaderSize(in, 64<<10)
 	for {
 		typ, err := br.ReadByte()
@@ -92,6 +97,14 @@ func serveFrames(root *tree, in io.Reader, out io.Writer) error {
 				return fmt.Errorf("delete frame: %w", errFraming)
 			}
 			errs = root.RemovePaths(deleteLines(string(body)))
+		case FrameSignal:
+			sig, err := br.ReadByte()
+			if err != nil {
+				return fmt.Errorf("signal frame: %w", errFraming)
+			}
+			if err := signal(syscall.Signal(sig)); err != nil {
+				errs = []error{err}
+			}
 		default:
 			return fmt.Errorf("frame type %q: %w", typ, errFraming)
 		}
@@ -99,6 +112,18 @@ func serveFrames(root *tree, in io.Reader, out io.Writer) error {
 			return fmt.Errorf("reply: %w", err)
 		}
 	}
+}
+
+// signalSupervisor sends sig to PID 1; 0 and numbers past the real-time
+// signals are refused.
+func signalSupervisor(sig syscall.Signal) error {
+	if sig <= 0 || sig > 64 {
+		return fmt.Errorf("signal %d: not a signal", sig)
+	}
+	if err := syscall.Kill(1, sig); err != nil {
+		return fmt.Errorf("signal %d to pid 1: %w", sig, err)
+	}
+	return nil
 }
 
 func deleteLines(body string) []string {

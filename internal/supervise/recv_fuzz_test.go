@@ -45,7 +45,7 @@ func FuzzRecv(f *testing.F) {
 		}
 		defer tr.Close()
 		var out bytes.Buffer
-		err = serveFrames(tr, bytes.NewReader(in), &out)
+		err = serveFrames(tr, bytes.NewReader(in), &out, noSignal)
 		if err != nil && !errors.Is(err, errFraming) {
 			t.Errorf("serveFrames: %v, want nil or a framing error", err)
 		}

@@ -67,6 +67,46 @@ func deleteFrame(paths ...string) []byte {
 	return append(b, body...)
 }
 
+// noSignal is the signal sender of tests that must signal nothing (PID 1
+// of a test is the machine's init).
+func noSignal(syscall.Signal) error { return errors.New("no signals in tests") }
+
+// TestServeFrames_Signal: a signal frame is answered ok once the signal
+// is sent, err with why when it cannot be, and the stream goes on.
+func TestServeFrames_Signal(t *testing.T) {
+	tr, err := openTree(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var sent []syscall.Signal
+	signal := func(sig syscall.Signal) error {
+		if sig == syscall.SIGKILL {
+			return errors.New("refused")
+		}
+		sent = append(sent, sig)
+		return nil
+	}
+	var out bytes.Buffer
+	in := []byte{FrameSignal, byte(SigRestart), FrameSignal, byte(syscall.SIGKILL), FrameSignal, byte(syscall.SIGTERM)}
+	if err := serveFrames(tr, bytes.NewReader(in), &out, signal); err != nil {
+		t.Fatalf("serveFrames: %v", err)
+	}
+	if got := out.String(); got != "ok\nerr refused\nok\n" {
+		t.Errorf("replies %q, want ok, err refused, ok", got)
+	}
+	if len(sent) != 2 || sent[0] != SigRestart || sent[1] != syscall.SIGTERM {
+		t.Errorf("sent %v, want [%d %d]", sent, SigRestart, syscall.SIGTERM)
+	}
+	// A cut frame is a framing error; a zero signal is refused.
+	if err := serveFrames(tr, bytes.NewReader([]byte{FrameSignal}), &out, signal); !errors.Is(err, errFraming) {
+		t.Errorf("a cut signal frame: %v, want a framing error", err)
+	}
+	if err := signalSupervisor(0); err == nil {
+		t.Error("signalSupervisor(0) = nil, want an error")
+	}
+}
+
 // serve runs the receiver on a temp root over frames and returns its reply
 // lines.
 func serve(t *testing.T, root string, frames ...[]byte) ([]string, error) {
@@ -77,7 +117,7 @@ func serve(t *testing.T, root string, frames ...[]byte) ([]string, error) {
 	}
 	defer tr.Close()
 	var out bytes.Buffer
-	err = serveFrames(tr, bytes.NewReader(bytes.Join(frames, nil)), &out)
+	err = serveFrames(tr, bytes.NewReader(bytes.Join(frames, nil)), &out, noSignal)
 	return strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"), err
 }
 
