@@ -19,7 +19,7 @@ import (
 // loopbench-lbf4-<run id>:0 in its own namespace; each edit writes
 // site/index.html in the build context, then runs `docker build`, `docker
 // save | ctr images import -`, `kubectl set image` and `kubectl rollout
-// status`, all timed, and polls GET / through a port forward (loop's
+// status`, all timed, while it polls GET / through a port forward (loop's
 // forwarder, in the bench: kubectl port-forward dies with its pod) until
 // the new content answers. Also returned: the build + import and the set
 // image -> rolled out parts.
@@ -82,21 +82,45 @@ func (kb *kubeBench) manual(ctx context.Context, n int, dir string) (samples, bu
 	go func() { fw.Run(fctx); close(done) }()
 	defer func() { stop(); <-done }()
 	file := filepath.Join(web, "site", "index.html")
+	// The script runs while the GET poll does, as loop's rows do (the
+	// poll's streams through the API server cost CPU on this machine):
+	// check waits for it and keeps its parts.
+	type pushed struct {
+		build, roll time.Duration
+		err         error
+	}
+	var running chan pushed
+	var edit int
 	samples, timeouts, err = kubeEdits(ctx, n, fw.Addr().String(), equals(content), kubeBuildTimeout, nil,
 		func(ctx context.Context, i int) (func(string) bool, error) {
+			if running != nil { // the previous edit timed out: let its script end
+				<-running
+			}
 			c := newContent(i)
 			if err := writeInPlace(file, c); err != nil {
 				return nil, err
 			}
-			b, r, err := push(ctx, i)
-			if err != nil {
-				return nil, err
-			}
-			if i > warmups {
-				build, roll = append(build, b), append(roll, r)
-			}
+			edit, running = i, make(chan pushed, 1)
+			go func(done chan<- pushed) {
+				b, r, err := push(ctx, i)
+				done <- pushed{b, r, err}
+			}(running)
 			return equals(c), nil
-		}, nil)
+		},
+		func() error {
+			p := <-running
+			running = nil
+			if p.err != nil {
+				return p.err
+			}
+			if edit > warmups {
+				build, roll = append(build, p.build), append(roll, p.roll)
+			}
+			return nil
+		})
+	if running != nil {
+		<-running
+	}
 	return samples, build, roll, timeouts, err
 }
 
