@@ -1,3 +1,5 @@
+//go:build linux
+
 package containerd
 
 // A container's network lifetime is its task's. Its network namespace is

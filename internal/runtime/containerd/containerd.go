@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package containerd runs container resources directly on containerd, for
 // images that are already in its image store (no Docker engine needed).
 //

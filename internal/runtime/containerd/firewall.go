@@ -1,3 +1,5 @@
+//go:build linux
+
 package containerd
 
 // The firewall plugin's isolation rules for a bridge, which the plugin

@@ -1,3 +1,5 @@
+//go:build linux
+
 package containerd
 
 // Name resolution, as nerdctl does it: every container has an /etc/hosts

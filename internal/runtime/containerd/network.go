@@ -1,3 +1,5 @@
+//go:build linux
+
 package containerd
 
 // Each project's containers share a CNI bridge network of their own, made

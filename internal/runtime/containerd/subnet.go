@@ -1,3 +1,5 @@
+//go:build linux
+
 package containerd
 
 // Choosing a project network's subnet: the first free /24 from 10.4.1.0/24

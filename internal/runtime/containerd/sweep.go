@@ -1,3 +1,5 @@
+//go:build linux
+
 package containerd
 
 // `loop down` and daemon stop end with a sweep (the daemon finds Sweep by

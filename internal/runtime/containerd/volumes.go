@@ -1,3 +1,5 @@
+//go:build linux
+
 package containerd
 
 // Named volumes. containerd has none of its own, so they live where nerdctl
