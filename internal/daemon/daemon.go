@@ -44,22 +44,6 @@ import (
 	"github.com/loopdev/loop/internal/store"
 )
 
-// Home returns the state root: $LOOP_HOME, else $XDG_STATE_HOME/loop,
-// else ~/.local/state/loop.
-func Home() string {
-	if h := os.Getenv("LOOP_HOME"); h != "" {
-		return h
-	}
-	if x := os.Getenv("XDG_STATE_HOME"); x != "" {
-		return filepath.Join(x, "loop")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = os.TempDir()
-	}
-	return filepath.Join(home, ".local", "state", "loop")
-}
-
 // logDir is where a project's logs persist: keyed by its Loopfile's path,
 // so two projects whose directories share a name never share logs, and a
 // project finds its own after a daemon restart whatever name it gets.
@@ -246,10 +230,6 @@ func (d *Daemon) resetSecrets(reaper *process.Reaper) {
 	}
 }
 
-// maxSocketPath is the longest path a Unix socket address holds on Linux
-// (sun_path is 108 bytes with its terminating NUL).
-const maxSocketPath = 107
-
 // containerRuntime picks the runtime for container resources:
 // LOOP_CONTAINER_RUNTIME=containerd selects containerd (images already
 // present there); the default is Docker (any engine the client reaches:
@@ -289,8 +269,8 @@ func selfExe() string {
 // listenUnix takes the socket, refusing when a live daemon holds it and
 // replacing a stale socket file left by a crash.
 func listenUnix(sock string) (net.Listener, error) {
-	if len(sock) > maxSocketPath {
-		return nil, fmt.Errorf("socket path %s is %d bytes, too long for a Unix socket (at most %d): set LOOP_HOME to a shorter directory", sock, len(sock), maxSocketPath)
+	if max := maxSocketPath(goruntime.GOOS); len(sock) > max {
+		return nil, fmt.Errorf("socket path %s is %d bytes, too long for a Unix socket (at most %d): set LOOP_HOME to a shorter directory", sock, len(sock), max)
 	}
 	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
 		c.Close()
