@@ -3,7 +3,10 @@
 // Compose file may use for them (Canonical), and the conversions between
 // names, numbers and syscall.Signal for the supervisor's flag and for
 // messages (Parse, Flag, String). The names are the kernel's, from
-// golang.org/x/sys/unix.
+// golang.org/x/sys/unix on Unix systems; on Windows, which has no signals
+// of its own to send, they are Linux's (table_windows.go), the system of
+// every container a Loopfile's signal reaches, so a Loopfile parses the
+// same everywhere.
 package signame
 
 import (
@@ -11,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Stop are the stop signals a service may use, canonical names.
@@ -42,7 +43,7 @@ func IsStop(name string) bool {
 // (the default) and false for a name not in Stop.
 func StopSignal(name string) (syscall.Signal, bool) {
 	if IsStop(name) {
-		return unix.SignalNum(name), true
+		return signalNum(name), true
 	}
 	return syscall.SIGTERM, false
 }
@@ -56,7 +57,7 @@ func Parse(s string) (syscall.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
 		return syscall.Signal(n), nil
 	}
-	if sig := unix.SignalNum(Canonical(s)); sig != 0 {
+	if sig := signalNum(Canonical(s)); sig != 0 {
 		return sig, nil
 	}
 	return 0, ErrUnknown
@@ -65,7 +66,7 @@ func Parse(s string) (syscall.Signal, error) {
 // Flag is sig as Parse reads it back: "SIGTERM", or the number ("42") of
 // a signal without a name.
 func Flag(sig syscall.Signal) string {
-	if n := unix.SignalName(sig); n != "" {
+	if n := signalName(sig); n != "" {
 		return n
 	}
 	return strconv.Itoa(int(sig))
@@ -73,7 +74,7 @@ func Flag(sig syscall.Signal) string {
 
 // String is sig for a message: "SIGTERM", or "signal 42".
 func String(sig syscall.Signal) string {
-	if n := unix.SignalName(sig); n != "" {
+	if n := signalName(sig); n != "" {
 		return n
 	}
 	return "signal " + strconv.Itoa(int(sig))
