@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // The manual row of section (f): the peers' default image path by hand,

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures loop's inner-loop latencies against the targets
 // in DESIGN.md, and the same save -> restarted -> answering loop for the
 // peers entr, air and Docker Compose watch when they are installed:
@@ -21,6 +23,9 @@
 //
 // Run it from the repository: go run ./bench [-n 50] [-only a,b,c,d,e,f] [-skip-peers].
 // See docs/benchmark.md for what each figure means.
+//
+// It runs on Linux only (build tag): it reads /proc and inotify limits and
+// drives the Linux test cluster.
 package main
 
 import (

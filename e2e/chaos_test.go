@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 // The chaos suite: loopd killed at the worst moments, Docker objects

@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 // `loop down` leaves nothing behind, whatever state a start is in: these

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package e2e tests loop end to end through its real binaries: TestMain
 // builds loop, loopd and a tiny HTTP server (testdata/server) once, and
 // every test drives its own daemon (its own LOOP_HOME) with the CLI or the
@@ -6,6 +8,9 @@
 // Processes are checked through /proc. The sandbox's PID 1 does not reap
 // orphans, so a killed process may stay a zombie: "gone" means no process
 // in that state other than 'Z'.
+//
+// The package is Linux-only (build tag): /proc, process groups with
+// Pdeathsig, Docker, containerd and the test cluster are its ground truth.
 package e2e
 
 import (
