@@ -6,8 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // ErrLimit is wrapped by every error caused by a kernel inotify limit; test
@@ -63,7 +62,8 @@ var readSysctl = func(name string) (int, error) {
 }
 
 // limitError turns err into a *LimitError when it is an inotify limit error
-// (ENOSPC from inotify_add_watch, EMFILE from inotify_init) and returns it
+// (ENOSPC from inotify_add_watch, EMFILE from inotify_init; Linux only: kqueue
+// and ReadDirectoryChangesW have no such limits) and returns it
 // unchanged otherwise. path is the directory being added, "" for init.
 func limitError(err error, path string) error {
 	var le *LimitError
@@ -72,9 +72,9 @@ func limitError(err error, path string) error {
 	}
 	e := &LimitError{Path: path, Err: err, Current: -1}
 	switch {
-	case path != "" && errors.Is(err, unix.ENOSPC):
+	case path != "" && errors.Is(err, syscall.ENOSPC):
 		e.Sysctl, e.Suggest = sysctlWatches, suggestWatches
-	case path == "" && errors.Is(err, unix.EMFILE):
+	case path == "" && errors.Is(err, syscall.EMFILE):
 		e.Sysctl, e.Suggest = sysctlInstances, suggestInstances
 	default:
 		return err

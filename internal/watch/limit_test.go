@@ -7,10 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestLimitError(t *testing.T) {
@@ -32,19 +31,19 @@ func TestLimitError(t *testing.T) {
 		wantLimit bool
 		wantText  []string
 	}{
-		{"watches", unix.ENOSPC, "/p/src", true, []string{
+		{"watches", syscall.ENOSPC, "/p/src", true, []string{
 			"watch /p/src: out of inotify watches",
 			"fs.inotify.max_user_watches = 8192",
 			"sudo sysctl fs.inotify.max_user_watches=524288",
 		}},
-		{"wrapped watches", fmt.Errorf("add: %w", unix.ENOSPC), "/p", true, []string{"fs.inotify.max_user_watches = 8192"}},
-		{"instances", fmt.Errorf("couldn't initialize inotify: %w", unix.EMFILE), "", true, []string{
+		{"wrapped watches", fmt.Errorf("add: %w", syscall.ENOSPC), "/p", true, []string{"fs.inotify.max_user_watches = 8192"}},
+		{"instances", fmt.Errorf("couldn't initialize inotify: %w", syscall.EMFILE), "", true, []string{
 			"out of inotify instances",
 			"fs.inotify.max_user_instances = 128",
 			"sudo sysctl fs.inotify.max_user_instances=1024",
 		}},
-		{"permission is no limit", unix.EACCES, "/p", false, nil},
-		{"EMFILE from add_watch is no limit", unix.EMFILE, "/p", false, nil},
+		{"permission is no limit", syscall.EACCES, "/p", false, nil},
+		{"EMFILE from add_watch is no limit", syscall.EMFILE, "/p", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +62,7 @@ func TestLimitError(t *testing.T) {
 		})
 	}
 	readSysctl = func(string) (int, error) { return 0, os.ErrNotExist }
-	if got, want := limitError(unix.ENOSPC, "/p").Error(), "(fs.inotify.max_user_watches):"; !strings.Contains(got, want) {
+	if got, want := limitError(syscall.ENOSPC, "/p").Error(), "(fs.inotify.max_user_watches):"; !strings.Contains(got, want) {
 		t.Errorf("without /proc: %q lacks %q", got, want)
 	}
 }
@@ -83,9 +82,9 @@ func TestWatcher_WatchLimitStopsRun(t *testing.T) {
 		root := t.TempDir()
 		w, err := New(Options{Root: root, Paths: []string{root}})
 		must(t, err)
-		w.addWatch = func(string) error { return unix.ENOSPC }
+		w.addWatch = func(string) error { return syscall.ENOSPC }
 		err = w.Run(context.Background())
-		if !errors.Is(err, ErrLimit) || !errors.Is(err, unix.ENOSPC) {
+		if !errors.Is(err, ErrLimit) || !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("Run = %v, want an ErrLimit wrapping ENOSPC", err)
 		}
 		var le *LimitError
@@ -126,7 +125,7 @@ func (w *Watcher) runWithLimit(ctx context.Context, n int) error {
 	added := 0
 	w.addWatch = func(dir string) error {
 		if added >= n {
-			return unix.ENOSPC
+			return syscall.ENOSPC
 		}
 		added++
 		return w.fsw.Add(dir)
