@@ -88,10 +88,7 @@ func TestPin_Containerd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	if err := dr.Ping(ctx); err != nil {
-		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		requireDocker(t, err)
 	}
 	ns := "loop-kubetest-" + strconv.Itoa(os.Getpid())
 	t.Cleanup(func() { removeNamespace(t, addr, ns) })
@@ -139,10 +136,7 @@ func TestPin_Registry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	if err := dr.Ping(ctx); err != nil {
-		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		requireDocker(t, err)
 	}
 	reg := registrytest.Start(t)
 	imp, err := importerFor(&kube.Client{Context: "loop-test"}, &model.Cluster{ImageImport: "registry://" + reg.Addr + "/dev/"}, nil)

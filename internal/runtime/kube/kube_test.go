@@ -81,10 +81,7 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	if err := dr.Ping(ctx); err != nil {
-		if os.Getenv("LOOP_REQUIRE_DOCKER") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		requireDocker(t, err)
 	}
 	ns := kubetest.Namespace(t, c, "loop-rt")
 	dir := serverContext(t)
