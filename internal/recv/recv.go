@@ -221,8 +221,8 @@ func (c *Conn) Remove(ctx context.Context, paths []string) error {
 // Signal sends a signal frame (sig to the container's PID 1, the
 // supervisor) and waits for the ack.
 func (c *Conn) Signal(ctx context.Context, sig syscall.Signal) error {
-	if sig <= 0 || sig > 64 {
-		return &SrcError{fmt.Errorf("signal %d: not a signal", sig)}
+	if err := supervise.CheckFrameSignal(sig); err != nil {
+		return &SrcError{err}
 	}
 	defer context.AfterFunc(ctx, c.abort)()
 	c.w.Write([]byte{supervise.FrameSignal, byte(sig)})

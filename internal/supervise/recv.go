@@ -114,11 +114,19 @@ func serveFrames(root *tree, in io.Reader, out io.Writer, signal func(syscall.Si
 	}
 }
 
-// signalSupervisor sends sig to PID 1; 0 and numbers past the real-time
-// signals are refused.
-func signalSupervisor(sig syscall.Signal) error {
+// CheckFrameSignal says whether sig fits a signal frame: 1 to 64 (the
+// real-time signals included); the sender and the receiver both ask.
+func CheckFrameSignal(sig syscall.Signal) error {
 	if sig <= 0 || sig > 64 {
 		return fmt.Errorf("signal %d: not a signal", sig)
+	}
+	return nil
+}
+
+// signalSupervisor sends sig to PID 1.
+func signalSupervisor(sig syscall.Signal) error {
+	if err := CheckFrameSignal(sig); err != nil {
+		return err
 	}
 	if err := syscall.Kill(1, sig); err != nil {
 		return fmt.Errorf("signal %d to pid 1: %w", sig, err)
