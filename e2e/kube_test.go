@@ -35,15 +35,14 @@ func newKubeEnv(t *testing.T, project string) (*loopEnv, *kube.Client, string) {
 	return e, c, ns
 }
 
-// kubeWeb is a project with a kustomize Deployment ("web", image web: busybox
-// httpd serving /srv, which records its start in /srv/started) and a Helm
-// chart (a ConfigMap and a Deployment "cache" of image cache).
-func kubeWeb(e *loopEnv, ns string, port int) {
+// writeWeb writes the image web (busybox httpd serving /srv, which
+// records its start in /srv/started; /srv/static/index.html is v1) and a
+// Deployment web of it at deployment.
+func writeWeb(e *loopEnv, deployment string) {
 	e.write("web/Dockerfile", "FROM loop-test/busybox:latest\nCOPY static /srv/static\n"+
 		`CMD ["sh", "-c", "date +%s%N > /srv/started; exec httpd -f -p 8080 -h /srv"]`+"\n")
 	e.write("web/static/index.html", "v1\n")
-	e.write("k8s/kustomization.yaml", "resources: [deployment.yaml, service.yaml]\nlabels:\n- pairs: {team: dev}\n")
-	e.write("k8s/deployment.yaml", `apiVersion: apps/v1
+	e.write(deployment, `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
 spec:
@@ -56,6 +55,14 @@ spec:
         image: web
         ports: [{containerPort: 8080}]
 `)
+}
+
+// kubeWeb is a project with a kustomize Deployment ("web", image web: busybox
+// httpd serving /srv, which records its start in /srv/started) and a Helm
+// chart (a ConfigMap and a Deployment "cache" of image cache).
+func kubeWeb(e *loopEnv, ns string, port int) {
+	writeWeb(e, "k8s/deployment.yaml")
+	e.write("k8s/kustomization.yaml", "resources: [deployment.yaml, service.yaml]\nlabels:\n- pairs: {team: dev}\n")
 	e.write("k8s/service.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n")
 	e.write("cache/Dockerfile", "FROM loop-test/busybox:latest\n"+`CMD ["sh", "-c", "echo cache up; exec sleep 3600"]`+"\n")
 	e.write("chart/Chart.yaml", "apiVersion: v2\nname: cache\nversion: 0.1.0\n")
@@ -220,19 +227,7 @@ func TestKube_RegistryImport(t *testing.T) {
 	e, c, ns := newKubeEnv(t, "kreg")
 	reg := registrytest.Start(t)
 	port := freePort(t)
-	e.write("web/Dockerfile", "FROM loop-test/busybox:latest\nCOPY static /srv/static\n"+`CMD ["httpd", "-f", "-p", "8080", "-h", "/srv"]`+"\n")
-	e.write("web/static/index.html", "v1\n")
-	e.write("deploy.yaml", `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - {name: web, image: web}
-`)
+	writeWeb(e, "deploy.yaml")
 	e.write("Loopfile", fmt.Sprintf(`
 kubernetes(namespace=%q, image_import="registry://%s/dev")
 image("web", context="web")
