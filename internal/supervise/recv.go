@@ -123,17 +123,6 @@ func CheckFrameSignal(sig syscall.Signal) error {
 	return nil
 }
 
-// signalSupervisor sends sig to PID 1.
-func signalSupervisor(sig syscall.Signal) error {
-	if err := CheckFrameSignal(sig); err != nil {
-		return err
-	}
-	if err := syscall.Kill(1, sig); err != nil {
-		return fmt.Errorf("signal %d to pid 1: %w", sig, err)
-	}
-	return nil
-}
-
 func deleteLines(body string) []string {
 	var paths []string
 	for _, l := range strings.Split(body, "\n") {

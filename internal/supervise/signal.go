@@ -1,3 +1,5 @@
+//go:build unix
+
 package supervise
 
 import (
@@ -49,4 +51,15 @@ func idMain(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%d %d\n", os.Getuid(), os.Getgid())
 	return 0
+}
+
+// signalSupervisor sends sig to PID 1.
+func signalSupervisor(sig syscall.Signal) error {
+	if err := CheckFrameSignal(sig); err != nil {
+		return err
+	}
+	if err := syscall.Kill(1, sig); err != nil {
+		return fmt.Errorf("signal %d to pid 1: %w", sig, err)
+	}
+	return nil
 }
