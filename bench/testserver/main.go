@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command testserver is the service the restart benchmark (go run ./bench)
 // restarts: at start-up it reads $CONTENT_FILE once and serves it on GET /
 // at 127.0.0.1:$PORT. It exits on its own when its parent changes (the

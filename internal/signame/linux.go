@@ -24,8 +24,10 @@ func linuxNum(name string) syscall.Signal {
 	return 0
 }
 
-// linuxName is the canonical name of Linux's signal sig, "" for none.
-func linuxName(sig syscall.Signal) string {
+// LinuxName is the canonical name of Linux's signal sig, "" for none: the
+// signal a container's exit status 128+N reports, whatever the host's own
+// numbering (macOS numbers SIGUSR1 30, which is Linux's SIGPWR).
+func LinuxName(sig syscall.Signal) string {
 	if sig > 0 && int(sig) < len(linux) {
 		return linux[sig]
 	}

@@ -9,4 +9,4 @@ import "syscall"
 func signalNum(name string) syscall.Signal { return linuxNum(name) }
 
 // signalName is sig's canonical name, "" for none.
-func signalName(sig syscall.Signal) string { return linuxName(sig) }
+func signalName(sig syscall.Signal) string { return LinuxName(sig) }

@@ -13,13 +13,13 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
-	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/liveupdate"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/recv"
 	"github.com/loopdev/loop/internal/runtime"
+	"github.com/loopdev/loop/internal/signame"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -228,7 +228,7 @@ func signalExit(code int, oom bool) runtime.Exit {
 		return runtime.Exit{Code: -1, Signal: "SIGKILL"}
 	}
 	if code > 128 && code < 128+65 {
-		if name := unix.SignalName(syscall.Signal(code - 128)); name != "" {
+		if name := signame.LinuxName(syscall.Signal(code - 128)); name != "" {
 			return runtime.Exit{Code: -1, Signal: name}
 		}
 	}

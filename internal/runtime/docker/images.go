@@ -8,9 +8,9 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/signame"
 )
 
 // Images builds, inspects, tags, exports and pushes images on the
@@ -105,5 +105,5 @@ func SupervisorArgv(sig syscall.Signal, timeout time.Duration, argv []string) []
 // supervisorFlags is the supervisor's command line before the service's
 // argv (or --keepalive).
 func supervisorFlags(sig syscall.Signal, timeout time.Duration) []string {
-	return []string{supervisorPath, "supervise", "--stop-signal=" + unix.SignalName(sig), "--stop-timeout=" + timeout.String()}
+	return []string{supervisorPath, "supervise", "--stop-signal=" + signame.Flag(sig), "--stop-timeout=" + timeout.String()}
 }
