@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
@@ -151,23 +149,25 @@ func dockerExec(ctx context.Context, dc *client.Client, info api.ContainerInfo, 
 }
 
 // termSizes calls send with the terminal's size now and on every
-// SIGWINCH, until the returned stop is called; then it calls done.
+// resize (when it changed), until the returned stop is called; then it
+// calls done.
 func termSizes(send func(w, h int), done func()) (stop func()) {
+	lastW, lastH := -1, -1
 	size := func() {
-		if w, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+		if w, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil && (w != lastW || h != lastH) {
+			lastW, lastH = w, h
 			send(w, h)
 		}
 	}
 	size()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
+	resized, stopResizes := resizes()
 	quit, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)
 		defer done()
 		for {
 			select {
-			case <-winch:
+			case <-resized:
 				size()
 			case <-quit:
 				return
@@ -175,7 +175,7 @@ func termSizes(send func(w, h int), done func()) (stop func()) {
 		}
 	}()
 	return func() {
-		signal.Stop(winch)
+		stopResizes()
 		close(quit)
 		<-exited
 	}
