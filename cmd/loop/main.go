@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/loopdev/loop/internal/buildinfo"
 	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/sandbox"
 	"github.com/loopdev/loop/internal/supervise"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
@@ -26,7 +24,7 @@ func main() {
 	if len(os.Args) > 1 && supervise.IsCommand(os.Args[1]) {
 		os.Exit(supervise.Main(os.Args[1:]))
 	}
-	err := cli.NewRoot(cli.Version(version)).ExecuteContext(context.Background())
+	err := cli.NewRoot(buildinfo.Read()).ExecuteContext(context.Background())
 	if err == nil {
 		return
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/buildinfo"
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/supervise"
@@ -28,7 +29,7 @@ func (a *app) versionCmd() *cobra.Command {
 		Short: "Print the versions of loop and the running loopd",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(a.stdout, "loop %s (API %s, %s)\n", a.version, api.Version, goruntime.Version())
+			fmt.Fprintln(a.stdout, a.build.Long("loop", "API "+api.Version))
 			c := api.NewClient(daemon.SocketPath(daemon.Home()))
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
 			defer cancel()
@@ -195,7 +196,7 @@ func (a *app) daemonCmd() *cobra.Command {
 		Short: "Run loopd in the foreground (what `loop up` starts in the background)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return RunDaemon(cmd.Context(), a.version)
+			return RunDaemon(cmd.Context(), a.build)
 		},
 	}, &cobra.Command{
 		Use:   "stop",
@@ -235,8 +236,9 @@ func (a *app) daemonCmd() *cobra.Command {
 const daemonMemoryLimit = 200 << 20
 
 // RunDaemon runs loopd in the foreground until SIGINT or SIGTERM, logging
-// to stderr. cmd/loopd and `loop daemon run` both call it.
-func RunDaemon(ctx context.Context, version string) error {
+// to stderr. cmd/loopd and `loop daemon run` both call it; bi is the
+// build it logs and reports.
+func RunDaemon(ctx context.Context, bi buildinfo.Info) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
@@ -244,7 +246,8 @@ func RunDaemon(ctx context.Context, version string) error {
 		debug.SetMemoryLimit(daemonMemoryLimit)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	d := &daemon.Daemon{Home: daemon.Home(), Version: version, Logger: logger}
+	logger.Info("loopd build", "version", bi.String(), "build", bi.Long("loopd", "API "+api.Version))
+	d := &daemon.Daemon{Home: daemon.Home(), Version: bi.String(), Logger: logger}
 	if err := os.MkdirAll(filepath.Dir(d.Home), 0o755); err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/buildinfo"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -13,7 +15,7 @@ import (
 // daemon, and a stray argument is an error. The internal commands that run
 // inside containers are dispatched by cmd/loopd before this one; they are
 // listed in the help so that a reader who meets one knows what it is.
-func NewDaemonRoot(version string) *cobra.Command {
+func NewDaemonRoot(bi buildinfo.Info) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "loopd",
 		Short: "loopd: loop's per-user daemon",
@@ -28,7 +30,7 @@ Internal commands, run by loop inside containers (docs/supervisor.md):
   %-11s receive syncs: framed tar streams and deletes on stdin
   %-11s remove paths (every one checked before any is removed)
   %-11s list a tree with content hashes, to diff it against the host`, supervise.CmdSupervise, supervise.CmdRecv, supervise.CmdRm, supervise.CmdHash),
-		Version: version,
+		Version: bi.String(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unknown argument %q: loopd takes none (see loopd --help)", args[0])}
@@ -38,9 +40,10 @@ Internal commands, run by loop inside containers (docs/supervisor.md):
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return RunDaemon(cmd.Context(), version)
+			return RunDaemon(cmd.Context(), bi)
 		},
 	}
+	cmd.SetVersionTemplate(bi.Long("loopd", "API "+api.Version) + "\n")
 	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w (see loopd --help)", err)}
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/buildinfo"
 	"github.com/loopdev/loop/internal/daemon"
 )
 
@@ -40,7 +41,8 @@ const (
 
 // app holds what every command shares.
 type app struct {
-	version  string
+	version  string // the build's identity (buildinfo.Info.String), compared with loopd's
+	build    buildinfo.Info
 	loopfile string // -f
 	project  string // -p
 	stdout   io.Writer
@@ -48,9 +50,9 @@ type app struct {
 	color    bool
 }
 
-// NewRoot builds the loop command tree.
-func NewRoot(version string) *cobra.Command {
-	a := &app{version: version, stdout: os.Stdout, stderr: os.Stderr}
+// NewRoot builds the loop command tree for the build bi.
+func NewRoot(bi buildinfo.Info) *cobra.Command {
+	a := &app{version: bi.String(), build: bi, stdout: os.Stdout, stderr: os.Stderr}
 	root := &cobra.Command{
 		Use:   "loop",
 		Short: "loop: the local inner loop — run, watch, hot-reload and check your services",
@@ -58,6 +60,7 @@ func NewRoot(version string) *cobra.Command {
 source tree and restarts exactly what a change affects, in milliseconds.
 
 Start with 'loop up' in a directory that has a Loopfile.`,
+		Version:       a.version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
@@ -65,6 +68,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 			a.color = colorEnabled(a.stdout)
 		},
 	}
+	root.SetVersionTemplate(bi.Long("loop", "API "+api.Version) + "\n")
 	root.PersistentFlags().StringVarP(&a.project, "project", "p", "", "project name (default: the project of the Loopfile)")
 	root.AddCommand(
 		a.upCmd(), a.downCmd(), a.statusCmd(), a.logsCmd(), a.waitCmd(), a.ciCmd(), a.errorsCmd(),

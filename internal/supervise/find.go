@@ -27,6 +27,13 @@ const (
 	programPkg   = "cmd/loop-supervisor" // its package, relative to the module root
 )
 
+// ReleasePath is where a release archive puts the static Linux loopd for
+// arch, relative to the directory of loop and loopd (scripts/release), so
+// that an installed loopd on any OS finds a supervisor for its engine.
+func ReleasePath(arch string) string {
+	return filepath.Join("supervisor", "linux-"+arch, "loopd")
+}
+
 // Lookup says which supervisor to find: for which loopd, which engine
 // and where loop keeps its copies.
 type Lookup struct {
@@ -83,7 +90,8 @@ var (
 //  1. l.Override or $LOOP_SUPERVISOR, when set (and only it: a setting
 //     that does not work is an error, not a fallback);
 //  2. the loopd itself, when it is static and of the engine's arch;
-//  3. loop-supervisor-linux-<arch> or loop-supervisor next to loopd;
+//  3. next to loopd: supervisor/linux-<arch>/loopd (a release archive's
+//     layout, ReleasePath), loop-supervisor-linux-<arch> or loop-supervisor;
 //  4. a binary built earlier for this loopd's version and arch, under
 //     <Home>/supervisor;
 //  5. cmd/loop-supervisor built now with CGO_ENABLED=0 from loopd's own
@@ -161,7 +169,7 @@ func find(ctx context.Context, l Lookup) (Found, error) {
 		dirs = append(dirs, filepath.Dir(real))
 	}
 	for _, d := range dirs {
-		for _, name := range []string{programName + "-linux-" + l.Arch, programName} {
+		for _, name := range []string{ReleasePath(l.Arch), programName + "-linux-" + l.Arch, programName} {
 			p := filepath.Join(d, name)
 			if _, err := os.Stat(p); err != nil {
 				if name == programName {

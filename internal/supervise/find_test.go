@@ -104,7 +104,7 @@ func install(t *testing.T, src, dir, name string) string {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(p, b, 0o755); err != nil {
@@ -130,6 +130,7 @@ func TestFind_order(t *testing.T) {
 		siblings map[string]string // name -> fixture
 		cached   string            // fixture in the build cache
 		from     string
+		origin   string // the sibling Find must pick, relative to loopd's directory
 		err      error
 	}{
 		{name: "override", override: "static", exe: "static", from: FromOverride},
@@ -138,6 +139,10 @@ func TestFind_order(t *testing.T) {
 		{name: "dynamic loopd, static sibling", exe: "dynamic", siblings: map[string]string{"loop-supervisor": "static"}, from: FromSibling},
 		{name: "arch sibling first", exe: "static", arch: "arm64",
 			siblings: map[string]string{"loop-supervisor": "static", "loop-supervisor-linux-arm64": "arm64"}, from: FromSibling},
+		{name: "release layout first", exe: "dynamic", arch: "arm64",
+			siblings: map[string]string{"loop-supervisor-linux-arm64": "static", ReleasePath("arm64"): "arm64"}, from: FromSibling, origin: ReleasePath("arm64")},
+		{name: "release layout of another arch is skipped", exe: "dynamic",
+			siblings: map[string]string{ReleasePath("arm64"): "arm64", "loop-supervisor": "static"}, from: FromSibling, origin: "loop-supervisor"},
 		{name: "dynamic sibling, cached build", exe: "dynamic", siblings: map[string]string{"loop-supervisor": "dynamic"}, cached: "static", from: FromCache},
 		{name: "nothing works", exe: "dynamic", siblings: map[string]string{"loop-supervisor": "dynamic"}, err: errNone},
 	} {
@@ -179,6 +184,9 @@ func TestFind_order(t *testing.T) {
 			}
 			if got, err := Check(f.Path, arch); err != nil || !got.Static {
 				t.Errorf("Find's %s: %v", f.Path, err)
+			}
+			if tc.origin != "" && f.Origin != filepath.Join(bindir, tc.origin) {
+				t.Errorf("Find took %s, want %s", f.Origin, filepath.Join(bindir, tc.origin))
 			}
 			if (tc.from == FromSelf || tc.from == FromSibling) && filepath.Dir(f.Path) != filepath.Join(home, "bin") {
 				t.Errorf("Find = %s, want a copy under %s", f.Path, filepath.Join(home, "bin"))
