@@ -31,7 +31,8 @@ var errStreamClosed = errors.New("target stopped reading the tar stream")
 // Entries keep their mode (setuid, setgid and sticky included) and their
 // modification time, truncated to the second (as docker cp does: a compact
 // USTAR header per entry instead of a 1 KiB PAX one); they are owned by
-// opts.UID:opts.GID. A symlink is written as it is when its target,
+// opts.UID:opts.GID. A Windows host has no Unix modes: entries from it are
+// 0755 (0555 read-only), as with docker cp (localMode). A symlink is written as it is when its target,
 // resolved from the link's directory, is inside opts.Root; an absolute
 // target inside the root is rewritten relative to the link's directory,
 // because the host's absolute path means nothing in the container while the
@@ -304,7 +305,7 @@ func (w *tarWriter) header(name string, typ byte, fi fs.FileInfo) *tar.Header {
 	return &tar.Header{
 		Typeflag: typ,
 		Name:     name,
-		Mode:     tarMode(fi.Mode()),
+		Mode:     tarMode(localMode(fi.Mode())),
 		Uid:      owner(w.opts.UID),
 		Gid:      owner(w.opts.GID),
 		ModTime:  fi.ModTime().Truncate(time.Second),

@@ -136,7 +136,7 @@ func (s *initialScan) consider(f File, d fs.DirEntry) {
 		s.copies = append(s.copies, f) // Apply reports it
 		return
 	}
-	m := info.Mode()
+	m := localMode(info.Mode())
 	same := false
 	switch {
 	case m.IsDir():
