@@ -197,3 +197,33 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+// TestRemoteJoin: a host path relative to a rule's Local becomes a
+// container path with "/" only, whatever the host's separator.
+func TestRemoteJoin(t *testing.T) {
+	tests := []struct {
+		remote, rel string
+		sep         byte
+		want        string
+	}{
+		{"/app", `src\main.go`, '\\', "/app/src/main.go"},
+		{"/app", `a b\c\d.txt`, '\\', "/app/a b/c/d.txt"},
+		{"/", `etc\app.yml`, '\\', "/etc/app.yml"},
+		{"/app", "src/main.go", '/', "/app/src/main.go"},
+		{"/app", `back\slash`, '/', `/app/back\slash`}, // a Unix file name may hold a backslash
+	}
+	for _, tt := range tests {
+		if got := remoteJoin(tt.remote, tt.rel, tt.sep); got != tt.want {
+			t.Errorf("remoteJoin(%q, %q, %q) = %q, want %q", tt.remote, tt.rel, tt.sep, got, tt.want)
+		}
+	}
+
+	// And match on this host: a nested host path reaches the container
+	// with slashes (on Windows a leaked backslash would show here).
+	local := filepath.Join(t.TempDir(), "src")
+	rs := compile([]model.SyncRule{{Local: local, Remote: "/app"}})
+	_, got, ok := match(rs, filepath.Join(local, "pkg", "util", "u.go"))
+	if want := "/app/pkg/util/u.go"; !ok || got != want {
+		t.Errorf("match = %q, %v; want %q", got, ok, want)
+	}
+}
