@@ -31,6 +31,7 @@ func TestNewPlan(t *testing.T) {
 		{Local: filepath.Join(root, "config.yml"), Remote: "/etc/app.yml"},
 	}
 	p := func(rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
+	elsewhere := filepath.Join(filepath.Dir(root), "~elsewhere", "x") // sorts after root's paths
 	tests := []struct {
 		name    string
 		rules   []model.SyncRule
@@ -72,8 +73,8 @@ func TestNewPlan(t *testing.T) {
 		want:    Plan{Copies: []File{{p("src/reported"), "/app/reported"}, {p("src/reported/c.txt"), "/app/reported/c.txt"}}},
 	}, {
 		name:    "unmatched, and a sibling that only shares a prefix",
-		changed: []string{p("docs/readme"), p("src2/x"), "/elsewhere/x"},
-		want:    Plan{Unmatched: []string{"/elsewhere/x", p("docs/readme"), p("src2/x")}},
+		changed: []string{p("docs/readme"), p("src2/x"), elsewhere},
+		want:    Plan{Unmatched: []string{p("docs/readme"), p("src2/x"), elsewhere}},
 	}, {
 		name:    "deletes, nested ones folded into the topmost",
 		changed: []string{p("src/gone.go"), p("src/olddir"), p("src/olddir/x.go"), p("src/lib/gone.go"), p("config.yml.bak")},
