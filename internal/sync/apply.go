@@ -31,7 +31,8 @@ var errStreamClosed = errors.New("target stopped reading the tar stream")
 // Entries keep their mode (setuid, setgid and sticky included) and their
 // modification time, truncated to the second (as docker cp does: a compact
 // USTAR header per entry instead of a 1 KiB PAX one); they are owned by
-// opts.UID:opts.GID. A symlink is written as it is when its target,
+// opts.UID:opts.GID. A Windows host has no Unix modes: entries from it are
+// 0755 (0555 read-only), as with docker cp (localMode). A symlink is written as it is when its target,
 // resolved from the link's directory, is inside opts.Root; an absolute
 // target inside the root is rewritten relative to the link's directory,
 // because the host's absolute path means nothing in the container while the
@@ -240,12 +241,13 @@ func (w *tarWriter) write(ctx context.Context, out io.Writer, entries []entry) e
 
 // file streams one regular file. The header is written only once the file
 // is open and stat'ed, so a file that vanished or became unreadable is
-// skipped, not a broken stream. Raw system calls: an os.File costs an extra
-// fstat and a finalizer per file, a third of the time in a 10,000-file burst.
+// skipped, not a broken stream. On Unix a hostFile is a raw descriptor: an
+// os.File costs an extra fstat and a finalizer per file, a third of the
+// time in a 10,000-file burst.
 func (w *tarWriter) file(tw *tar.Writer, name string, e *entry) error {
 	// Through its directory's real path, never through a symlink swapped
 	// in since Lstat, never hanging on a fifo swapped in.
-	fd, err := w.c.openFile(e.Local)
+	f, err := w.c.openFile(e.Local)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			w.gone = append(w.gone, e.Remote)
@@ -254,18 +256,18 @@ func (w *tarWriter) file(tw *tar.Writer, name string, e *entry) error {
 		}
 		return nil
 	}
-	defer syscall.Close(fd)
-	var sys syscall.Stat_t
-	if err := syscall.Fstat(fd, &sys); err != nil {
+	defer f.close()
+	size, regular, err := f.stat()
+	if err != nil {
 		w.st.refuse(e.Local, "fstat: "+err.Error())
 		return nil
 	}
-	if uint32(sys.Mode)&syscall.S_IFMT != syscall.S_IFREG {
+	if !regular {
 		w.st.refuse(e.Local, "changed into a non-regular file while syncing: not copied")
 		return nil
 	}
 	hdr := w.header(name, tar.TypeReg, e.info) // mode and mtime as of Lstat: close enough, the size is exact
-	hdr.Size = sys.Size
+	hdr.Size = size
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
@@ -273,17 +275,17 @@ func (w *tarWriter) file(tw *tar.Writer, name string, e *entry) error {
 	// (the watcher reports the truncation, the next batch fixes it), one
 	// that grew is cut.
 	for left := hdr.Size; left > 0; {
-		n, rerr := read(fd, w.buf[:min(int64(len(w.buf)), left)])
+		n, rerr := f.read(w.buf[:min(int64(len(w.buf)), left)])
 		if n > 0 {
 			if _, err := tw.Write(w.buf[:n]); err != nil {
 				return err
 			}
 			left -= int64(n)
 		}
-		if rerr != nil {
+		if rerr != nil && rerr != io.EOF {
 			return fmt.Errorf("read %s: %w", e.Local, rerr)
 		}
-		if n == 0 { // EOF
+		if rerr == io.EOF {
 			clear(w.buf)
 			for left > 0 {
 				k := min(int64(len(w.buf)), left)
@@ -299,20 +301,11 @@ func (w *tarWriter) file(tw *tar.Writer, name string, e *entry) error {
 	return nil
 }
 
-func read(fd int, b []byte) (int, error) {
-	for {
-		n, err := syscall.Read(fd, b)
-		if err != syscall.EINTR {
-			return max(n, 0), err
-		}
-	}
-}
-
 func (w *tarWriter) header(name string, typ byte, fi fs.FileInfo) *tar.Header {
 	return &tar.Header{
 		Typeflag: typ,
 		Name:     name,
-		Mode:     tarMode(fi.Mode()),
+		Mode:     tarMode(localMode(fi.Mode())),
 		Uid:      owner(w.opts.UID),
 		Gid:      owner(w.opts.GID),
 		ModTime:  fi.ModTime().Truncate(time.Second),

@@ -5,10 +5,16 @@ package sync
 // parent of a synced file may be a symlink (ln -s /elsewhere lnk and
 // sync("lnk/sub", ...)): the directory is resolved, refused when its real
 // path leaves the project root, and otherwise opened by walking down from
-// the root's descriptor one component at a time with O_NOFOLLOW. File
-// contents and link targets are then read relative to that descriptor, so
+// the root's handle one component at a time, never through a symlink.
+// File contents and link targets are then read relative to that handle, so
 // a directory swapped for a symlink after the check is an error, not a read
 // outside the project.
+//
+// This file is the policy, the same everywhere; the primitives it opens
+// directories and files with (dirHandle, openRoot, openSubdir, closeDir,
+// hostFile, openIn, readlinkIn) are per platform: raw *at system calls with
+// O_NOFOLLOW on Unix (confine_unix.go), os.Root on Windows
+// (confine_windows.go).
 
 import (
 	"errors"
@@ -18,9 +24,6 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/loopdev/loop/internal/subpath"
 )
@@ -44,7 +47,9 @@ func (e *outsideError) Error() string {
 type confined struct {
 	root string // Options.Root, clean; "" refuses everything
 	real string // root with symlinks resolved
-	fd   int    // root directory; -1 without a root
+
+	rootDir  dirHandle // the real root, open while rootOpen
+	rootOpen bool
 
 	mu    gosync.Mutex
 	open  []openDir           // the directory opened last and its parents below the root, outermost first
@@ -60,12 +65,12 @@ type resolved struct {
 // openDir is one component of the open directory stack.
 type openDir struct {
 	name string
-	fd   int
+	dir  dirHandle
 }
 
 // newConfined opens the project root; with root "" every read is refused.
 func newConfined(root string) (*confined, error) {
-	c := &confined{fd: -1, reals: map[string]resolved{}}
+	c := &confined{reals: map[string]resolved{}}
 	if root == "" {
 		return c, nil
 	}
@@ -75,9 +80,10 @@ func newConfined(root string) (*confined, error) {
 		return nil, fmt.Errorf("project root: %w", err)
 	}
 	c.real = real
-	if c.fd, err = openat(unix.AT_FDCWD, real, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+	if c.rootDir, err = openRoot(real); err != nil {
 		return nil, fmt.Errorf("project root: open %s: %w", real, err)
 	}
+	c.rootOpen = true
 	return c, nil
 }
 
@@ -85,9 +91,9 @@ func (c *confined) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.popTo(0)
-	if c.fd >= 0 {
-		unix.Close(c.fd)
-		c.fd = -1
+	if c.rootOpen {
+		closeDir(c.rootDir)
+		c.rootOpen = false
 	}
 }
 
@@ -149,33 +155,33 @@ func (c *confined) checkRule(local string) error {
 	return nil
 }
 
-// dir returns a descriptor of the host directory d, valid until the next
+// dir returns a handle of the host directory d, valid until the next
 // call (the caller holds c.mu). The error wraps fs.ErrNotExist when d is
 // gone, is an *outsideError when d really is outside the project.
-func (c *confined) dir(d string) (int, error) {
-	if c.fd < 0 {
-		return -1, errNoRoot
+func (c *confined) dir(d string) (h dirHandle, err error) {
+	if !c.rootOpen {
+		return h, errNoRoot
 	}
 	if d == c.root {
 		c.popTo(0)
-		return c.fd, nil
+		return c.rootDir, nil
 	}
 	if r, ok := c.reals[d]; ok {
 		if r.outside != nil {
-			return -1, r.outside
+			return h, r.outside
 		}
 		return c.walk(d, r.rel)
 	}
 	if rel, lexical := subpath.Below(d, c.root); lexical {
-		fd, err := c.walk(d, rel)
+		h, err = c.walk(d, rel)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
-			return fd, err
+			return h, err
 		}
 		// A component is a symlink (or not a directory): resolve it.
 	}
 	real, err := filepath.EvalSymlinks(d)
 	if err != nil {
-		return -1, err
+		return h, err
 	}
 	var r resolved
 	if real != c.real {
@@ -186,15 +192,15 @@ func (c *confined) dir(d string) (int, error) {
 	}
 	c.reals[d] = r
 	if r.outside != nil {
-		return -1, r.outside
+		return h, r.outside
 	}
 	return c.walk(d, r.rel)
 }
 
 // walk opens rel (a path below the root without symlinks, "" for the
-// root) from the root's descriptor, reusing the open stack's common
-// prefix, never following a symlink.
-func (c *confined) walk(d, rel string) (int, error) {
+// root) from the root's handle, reusing the open stack's common prefix,
+// never following a symlink.
+func (c *confined) walk(d, rel string) (h dirHandle, err error) {
 	var parts []string
 	if rel != "" {
 		parts = strings.Split(rel, string(filepath.Separator))
@@ -205,29 +211,29 @@ func (c *confined) walk(d, rel string) (int, error) {
 	}
 	c.popTo(keep)
 	for _, name := range parts[keep:] {
-		parent := c.fd
+		parent := c.rootDir
 		if n := len(c.open); n > 0 {
-			parent = c.open[n-1].fd
+			parent = c.open[n-1].dir
 		}
-		fd, err := openat(parent, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+		sub, err := openSubdir(parent, name)
 		if err != nil {
-			if err == unix.ENOENT {
-				return -1, fmt.Errorf("%s: %w", d, fs.ErrNotExist)
+			if errors.Is(err, fs.ErrNotExist) {
+				return h, fmt.Errorf("%s: %w", d, fs.ErrNotExist)
 			}
-			return -1, &fs.PathError{Op: "open", Path: d, Err: err}
+			return h, &fs.PathError{Op: "open", Path: d, Err: err}
 		}
-		c.open = append(c.open, openDir{name: name, fd: fd})
+		c.open = append(c.open, openDir{name: name, dir: sub})
 	}
 	if len(c.open) == 0 {
-		return c.fd, nil
+		return c.rootDir, nil
 	}
-	return c.open[len(c.open)-1].fd, nil
+	return c.open[len(c.open)-1].dir, nil
 }
 
 // popTo closes the open stack down to n entries.
 func (c *confined) popTo(n int) {
 	for len(c.open) > n {
-		unix.Close(c.open[len(c.open)-1].fd)
+		closeDir(c.open[len(c.open)-1].dir)
 		c.open = c.open[:len(c.open)-1]
 	}
 }
@@ -258,47 +264,32 @@ func (c *confined) realOf(p string) string {
 
 // openFile opens the file p for reading, never through a symlink (and
 // without blocking on a fifo swapped in).
-func (c *confined) openFile(p string) (int, error) {
+func (c *confined) openFile(p string) (f hostFile, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	dfd, err := c.dir(filepath.Dir(p))
+	d, err := c.dir(filepath.Dir(p))
 	if err != nil {
-		return -1, err
+		return f, err
 	}
-	fd, err := openat(dfd, filepath.Base(p), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK)
-	if err != nil {
-		return -1, &fs.PathError{Op: "open", Path: p, Err: err}
+	if f, err = openIn(d, filepath.Base(p)); err != nil {
+		return f, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
-	return fd, nil
+	return f, nil
 }
 
 // readlink reads the target of the symlink p.
 func (c *confined) readlink(p string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	dfd, err := c.dir(filepath.Dir(p))
+	d, err := c.dir(filepath.Dir(p))
 	if err != nil {
 		return "", err
 	}
-	for size := 256; ; size *= 2 {
-		buf := make([]byte, size)
-		n, err := unix.Readlinkat(dfd, filepath.Base(p), buf)
-		if err != nil {
-			return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
-		}
-		if n < size {
-			return string(buf[:n]), nil
-		}
+	target, err := readlinkIn(d, filepath.Base(p))
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
 	}
-}
-
-func openat(dirfd int, name string, flags int) (int, error) {
-	for {
-		fd, err := unix.Openat(dirfd, name, flags|unix.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			return fd, err
-		}
-	}
+	return target, nil
 }
 
 // ruleOutside is the refusal of a whole sync rule whose Local really is

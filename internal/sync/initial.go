@@ -136,7 +136,7 @@ func (s *initialScan) consider(f File, d fs.DirEntry) {
 		s.copies = append(s.copies, f) // Apply reports it
 		return
 	}
-	m := info.Mode()
+	m := localMode(info.Mode())
 	same := false
 	switch {
 	case m.IsDir():
@@ -192,17 +192,23 @@ func (s *initialScan) hashAll(ctx context.Context) error {
 // hashFile hashes the content of the host file name, read as Apply reads
 // it (through c).
 func hashFile(c *confined, name string) (uint64, error) {
-	fd, err := c.openFile(name)
+	f, err := c.openFile(name)
 	if err != nil {
 		return 0, err
 	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
+	defer f.close()
 	h := xxh3.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return 0, err
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := f.read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return h.Sum64(), nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read %s: %w", name, err)
+		}
 	}
-	return h.Sum64(), nil
 }
 
 // deletes are the topmost container paths, strictly below a rule's Remote,

@@ -32,26 +32,27 @@ func TestInitial_hasher(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := func(s string) uint64 { return xxh3.HashString(s) }
+	file := localMode(0o644) // what a new file is synced with on this host
 	fake := &hashingRecorder{have: map[string]Entry{
 		"/app":                {Kind: 'D', Mode: 0o755},
-		"/app/same.txt":       {Kind: 'F', Hash: h("same"), Mode: 0o644},
-		"/app/changed.txt":    {Kind: 'F', Hash: h("old content"), Mode: 0o644},
+		"/app/same.txt":       {Kind: 'F', Hash: h("same"), Mode: file},
+		"/app/changed.txt":    {Kind: 'F', Hash: h("old content"), Mode: file},
 		"/app/mode.sh":        {Kind: 'F', Hash: h("#!/bin/sh"), Mode: 0o644},
 		"/app/dir":            {Kind: 'D', Mode: 0o755},
-		"/app/dir/in.txt":     {Kind: 'F', Hash: h("in"), Mode: 0o644},
+		"/app/dir/in.txt":     {Kind: 'F', Hash: h("in"), Mode: file},
 		"/app/link":           {Kind: 'L', Link: "same.txt"},
 		"/app/relink":         {Kind: 'L', Link: "same.txt"},
-		"/app/stale.txt":      {Kind: 'F', Hash: 1, Mode: 0o644},
+		"/app/stale.txt":      {Kind: 'F', Hash: 1, Mode: file},
 		"/app/staledir":       {Kind: 'D', Mode: 0o755},
-		"/app/staledir/x":     {Kind: 'F', Hash: 2, Mode: 0o644},
-		"/app/dir/stale":      {Kind: 'F', Hash: 3, Mode: 0o644},
+		"/app/staledir/x":     {Kind: 'F', Hash: 2, Mode: file},
+		"/app/dir/stale":      {Kind: 'F', Hash: 3, Mode: file},
 		"/app/node_modules":   {Kind: 'D', Mode: 0o755}, // installed in the image, ignored on the host: kept
-		"/app/node_modules/m": {Kind: 'F', Hash: 4, Mode: 0o644},
+		"/app/node_modules/m": {Kind: 'F', Hash: 4, Mode: file},
 		"/app/.cache":         {Kind: 'D', Mode: 0o755},
 		"/app/lib":            {Kind: 'D', Mode: 0o755}, // exists on the host under a nested rule: kept
 		"/opt/lib":            {Kind: 'D', Mode: 0o755},
-		"/opt/lib/l.go":       {Kind: 'F', Hash: h("package lib"), Mode: 0o644},
-		"/opt/lib/stale.go":   {Kind: 'F', Hash: 5, Mode: 0o644},
+		"/opt/lib/l.go":       {Kind: 'F', Hash: h("package lib"), Mode: file},
+		"/opt/lib/stale.go":   {Kind: 'F', Hash: 5, Mode: file},
 		"/opt/lib/sub/":       {Kind: 'D', Mode: 0o755}, // an unclean key is cleaned
 	}}
 	rules := []model.SyncRule{{Local: src, Remote: "/app"}, {Local: filepath.Join(src, "lib"), Remote: "/opt/lib"}, {Local: filepath.Join(root, "nope"), Remote: "/app/nope"}}

@@ -44,7 +44,7 @@ func match(rs []rule, p string) (*rule, string, bool) {
 			return r, r.remote, true
 		}
 		if rel, ok := subpath.Below(p, r.local); ok {
-			remote := path.Join(r.remote, filepath.ToSlash(rel))
+			remote := remoteJoin(r.remote, rel, filepath.Separator)
 			if _, inside := subpath.BelowSlash(remote, r.remote); !inside {
 				return nil, "", false // cannot happen with clean paths; never emit it
 			}
@@ -52,6 +52,17 @@ func match(rs []rule, p string) (*rule, string, bool) {
 		}
 	}
 	return nil, "", false
+}
+
+// remoteJoin is the container path of rel, a host path relative to a rule's
+// Local written with the host's separator sep, below the rule's Remote:
+// container paths always use "/" (filepath.ToSlash, with the separator
+// given so that the Windows case is tested on every host).
+func remoteJoin(remote, rel string, sep byte) string {
+	if sep != '/' {
+		rel = strings.ReplaceAll(rel, string(sep), "/")
+	}
+	return path.Join(remote, rel)
 }
 
 // NewPlan maps changed host paths (absolute) through rules. Lstat decides:
@@ -174,9 +185,9 @@ func (b *planner) noLinkAbove(r *rule, p string) bool {
 
 // hasDescendant reports whether sorted holds a path below dir.
 func hasDescendant(sorted []string, dir string) bool {
-	prefix := dir + string(filepath.Separator)
-	if dir == string(filepath.Separator) {
-		prefix = dir
+	prefix := dir
+	if !strings.HasSuffix(dir, string(filepath.Separator)) { // "/" and `C:\` end in one
+		prefix += string(filepath.Separator)
 	}
 	i := sort.SearchStrings(sorted, prefix)
 	return i < len(sorted) && strings.HasPrefix(sorted[i], prefix) && sorted[i] != dir

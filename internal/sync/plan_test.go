@@ -31,6 +31,7 @@ func TestNewPlan(t *testing.T) {
 		{Local: filepath.Join(root, "config.yml"), Remote: "/etc/app.yml"},
 	}
 	p := func(rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
+	elsewhere := filepath.Join(filepath.Dir(root), "~elsewhere", "x") // sorts after root's paths
 	tests := []struct {
 		name    string
 		rules   []model.SyncRule
@@ -72,8 +73,8 @@ func TestNewPlan(t *testing.T) {
 		want:    Plan{Copies: []File{{p("src/reported"), "/app/reported"}, {p("src/reported/c.txt"), "/app/reported/c.txt"}}},
 	}, {
 		name:    "unmatched, and a sibling that only shares a prefix",
-		changed: []string{p("docs/readme"), p("src2/x"), "/elsewhere/x"},
-		want:    Plan{Unmatched: []string{"/elsewhere/x", p("docs/readme"), p("src2/x")}},
+		changed: []string{p("docs/readme"), p("src2/x"), elsewhere},
+		want:    Plan{Unmatched: []string{p("docs/readme"), p("src2/x"), elsewhere}},
 	}, {
 		name:    "deletes, nested ones folded into the topmost",
 		changed: []string{p("src/gone.go"), p("src/olddir"), p("src/olddir/x.go"), p("src/lib/gone.go"), p("config.yml.bak")},
@@ -196,4 +197,34 @@ func FuzzMatch(f *testing.F) {
 			t.Fatalf("%s -> %s: has ..", p, remote)
 		}
 	})
+}
+
+// TestRemoteJoin: a host path relative to a rule's Local becomes a
+// container path with "/" only, whatever the host's separator.
+func TestRemoteJoin(t *testing.T) {
+	tests := []struct {
+		remote, rel string
+		sep         byte
+		want        string
+	}{
+		{"/app", `src\main.go`, '\\', "/app/src/main.go"},
+		{"/app", `a b\c\d.txt`, '\\', "/app/a b/c/d.txt"},
+		{"/", `etc\app.yml`, '\\', "/etc/app.yml"},
+		{"/app", "src/main.go", '/', "/app/src/main.go"},
+		{"/app", `back\slash`, '/', `/app/back\slash`}, // a Unix file name may hold a backslash
+	}
+	for _, tt := range tests {
+		if got := remoteJoin(tt.remote, tt.rel, tt.sep); got != tt.want {
+			t.Errorf("remoteJoin(%q, %q, %q) = %q, want %q", tt.remote, tt.rel, tt.sep, got, tt.want)
+		}
+	}
+
+	// And match on this host: a nested host path reaches the container
+	// with slashes (on Windows a leaked backslash would show here).
+	local := filepath.Join(t.TempDir(), "src")
+	rs := compile([]model.SyncRule{{Local: local, Remote: "/app"}})
+	_, got, ok := match(rs, filepath.Join(local, "pkg", "util", "u.go"))
+	if want := "/app/pkg/util/u.go"; !ok || got != want {
+		t.Errorf("match = %q, %v; want %q", got, ok, want)
+	}
 }
