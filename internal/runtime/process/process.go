@@ -121,7 +121,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	if err := StartCommand(cmd); err != nil {
+	grp, err := startGroup(cmd)
+	if err != nil {
 		outs.abort()
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
@@ -133,7 +134,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 	h := &handle{
 		name:        spec.Name,
-		pgid:        cmd.Process.Pid,
+		pid:         cmd.Process.Pid,
+		group:       grp,
 		stopSignal:  spec.StopSignal,
 		stopTimeout: spec.StopTimeout,
 		logger:      logger.With("resource", spec.Name, "pid", cmd.Process.Pid),
@@ -150,13 +152,13 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 		// Recorded before the leader can be reaped, so its start time is
 		// still readable. If this fails the process still runs: Pdeathsig
 		// alone covers the leader.
-		f, err := recordGroup(r.StateDir, h.pgid, spec)
+		f, err := recordGroup(r.StateDir, h.pid, spec)
 		if err != nil {
 			h.logger.Warn("record process group", "err", err)
 		}
 		h.stateFile = f
 	}
-	h.reaper.add(h.pgid)
+	h.reaper.add(h.pid)
 	h.logger.Debug("started", "argv", spec.Argv)
 	go h.wait(cmd, outs)
 	return h, nil
@@ -165,7 +167,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 // handle is one started process group.
 type handle struct {
 	name        string
-	pgid        int // == the leader's pid
+	pid         int // the leader's (== its pgid on Unix)
+	group       *group
 	stopSignal  syscall.Signal
 	stopTimeout time.Duration
 	logger      *slog.Logger
@@ -182,7 +185,7 @@ type handle struct {
 var _ runtime.Handle = (*handle)(nil)
 
 func (h *handle) Done() <-chan struct{} { return h.done }
-func (h *handle) Pid() int              { return h.pgid }
+func (h *handle) Pid() int              { return h.pid }
 
 func (h *handle) Exit() runtime.Exit {
 	select {
@@ -200,7 +203,7 @@ func (h *handle) wait(cmd *exec.Cmd, outs *outputs) {
 	outs.wait(outputGrace)
 	h.logger.Debug("exited", "exit", h.exit.String())
 	close(h.done)
-	if !groupAlive(h.pgid) {
+	if !h.group.alive() {
 		h.forget()
 	}
 }
@@ -236,7 +239,7 @@ func (h *handle) Stop(ctx context.Context) error {
 // killLeftovers kills what is left of the group after the leader exited
 // (a backgrounded grandchild).
 func (h *handle) killLeftovers() error {
-	if h.groupGone.Load() || !groupAlive(h.pgid) {
+	if h.groupGone.Load() || !h.group.alive() {
 		h.forget()
 		return nil
 	}
@@ -251,7 +254,7 @@ func (h *handle) kill() error {
 	deadline := time.NewTimer(killWait)
 	defer deadline.Stop()
 	if !h.waitGone(context.Background(), deadline.C) {
-		return fmt.Errorf("stop %s: process group %d still alive %s after SIGKILL", h.name, h.pgid, killWait)
+		return fmt.Errorf("stop %s: process group %d still alive %s after SIGKILL", h.name, h.pid, killWait)
 	}
 	h.forget()
 	return nil
@@ -263,11 +266,7 @@ func (h *handle) signal(sig syscall.Signal) error {
 	if h.groupGone.Load() {
 		return nil
 	}
-	err := syscall.Kill(-h.pgid, sig)
-	if err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal process group %d with %s: %w", h.pgid, signame.String(sig), err)
-	}
-	return nil
+	return h.group.signal(sig)
 }
 
 // waitGone waits until the leader has exited and no live member is left in
@@ -285,7 +284,7 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 	defer t.Stop()
 	<-t.C
 	for {
-		if h.groupGone.Load() || !groupAlive(h.pgid) {
+		if h.groupGone.Load() || !h.group.alive() {
 			return true
 		}
 		t.Reset(interval)
@@ -300,10 +299,11 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 	}
 }
 
-// forget marks the group as gone and removes its state file.
+// forget marks the group as gone, releases it and removes its state file.
 func (h *handle) forget() {
 	h.groupGone.Store(true)
-	h.reaper.remove(h.pgid)
+	h.group.release()
+	h.reaper.remove(h.pid)
 	if h.stateFile != "" {
 		if err := os.Remove(h.stateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 			h.logger.Warn("remove process group record", "err", err)
