@@ -18,7 +18,7 @@ import (
 // groupRecord is the state file of one started process group.
 type groupRecord struct {
 	PGID      int      `json:"pgid"`
-	StartTime uint64   `json:"start_time"` // the leader's, in clock ticks after boot
+	StartTime uint64   `json:"start_time"` // the leader's procStat.startTime
 	BootID    string   `json:"boot_id"`
 	Name      string   `json:"name"`
 	Argv      []string `json:"argv"`
