@@ -1,33 +1,44 @@
 // Package process runs resources as local processes: loop's default runtime.
 //
-// Every process starts in its own process group, so the stop signal reaches
-// the whole tree a command spawns (`sh -c "npm run dev"` and what npm
-// starts): Stop signals the group (kill(-pgid)), waits until the leader has
-// exited and the group is empty, and escalates to SIGKILL after the stop
-// timeout. A port is therefore free again when Stop returns.
+// Every process starts as the root of a group of its own (type group), so
+// the stop signal reaches the whole tree a command spawns (`sh -c "npm run
+// dev"` and what npm starts): Stop signals the group, waits until the
+// leader has exited and the group is empty, and escalates to a kill after
+// the stop timeout. A port is therefore free again when Stop returns.
 //
-// No process may outlive the daemon. Three mechanisms see to it:
+// On Unix the group is a process group (kill(-pgid)). On Windows it is a
+// job object: the stop signal becomes CTRL_BREAK to the leader's console
+// process group, the kill TerminateJobObject (see group_windows.go).
+//
+// No process may outlive the daemon. On Unix three mechanisms see to it:
 //
 //  1. The reaper sidecar (Runtime.Reaper, see StartReaper): the daemon
 //     tells it about every group over a pipe; when the daemon dies, however
 //     it dies, the pipe closes and the reaper SIGKILLs every group still
 //     listed, grandchildren and all. It costs one write per start.
-//  2. Pdeathsig: the kernel sends each group leader SIGKILL when its parent
-//     dies. Linux ties this to the *thread* that forked the child, not to
-//     the process, and Go forks from whichever OS thread the calling
-//     goroutine happens to run on; if that thread exits, the child is
-//     killed early. So every process is started from one goroutine that
+//  2. Pdeathsig (Linux only): the kernel sends each group leader SIGKILL
+//     when its parent dies. Linux ties this to the *thread* that forked the
+//     child, not to the process, and Go forks from whichever OS thread the
+//     calling goroutine happens to run on; if that thread exits, the child
+//     is killed early. So every process is started from one goroutine that
 //     locked itself to its OS thread and never unlocks or returns (see
 //     StartCommand): that thread lives exactly as long as the daemon.
 //  3. State files: with Runtime.StateDir set, each started group is
 //     recorded in a file there (pgid, the leader's start time, the boot
-//     id), removed once the group is gone. ReapOrphans, called when the
-//     daemon starts, kills the groups a killed predecessor left behind
-//     (should the reaper itself have been killed), after checking that the
-//     pgid still names the same group, so a recycled PID is never killed.
+//     id: from /proc on Linux, sysctl on macOS), removed once the group is
+//     gone. ReapOrphans, called when the daemon starts, kills the groups a
+//     killed predecessor left behind (should the reaper itself have been
+//     killed), after checking that the pgid still names the same group, so
+//     a recycled PID is never killed.
 //
-// A member that leaves its group (setsid, as double-forking daemons do)
-// escapes both; loop does not chase it.
+// On Windows the kernel does it alone: each job object is created with
+// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, and only the daemon holds a handle to
+// it, so when the daemon dies, however it dies, the whole tree dies. The
+// reaper then only removes directories (RemoveOnExit), and nothing is
+// recorded for ReapOrphans.
+//
+// A member that leaves its group (setsid, as double-forking daemons do; a
+// job breakaway on Windows) escapes all of this; loop does not chase it.
 package process
 
 import (
@@ -70,17 +81,17 @@ const (
 // StateDir to let ReapOrphans clean up after a daemon that was killed.
 type Runtime struct {
 	Logger   *slog.Logger // nil: slog.Default()
-	StateDir string       // where started process groups are recorded; "" records nothing
+	StateDir string       // where started process groups are recorded (not on Windows); "" records nothing
 	// Reaper, when set, is told about every group so that it kills all
 	// of them, grandchildren included, the moment the daemon dies (see
-	// StartReaper). Without it Pdeathsig kills only each leader and the
-	// rest waits for ReapOrphans.
+	// StartReaper). Without it only Pdeathsig (Linux) kills each leader
+	// and the rest waits for ReapOrphans. (On Windows job objects do this.)
 	Reaper *Reaper
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
 
-// Start starts spec.Argv in its own process group. argv[0] is looked up in
+// Start starts spec.Argv in its own group (see the package comment). argv[0] is looked up in
 // the PATH of spec.Env (nil Env means the daemon's environment). ctx bounds
 // only the start; the process runs until it exits or Stop is called.
 // Output is copied to spec.Stdout and spec.Stderr (nil discards it); a
@@ -150,8 +161,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 	if r.StateDir != "" {
 		// Recorded before the leader can be reaped, so its start time is
-		// still readable. If this fails the process still runs: Pdeathsig
-		// alone covers the leader.
+		// still readable. If this fails the process still runs, covered by
+		// the reaper and (on Linux) Pdeathsig alone.
 		f, err := recordGroup(r.StateDir, h.pid, spec)
 		if err != nil {
 			h.logger.Warn("record process group", "err", err)
@@ -164,7 +175,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	return h, nil
 }
 
-// handle is one started process group.
+// handle is one started process and its group.
 type handle struct {
 	name        string
 	pid         int // the leader's (== its pgid on Unix)
@@ -179,7 +190,7 @@ type handle struct {
 	exit runtime.Exit // written by wait before done is closed
 
 	stopMu    sync.Mutex  // serialises Stop
-	groupGone atomic.Bool // once true the pgid may be recycled: never signal it again
+	groupGone atomic.Bool // once true the pgid may be recycled (the job is closed): never signal it again
 }
 
 var _ runtime.Handle = (*handle)(nil)
