@@ -1,33 +1,44 @@
 // Package process runs resources as local processes: loop's default runtime.
 //
-// Every process starts in its own process group, so the stop signal reaches
-// the whole tree a command spawns (`sh -c "npm run dev"` and what npm
-// starts): Stop signals the group (kill(-pgid)), waits until the leader has
-// exited and the group is empty, and escalates to SIGKILL after the stop
-// timeout. A port is therefore free again when Stop returns.
+// Every process starts as the root of a group of its own (type group), so
+// the stop signal reaches the whole tree a command spawns (`sh -c "npm run
+// dev"` and what npm starts): Stop signals the group, waits until the
+// leader has exited and the group is empty, and escalates to a kill after
+// the stop timeout. A port is therefore free again when Stop returns.
 //
-// No process may outlive the daemon. Three mechanisms see to it:
+// On Unix the group is a process group (kill(-pgid)). On Windows it is a
+// job object: the stop signal becomes CTRL_BREAK to the leader's console
+// process group, the kill TerminateJobObject (see group_windows.go).
+//
+// No process may outlive the daemon. On Unix three mechanisms see to it:
 //
 //  1. The reaper sidecar (Runtime.Reaper, see StartReaper): the daemon
 //     tells it about every group over a pipe; when the daemon dies, however
 //     it dies, the pipe closes and the reaper SIGKILLs every group still
 //     listed, grandchildren and all. It costs one write per start.
-//  2. Pdeathsig: the kernel sends each group leader SIGKILL when its parent
-//     dies. Linux ties this to the *thread* that forked the child, not to
-//     the process, and Go forks from whichever OS thread the calling
-//     goroutine happens to run on; if that thread exits, the child is
-//     killed early. So every process is started from one goroutine that
+//  2. Pdeathsig (Linux only): the kernel sends each group leader SIGKILL
+//     when its parent dies. Linux ties this to the *thread* that forked the
+//     child, not to the process, and Go forks from whichever OS thread the
+//     calling goroutine happens to run on; if that thread exits, the child
+//     is killed early. So every process is started from one goroutine that
 //     locked itself to its OS thread and never unlocks or returns (see
 //     StartCommand): that thread lives exactly as long as the daemon.
 //  3. State files: with Runtime.StateDir set, each started group is
 //     recorded in a file there (pgid, the leader's start time, the boot
-//     id), removed once the group is gone. ReapOrphans, called when the
-//     daemon starts, kills the groups a killed predecessor left behind
-//     (should the reaper itself have been killed), after checking that the
-//     pgid still names the same group, so a recycled PID is never killed.
+//     id: from /proc on Linux, sysctl on macOS), removed once the group is
+//     gone. ReapOrphans, called when the daemon starts, kills the groups a
+//     killed predecessor left behind (should the reaper itself have been
+//     killed), after checking that the pgid still names the same group, so
+//     a recycled PID is never killed.
 //
-// A member that leaves its group (setsid, as double-forking daemons do)
-// escapes both; loop does not chase it.
+// On Windows the kernel does it alone: each job object is created with
+// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, and only the daemon holds a handle to
+// it, so when the daemon dies, however it dies, the whole tree dies. The
+// reaper then only removes directories (RemoveOnExit), and nothing is
+// recorded for ReapOrphans.
+//
+// A member that leaves its group (setsid, as double-forking daemons do; a
+// job breakaway on Windows) escapes all of this; loop does not chase it.
 package process
 
 import (
@@ -70,17 +81,17 @@ const (
 // StateDir to let ReapOrphans clean up after a daemon that was killed.
 type Runtime struct {
 	Logger   *slog.Logger // nil: slog.Default()
-	StateDir string       // where started process groups are recorded; "" records nothing
+	StateDir string       // where started process groups are recorded (not on Windows); "" records nothing
 	// Reaper, when set, is told about every group so that it kills all
 	// of them, grandchildren included, the moment the daemon dies (see
-	// StartReaper). Without it Pdeathsig kills only each leader and the
-	// rest waits for ReapOrphans.
+	// StartReaper). Without it only Pdeathsig (Linux) kills each leader
+	// and the rest waits for ReapOrphans. (On Windows job objects do this.)
 	Reaper *Reaper
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
 
-// Start starts spec.Argv in its own process group. argv[0] is looked up in
+// Start starts spec.Argv in its own group (see the package comment). argv[0] is looked up in
 // the PATH of spec.Env (nil Env means the daemon's environment). ctx bounds
 // only the start; the process runs until it exits or Stop is called.
 // Output is copied to spec.Stdout and spec.Stderr (nil discards it); a
@@ -121,7 +132,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	if err := StartCommand(cmd); err != nil {
+	grp, err := startGroup(cmd)
+	if err != nil {
 		outs.abort()
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
@@ -133,7 +145,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 	h := &handle{
 		name:        spec.Name,
-		pgid:        cmd.Process.Pid,
+		pid:         cmd.Process.Pid,
+		group:       grp,
 		stopSignal:  spec.StopSignal,
 		stopTimeout: spec.StopTimeout,
 		logger:      logger.With("resource", spec.Name, "pid", cmd.Process.Pid),
@@ -148,24 +161,25 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	}
 	if r.StateDir != "" {
 		// Recorded before the leader can be reaped, so its start time is
-		// still readable. If this fails the process still runs: Pdeathsig
-		// alone covers the leader.
-		f, err := recordGroup(r.StateDir, h.pgid, spec)
+		// still readable. If this fails the process still runs, covered by
+		// the reaper and (on Linux) Pdeathsig alone.
+		f, err := recordGroup(r.StateDir, h.pid, spec)
 		if err != nil {
 			h.logger.Warn("record process group", "err", err)
 		}
 		h.stateFile = f
 	}
-	h.reaper.add(h.pgid)
+	h.reaper.add(h.pid)
 	h.logger.Debug("started", "argv", spec.Argv)
 	go h.wait(cmd, outs)
 	return h, nil
 }
 
-// handle is one started process group.
+// handle is one started process and its group.
 type handle struct {
 	name        string
-	pgid        int // == the leader's pid
+	pid         int // the leader's (== its pgid on Unix)
+	group       *group
 	stopSignal  syscall.Signal
 	stopTimeout time.Duration
 	logger      *slog.Logger
@@ -176,13 +190,13 @@ type handle struct {
 	exit runtime.Exit // written by wait before done is closed
 
 	stopMu    sync.Mutex  // serialises Stop
-	groupGone atomic.Bool // once true the pgid may be recycled: never signal it again
+	groupGone atomic.Bool // once true the pgid may be recycled (the job is closed): never signal it again
 }
 
 var _ runtime.Handle = (*handle)(nil)
 
 func (h *handle) Done() <-chan struct{} { return h.done }
-func (h *handle) Pid() int              { return h.pgid }
+func (h *handle) Pid() int              { return h.pid }
 
 func (h *handle) Exit() runtime.Exit {
 	select {
@@ -200,7 +214,7 @@ func (h *handle) wait(cmd *exec.Cmd, outs *outputs) {
 	outs.wait(outputGrace)
 	h.logger.Debug("exited", "exit", h.exit.String())
 	close(h.done)
-	if !groupAlive(h.pgid) {
+	if !h.group.alive() {
 		h.forget()
 	}
 }
@@ -236,7 +250,7 @@ func (h *handle) Stop(ctx context.Context) error {
 // killLeftovers kills what is left of the group after the leader exited
 // (a backgrounded grandchild).
 func (h *handle) killLeftovers() error {
-	if h.groupGone.Load() || !groupAlive(h.pgid) {
+	if h.groupGone.Load() || !h.group.alive() {
 		h.forget()
 		return nil
 	}
@@ -251,7 +265,7 @@ func (h *handle) kill() error {
 	deadline := time.NewTimer(killWait)
 	defer deadline.Stop()
 	if !h.waitGone(context.Background(), deadline.C) {
-		return fmt.Errorf("stop %s: process group %d still alive %s after SIGKILL", h.name, h.pgid, killWait)
+		return fmt.Errorf("stop %s: process group %d still alive %s after SIGKILL", h.name, h.pid, killWait)
 	}
 	h.forget()
 	return nil
@@ -263,11 +277,7 @@ func (h *handle) signal(sig syscall.Signal) error {
 	if h.groupGone.Load() {
 		return nil
 	}
-	err := syscall.Kill(-h.pgid, sig)
-	if err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal process group %d with %s: %w", h.pgid, signame.String(sig), err)
-	}
-	return nil
+	return h.group.signal(sig)
 }
 
 // waitGone waits until the leader has exited and no live member is left in
@@ -285,7 +295,7 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 	defer t.Stop()
 	<-t.C
 	for {
-		if h.groupGone.Load() || !groupAlive(h.pgid) {
+		if h.groupGone.Load() || !h.group.alive() {
 			return true
 		}
 		t.Reset(interval)
@@ -300,10 +310,11 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 	}
 }
 
-// forget marks the group as gone and removes its state file.
+// forget marks the group as gone, releases it and removes its state file.
 func (h *handle) forget() {
 	h.groupGone.Store(true)
-	h.reaper.remove(h.pgid)
+	h.group.release()
+	h.reaper.remove(h.pid)
 	if h.stateFile != "" {
 		if err := os.Remove(h.stateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 			h.logger.Warn("remove process group record", "err", err)

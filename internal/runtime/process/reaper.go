@@ -28,6 +28,10 @@ const ReaperArg = "__loop-reaper"
 // restarts stay fast. It also removes the directories it was given
 // (RemoveOnExit: the daemon's file secrets), so no secret outlives the
 // daemon on disk. A nil *Reaper does nothing.
+//
+// On Windows the kernel kills each job object's processes when the daemon
+// dies (see group_windows.go), so the daemon tells the reaper about no
+// groups there; it only removes directories.
 type Reaper struct {
 	mu     sync.Mutex
 	w      io.WriteCloser
@@ -37,10 +41,11 @@ type Reaper struct {
 
 // StartReaper starts the sidecar: argv runs ReaperMain (e.g.
 // {"/proc/self/exe", ReaperArg}). It lives in its own process group, so
-// signals meant for the daemon's terminal or for a service never reach it.
+// signals (or console control events) meant for the daemon's terminal or
+// for a service never reach it.
 func StartReaper(argv []string) (*Reaper, error) {
 	cmd := &exec.Cmd{Path: argv[0], Args: append([]string{"loop-reaper"}, argv[1:]...), Stderr: os.Stderr}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = reaperSysProcAttr()
 	w, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("start reaper: %w", err)
@@ -52,7 +57,7 @@ func StartReaper(argv []string) (*Reaper, error) {
 }
 
 func (r *Reaper) send(op byte, pgid int) {
-	if r == nil {
+	if r == nil || !reaperKillsGroups {
 		return
 	}
 	r.mu.Lock()
@@ -130,7 +135,7 @@ func ReaperMain(in io.Reader) int {
 		}
 	}
 	for pgid := range groups {
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		killGroup(pgid)
 	}
 	for _, d := range dirs {
 		os.RemoveAll(d)

@@ -8,7 +8,8 @@ import (
 )
 
 // StartCommand starts cmd in its own process group. Parent-death signals
-// exist only on Linux; elsewhere ReapOrphans is the only safety net.
+// exist only on Linux; elsewhere the reaper and ReapOrphans are the safety
+// nets.
 func StartCommand(cmd *exec.Cmd) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}

@@ -2,44 +2,11 @@ package process
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
-
-// groupAlive reports whether process group pgid has a live member.
-// Zombies do not count: they hold no ports or files, and their new parent
-// may never reap them (a container's PID 1 that does not reap orphans).
-func groupAlive(pgid int) bool {
-	err := syscall.Kill(-pgid, 0)
-	if errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	if st, err := readStat(pgid); err == nil && st.pgrp == pgid && st.state != 'Z' {
-		return true // the leader itself is alive
-	}
-	members, err := groupMembers(pgid)
-	if err != nil {
-		return true // cannot tell: assume alive
-	}
-	for _, m := range members {
-		if m.state != 'Z' {
-			return true
-		}
-	}
-	return false
-}
-
-// procStat is what loop needs from /proc/<pid>/stat.
-type procStat struct {
-	pid       int
-	state     byte   // R, S, D, Z, ...
-	pgrp      int    // process group
-	startTime uint64 // clock ticks after boot
-}
 
 func readStat(pid int) (procStat, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
