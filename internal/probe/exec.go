@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/loopdev/loop/internal/cmdpath"
@@ -37,30 +36,31 @@ func (c *execChecker) Check(ctx context.Context) error {
 	cmd := &exec.Cmd{Path: path, Args: c.argv, Dir: c.dir, Env: c.env, Stdout: out, Stderr: out}
 	// A grandchild that keeps the output pipe open must not hold up Wait.
 	cmd.WaitDelay = 100 * time.Millisecond
-	if err := process.StartCommand(cmd); err != nil {
+	tree, err := process.StartTree(cmd)
+	if err != nil {
 		return fmt.Errorf("exec probe %q: %w", name, err)
 	}
+	defer tree.Release()
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 
 	t := time.NewTimer(c.timeout)
 	defer t.Stop()
-	pgid := cmd.Process.Pid
 	select {
 	case err = <-waited:
 	case <-t.C:
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		tree.Kill()
 		<-waited
 		return fmt.Errorf("exec probe %q: %w after %s%s", name, ErrTimeout, c.timeout, suffix(out))
 	case <-ctx.Done():
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		tree.Kill()
 		<-waited
 		return fmt.Errorf("exec probe %q: %w", name, ctx.Err())
 	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		// The leader exited but something in its group holds the output
-		// open: the group still exists, so its pgid is safe to signal.
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		// open: the tree still exists, so it is safe to signal.
+		tree.Kill()
 		err = nil
 	}
 	if err != nil || !cmd.ProcessState.Success() {
