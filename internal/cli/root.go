@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -188,7 +187,7 @@ func (a *app) startDaemon(ctx context.Context, home string) error {
 	defer logf.Close()
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start loopd (%s): %w", bin, err)
 	}
@@ -219,7 +218,7 @@ func daemonCommand() (string, []string) {
 	if err != nil {
 		return os.Args[0], []string{"daemon", "run"}
 	}
-	sibling := filepath.Join(filepath.Dir(self), "loopd")
+	sibling := filepath.Join(filepath.Dir(self), "loopd"+exeSuffix)
 	if fi, err := os.Stat(sibling); err == nil && !fi.IsDir() {
 		return sibling, nil
 	}
