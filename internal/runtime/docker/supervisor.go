@@ -30,7 +30,11 @@ func (r *Runtime) supervisor(ctx context.Context, cli *client.Client) (string, e
 	if err != nil {
 		return "", fmt.Errorf("supervisor: ask the engine its architecture: %w", err)
 	}
-	f, err := supervise.Find(ctx, supervise.Lookup{Home: r.Home, Override: r.Supervisor, Arch: v.Arch})
+	arch, err := linuxArch(v.Os, v.Arch, r.host)
+	if err != nil {
+		return "", err
+	}
+	f, err := supervise.Find(ctx, supervise.Lookup{Home: r.Home, Override: r.Supervisor, Arch: arch})
 	if err != nil {
 		return "", err
 	}
@@ -74,4 +78,18 @@ func (h *handle) copySupervisor(ctx context.Context, super string) error {
 		return fmt.Errorf("copy supervisor: %w", err)
 	}
 	return nil
+}
+
+// linuxArch is the architecture of the supervisor an engine that reports
+// os and arch (its /version) runs: dev containers are Linux containers,
+// whatever the host is (Docker Desktop on macOS and Windows runs them in a
+// Linux VM), so an engine running Windows containers is refused.
+func linuxArch(os, arch, host string) (string, error) {
+	if os != "" && os != "linux" {
+		return "", fmt.Errorf("the Docker engine at %s runs %s containers; loop's dev containers are Linux containers: switch the engine to Linux containers (Docker Desktop: \"Switch to Linux containers...\")", host, os)
+	}
+	if arch == "" {
+		return "", fmt.Errorf("the Docker engine at %s did not say its architecture (/version has no Arch)", host)
+	}
+	return arch, nil
 }

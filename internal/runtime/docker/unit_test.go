@@ -194,3 +194,20 @@ func TestHostPathOf(t *testing.T) {
 		t.Errorf("hostPathOf(/www2/a.txt) without a / rule = %q, want no match", got)
 	}
 }
+
+// TestLinuxArch: the supervisor's architecture is the engine's; an engine
+// running Windows containers, or one that does not say, is refused.
+func TestLinuxArch(t *testing.T) {
+	for _, tc := range []struct{ os, arch, want, err string }{
+		{"linux", "amd64", "amd64", ""},
+		{"linux", "arm64", "arm64", ""},
+		{"", "arm64", "arm64", ""},
+		{"windows", "amd64", "", "runs windows containers"},
+		{"linux", "", "", "did not say its architecture"},
+	} {
+		got, err := linuxArch(tc.os, tc.arch, "npipe:////./pipe/docker_engine")
+		if got != tc.want || (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("linuxArch(%q, %q) = %q, %v; want %q, error containing %q", tc.os, tc.arch, got, err, tc.want, tc.err)
+		}
+	}
+}
