@@ -21,7 +21,7 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
-	if strings.Contains(e.Command, "/") {
+	if isPath(e.Command) {
 		return fmt.Sprintf("command %q not found or not executable; check the path (relative paths start from the resource's dir)", e.Command)
 	}
 	return fmt.Sprintf("command %q not found in PATH (PATH=%s); install it or set PATH in the resource's env", e.Command, e.Path)
@@ -29,17 +29,19 @@ func (e *NotFoundError) Error() string {
 
 func (e *NotFoundError) Unwrap() error { return exec.ErrNotFound }
 
-// Look finds the executable for file the way the process will: a name
-// with a slash is taken relative to dir, any other name is searched in the
-// PATH of env (not the daemon's PATH). Relative PATH entries are taken
-// relative to dir. The result is absolute when dir is.
+// Look finds the executable for file the way the process will: a path (a
+// name with a slash; on Windows also a backslash or a drive) is taken
+// relative to dir, any other name is searched in the PATH of env (not the
+// daemon's PATH). Relative PATH entries are taken relative to dir. On
+// Windows a name without one of PATHEXT's extensions is tried with each.
+// The result is absolute when dir is.
 func Look(file, dir string, env []string) (string, error) {
-	if strings.Contains(file, "/") {
+	if isPath(file) {
 		p := file
 		if !filepath.IsAbs(p) && dir != "" {
 			p = filepath.Join(dir, p)
 		}
-		if executable(p) {
+		if p, ok := found(p, env); ok {
 			return p, nil
 		}
 		return "", &NotFoundError{Command: file}
@@ -52,28 +54,43 @@ func Look(file, dir string, env []string) (string, error) {
 		if !filepath.IsAbs(d) && dir != "" {
 			d = filepath.Join(dir, d)
 		}
-		if p := filepath.Join(d, file); executable(p) {
+		if p, ok := found(filepath.Join(d, file), env); ok {
 			return p, nil
 		}
 	}
 	return "", &NotFoundError{Command: file, Path: pathEnv}
 }
 
+// found is the first of p's candidates (see candidates) that is an
+// executable file.
+func found(p string, env []string) (string, bool) {
+	for _, c := range candidates(p, lookupEnv(env, "PATHEXT")) {
+		if executable(c) {
+			return c, true
+		}
+	}
+	return "", false
+}
+
 // lookupEnv returns the last value of key in env, as exec and the
-// process see it.
+// process see it (names are case-insensitive on Windows).
 func lookupEnv(env []string, key string) string {
 	for i := len(env) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+		k, v, ok := strings.Cut(env[i], "=")
+		if ok && sameEnvName(k, key) {
 			return v
 		}
 	}
 	return ""
 }
 
-func executable(p string) bool {
+// statExec reports whether the file at p exists and is not a directory,
+// and its mode.
+func statExec(p string) (os.FileMode, bool) {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return errors.Is(err, os.ErrPermission) // exists; let exec report it
+		// Exists but unreadable: let exec report it.
+		return 0o111, errors.Is(err, os.ErrPermission)
 	}
-	return !fi.IsDir() && fi.Mode()&0o111 != 0
+	return fi.Mode(), !fi.IsDir()
 }
