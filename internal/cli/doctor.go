@@ -21,6 +21,7 @@ import (
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/supervise"
+	"github.com/loopdev/loop/internal/watch"
 )
 
 func (a *app) versionCmd() *cobra.Command {
@@ -48,7 +49,7 @@ func (a *app) versionCmd() *cobra.Command {
 func (a *app) doctorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "doctor",
-		Short: "Check inotify limits, the daemon, Docker and versions",
+		Short: "Check the file watcher and its limits, the daemon, Docker and versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pr := newPrinter(a.stdout, a.color)
@@ -62,20 +63,18 @@ func (a *app) doctorCmd() *cobra.Command {
 				fmt.Fprintf(a.stdout, "%s %s: %s\n", mark, what, detail)
 			}
 			fmt.Fprintf(a.stdout, "loop %s, %s %s/%s\n", a.version, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
-			for _, l := range []struct {
-				name string
-				min  int
-			}{{"max_user_watches", 65536}, {"max_user_instances", 128}} {
-				v, err := readInt("/proc/sys/fs/inotify/" + l.name)
-				if err != nil {
-					check(false, "inotify "+l.name, err.Error())
+			wb := watch.SystemBackend()
+			check(true, "file watcher", wb.Name+": "+wb.Cost)
+			for _, l := range wb.Limits {
+				if l.Err != nil {
+					check(false, l.Name, l.Err.Error())
 					continue
 				}
-				detail := strconv.Itoa(v)
-				if v < l.min {
-					detail += fmt.Sprintf(" is low: raise it with `sudo sysctl fs.inotify.%s=%d`", l.name, l.min*8)
+				detail := strconv.Itoa(l.Value)
+				if l.Low() {
+					detail += fmt.Sprintf(" is low (under %d): %s", l.Min, l.Fix)
 				}
-				check(v >= l.min, "inotify "+l.name, detail)
+				check(!l.Low(), l.Name, detail)
 			}
 			home := daemon.Home()
 			check(true, "state dir", home)
@@ -137,14 +136,6 @@ func (a *app) doctorCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func readInt(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // dockerStatus asks the Docker engine (the one the docker CLI would use)

@@ -76,6 +76,14 @@ func limitError(err error, path string) error {
 		e.Sysctl, e.Suggest = sysctlWatches, suggestWatches
 	case path == "" && errors.Is(err, syscall.EMFILE):
 		e.Sysctl, e.Suggest = sysctlInstances, suggestInstances
+	case errors.Is(err, syscall.EMFILE) && SystemBackend().Name == "kqueue":
+		// kqueue (macOS, BSD) holds a descriptor per watched file.
+		b := SystemBackend()
+		fix := "ignore more directories in .gitignore, .loopignore or watch_settings(ignore=)"
+		if len(b.Limits) > 0 {
+			fix = b.Limits[0].Fix
+		}
+		return fmt.Errorf("watch %s: out of open files (%s holds %s): %s: %w", path, b.Name, b.Cost, fix, err)
 	default:
 		return err
 	}
