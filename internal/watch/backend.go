@@ -4,7 +4,7 @@ package watch
 // doctor`: what it is, what one watch costs, and the system limits that
 // bound how large a tree it can watch.
 type Backend struct {
-	Name   string  // "inotify", "kqueue", "ReadDirectoryChangesW"
+	Name   string  // "inotify", "FSEvents", "kqueue", "ReadDirectoryChangesW"
 	Cost   string  // what the kernel holds per watched thing
 	Limits []Limit // none where the system sets no limit
 }

@@ -2,6 +2,12 @@ package watch
 
 import "fmt"
 
+// notifyName is the backend fsnotify runs here.
+const notifyName = "inotify"
+
+// notifyBackend is fsnotify's backend, which SystemBackend reports.
+func notifyBackend() Backend { return SystemBackend() }
+
 // SystemBackend is inotify: one watch per directory (ignored directories
 // cost none), bounded per user by two sysctls.
 func SystemBackend() Backend {

@@ -20,9 +20,9 @@ var ErrNotRunning = errors.New("watch: not running")
 // settled call). ok is false when there is nothing to deliver.
 //
 // It is exact, not a guess: Flush makes the event loop create a sentinel
-// file in a private directory watched by the same inotify instance. inotify
-// keeps events in order, so when the sentinel's event arrives, every event
-// of an earlier write has arrived too.
+// file in a private directory watched by the same inotify instance (or
+// FSEvents stream). Both keep events in order, so when the sentinel's event
+// arrives, every event of an earlier write has arrived too.
 func (w *Watcher) Flush(ctx context.Context) (b Batch, ok bool, err error) {
 	reply := make(chan Batch, 1)
 	select {
@@ -49,21 +49,34 @@ type barrier struct {
 	log     *slog.Logger
 }
 
-func (b *barrier) start(fsw *fsnotify.Watcher, log *slog.Logger) {
+// init makes the sentinel directory. It comes before the source is opened
+// because a tree source (FSEvents) streams it as one of its roots, in the
+// same stream as the project, which keeps its events in order.
+func (b *barrier) init(log *slog.Logger) {
 	b.log = log
 	b.waiting = map[string][]chan Batch{}
 	dir, err := os.MkdirTemp("", "loop-watch-barrier-")
-	if err == nil {
-		err = fsw.Add(dir)
-	}
 	if err != nil {
-		log.Warn("flush barrier unavailable: Flush returns only what already arrived", "err", err)
-		if dir != "" {
-			os.RemoveAll(dir)
-		}
+		b.unavailable(err)
 		return
 	}
 	b.dir = dir
+}
+
+// watch adds the sentinel directory to src.
+func (b *barrier) watch(src source) {
+	if b.dir == "" {
+		return
+	}
+	if err := src.Add(b.dir); err != nil {
+		b.unavailable(err)
+		os.RemoveAll(b.dir)
+		b.dir = ""
+	}
+}
+
+func (b *barrier) unavailable(err error) {
+	b.log.Warn("flush barrier unavailable: Flush returns only what already arrived", "err", err)
 }
 
 func (b *barrier) stop() {

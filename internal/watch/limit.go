@@ -76,9 +76,10 @@ func limitError(err error, path string) error {
 		e.Sysctl, e.Suggest = sysctlWatches, suggestWatches
 	case path == "" && errors.Is(err, syscall.EMFILE):
 		e.Sysctl, e.Suggest = sysctlInstances, suggestInstances
-	case errors.Is(err, syscall.EMFILE) && SystemBackend().Name == "kqueue":
-		// kqueue (macOS, BSD) holds a descriptor per watched file.
-		b := SystemBackend()
+	case errors.Is(err, syscall.EMFILE) && notifyName == "kqueue":
+		// kqueue (BSD, and macOS without FSEvents) holds a descriptor per
+		// watched file.
+		b := notifyBackend()
 		fix := "ignore more directories in .gitignore, .loopignore or watch_settings(ignore=)"
 		if len(b.Limits) > 0 {
 			fix = b.Limits[0].Fix

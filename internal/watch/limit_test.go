@@ -128,7 +128,7 @@ func (w *Watcher) runWithLimit(ctx context.Context, n int) error {
 			return syscall.ENOSPC
 		}
 		added++
-		return w.fsw.Add(dir)
+		return w.src.Add(dir)
 	}
 	return w.Run(ctx)
 }

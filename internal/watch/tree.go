@@ -149,6 +149,8 @@ func (w *Watcher) rulesFromDisk(dir string) *ruleSet {
 // the rules for dir's entries when already known; otherwise they are parent's
 // rules plus dir's own ignore files. A directory that cannot be watched or
 // read is skipped with a log line, unless an inotify limit was reached.
+// Under a tree source (FSEvents) watching a directory costs nothing: its
+// root's stream already covers it.
 func (w *Watcher) walkDir(dir string, own, parent *ruleSet, mode walkMode) error {
 	if err := w.addWatch(dir); err != nil {
 		if lerr := limitError(err, dir); errors.Is(lerr, ErrLimit) {
@@ -159,7 +161,7 @@ func (w *Watcher) walkDir(dir string, own, parent *ruleSet, mode walkMode) error
 	}
 	entries, err := readDir(dir)
 	if err != nil {
-		_ = w.fsw.Remove(dir)
+		_ = w.src.Remove(dir)
 		w.log.Debug("not watching", "path", dir, "err", err)
 		return nil
 	}
@@ -242,7 +244,7 @@ func (w *Watcher) removeTree(dir string, report bool) {
 	}
 	delete(w.dirs, dir)
 	w.watches.Add(-1)
-	_ = w.fsw.Remove(dir) // the kernel may have dropped it already
+	_ = w.src.Remove(dir) // the kernel may have dropped it already
 	if parent := w.dirs[filepath.Dir(dir)]; parent != nil {
 		delete(parent.subdirs, filepath.Base(dir))
 	}

@@ -3,15 +3,21 @@
 //
 // The model: Run walks every watched path once, pruning ignored directories
 // (.gitignore and .loopignore files at every level, watch_settings patterns,
-// .git and editor temp files, and the Interest callback) before adding an
-// inotify watch, so an ignored node_modules costs neither a watch nor a walk.
+// .git and editor temp files, and the Interest callback) before watching a
+// directory, so an ignored node_modules costs neither a watch nor a walk.
+// How a directory is watched depends on the platform's backend (see
+// SystemBackend): an inotify watch on Linux, a ReadDirectoryChangesW handle
+// on Windows, kqueue descriptors on BSD. On macOS one FSEvents stream covers
+// each watched tree (kqueue, which holds a descriptor per file, is the
+// fallback); it reports ignored directories too, and their events are dropped
+// by one map lookup (their directory is not in the index) before any stat.
 // The walk fills an index (directory -> file name -> size, mtime, content
 // hash); hashes are filled in the background after Ready. Events only mark
 // paths as pending; when a batch closes (Debounce of quiet, or MaxWait after
 // its first event) each pending path is compared once with the index, so a
 // burst becomes one batch, an atomic save (temp file + rename) is one change
 // of the target, and a write that leaves the content unchanged is no change
-// at all. When the kernel queue overflows, the watched trees are rescanned
+// at all. When the kernel queue overflows (or FSEvents drops events), the watched trees are rescanned
 // against the index and the differences are reported, so nothing is lost.
 package watch
 
@@ -79,7 +85,7 @@ type Batch struct {
 const (
 	defaultDebounce = 15 * time.Millisecond
 	defaultMaxWait  = 2 * time.Second
-	eventBuffer     = 8192 // fsnotify events buffered in user space, on top of the kernel queue
+	eventBuffer     = 8192 // events buffered in user space, on top of the kernel queue
 )
 
 // Watcher watches a set of paths and delivers change batches.
@@ -92,13 +98,18 @@ type Watcher struct {
 	hashed   chan struct{} // closed when the background hashing is done
 	watches  atomic.Int64
 	flushReq chan chan Batch
+	backend  string // the source's name; written by Run before Ready is closed
 
 	// addWatch adds an inotify watch; a seam for tests.
 	addWatch func(dir string) error
+	// newSource opens the event source (nil: the platform's openSource); a
+	// seam for tests.
+	newSource func() (source, error)
 
 	// Everything below is owned by the goroutine running Run (the event
 	// loop, which also owns the batch timer); it needs no lock.
-	fsw        *fsnotify.Watcher
+	src        source
+	tree       bool                // src is a treeSource: events are hints, see handle
 	dirs       map[string]*dirNode // watched directory -> its index
 	pending    map[string]pendState
 	rulesDirty map[string]bool // directories whose ignore files changed in this batch
@@ -157,24 +168,43 @@ func (w *Watcher) Ready() <-chan struct{} { return w.ready }
 // Batches delivers change batches; it is closed when Run returns.
 func (w *Watcher) Batches() <-chan Batch { return w.out }
 
-// WatchCount is the number of inotify watches (directories) currently held.
+// WatchCount is the number of directories currently watched: inotify
+// watches on Linux; under FSEvents, the directories indexed below its
+// streams' roots.
 func (w *Watcher) WatchCount() int { return int(w.watches.Load()) }
+
+// Backend names the backend the Watcher runs ("inotify", "FSEvents",
+// "kqueue", "ReadDirectoryChangesW"); "" before Ready is closed.
+func (w *Watcher) Backend() string {
+	select {
+	case <-w.ready:
+		return w.backend
+	default:
+		return ""
+	}
+}
 
 // Run walks the watched paths, adds the watches, closes Ready and then
 // delivers batches until ctx ends (it then returns nil) or an error stops it
 // (a *LimitError when an inotify limit is reached). Run must be called once.
 func (w *Watcher) Run(ctx context.Context) error {
 	defer close(w.out)
-	fsw, err := fsnotify.NewBufferedWatcher(eventBuffer)
-	if err != nil {
-		return fmt.Errorf("watch: start inotify: %w", limitError(err, ""))
-	}
-	w.fsw = fsw
-	defer fsw.Close()
-	w.barrier.start(fsw, w.log)
+	w.barrier.init(w.log)
 	defer w.barrier.stop()
+	open := w.newSource
+	if open == nil {
+		open = w.openSource
+	}
+	src, err := open()
+	if err != nil {
+		return fmt.Errorf("watch: start %s: %w", notifyName, limitError(err, ""))
+	}
+	w.src, w.backend = src, src.Name()
+	_, w.tree = src.(treeSource)
+	defer src.Close()
+	w.barrier.watch(src)
 	if w.addWatch == nil {
-		w.addWatch = fsw.Add
+		w.addWatch = src.Add
 	}
 
 	start := time.Now()
@@ -187,7 +217,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		files += len(n.files)
 	}
 	close(w.ready)
-	w.log.Info("watching", "dirs", len(w.dirs), "files", files, "took", time.Since(start))
+	w.log.Info("watching", "dirs", len(w.dirs), "files", files, "took", time.Since(start), "backend", w.backend)
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -204,6 +234,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 	defer w.timer.Stop()
+	events, errs := src.Events(), src.Errors()
 	for {
 		var out chan Batch
 		var next Batch
@@ -213,24 +244,24 @@ func (w *Watcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-fsw.Events:
+		case ev, ok := <-events:
 			if !ok {
-				return errors.New("watch: inotify closed")
+				return fmt.Errorf("watch: %s closed", w.backend)
 			}
 			if err := w.handle(ev); err != nil {
 				return err
 			}
-		case err, ok := <-fsw.Errors:
+		case err, ok := <-errs:
 			if !ok {
-				return errors.New("watch: inotify closed")
+				return fmt.Errorf("watch: %s closed", w.backend)
 			}
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				w.log.Warn("inotify queue overflow: rescanning", "err", err)
+				w.log.Warn(w.backend+" queue overflow: rescanning", "err", err)
 				w.overflow = true
 				w.touch(time.Now())
 				continue
 			}
-			w.log.Warn("inotify error", "err", err)
+			w.log.Warn(w.backend+" error", "err", err)
 		case <-w.timer.C:
 			if err := w.onTimer(time.Now()); err != nil {
 				return err
@@ -277,8 +308,11 @@ func (w *Watcher) onTimer(now time.Time) error {
 	return w.flush()
 }
 
-// handle records one fsnotify event; directories are watched (or dropped)
-// right away so that nothing created inside them is missed.
+// handle records one event; directories are watched (or dropped) right away
+// so that nothing created inside them is missed. Events under a directory
+// that is not in the index (ignored, like node_modules, or outside the
+// watched paths) are dropped by the lookup of their directory, before any
+// stat: a tree source (FSEvents) reports them all.
 func (w *Watcher) handle(ev fsnotify.Event) error {
 	if w.barrier.owns(ev.Name) {
 		return w.barrier.reached(ev, w)
@@ -287,6 +321,9 @@ func (w *Watcher) handle(ev fsnotify.Event) error {
 		return nil // Chmod only: touch, chmod; content is unchanged
 	}
 	p := ev.Name
+	if w.tree && w.dirs[p] != nil {
+		return w.recheckDir(p)
+	}
 	dir, name := filepath.Dir(p), filepath.Base(p)
 	node := w.dirs[dir]
 	if node == nil {
@@ -328,6 +365,21 @@ func (w *Watcher) handle(ev fsnotify.Event) error {
 	}
 	w.mark(p, pendState{wasFile: wasFile})
 	w.touch(time.Now())
+	return nil
+}
+
+// recheckDir handles a tree source's event on a directory in the index.
+// FSEvents' flags are coalesced hints (a directory created a moment ago may
+// still say "created"), so the directory is compared with the index rather
+// than dropped and walked again: a directory still there is rescanned (a
+// directory moved over it reports no events for its contents, the rescan
+// finds them), one that is gone or replaced by a file is removed.
+func (w *Watcher) recheckDir(p string) error {
+	w.touch(time.Now())
+	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
+		return w.rescan(p, false)
+	}
+	w.removeTree(p, true)
 	return nil
 }
 

@@ -394,15 +394,16 @@ func TestWatcher_OverflowRescans(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "b.txt"), "b")
 	writeFile(t, filepath.Join(dir, "same.txt"), "s")
 	w := startWatcher(t, Options{Root: root, Paths: []string{root}})
+	fsw := w.src.(*notifySource).fsw
 	// Lose the events of d: drop its inotify watch behind the watcher's back,
 	// change things, put the watch back and report an overflow.
-	must(t, w.fsw.Remove(dir))
+	must(t, fsw.Remove(dir))
 	writeFile(t, filepath.Join(dir, "a.txt"), "aaaa")
 	must(t, os.Remove(filepath.Join(dir, "b.txt")))
 	writeFile(t, filepath.Join(dir, "new.txt"), "n")
 	writeFile(t, filepath.Join(dir, "newdir", "x.txt"), "x")
-	must(t, w.fsw.Add(dir))
-	w.fsw.Errors <- fsnotify.ErrEventOverflow
+	must(t, fsw.Add(dir))
+	fsw.Errors <- fsnotify.ErrEventOverflow
 	changesUntil(t, w, []Change{
 		{filepath.Join(dir, "a.txt"), Write},
 		{filepath.Join(dir, "b.txt"), Remove},

@@ -1,0 +1,6 @@
+//go:build darwin || freebsd || netbsd || openbsd || dragonfly
+
+package watch
+
+// SystemBackend is fsnotify's kqueue backend (see notifyBackend).
+func SystemBackend() Backend { return notifyBackend() }
