@@ -1,3 +1,5 @@
+//go:build !darwin
+
 package watch
 
 // openSource opens fsnotify, the platform's only backend.
