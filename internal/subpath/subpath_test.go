@@ -1,6 +1,9 @@
 package subpath
 
-import "testing"
+import (
+	"path/filepath"
+	"testing"
+)
 
 func TestIsWithin(t *testing.T) {
 	for _, tc := range []struct {
@@ -73,11 +76,14 @@ func TestIsWithinSlash(t *testing.T) {
 	}
 }
 
+// TestBelow: host paths, with the host's separator (backslashes on
+// Windows).
 func TestBelow(t *testing.T) {
-	if rel, ok := Below("/a/b/c", "/a"); !ok || rel != "b/c" {
+	p := filepath.FromSlash
+	if rel, ok := Below(p("/a/b/c"), p("/a")); !ok || rel != p("b/c") {
 		t.Errorf("Below(/a/b/c, /a) = %q, %v, want b/c, true", rel, ok)
 	}
-	if _, ok := Below("/a/bc", "/a/b"); ok {
+	if _, ok := Below(p("/a/bc"), p("/a/b")); ok {
 		t.Errorf("Below(/a/bc, /a/b) = true, want false")
 	}
 }

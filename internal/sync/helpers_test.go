@@ -40,6 +40,10 @@ func write(t testing.TB, root string, files map[string]string) {
 			if err != nil && runtime.GOOS == "windows" {
 				t.Skipf("symlink %s: %v (symlinks on Windows need Developer Mode or an elevated shell)", name, err)
 			}
+			if _, lerr := os.Lstat(p); err == nil && lerr != nil && runtime.GOOS == "windows" {
+				// Wine 8 creates links it cannot find again.
+				t.Skipf("symlink %s was made but cannot be read back (%v): this system's symlinks do not work (Wine)", name, lerr)
+			}
 		default:
 			err = os.WriteFile(p, []byte(content), 0o644)
 		}

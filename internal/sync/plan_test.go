@@ -2,6 +2,7 @@ package sync
 
 import (
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -127,7 +128,7 @@ func equalPlan(a, b Plan) bool {
 // rule with Remote "/app" yields container paths in /app only.
 func TestNewPlan_staysInsideRemote(t *testing.T) {
 	root := tempRoot(t)
-	write(t, root, map[string]string{
+	files := map[string]string{
 		"src/..foo":    "x",
 		"src/...":      "x",
 		"src/a/..b/c":  "x",
@@ -135,7 +136,14 @@ func TestNewPlan_staysInsideRemote(t *testing.T) {
 		"src/ /x":      "x",
 		"outside.txt":  "x",
 		"src/ok/f.txt": "x",
-	})
+	}
+	if runtime.GOOS == "windows" {
+		// Windows drops a name's trailing spaces and dots: "src/ " and
+		// "src/..." cannot exist there.
+		delete(files, "src/ /x")
+		delete(files, "src/...")
+	}
+	write(t, root, files)
 	src := filepath.Join(root, "src")
 	rules := []model.SyncRule{{Local: src, Remote: "/app"}}
 	changed := []string{
