@@ -161,4 +161,17 @@ func TestMatcher_Match(t *testing.T) {
 		}
 	}
 
+	// A project at the root of a volume: "/" on Unix, C:\ on Windows.
+	m = NewMatcher(hostPath("/"), []string{"/dist"})
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{"/dist/app.js", true},
+		{"/src/dist/app.js", false},
+	} {
+		if got := m.Match(hostPath(tt.path), false); got != tt.want {
+			t.Errorf("root matcher: Match(%q) = %v, want %v", hostPath(tt.path), got, tt.want)
+		}
+	}
 }
