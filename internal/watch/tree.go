@@ -217,7 +217,7 @@ func (w *Watcher) walkDir(dir string, own, parent *ruleSet, mode walkMode) error
 
 // readDir lists dir without sorting it.
 func readDir(dir string) ([]fs.DirEntry, error) {
-	f, err := os.Open(dir)
+	f, err := openShared(dir)
 	if err != nil {
 		return nil, err
 	}
