@@ -1,3 +1,9 @@
+//go:build !windows
+
+// The FSEvents source exists on macOS only. Its portable half is tested
+// everywhere but on Windows: the tests spell macOS paths (/private/var,
+// /Volumes), which have no volume name and no meaning there.
+
 package watch
 
 import (

@@ -2,7 +2,6 @@ package watch
 
 import (
 	"context"
-	"os"
 	"time"
 )
 
@@ -73,7 +72,7 @@ func hashInBackground(ctx context.Context, jobs []hashJob, results chan<- hashRe
 // hashOne returns the state of a regular file with its hash, observing size
 // and mtime from the open file before reading it.
 func hashOne(p string, buf []byte) fileState {
-	f, err := os.Open(p)
+	f, err := openShared(p)
 	if err != nil {
 		return fileState{}
 	}

@@ -219,13 +219,15 @@ func (rs *ruleSet) rel(abs string) (string, bool) {
 	if len(abs) <= len(rs.base) || !strings.HasPrefix(abs, rs.base) {
 		return "", false
 	}
-	if rs.base == "/" {
-		return filepath.ToSlash(abs[1:]), true
+	rest := abs[len(rs.base):]
+	if rs.base[len(rs.base)-1] != filepath.Separator { // only a root ("/", `C:\`) ends with one
+		if rest[0] != filepath.Separator {
+			return "", false
+		}
+		rest = rest[1:]
 	}
-	if abs[len(rs.base)] != filepath.Separator {
-		return "", false
-	}
-	return filepath.ToSlash(abs[len(rs.base)+1:]), true
+	// Patterns are slash-separated: on Windows `dist\app.js` becomes dist/app.js.
+	return filepath.ToSlash(rest), true
 }
 
 // ignoredPath reports whether the absolute path abs is ignored by rs.

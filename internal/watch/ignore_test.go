@@ -3,6 +3,7 @@ package watch
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -124,7 +125,16 @@ func TestBuiltinIgnored(t *testing.T) {
 }
 
 func TestMatcher_Match(t *testing.T) {
-	m := NewMatcher("/p", []string{"node_modules/", "*.tmp", "!keep.tmp", "/dist"})
+	// hostPath spells a slash path the host's way: /p/a.tmp stays as it is
+	// on Unix and is C:\p\a.tmp on Windows (the volume of the temp dir).
+	vol := filepath.VolumeName(os.TempDir())
+	hostPath := func(p string) string {
+		if strings.HasPrefix(p, "/") {
+			return vol + filepath.FromSlash(p)
+		}
+		return filepath.FromSlash(p)
+	}
+	m := NewMatcher(hostPath("/p"), []string{"node_modules/", "*.tmp", "!keep.tmp", "/dist"})
 	tests := []struct {
 		path  string
 		isDir bool
@@ -138,13 +148,30 @@ func TestMatcher_Match(t *testing.T) {
 		{"/p/dist/app.js", false, true},
 		{"/p/src/dist/app.js", false, false},
 		{"src/a.tmp", false, true}, // relative to the root
+		{"src/dist", true, false},
 		{"/other/a.tmp", false, false},
+		{"/px/a.tmp", false, false},
 		{"/p", true, false},
 		{"../a.tmp", false, false},
 	}
 	for _, tt := range tests {
-		if got := m.Match(tt.path, tt.isDir); got != tt.want {
-			t.Errorf("Match(%q, %v) = %v, want %v", tt.path, tt.isDir, got, tt.want)
+		p := hostPath(tt.path)
+		if got := m.Match(p, tt.isDir); got != tt.want {
+			t.Errorf("Match(%q, %v) = %v, want %v", p, tt.isDir, got, tt.want)
+		}
+	}
+
+	// A project at the root of a volume: "/" on Unix, C:\ on Windows.
+	m = NewMatcher(hostPath("/"), []string{"/dist"})
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{"/dist/app.js", true},
+		{"/src/dist/app.js", false},
+	} {
+		if got := m.Match(hostPath(tt.path), false); got != tt.want {
+			t.Errorf("root matcher: Match(%q) = %v, want %v", hostPath(tt.path), got, tt.want)
 		}
 	}
 }

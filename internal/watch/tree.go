@@ -139,7 +139,7 @@ func (w *Watcher) rulesFromDisk(dir string) *ruleSet {
 	switch {
 	case dir == root:
 		return (&ruleSet{base: root, extra: w.extra}).child(dir, true, true)
-	case strings.HasPrefix(dir, root) && (root == "/" || dir[len(root)] == filepath.Separator):
+	case strings.HasPrefix(dir, root) && (strings.HasSuffix(root, string(filepath.Separator)) || dir[len(root)] == filepath.Separator):
 		return w.rulesFor(filepath.Dir(dir)).child(dir, true, true)
 	}
 	return (&ruleSet{base: dir}).child(dir, true, true)
@@ -217,7 +217,7 @@ func (w *Watcher) walkDir(dir string, own, parent *ruleSet, mode walkMode) error
 
 // readDir lists dir without sorting it.
 func readDir(dir string) ([]fs.DirEntry, error) {
-	f, err := os.Open(dir)
+	f, err := openShared(dir)
 	if err != nil {
 		return nil, err
 	}
