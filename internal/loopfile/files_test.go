@@ -241,15 +241,6 @@ service("api", "x", env = {
 	}
 }
 
-// shellScript is unix, or on Windows windows: one local() script in the
-// syntax of the platform's shell (shellCommand).
-func shellScript(unix, windows string) string {
-	if runtime.GOOS == "windows" {
-		return windows
-	}
-	return unix
-}
-
 // testPATH is a PATH for local() commands: the shell and coreutils.
 func testPATH() string {
 	if runtime.GOOS == "windows" {
@@ -291,7 +282,7 @@ task("t", "true", labels = [branch, here, quoted])
 		t.Errorf("got pwd %q, want %q", got, want)
 	}
 	// The script reaches the shell as written: cmd.exe's echo keeps quotes.
-	if got, want := labels[2], shellScript("a  b", `"a  b"`); got != want {
+	if got, want := labels[2], byOS("a  b", `"a  b"`); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	if got := out.String(); !strings.Contains(got, "main-x") || !strings.Contains(got, "to-stderr") || strings.Contains(got, p.Dir) {
@@ -310,13 +301,13 @@ func TestLoad_localErrors(t *testing.T) {
 		want      string
 	}{
 		{"exit code and stderr tail",
-			shellScript(`local("echo one >&2; echo two >&2; exit 7")`, `local("echo one>&2& echo two>&2& exit 7")`), 0,
-			shellScript(`local: "echo one >&2; echo two >&2; exit 7" exited with code 7: one`, `local: "echo one>&2& echo two>&2& exit 7" exited with code 7: one`) + "\ntwo"},
+			byOS(`local("echo one >&2; echo two >&2; exit 7")`, `local("echo one>&2& echo two>&2& exit 7")`), 0,
+			byOS(`local: "echo one >&2; echo two >&2; exit 7" exited with code 7: one`, `local: "echo one>&2& echo two>&2& exit 7" exited with code 7: one`) + "\ntwo"},
 		{"timeout",
-			shellScript(`local("echo started >&2; sleep 30")`, `local("echo started>&2& ping -n 30 127.0.0.1 >nul")`),
+			byOS(`local("echo started >&2; sleep 30")`, `local("echo started>&2& ping -n 30 127.0.0.1 >nul")`),
 			timeout, "timed out after " + timeout.String() + ": started"},
 		{"not found", `local(["/nonexistent/cmd"])`, 0,
-			shellScript(`local: "/nonexistent/cmd": fork/exec`, `local: "/nonexistent/cmd": exec: "/nonexistent/cmd": executable file not found`)},
+			byOS(`local: "/nonexistent/cmd": fork/exec`, `local: "/nonexistent/cmd": exec: "/nonexistent/cmd": executable file not found`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -356,7 +347,7 @@ func TestLoad_contextCanceled(t *testing.T) {
 	done := make(chan error, 1)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "Loopfile")
-	writeFile(t, path, shellScript(`local("sleep 30")`, `local("ping -n 30 127.0.0.1 >nul")`))
+	writeFile(t, path, byOS(`local("sleep 30")`, `local("ping -n 30 127.0.0.1 >nul")`))
 	go func() {
 		_, err := Load(ctx, path, Options{Env: []string{testPATH()}})
 		done <- err
