@@ -175,6 +175,7 @@ func TestLoad_gitopsValues(t *testing.T) {
 		{"relative local repo", `"deploy/config", "a.yaml"`, gitRepo, "$DIR/deploy/config"},
 		{"dot-relative local repo", `"./config/", "a.yaml"`, gitRepo, "$DIR/config"},
 		{"absolute local repo", strconv.Quote(hostPath("/srv/config")) + `, "a.yaml"`, gitRepo, hostPath("/srv/config")},
+		{"drive letter: local on Windows only", `"C:/srv/config", "a.yaml"`, gitRepo, byOS("C:/srv/config", `C:\srv\config`)},
 		{"path cleaned", `"/r", "./apps//api/kustomization.yaml"`, func(g *model.GitOps) string { return g.Path }, "apps/api/kustomization.yaml"},
 		{"kustomize image name", `"/r", "k.yaml", image = "api"`, func(g *model.GitOps) string { return g.Image + "|" + g.Field }, "api|"},
 		{"field", `"/r", "values.yaml", field = "image.repository"`, func(g *model.GitOps) string { return g.Image + "|" + g.Field }, "|image.repository"},
