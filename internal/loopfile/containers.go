@@ -156,7 +156,7 @@ var containerBuiltin = &builtin{
 		{"entrypoint", "None", "as `cmd`; `None`: the image's entrypoint; `[]` clears it"},
 		{"env", "{}", "the container's environment (dict string -> string)"},
 		{"ports", "[]", "ports published on the host: `8080`, `\"8080:80\"`, `\"5353:53/udp\"`"},
-		{"volumes", "[]", "`\"SOURCE:TARGET\"` or `\"SOURCE:TARGET:ro\"`; a source starting with `.` or `/` is a host path, anything else a named volume"},
+		{"volumes", "[]", "`\"SOURCE:TARGET\"` or `\"SOURCE:TARGET:ro\"`; a source starting with `.`, `/` or a drive letter (`C:\\`, `C:/`) is a host path, anything else a named volume"},
 		pSync, pOnChange,
 		{"rebuild_on", "[]", "changes here rebuild the image and recreate the container"},
 		pReadiness, pResDeps, pLinks, pLabels,
@@ -370,4 +370,4 @@ func (a *args) list(name, want string) starlark.Indexable {
 
 const portHint = `use a port (8080), "HOST:CONTAINER" ("8080:80") or "HOST:CONTAINER/udp"`
 
-const volumeHint = `use "./dir:/path" or "/abs/dir:/path" for a host directory, "name:/path" for a named volume, with ":ro" to mount read-only`
+const volumeHint = `use "./dir:/path" or "/abs/dir:/path" (on Windows "C:/abs/dir:/path") for a host directory, "name:/path" for a named volume, with ":ro" to mount read-only`

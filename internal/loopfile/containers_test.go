@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ container(
     entrypoint = ["/usr/bin/env"],
     env = {"PORT": "8080"},
     ports = [8080, "9090:90", "5353:53/udp"],
-    volumes = ["./data:/data", "/tmp/x:/x:ro", "gocache:/root/.cache:rw"],
+    volumes = ["./data:/data", ` + strconv.Quote(hostPath("/tmp/x")+":/x:ro") + `, "gocache:/root/.cache:rw"],
     sync = [sync("cmd", "/src/cmd"), sync("internal/", "/src/internal/")],
     on_change = [run("go mod download", trigger = ["go.mod", "go.sum"]), run(["go", "build", "./..."]), restart()],
     rebuild_on = ["Dockerfile"],
@@ -123,7 +124,7 @@ image("api")
 			},
 			Volumes: []model.Volume{
 				{Source: abs("data"), Target: "/data"},
-				{Source: "/tmp/x", Target: "/x", ReadOnly: true},
+				{Source: hostPath("/tmp/x"), Target: "/x", ReadOnly: true},
 				{Source: "gocache", Target: "/root/.cache", Named: true},
 			},
 			Sync: []model.SyncRule{{Local: abs("cmd"), Remote: "/src/cmd"}, {Local: abs("internal"), Remote: "/src/internal"}},

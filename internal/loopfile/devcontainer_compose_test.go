@@ -189,7 +189,9 @@ func TestDevcontainer_composeErrors(t *testing.T) {
 			`service: duplicate resource name "db" (first declared at Loopfile:1:1)`},
 		{"unknown service", `devcontainer("dev")`,
 			`{"dockerComposeFile": "docker-compose.yml", "service": "api"}`,
-			`.devcontainer/devcontainer.json:1:56: devcontainer: service "api" is not in .devcontainer/docker-compose.yml`},
+			// The error's file is the absolute, native path; the message shows
+			// the project's files as a Loopfile writes them.
+			filepath.FromSlash(".devcontainer/devcontainer.json") + `:1:56: devcontainer: service "api" is not in .devcontainer/docker-compose.yml`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,10 +134,10 @@ func TestLoad_devcontainerErrors(t *testing.T) {
 		{
 			name:     "config error points into devcontainer.json",
 			loopfile: "\n\ndevcontainer(\"app\")\n",
-			err:      &devcontainer.Error{File: "/p/.devcontainer/devcontainer.json", Line: 4, Col: 12, Msg: `unknown property "imag"`, Hint: `did you mean "image"?`},
-			want: Error{File: "/p/.devcontainer/devcontainer.json", Line: 4, Col: 12,
+			err:      &devcontainer.Error{File: hostPath("/p/.devcontainer/devcontainer.json"), Line: 4, Col: 12, Msg: `unknown property "imag"`, Hint: `did you mean "image"?`},
+			want: Error{File: hostPath("/p/.devcontainer/devcontainer.json"), Line: 4, Col: 12,
 				Msg: `devcontainer: unknown property "imag"`, Hint: `did you mean "image"?; loaded by devcontainer() at Loopfile:3:1`,
-				Files: []string{"/p/.devcontainer/devcontainer.json"}},
+				Files: []string{hostPath("/p/.devcontainer/devcontainer.json")}},
 		},
 		{
 			name:     "other errors point at the call",
@@ -146,10 +147,10 @@ func TestLoad_devcontainerErrors(t *testing.T) {
 		},
 		{
 			name:     "config error without a line points at the call",
-			loopfile: "devcontainer(\"app\", path = \"/elsewhere/dc.json\")\n",
-			err:      &devcontainer.Error{File: "/elsewhere/dc.json", Msg: "devcontainer.json not found", Hint: "check path="},
-			want: Error{File: "Loopfile", Line: 1, Col: 1, Msg: "devcontainer: /elsewhere/dc.json: devcontainer.json not found",
-				Hint: "check path=", Files: []string{"/elsewhere/dc.json"}},
+			loopfile: "devcontainer(\"app\", path = " + strconv.Quote(hostPath("/elsewhere/dc.json")) + ")\n",
+			err:      &devcontainer.Error{File: hostPath("/elsewhere/dc.json"), Msg: "devcontainer.json not found", Hint: "check path="},
+			want: Error{File: "Loopfile", Line: 1, Col: 1, Msg: "devcontainer: " + hostPath("/elsewhere/dc.json") + ": devcontainer.json not found",
+				Hint: "check path=", Files: []string{hostPath("/elsewhere/dc.json")}},
 		},
 		{
 			name:     "missing config is watched in the spec's places",

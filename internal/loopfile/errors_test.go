@@ -6,14 +6,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 )
 
 // TestLoad_errorFiles evaluates every testdata/errors/*.star file. Each
-// starts with "# want: LINE:COL message-substring" and may have a second
-// line "# hint: hint-substring".
+// starts with "# want: LINE:COL message-substring" and may go on with
+// "# hint: hint-substring" and "# goos: windows" or "# goos: !windows"
+// (for a file in the syntax of one platform's shell).
 func TestLoad_errorFiles(t *testing.T) {
 	files, err := filepath.Glob("testdata/errors/*.star")
 	if err != nil || len(files) == 0 {
@@ -22,7 +24,10 @@ func TestLoad_errorFiles(t *testing.T) {
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".star"), func(t *testing.T) {
 			abs, _ := filepath.Abs(file)
-			line, col, wantMsg, wantHint := readWant(t, abs)
+			line, col, wantMsg, wantHint, goos := readWant(t, abs)
+			if only, not := strings.CutPrefix(goos, "!"); goos != "" && (only == runtime.GOOS) == not {
+				t.Skipf("for GOOS %s", goos)
+			}
 
 			_, err := Load(context.Background(), abs, Options{Env: []string{"PATH=" + os.Getenv("PATH")}})
 			var e *Error
@@ -48,7 +53,7 @@ func TestLoad_errorFiles(t *testing.T) {
 	}
 }
 
-func readWant(t *testing.T, path string) (line, col int, msg, hint string) {
+func readWant(t *testing.T, path string) (line, col int, msg, hint, goos string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -68,13 +73,16 @@ func readWant(t *testing.T, path string) (line, col int, msg, hint string) {
 	if err1 != nil || err2 != nil {
 		t.Fatalf("%s: bad position %q in want line", path, pos)
 	}
-	if sc.Scan() {
-		hint, _ = strings.CutPrefix(sc.Text(), "# hint: ")
-		if hint == sc.Text() {
-			hint = ""
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# hint: "); ok {
+			hint = v
+		} else if v, ok := strings.CutPrefix(sc.Text(), "# goos: "); ok {
+			goos = v
+		} else {
+			break
 		}
 	}
-	return line, col, msg, hint
+	return line, col, msg, hint, goos
 }
 
 func TestError_Error(t *testing.T) {

@@ -279,7 +279,7 @@ var localBuiltin = &builtin{
 	Name: "local", Returns: "string", fn: builtinLocal,
 	Doc: "Runs `cmd` during evaluation and returns its standard output. Stopped after 60 seconds; a non-zero exit is an error. Files it reads are not watched.",
 	Params: []Param{
-		{"cmd", "", "a string for `sh -c`, or an argv list"},
+		{"cmd", "", "a string for the shell (`sh -c`; on Windows `cmd /S /C`), or an argv list"},
 		{"quiet", "False", "`True`: do not copy its output to the project log"},
 		{"env", "{}", "added to the daemon's environment for the project"},
 		{"dir", `"."`, "working directory, relative to the project directory"},
@@ -297,14 +297,18 @@ func builtinLocal(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
-	shown := strings.Join(argv, " ")
-	if len(argv) == 3 && argv[0] == "sh" && argv[1] == "-c" {
-		shown = argv[2]
-	}
-
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.LocalTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	// A string is a script for the platform's shell (shellCommand, in
+	// proc_*.go), shown as written; a list is the argv.
+	shown := strings.Join(argv, " ")
+	var cmd *exec.Cmd
+	if script, ok := a.value("cmd").(starlark.String); ok {
+		shown = string(script)
+		cmd = shellCommand(ctx, shown)
+	} else {
+		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+	}
 	cmd.Dir = dir
 	cmd.Env = append([]string{}, s.opts.Env...)
 	keys := make([]string, 0, len(env))
@@ -322,11 +326,14 @@ func builtinLocal(thread *starlark.Thread, a *args) (starlark.Value, error) {
 		cmd.Stdout = io.MultiWriter(stdout, s.opts.Stdout)
 		cmd.Stderr = io.MultiWriter(stderr, s.opts.Stdout)
 	}
-	killGroup(cmd)
 	cmd.WaitDelay = time.Second
 
-	err := cmd.Run()
-	tail := strings.TrimSpace(stderr.String())
+	err := startTree(cmd) // proc_*.go
+	if err == nil {
+		err = cmd.Wait()
+	}
+	// Windows commands end their lines with CRLF; a message shows LF.
+	tail := strings.TrimSpace(strings.ReplaceAll(stderr.String(), "\r\n", "\n"))
 	switch {
 	case stdout.over:
 		return nil, errorf("local() returns stdout as a string: have the command write big output to a file, or run it as a task()",

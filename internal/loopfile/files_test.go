@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -240,16 +241,36 @@ service("api", "x", env = {
 	}
 }
 
+// testPATH is a PATH for local() commands: the shell and coreutils.
+func testPATH() string {
+	if runtime.GOOS == "windows" {
+		return "PATH=" + os.Getenv("PATH")
+	}
+	return "PATH=/usr/bin:/bin"
+}
+
 func TestLoad_local(t *testing.T) {
 	var out syncBuffer
-	p, _, err := fixture(t, map[string]string{
-		"sub/": "",
-		"Loopfile": `
+	loopfile := `
 branch = local("echo $BRANCH-$EXTRA", env = {"EXTRA": "x"}).strip()
 here = local(["pwd"], dir = "sub", quiet = True).strip()
 local("echo to-stderr >&2")
-task("t", "true", labels = [branch, here])
-`}, Options{Env: []string{"PATH=/usr/bin:/bin", "BRANCH=main"}, Stdout: &out})
+quoted = local('echo "a  b"', quiet = True).strip()
+task("t", "true", labels = [branch, here, quoted])
+`
+	if runtime.GOOS == "windows" {
+		loopfile = `
+branch = local("echo %BRANCH%-%EXTRA%", env = {"EXTRA": "x"}).strip()
+here = local(["cmd", "/c", "cd"], dir = "sub", quiet = True).strip()
+local("echo to-stderr>&2")
+quoted = local('echo "a  b"', quiet = True).strip()
+task("t", "true", labels = [branch, here, quoted])
+`
+	}
+	p, _, err := fixture(t, map[string]string{
+		"sub/":     "",
+		"Loopfile": loopfile,
+	}, Options{Env: []string{testPATH(), "BRANCH=main"}, Stdout: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,25 +281,38 @@ task("t", "true", labels = [branch, here])
 	if got, want := labels[1], filepath.Join(p.Dir, "sub"); got != want {
 		t.Errorf("got pwd %q, want %q", got, want)
 	}
+	// The script reaches the shell as written: cmd.exe's echo keeps quotes.
+	if got, want := labels[2], byOS("a  b", `"a  b"`); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 	if got := out.String(); !strings.Contains(got, "main-x") || !strings.Contains(got, "to-stderr") || strings.Contains(got, p.Dir) {
 		t.Errorf("got output %q, want the non-quiet commands' stdout and stderr only", got)
 	}
 }
 
 func TestLoad_localErrors(t *testing.T) {
+	timeout := 200 * time.Millisecond
+	if runtime.GOOS == "windows" {
+		timeout = 2 * time.Second // cmd.exe can take longer to start (Wine does)
+	}
 	tests := []struct {
 		name, cmd string
 		timeout   time.Duration
 		want      string
 	}{
-		{"exit code and stderr tail", `local("echo one >&2; echo two >&2; exit 7")`, 0, `local: "echo one >&2; echo two >&2; exit 7" exited with code 7: one` + "\ntwo"},
-		{"timeout", `local("echo started >&2; sleep 30")`, 200 * time.Millisecond, `timed out after 200ms: started`},
-		{"not found", `local(["/nonexistent/cmd"])`, 0, `local: "/nonexistent/cmd": fork/exec`},
+		{"exit code and stderr tail",
+			byOS(`local("echo one >&2; echo two >&2; exit 7")`, `local("echo one>&2& echo two>&2& exit 7")`), 0,
+			byOS(`local: "echo one >&2; echo two >&2; exit 7" exited with code 7: one`, `local: "echo one>&2& echo two>&2& exit 7" exited with code 7: one`) + "\ntwo"},
+		{"timeout",
+			byOS(`local("echo started >&2; sleep 30")`, `local("echo started>&2& ping -n 30 127.0.0.1 >nul")`),
+			timeout, "timed out after " + timeout.String() + ": started"},
+		{"not found", `local(["/nonexistent/cmd"])`, 0,
+			byOS(`local: "/nonexistent/cmd": fork/exec`, `local: "/nonexistent/cmd": exec: "/nonexistent/cmd": executable file not found`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			e, _ := mustError(t, map[string]string{"Loopfile": "\n" + tt.cmd}, Options{LocalTimeout: tt.timeout})
+			e, _ := mustError(t, map[string]string{"Loopfile": "\n" + tt.cmd}, Options{Env: []string{testPATH()}, LocalTimeout: tt.timeout})
 			if !strings.Contains(e.Msg, tt.want) {
 				t.Errorf("got %q, want it to contain %q", e.Msg, tt.want)
 			}
@@ -313,9 +347,9 @@ func TestLoad_contextCanceled(t *testing.T) {
 	done := make(chan error, 1)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "Loopfile")
-	writeFile(t, path, `local("sleep 30")`)
+	writeFile(t, path, byOS(`local("sleep 30")`, `local("ping -n 30 127.0.0.1 >nul")`))
 	go func() {
-		_, err := Load(ctx, path, Options{Env: []string{"PATH=/usr/bin:/bin"}})
+		_, err := Load(ctx, path, Options{Env: []string{testPATH()}})
 		done <- err
 	}()
 	cancel()

@@ -347,10 +347,12 @@ func (s *evalState) argPos(p syntax.Position, arg string, index int) syntax.Posi
 	return start
 }
 
-// rel returns path relative to the project directory when it is inside it.
+// rel returns path for messages: relative to the project directory, with
+// forward slashes as a Loopfile writes it on every OS, when it is inside
+// it; else the absolute host path, native.
 func (s *evalState) rel(path string) string {
 	if r, err := filepath.Rel(s.project.Dir, path); err == nil && !strings.HasPrefix(r, "..") {
-		return r
+		return filepath.ToSlash(r)
 	}
 	return path
 }

@@ -6,12 +6,28 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
 )
+
+// byOS is unix, or windows on Windows: a local() script in the syntax of
+// the platform's shell (shellCommand), a path, a message.
+func byOS(unix, windows string) string {
+	if runtime.GOOS == "windows" {
+		return windows
+	}
+	return unix
+}
+
+// hostPath is the absolute host path p, written with "/" as on Unix, on
+// this OS: as is on Unix; on drive C: on Windows, where "/etc/hosts" is not
+// absolute. Put it in a Loopfile with strconv.Quote.
+func hostPath(p string) string { return byOS(p, `C:`+filepath.FromSlash(p)) }
 
 // fixture writes files (path relative to a temp dir -> contents; a path
 // ending in "/" makes a directory) and evaluates the "Loopfile" among them.
@@ -183,7 +199,7 @@ func TestLoad_values(t *testing.T) {
 		{"duration zero", `stop_timeout = 0`, func(r *model.Resource) any { return r.StopTimeout }, time.Duration(0)},
 		{"empty env is nil", `env = {}`, func(r *model.Resource) any { return r.Env }, map[string]string(nil)},
 		{"empty deps watch nothing", `deps = []`, func(r *model.Resource) any { return r.Deps }, []string(nil)},
-		{"absolute dep", `deps = ["/etc/hosts"]`, func(r *model.Resource) any { return r.Deps }, []string{"/etc/hosts"}},
+		{"absolute dep", `deps = [` + strconv.Quote(hostPath("/etc/hosts")) + `]`, func(r *model.Resource) any { return r.Deps }, []string{hostPath("/etc/hosts")}},
 		{"tuple labels", `labels = ("a", "b")`, func(r *model.Resource) any { return r.Labels }, []string{"a", "b"}},
 		{"None is default", `trigger = None`, func(r *model.Resource) any { return r.Trigger }, model.TriggerAuto},
 		{"tcp probe", `readiness = tcp_probe("localhost:5432")`, func(r *model.Resource) any { return *r.Readiness },

@@ -80,8 +80,8 @@ func parsePortMap(s string) (model.PortMap, error) {
 }
 
 // volumes reads a list of "SOURCE:TARGET[:ro|:rw]" mounts. A source that
-// starts with "." or "/" is a host path (relative to the project
-// directory); anything else names a volume.
+// starts with ".", "/" or a drive letter is a host path (relative to the
+// project directory); anything else names a volume.
 func (a *args) volumes(s *evalState, name string) []model.Volume {
 	seq := a.list(name, "list of strings")
 	if seq == nil {
@@ -110,8 +110,31 @@ func (a *args) volumes(s *evalState, name string) []model.Volume {
 	return out
 }
 
+// parseVolume parses spec (parseVolumeSpec) and makes a host source
+// absolute.
 func parseVolume(s *evalState, spec string) (model.Volume, error) {
+	v, err := parseVolumeSpec(spec)
+	if err == nil && !v.Named {
+		v.Source = s.abs(v.Source)
+	}
+	return v, err
+}
+
+// parseVolumeSpec parses "SOURCE:TARGET[:ro|:rw]", leaving a host source
+// as written. A source that starts with ".", "/" or a drive letter
+// ("C:\", "C:/") is a host path; the drive's colon is part of it, as
+// Docker Compose reads specs on Windows. A Loopfile on Linux has no drive
+// letters, but the rule is the same on every OS (so a one-letter volume
+// name cannot be followed by an absolute target written with "/"; Compose
+// refuses it too).
+func parseVolumeSpec(spec string) (model.Volume, error) {
+	drive := ""
+	if hasDriveLetter(spec) {
+		drive, spec = spec[:2], spec[2:]
+	}
 	parts := strings.Split(spec, ":")
+	parts[0] = drive + parts[0]
+	spec = drive + spec
 	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
 		return model.Volume{}, fmt.Errorf("invalid volume %q", spec)
 	}
@@ -130,12 +153,22 @@ func parseVolume(s *evalState, spec string) (model.Volume, error) {
 	}
 	v.Target = path.Clean(v.Target)
 	switch src := parts[0]; {
-	case strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/"):
-		v.Source = s.abs(src)
+	case drive != "" || strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/"):
+		v.Source = src
 	case namePattern.MatchString(src):
 		v.Source, v.Named = src, true
 	default:
 		return model.Volume{}, fmt.Errorf("volume %q: invalid volume name %q", spec, src)
 	}
 	return v, nil
+}
+
+// hasDriveLetter reports whether p starts with a Windows drive: one ASCII
+// letter, a colon and a separator ("C:\", "c:/").
+func hasDriveLetter(p string) bool {
+	if len(p) < 3 || p[1] != ':' || (p[2] != '\\' && p[2] != '/') {
+		return false
+	}
+	c := p[0]
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

@@ -3,21 +3,28 @@
 package loopfile
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"syscall"
 )
 
-// killGroup runs cmd in its own process group and makes cancellation kill
-// the whole group, so a timed-out local() leaves no orphans. Where the
-// platform allows, the command also dies with the evaluating process
+// shellCommand runs script with `sh -c`.
+func shellCommand(ctx context.Context, script string) *exec.Cmd {
+	return exec.CommandContext(ctx, "sh", "-c", script)
+}
+
+// startTree starts cmd in its own process group and makes cancellation
+// kill the whole group, so a timed-out local() leaves no orphans. Where
+// the platform allows, the command also dies with the evaluating process
 // (setDeathSignal), so a killed evaluator leaves none either.
-func killGroup(cmd *exec.Cmd) {
+func startTree(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setDeathSignal(cmd.SysProcAttr)
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+	return cmd.Start()
 }
 
 // openRegular opens path for reading without blocking: opening a FIFO

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -278,7 +279,7 @@ var gitopsBuiltin = &builtin{
 	Name: "gitops", Returns: "gitops", fn: builtinGitOps,
 	Doc: "A GitOps config repository, for `ship(gitops=...)`: after pushing, `loop ship` sets the image to the pushed digest in `path`, commits and pushes; Argo CD or Flux deploys it (docs/outer-loop.md).",
 	Params: []Param{
-		{"repo", "", "the config repository: a URL (`https://`, `ssh://`, `file://`), `\"git@host:org/config.git\"`, or a local path relative to the project directory (need not exist)"},
+		{"repo", "", "the config repository: a URL (`https://`, `ssh://`, `file://`), `\"git@host:org/config.git\"`, or a local path relative to the project directory (need not exist; on Windows `\"C:/config\"` is local, as git reads it there)"},
 		{"path", "", "the file to update, relative to the repository root (no `..`): a kustomization.yaml, or any YAML file with `field`"},
 		{"branch", `"main"`, "the branch to commit to and push"},
 		{"image", `""`, "kustomize: the `images[].name` entry to set; `\"\"` (and no `field`): the ship's repository"},
@@ -324,7 +325,9 @@ func builtinGitOps(thread *starlark.Thread, a *args) (starlark.Value, error) {
 // gitRepo reads a git repository: a URL (https://, http://, ssh://,
 // git://, file://), git's scp-like "git@host:org/repo.git", or a local
 // path, relative to the project directory (made absolute; it need not
-// exist).
+// exist). On Windows a path that starts with a drive letter ("C:/config")
+// is local, not the scp-like host "C", as git reads it there (and only
+// there).
 func (a *args) gitRepo(s *evalState, name string) string {
 	r := a.str(name, "")
 	if a.err != nil {
@@ -347,7 +350,7 @@ func (a *args) gitRepo(s *evalState, name string) string {
 			a.fail(name, hint, "URL %q has no host", r)
 		}
 		return r
-	case scpLike.MatchString(r):
+	case scpLike.MatchString(r) && !(runtime.GOOS == "windows" && hasDriveLetter(r)):
 		return r
 	}
 	return s.abs(r)

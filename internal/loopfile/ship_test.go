@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,7 +174,8 @@ func TestLoad_gitopsValues(t *testing.T) {
 		{"file repo", `"file:///srv/git/config.git", "a.yaml"`, gitRepo, "file:///srv/git/config.git"},
 		{"relative local repo", `"deploy/config", "a.yaml"`, gitRepo, "$DIR/deploy/config"},
 		{"dot-relative local repo", `"./config/", "a.yaml"`, gitRepo, "$DIR/config"},
-		{"absolute local repo", `"/srv/config", "a.yaml"`, gitRepo, "/srv/config"},
+		{"absolute local repo", strconv.Quote(hostPath("/srv/config")) + `, "a.yaml"`, gitRepo, hostPath("/srv/config")},
+		{"drive letter: local on Windows only", `"C:/srv/config", "a.yaml"`, gitRepo, byOS("C:/srv/config", `C:\srv\config`)},
 		{"path cleaned", `"/r", "./apps//api/kustomization.yaml"`, func(g *model.GitOps) string { return g.Path }, "apps/api/kustomization.yaml"},
 		{"kustomize image name", `"/r", "k.yaml", image = "api"`, func(g *model.GitOps) string { return g.Image + "|" + g.Field }, "api|"},
 		{"field", `"/r", "values.yaml", field = "image.repository"`, func(g *model.GitOps) string { return g.Image + "|" + g.Field }, "|image.repository"},
