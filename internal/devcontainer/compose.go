@@ -275,7 +275,7 @@ func (p *parser) composeProperty(m member) (ok bool, err error) {
 // rel is path relative to the project when it is inside it.
 func (p *parser) rel(path string) string {
 	if r, err := filepath.Rel(p.opts.ProjectDir, path); err == nil && !strings.HasPrefix(r, "..") {
-		return r
+		return filepath.ToSlash(r)
 	}
 	return path
 }

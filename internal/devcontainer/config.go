@@ -43,7 +43,7 @@ type parser struct {
 func newParser(file string, text []byte, opts Options) *parser {
 	display := file
 	if rel, err := filepath.Rel(opts.ProjectDir, file); err == nil && !strings.HasPrefix(rel, "..") {
-		display = rel
+		display = filepath.ToSlash(rel)
 	}
 	return &parser{
 		src:  &source{file: file, display: display, text: text},

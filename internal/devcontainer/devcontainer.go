@@ -151,6 +151,7 @@ func find(projectDir, path string) (string, error) {
 		rels := make([]string, len(subs))
 		for i, s := range subs {
 			rels[i], _ = filepath.Rel(projectDir, s)
+			rels[i] = filepath.ToSlash(rels[i])
 		}
 		return "", &Error{
 			File: projectDir,
