@@ -191,9 +191,10 @@ func (g *group) alive() bool {
 // has no other signals; the one polite stop is a console control event,
 // so any other signal sends CTRL_BREAK to the leader's console process
 // group (CTRL_C cannot be sent to a group). That needs a console shared
-// with the daemon: a detached daemon has none, and then the job is
-// terminated at once, without the grace of the stop timeout. A gone group
-// is not an error.
+// with the daemon: `loop` starts loopd with a console of its own that has
+// no window; a loopd started without any (by a service manager) cannot
+// send it, and then the job is terminated at once, without the grace of
+// the stop timeout. A gone group is not an error.
 func (g *group) signal(sig syscall.Signal) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
