@@ -20,6 +20,7 @@ import (
 	"github.com/loopdev/loop/internal/buildinfo"
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/runtime/docker"
+	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/supervise"
 	"github.com/loopdev/loop/internal/watch"
 )
@@ -207,7 +208,7 @@ func (a *app) daemonCmd() *cobra.Command {
 			deadline := time.Now().Add(30 * time.Second)
 			for time.Now().Before(deadline) {
 				_, err := os.Stat(sock)
-				if os.IsNotExist(err) && (v.Pid == 0 || !processRunning(v.Pid)) {
+				if os.IsNotExist(err) && (v.Pid == 0 || !process.Running(v.Pid)) {
 					fmt.Fprintln(a.stdout, "loopd stopped")
 					return nil
 				}

@@ -5,6 +5,7 @@ package process
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"syscall"
 
@@ -64,4 +65,18 @@ func groupAlive(pgid int) bool {
 		}
 	}
 	return false
+}
+
+// Running reports whether pid is a live process; a zombie (exited, waiting
+// to be reaped) is not. Where process details cannot be read, kill(pid, 0)
+// alone decides.
+func Running(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	st, err := readStat(pid)
+	if err != nil {
+		return !errors.Is(err, fs.ErrNotExist) // gone since kill(0), or no details here
+	}
+	return st.state != 'Z'
 }
