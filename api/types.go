@@ -151,7 +151,8 @@ type Route struct {
 // WatchStatus describes the project's file watcher.
 type WatchStatus struct {
 	Ready      bool          `json:"ready"`           // every initial watch is in place
-	Watches    int           `json:"watches"`         // inotify watches held (directories)
+	Backend    string        `json:"backend"`         // the watcher's backend: inotify, FSEvents, kqueue or ReadDirectoryChangesW
+	Watches    int           `json:"watches"`         // directories watched (inotify watches on Linux)
 	ReadyAfter time.Duration `json:"ready_after_ns"`  // from watcher start to ready
 	Error      string        `json:"error,omitempty"` // why the watcher stopped
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/sandbox"
+	"github.com/loopdev/loop/internal/watch"
 )
 
 func TestMain(m *testing.M) {
@@ -181,4 +182,27 @@ func BenchmarkDaemon_Status50(b *testing.B) {
 	slices.Sort(samples)
 	b.ReportMetric(float64(samples[len(samples)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(samples[len(samples)*95/100].Microseconds())/1000, "p95-ms")
+}
+
+// The project's snapshot says which watcher backend runs, once it is
+// ready: the one this platform's SystemBackend reports.
+func TestDaemon_WatchStatusNamesBackend(t *testing.T) {
+	c := startDaemon(t)
+	p := up(t, c, writeLoopfile(t, `service("a", cmd="exec sleep 1000")`))
+	var ws *api.WatchStatus
+	deadline := time.Now().Add(30 * time.Second)
+	for ws == nil || !ws.Ready {
+		if time.Now().After(deadline) {
+			t.Fatalf("watcher not ready after 30s: %+v", ws)
+		}
+		snap, err := c.Project(context.Background(), p.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = snap.Watch
+		time.Sleep(10 * time.Millisecond)
+	}
+	if want := watch.SystemBackend().Name; ws.Backend != want || ws.Watches < 1 {
+		t.Errorf("watch status %+v: want backend %q and at least one directory", ws, want)
+	}
 }

@@ -195,7 +195,7 @@ func (p *project) run(ctx context.Context) {
 		go func() {
 			select {
 			case <-w.Ready():
-				p.watch.Store(&api.WatchStatus{Ready: true, Watches: w.WatchCount(), ReadyAfter: time.Since(began)})
+				p.watch.Store(&api.WatchStatus{Ready: true, Backend: w.Backend(), Watches: w.WatchCount(), ReadyAfter: time.Since(began)})
 			case <-wctx.Done():
 			}
 		}()
