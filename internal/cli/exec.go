@@ -160,14 +160,16 @@ func termSizes(send func(w, h int), done func()) (stop func()) {
 		}
 	}
 	size()
-	resized, stopResizes := resizes()
+	winch, tick, stopResizes := resizeEvents()
 	quit, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)
 		defer done()
 		for {
 			select {
-			case <-resized:
+			case <-winch:
+				size()
+			case <-tick:
 				size()
 			case <-quit:
 				return

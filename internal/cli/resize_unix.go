@@ -6,26 +6,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
-// resizes delivers on the returned channel when the terminal may have
-// changed size (SIGWINCH), until stop is called.
-func resizes() (c <-chan struct{}, stop func()) {
+// resizeEvents tells when the terminal may have changed size: SIGWINCH
+// on sig (tick is nil), until stop is called.
+func resizeEvents() (sig <-chan os.Signal, tick <-chan time.Time, stop func()) {
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, syscall.SIGWINCH)
-	out, quit := make(chan struct{}, 1), make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-winch:
-				select {
-				case out <- struct{}{}:
-				default: // one pending is enough
-				}
-			case <-quit:
-				return
-			}
-		}
-	}()
-	return out, func() { signal.Stop(winch); close(quit) }
+	return winch, nil, func() { signal.Stop(winch) }
 }
