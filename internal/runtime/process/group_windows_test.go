@@ -213,3 +213,20 @@ func TestRecordGroup_windowsRecordsNothing(t *testing.T) {
 		t.Errorf("state dir holds %v", ents)
 	}
 }
+
+// TestRunning_windows: a live child is running; once it exited it is not.
+func TestRunning_windows(t *testing.T) {
+	cmd := helperCmd("sleep")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	if !Running(pid) {
+		t.Fatalf("Running(%d) = false for a live child", pid)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if Running(pid) {
+		t.Fatalf("Running(%d) = true after it exited", pid)
+	}
+}
