@@ -55,12 +55,14 @@ var catalogBuiltin = &builtin{
 		{"api_spec", `""`, "an OpenAPI 3.x or Swagger 2.0 file (JSON or YAML), relative to the project directory; must exist. The portal lists its operations"},
 		{"slo", `""`, "service-level objective, free text (`\"99.9% availability\"`)"},
 		{"tags", "[]", "strings for search in the catalog"},
+		{"system", `""`, "the larger system it is part of (a Backstage `System`); a resource's entry without one is in the project's"},
+		{"type", `""`, "what kind of software: `\"service\"`, `\"website\"`, `\"library\"` or another word (Backstage's `spec.type`); default: `\"service\"`, or `\"library\"` when it runs nothing long-lived"},
 	},
 }
 
 // catalog(resource=None, owner="", team="", tier="", lifecycle="",
 // description="", repository="", docs="", runbook="", api_spec="", slo="",
-// tags=[]) records catalog metadata for resource (None: the project).
+// tags=[], system="", type="") records catalog metadata for resource (None: the project).
 // Returns None.
 func builtinCatalog(thread *starlark.Thread, a *args) (starlark.Value, error) {
 	s := stateOf(thread)
@@ -76,6 +78,8 @@ func builtinCatalog(thread *starlark.Thread, a *args) (starlark.Value, error) {
 		APISpec:     a.apiSpec(s, "api_spec"),
 		SLO:         a.str("slo", ""),
 		Tags:        a.tags("tags"),
+		System:      a.nonBlank("system", `e.g. system = "payments"`),
+		Type:        a.nonBlank("type", `e.g. type = "service", "website" or "library"`),
 	}
 	if a.has("lifecycle") {
 		e.Lifecycle = a.oneOf("lifecycle", "", lifecycles...)
@@ -202,6 +206,15 @@ func (a *args) projectPath(name, p, hint string) string {
 		a.fail(name, hint, "%q leaves the project directory", p)
 	}
 	return clean
+}
+
+// nonBlank reads an optional string that, when given, is not blank.
+func (a *args) nonBlank(name, example string) string {
+	s := a.str(name, "")
+	if a.err == nil && a.has(name) && strings.TrimSpace(s) == "" {
+		a.fail(name, "leave it out, or "+example, "empty %s", name)
+	}
+	return strings.TrimSpace(s)
 }
 
 // tags reads a list of non-empty strings without duplicates.

@@ -24,9 +24,10 @@ catalog(
     runbook = "https://wiki.example.com/runbooks/payments",
     slo = "99.9% availability",
     tags = ["payments", "pci"],
+    system = "shop",
 )
 catalog("api", lifecycle = "experimental", api_spec = "./api/openapi.yaml", docs = "https://docs.example.com/api")
-catalog(resource = "worker")
+catalog(resource = "worker", type = "library")
 service("api", "go run ./api")
 task("worker", "true")
 `})
@@ -43,6 +44,7 @@ task("worker", "true")
 			Runbook:     "https://wiki.example.com/runbooks/payments",
 			SLO:         "99.9% availability",
 			Tags:        []string{"payments", "pci"},
+			System:      "shop",
 			Pos:         model.Position{File: loopfile, Line: 2, Col: 1},
 		},
 		{
@@ -50,11 +52,12 @@ task("worker", "true")
 			Lifecycle: "experimental",
 			Docs:      "https://docs.example.com/api",
 			APISpec:   filepath.Join(dir, "api/openapi.yaml"),
-			Pos:       model.Position{File: loopfile, Line: 14, Col: 1},
+			Pos:       model.Position{File: loopfile, Line: 15, Col: 1},
 		},
 		{
 			Resource: "worker",
-			Pos:      model.Position{File: loopfile, Line: 15, Col: 1},
+			Type:     "library",
+			Pos:      model.Position{File: loopfile, Line: 16, Col: 1},
 		},
 	}
 	if !reflect.DeepEqual(p.Catalog, want) {

@@ -389,6 +389,8 @@ type CatalogEntry struct {
 	APISpec     string // absolute path of an OpenAPI file ("" = none); it existed at evaluation
 	SLO         string // free text, e.g. "99.9% availability"
 	Tags        []string
+	System      string   // the larger system it belongs to ("" = none); a resource's entry may leave it to the project's
+	Type        string   // what kind of software: "service", "website", "library" or another word ("" = derived)
 	Pos         Position // where catalog() was called
 }
 
