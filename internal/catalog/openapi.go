@@ -13,8 +13,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/loopdev/loop/api"
 	"go.yaml.in/yaml/v2"
+
+	"github.com/loopdev/loop/api"
 )
 
 // document is the part of an OpenAPI 3.x or Swagger 2.0 file the catalog
@@ -107,15 +108,32 @@ const openAPIHint = `an OpenAPI file starts with "openapi: 3.1.0" (or "swagger: 
 // for JSON) the parser reports; one that parses but has no "openapi" or
 // "swagger" key is a *ParseError wrapping ErrNotOpenAPI.
 func ParseOpenAPI(path string) (api.APISpec, error) {
+	spec, _, err := ReadOpenAPI(path)
+	return spec, err
+}
+
+// ReadOpenAPI is ParseOpenAPI that also returns the file's text, exactly
+// as it was parsed (for an export that embeds the document).
+func ReadOpenAPI(path string) (api.APISpec, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return api.APISpec{}, fmt.Errorf("open API spec: %w", err)
+		return api.APISpec{}, nil, fmt.Errorf("open API spec: %w", err)
 	}
 	defer f.Close()
 	src, err := readFile(f, path)
 	if err != nil {
-		return api.APISpec{}, err
+		return api.APISpec{}, nil, err
 	}
+	spec, err := parseOpenAPI(path, src)
+	if err != nil {
+		return api.APISpec{}, nil, err
+	}
+	return spec, src, nil
+}
+
+// parseOpenAPI parses src, the text of the file at path.
+func parseOpenAPI(path string, src []byte) (api.APISpec, error) {
+	var err error
 	var doc document
 	if isJSON(path, src) {
 		err = decodeJSON(path, src, &doc)
