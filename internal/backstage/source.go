@@ -29,7 +29,9 @@ type Source struct {
 // remote called origin, else the first by name, and the branch. Outside a
 // repository it returns the zero Source.
 func FindSource(dir string) (Source, error) {
-	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	// EnableDotGitCommonDir: a linked worktree (git worktree add) reads
+	// its remotes from the main repository's config.
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return Source{}, nil
 	}

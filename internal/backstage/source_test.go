@@ -2,6 +2,7 @@ package backstage
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -95,5 +96,39 @@ func TestFindSource(t *testing.T) {
 	outside := t.TempDir()
 	if got, err := FindSource(outside); err != nil || got != (Source{}) {
 		t.Errorf("FindSource outside a repository = %+v, %v; want the zero Source", got, err)
+	}
+}
+
+// TestFindSource_worktree: in a linked worktree (git worktree add) the
+// remote is the main repository's and the branch the worktree's.
+func TestFindSource_worktree(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git binary to make a linked worktree with")
+	}
+	main, wt := filepath.Join(t.TempDir(), "main"), filepath.Join(t.TempDir(), "wt")
+	run := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(gitBin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if err := os.MkdirAll(main, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(main, "init", "-q", "-b", "main")
+	run(main, "remote", "add", "origin", "https://github.com/org/shop.git")
+	run(main, "commit", "-q", "--allow-empty", "-m", "first")
+	run(main, "worktree", "add", "-q", "-b", "feature", wt)
+	got, err := FindSource(wt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Source{InRepo: true, URL: "https://github.com/org/shop", Ref: "feature"}); got != want {
+		t.Errorf("FindSource in a worktree = %+v, want %+v", got, want)
 	}
 }
