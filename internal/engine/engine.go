@@ -275,12 +275,6 @@ func (e *Engine) Up(ctx context.Context, p *model.Project, names []string) error
 	})
 }
 
-// Select limits the running resources to names and what they depend on;
-// an empty list selects every resource.
-func (e *Engine) Select(ctx context.Context, names []string) error {
-	return e.call(ctx, func() error { return e.selectOnly(names) })
-}
-
 // ChangedAt hands the engine a batch of changed files (absolute paths)
 // first seen at `at` (the watcher batch's first event): the resources they
 // restart report save-to-live from then.
