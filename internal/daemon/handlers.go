@@ -140,8 +140,8 @@ func (d *Daemon) handleUp(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		code := http.StatusInternalServerError
-		if errors.Is(err, engine.ErrUnknownResource) || errors.Is(err, errUnknownLabel) {
-			code = http.StatusNotFound
+		if errors.Is(err, engine.ErrUnknownResource) || errors.Is(err, errUnknownLabel) || errors.Is(err, errBadSelector) {
+			code = selectionCode(err)
 		}
 		writeError(w, code, err, "")
 		return

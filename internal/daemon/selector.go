@@ -36,6 +36,9 @@ func selection(m *model.Project, project string, sel api.Selector) ([]string, er
 		}
 	}
 	for _, l := range sel.Labels {
+		if l == "" {
+			return nil, fmt.Errorf("%w: an empty label (-l \"\"): name a label, e.g. -l backend", errBadSelector)
+		}
 		if !slices.ContainsFunc(m.Resources, func(r *model.Resource) bool { return slices.Contains(r.Labels, l) }) {
 			return nil, fmt.Errorf("%w %q: no resource of project %s has it (%s)", errUnknownLabel, l, project, labelsOf(m))
 		}
@@ -94,6 +97,7 @@ func selectionCode(err error) int {
 	return http.StatusConflict
 }
 
+// errBadSelector is a selector that cannot select anything.
 var errBadSelector = errors.New("bad selector")
 
 // actions are what act does.

@@ -35,6 +35,7 @@ func TestSelection(t *testing.T) {
 		{name: "names and labels, Loopfile order, once", sel: api.Selector{Resources: []string{"docs", "api"}, Labels: []string{"backend"}}, want: "db,api,docs"},
 		{name: "unknown label", sel: api.Selector{Labels: []string{"backend", "fronted"}}, wantErr: errUnknownLabel,
 			errHas: `"fronted": no resource of project p has it (its labels: backend, database, frontend;`},
+		{name: "empty label", sel: api.Selector{Labels: []string{""}}, wantErr: errBadSelector, errHas: "an empty label"},
 		{name: "unknown name", sel: api.Selector{Resources: []string{"nope"}}, wantErr: engine.ErrUnknownResource,
 			errHas: "its resources: db, api, web, docs"},
 	} {
