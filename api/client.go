@@ -134,6 +134,29 @@ func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
 	return &p, c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(name), nil, &p)
 }
 
+// Selected returns one project's status with only the resources sel
+// picks (every resource when sel is empty).
+func (c *Client) Selected(ctx context.Context, name string, sel Selector) (*Project, error) {
+	var p Project
+	v := sel.query()
+	path := "/v1/projects/" + url.PathEscape(name)
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	return &p, c.do(ctx, http.MethodGet, path, nil, &p)
+}
+
+func (s Selector) query() url.Values {
+	v := url.Values{}
+	for _, r := range s.Resources {
+		v.Add("resource", r)
+	}
+	for _, l := range s.Labels {
+		v.Add("label", l)
+	}
+	return v
+}
+
 // Up starts or updates a project.
 func (c *Client) Up(ctx context.Context, req UpRequest) (*Project, error) {
 	var p Project
@@ -145,9 +168,17 @@ func (c *Client) Down(ctx context.Context, project string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/projects/"+url.PathEscape(project), nil, nil)
 }
 
-// Action runs trigger, restart, enable or disable on a resource.
+// Action runs trigger, restart, enable, disable or stop on a resource.
 func (c *Client) Action(ctx context.Context, project, resource, action string) error {
 	return c.do(ctx, http.MethodPost, "/v1/projects/"+url.PathEscape(project)+"/resources/"+url.PathEscape(resource)+"/"+action, nil, nil)
+}
+
+// Act runs an action (ActionTrigger, ActionStop, ...) on the resources
+// sel picks. Every resource is tried; the error names those that refused
+// (a disabled resource's trigger, ...).
+func (c *Client) Act(ctx context.Context, project, action string, sel Selector) (ActionReply, error) {
+	var r ActionReply
+	return r, c.do(ctx, http.MethodPost, "/v1/projects/"+url.PathEscape(project)+"/actions/"+url.PathEscape(action), sel, &r)
 }
 
 // Wait blocks until every resource affected by changes so far is ready or

@@ -189,7 +189,39 @@ type LogLine struct {
 type UpRequest struct {
 	Loopfile  string   `json:"loopfile"`            // absolute path
 	Env       []string `json:"env"`                 // the caller's environment: the base for env() and for processes
-	Resources []string `json:"resources,omitempty"` // only these (and what they depend on); empty = all
+	Resources []string `json:"resources,omitempty"` // only these (and what they depend on); empty (and no Labels) = all
+	// Labels adds every resource that has any of these labels (and what
+	// it depends on) to Resources.
+	Labels []string `json:"labels,omitempty"`
+}
+
+// Selector picks resources of a project: those named in Resources and
+// those that have any of Labels (a resource's labels=[...] in the
+// Loopfile). A name the project lacks, or a label no resource has, is an
+// error (404) that lists what the project has.
+type Selector struct {
+	Resources []string `json:"resources,omitempty"`
+	Labels    []string `json:"labels,omitempty"`
+}
+
+// Empty reports whether s names nothing (which means every resource where
+// a selection is optional).
+func (s Selector) Empty() bool { return len(s.Resources) == 0 && len(s.Labels) == 0 }
+
+// Actions on resources (POST .../resources/NAME/ACTION and .../actions/ACTION).
+const (
+	ActionTrigger = "trigger"
+	ActionRestart = "restart"
+	ActionEnable  = "enable"
+	ActionDisable = "disable"
+	ActionStop    = "stop" // `loop down NAME`: stopped until a `loop up` that selects it, or enable
+)
+
+// ActionReply answers an action on a selection: the resources it was
+// applied to, in Loopfile order, and the project afterwards.
+type ActionReply struct {
+	Resources []string `json:"resources"`
+	Project   *Project `json:"project"`
 }
 
 // Outcomes of a wait.

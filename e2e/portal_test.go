@@ -300,3 +300,36 @@ func TestPortal_Security(t *testing.T) {
 		}
 	}
 }
+
+// TestPortal_LabelFilter: the projects view shows each resource's labels;
+// clicking one, or picking it in the Label filter, keeps the resources
+// that have it, and the filter clears.
+func TestPortal_LabelFilter(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	e := newEnv(t, "tags")
+	e.write("Loopfile", `
+service("db", cmd = "exec sleep 1000", deps = [], labels = ["backend", "data"])
+service("api", cmd = "exec sleep 1000", deps = [], labels = ["backend"])
+service("web", cmd = "exec sleep 1000", deps = [], labels = ["frontend"])
+service("tool", cmd = "exec sleep 1000", deps = [])
+`)
+	if r := e.loopWith(portalEnv, "up", "-d"); r.code != 0 {
+		t.Fatalf("loop up -d: %s", r)
+	}
+	e.settled()
+	const shown = `[...document.querySelectorAll('tr[data-key]')].map(tr => tr.dataset.key).join(' ')`
+	step(t, ctx, "log in and see every resource", chromedp.Navigate(e.loginURL()),
+		until(shown+` === 'tags/db tags/api tags/web tags/tool'`))
+	step(t, ctx, "see db's labels", until(`[...document.querySelectorAll('tr[data-key="tags/db"] a.label')].map(a => a.textContent).join() === 'backend,data'`))
+	step(t, ctx, "click the label backend", chromedp.Click(chromedp.CSS(`tr[data-key="tags/api"] a.label[data-label=backend]`)),
+		until(shown+` === 'tags/db tags/api' && document.querySelector('#label-filter').value === 'backend'`))
+	step(t, ctx, "pick frontend in the filter", chromedp.SetValue(chromedp.CSS(`#label-filter`), "frontend"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#label-filter').dispatchEvent(new Event('change'))`),
+		until(shown+` === 'tags/web'`))
+	step(t, ctx, "clear the filter", chromedp.Click(chromedp.CSS(`#label-clear`)),
+		until(shown+` === 'tags/db tags/api tags/web tags/tool'`))
+	step(t, ctx, "see the labels of a resource", chromedp.Click(chromedp.CSS(`tr[data-key="tags/db"] th a`)),
+		until(`[...document.querySelectorAll('dl.facts a.label')].map(a => a.textContent).join() === 'backend,data'`))
+	screenshot(t, ctx, artifacts(t), "resource-labels")
+}

@@ -20,13 +20,15 @@ import (
 
 func (a *app) statusCmd() *cobra.Command {
 	var asJSON, watch bool
+	var labels []string
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [RESOURCE...] [-l LABEL]",
 		Short: "Show the state of the project's resources",
-		Long: `Show every resource's state and why it is in it. --json prints the
-project snapshot; --watch keeps printing on every change (with --json, one
-JSON object per line: a snapshot first, then one event per change).`,
-		Args: cobra.NoArgs,
+		Long: `Show every resource's state, its labels and why it is in that state
+(only RESOURCE... and the resources with any of the -l labels, when
+given). --json prints the project snapshot; --watch keeps printing on
+every change (with --json, one JSON object per line: a snapshot first,
+then one event per change).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
@@ -34,9 +36,14 @@ JSON object per line: a snapshot first, then one event per change).`,
 			if err != nil {
 				return err
 			}
-			p, err := c.Project(ctx, name)
+			sel := selector(args, labels)
+			p, err := c.Selected(ctx, name, sel)
 			if err != nil {
 				return err
+			}
+			shown := map[string]bool{}
+			for _, r := range p.Resources {
+				shown[r.Name] = true
 			}
 			enc := json.NewEncoder(a.stdout)
 			if asJSON {
@@ -48,13 +55,16 @@ JSON object per line: a snapshot first, then one event per change).`,
 				return nil
 			}
 			err = c.Events(ctx, name, p.Seq, func(ev api.Event) error {
+				if ev.Resource != nil && !sel.Empty() && !shown[ev.Resource.Name] {
+					return nil // not selected
+				}
 				if asJSON {
 					return enc.Encode(ev)
 				}
 				if ev.Kind == api.EventRemoved {
 					return errDown
 				}
-				p, err := c.Project(ctx, name)
+				p, err := c.Selected(ctx, name, sel)
 				if err != nil {
 					return err
 				}
@@ -70,6 +80,10 @@ JSON object per line: a snapshot first, then one event per change).`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "keep printing on every change")
+	a.labelFlag(cmd, &labels)
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+	}
 	return cmd
 }
 
@@ -85,7 +99,7 @@ func (a *app) printStatus(p *api.Project) {
 		fmt.Fprintf(a.stdout, "%s %s\n", pr.paint(red, "✗"), pb.Message)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESOURCE\tKIND\tSTATE\tFOR\tPID\tRESTARTS\tREASON")
+	fmt.Fprintln(tw, "RESOURCE\tKIND\tSTATE\tFOR\tPID\tRESTARTS\tLABELS\tREASON")
 	for _, r := range p.Resources {
 		pid := ""
 		if r.Pid > 0 {
@@ -95,7 +109,11 @@ func (a *app) printStatus(p *api.Project) {
 		if r.Pending {
 			reason = "changes waiting for `loop trigger " + r.Name + "`; " + reason
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Name, r.Kind, pr.stateText(r.State), age(r.Since), pid, r.Restarts, reason)
+		labels := "-"
+		if len(r.Labels) > 0 {
+			labels = strings.Join(r.Labels, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, r.Kind, pr.stateText(r.State), age(r.Since), pid, r.Restarts, labels, reason)
 	}
 	tw.Flush()
 	for _, r := range p.Resources {
@@ -238,36 +256,52 @@ or has failed. Exit code: 0 ready, 1 failed (errors printed), 3 timeout.`,
 }
 
 func (a *app) actionCmd(action, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:   action + " RESOURCE...",
+	var labels []string
+	cmd := &cobra.Command{
+		Use:   action + " [RESOURCE...] [-l LABEL]",
 		Short: short,
-		Args:  cobra.MinimumNArgs(1),
+		Long: short + ` (RESOURCE..., and every resource with any of the -l
+labels).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			sel := selector(args, labels)
+			if sel.Empty() {
+				return fmt.Errorf("loop %s: name a RESOURCE or -l LABEL (`loop status` lists them with their labels)", action)
+			}
 			c, name, err := a.running(ctx)
 			if err != nil {
 				return err
 			}
-			for _, r := range args {
-				if err := c.Action(ctx, name, r, action); err != nil {
-					return fmt.Errorf("%s %s: %w", action, r, err)
-				}
-				fmt.Fprintf(a.stdout, "%s: %s\n", r, pastTense(action))
-			}
-			return nil
+			return a.act(ctx, c, name, action, sel)
 		},
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
 		},
 	}
+	a.labelFlag(cmd, &labels)
+	return cmd
+}
+
+// act runs action on what sel picks and says what it did to each.
+func (a *app) act(ctx context.Context, c *api.Client, project, action string, sel api.Selector) error {
+	reply, err := c.Act(ctx, project, action, sel)
+	if err != nil {
+		return err // names the action and resource, or what the project has
+	}
+	for _, r := range reply.Resources {
+		fmt.Fprintf(a.stdout, "%s: %s\n", r, pastTense(action))
+	}
+	return nil
 }
 
 func pastTense(action string) string {
 	switch action {
-	case "trigger":
+	case api.ActionTrigger:
 		return "triggered"
-	case "restart":
+	case api.ActionRestart:
 		return "restarting"
+	case api.ActionStop:
+		return "stopped (`loop up` starts it again)"
 	}
 	return action + "d"
 }

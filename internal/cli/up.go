@@ -17,16 +17,22 @@ import (
 
 func (a *app) upCmd() *cobra.Command {
 	var detach bool
+	var labels []string
 	cmd := &cobra.Command{
-		Use:   "up [RESOURCE...]",
+		Use:   "up [RESOURCE...] [-l LABEL]",
 		Short: "Start the project's services and watch for changes",
-		Long: `Start the project's services and tasks (only RESOURCE... and what they
-depend on, when given), then stream a live summary and their logs. Ctrl-C
-stops this project's services; -d leaves them running in loopd.`,
+		Long: `Start the project's services and tasks, then stream a live summary and
+their logs. Ctrl-C stops this project's services; -d leaves them running in
+loopd.
+
+With RESOURCE... or -l LABEL, only those resources (a resource matches -l
+when it has any of the labels) and what they depend on run; the others
+are not selected. On a project that is up, the selection replaces the last
+one, and resources stopped by 'loop down' that it selects start again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
-			c, name, err := a.up(ctx, args)
+			c, name, err := a.up(ctx, selector(args, labels))
 			if err != nil {
 				return err
 			}
@@ -39,11 +45,13 @@ stops this project's services; -d leaves them running in loopd.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "leave the services running in loopd and return")
+	a.labelFlag(cmd, &labels)
 	return cmd
 }
 
-// up starts (or updates) the project in loopd.
-func (a *app) up(ctx context.Context, only []string) (*api.Client, string, error) {
+// up starts (or updates) the project in loopd with only the resources
+// of only (all when it is empty).
+func (a *app) up(ctx context.Context, only api.Selector) (*api.Client, string, error) {
 	lf, err := a.findLoopfile()
 	if err != nil {
 		return nil, "", err
@@ -52,7 +60,7 @@ func (a *app) up(ctx context.Context, only []string) (*api.Client, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := c.Up(ctx, api.UpRequest{Loopfile: lf, Env: os.Environ(), Resources: only})
+	p, err := c.Up(ctx, api.UpRequest{Loopfile: lf, Env: os.Environ(), Resources: only.Resources, Labels: only.Labels})
 	if err != nil {
 		var se *api.StatusError
 		if errors.As(err, &se) && se.Loopfile != nil {
@@ -156,15 +164,29 @@ var errDown = errors.New("project down")
 
 func (a *app) downCmd() *cobra.Command {
 	var volumes bool
+	var labels []string
 	cmd := &cobra.Command{
-		Use:   "down",
+		Use:   "down [RESOURCE...] [-l LABEL]",
 		Short: "Stop the project's services and remove its containers (named volumes are kept)",
-		Args:  cobra.NoArgs,
+		Long: `Stop the project's services, remove its containers and forget the
+project (its logs stay readable).
+
+With RESOURCE... or -l LABEL (a resource matches when it has any of the
+labels), only those stop, as 'docker compose stop' does: the project stays
+up, the rest runs on, and they show as stopped until 'loop up' (or
+'loop enable') starts them again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			sel := selector(args, labels)
+			if volumes && !sel.Empty() {
+				return fmt.Errorf("loop down --volumes removes the whole project's volumes: run it without RESOURCE or -l")
+			}
 			c, name, err := a.running(ctx)
 			if err != nil {
 				return err
+			}
+			if !sel.Empty() {
+				return a.act(ctx, c, name, api.ActionStop, sel)
 			}
 			down := c.Down
 			if volumes {
@@ -176,8 +198,12 @@ func (a *app) downCmd() *cobra.Command {
 			fmt.Fprintf(a.stdout, "%s: stopped\n", name)
 			return nil
 		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+		},
 	}
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove the project's named volumes")
+	a.labelFlag(cmd, &labels)
 	return cmd
 }
 
@@ -185,11 +211,13 @@ func (a *app) ciCmd() *cobra.Command {
 	var timeout, readiness time.Duration
 	var keep, shipAfter bool
 	var junit string
+	var labels []string
 	cmd := &cobra.Command{
-		Use:   "ci [RESOURCE...]",
+		Use:   "ci [RESOURCE...] [-l LABEL]",
 		Short: "Run the project headless until every service is ready and every task succeeded",
-		Long: `loop ci starts the project, waits until every service is ready and every
-task has succeeded, and exits 0; it exits non-zero on the first failure,
+		Long: `loop ci starts the project (only RESOURCE... and the resources with any
+of the -l labels, and what they depend on, when given), waits until every
+service is ready and every task has succeeded, and exits 0; it exits non-zero on the first failure,
 naming the resource with its last log lines, or when a service is not ready
 within --readiness-timeout or the whole run exceeds --timeout. The project's
 services are stopped at the end unless --keep.
@@ -200,7 +228,7 @@ run, before the services stop: a pipeline's deploy stage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			c, name, err := a.up(ctx, args)
+			c, name, err := a.up(ctx, selector(args, labels))
 			if err != nil {
 				if junit != "" {
 					if jerr := a.writeJUnit(junit, nil, "", err); jerr != nil {
@@ -239,6 +267,7 @@ run, before the services stop: a pipeline's deploy stage.`,
 	cmd.Flags().BoolVar(&keep, "keep", false, "leave the services running afterwards")
 	cmd.Flags().BoolVar(&shipAfter, "ship", false, "after a successful run, ship every ship() of the Loopfile (loop ship)")
 	cmd.Flags().StringVar(&junit, "junit", "", "write a JUnit XML report of the tasks labelled \"test\" to `FILE`")
+	a.labelFlag(cmd, &labels)
 	return cmd
 }
 

@@ -32,6 +32,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("POST /v1/projects/{project}/wait", d.withProject(d.handleWait))
 	mux.HandleFunc("GET /v1/projects/{project}/errors", d.withProject(d.handleErrors))
 	mux.HandleFunc("POST /v1/projects/{project}/resources/{resource}/{action}", d.withProject(d.handleAction))
+	mux.HandleFunc("POST /v1/projects/{project}/actions/{action}", d.withProject(d.handleActions))
 	mux.HandleFunc("GET /v1/projects/{project}/resources/{resource}/container", d.withProject(d.handleContainer))
 	mux.HandleFunc("GET /v1/projects/{project}/logs", d.handleLogs)
 	mux.HandleFunc("GET /v1/events", d.handleEvents)
@@ -139,8 +140,8 @@ func (d *Daemon) handleUp(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		code := http.StatusInternalServerError
-		if errors.Is(err, engine.ErrUnknownResource) {
-			code = http.StatusNotFound
+		if errors.Is(err, engine.ErrUnknownResource) || errors.Is(err, errUnknownLabel) || errors.Is(err, errBadSelector) {
+			code = selectionCode(err)
 		}
 		writeError(w, code, err, "")
 		return
@@ -162,8 +163,15 @@ func (d *Daemon) withProject(h projectHandler) http.HandlerFunc {
 	}
 }
 
+// handleProject answers a project's snapshot; ?resource=NAME and
+// ?label=LABEL (repeatable) keep only the resources they select.
 func (d *Daemon) handleProject(w http.ResponseWriter, r *http.Request, p *project) {
-	writeJSON(w, http.StatusOK, p.snapshot())
+	snap, err := p.selected(selectorOf(r))
+	if err != nil {
+		writeError(w, selectionCode(err), err, "")
+		return
+	}
+	writeJSON(w, http.StatusOK, snap)
 }
 
 // handleErrors lists the diagnostics of every resource of a project.
@@ -245,27 +253,13 @@ func (d *Daemon) handleContainer(w http.ResponseWriter, r *http.Request, p *proj
 }
 
 func (d *Daemon) handleAction(w http.ResponseWriter, r *http.Request, p *project) {
-	name := r.PathValue("resource")
-	var err error
-	switch action := r.PathValue("action"); action {
-	case "trigger":
-		err = p.engine.Trigger(r.Context(), name)
-	case "restart":
-		err = p.engine.Restart(r.Context(), name)
-	case "enable":
-		err = p.engine.Enable(r.Context(), name)
-	case "disable":
-		err = p.engine.Disable(r.Context(), name)
-	default:
-		writeError(w, http.StatusNotFound, fmt.Errorf("unknown action %q", action), "use trigger, restart, enable or disable")
+	action := r.PathValue("action")
+	if !slices.Contains(actions, action) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("%w %q", errUnknownAction, action), actionsHint)
 		return
 	}
-	if err != nil {
-		code := http.StatusConflict
-		if errors.Is(err, engine.ErrUnknownResource) {
-			code = http.StatusNotFound
-		}
-		writeError(w, code, err, "")
+	if err := p.act(r.Context(), action, r.PathValue("resource")); err != nil {
+		writeError(w, selectionCode(err), err, "")
 		return
 	}
 	writeJSON(w, http.StatusOK, p.snapshot())

@@ -64,6 +64,7 @@ type projectConfig struct {
 	publish    func(api.Event) uint64
 	logger     *slog.Logger
 	evals      *sandbox.Pool
+	only       api.Selector // `loop up NAME... -l LABEL...`; empty: every resource
 }
 
 // startProject evaluates the Loopfile and, if it is good, starts the
@@ -100,6 +101,11 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 		store.Close()
 		return nil, err
 	}
+	only, err := selection(m, cfg.name, cfg.only)
+	if err != nil {
+		store.Close()
+		return nil, err // nothing started
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.engine = engine.New(engine.Config{
 		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Kube: cfg.kube, Home: cfg.home,
@@ -113,7 +119,7 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 		defer close(engineDone)
 		p.engine.Run(ctx)
 	}()
-	if err := p.engine.SetProject(ctx, m); err != nil {
+	if err := p.engine.Up(ctx, m, only); err != nil {
 		cancel()
 		<-engineDone
 		store.Close()
@@ -322,8 +328,9 @@ func (p *project) reload(ctx context.Context) {
 }
 
 // update applies a new `loop up` to a running project: a fresh
-// environment and resource selection, and a reload.
-func (p *project) update(ctx context.Context, env []string, only []string) error {
+// environment and resource selection, and a reload. A selection that
+// names what the project lacks leaves the selection as it was.
+func (p *project) update(ctx context.Context, env []string, sel api.Selector) error {
 	p.mu.Lock()
 	p.env = env
 	p.mu.Unlock()
@@ -337,10 +344,14 @@ func (p *project) update(ctx context.Context, env []string, only []string) error
 	p.mu.Lock()
 	p.cur = m
 	p.mu.Unlock()
-	if err := p.engine.SetProject(ctx, m); err != nil {
+	only, err := selection(m, p.name, sel)
+	if err != nil {
+		if serr := p.engine.SetProject(ctx, m); serr != nil {
+			return serr
+		}
 		return err
 	}
-	return p.engine.Select(ctx, only)
+	return p.engine.Up(ctx, m, only)
 }
 
 // flush hands the engine every change made before the call.

@@ -94,7 +94,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		}
 		if p != nil {
 			d.mu.Unlock()
-			return p, p.update(ctx, req.Env, req.Resources)
+			return p, p.update(ctx, req.Env, api.Selector{Resources: req.Resources, Labels: req.Labels})
 		}
 		// Wait for a start of the same Loopfile (then update it), or for a
 		// `loop down` of the same name in flight: a new project must not
@@ -132,7 +132,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		logDir:     logDir(d.Home, req.Loopfile),
 		secretsDir: filepath.Join(d.secrets, projectKey(req.Loopfile)),
 		runtime:    d.runtime, containers: d.containers, kube: d.kube, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
-		evals: d.evals,
+		evals: d.evals, only: api.Selector{Resources: req.Resources, Labels: req.Labels},
 	})
 	d.mu.Lock()
 	delete(d.starting, name)
@@ -158,9 +158,6 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		return nil, errDownWhileStarting
 	}
 	close(st.done)
-	if err := p.engine.Select(ctx, req.Resources); err != nil {
-		return p, err
-	}
 	d.hub.Publish(api.Event{Time: time.Now(), Kind: api.EventProject, Project: name, Message: "project up"})
 	return p, nil
 }

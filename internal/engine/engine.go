@@ -257,10 +257,22 @@ func (e *Engine) SetLoopfileError(ctx context.Context, le *api.Error) error {
 	})
 }
 
-// Select limits the running resources to names and what they depend on;
-// an empty list selects every resource.
-func (e *Engine) Select(ctx context.Context, names []string) error {
-	return e.call(ctx, func() error { return e.selectOnly(names) })
+// Up applies a Loopfile for `loop up` and selects names (and what they
+// depend on; empty: every resource) as one input, so that no resource
+// outside the selection starts in between. A resource `loop down`
+// stopped starts again when selected. A name p lacks is
+// ErrUnknownResource, and then nothing is applied.
+func (e *Engine) Up(ctx context.Context, p *model.Project, names []string) error {
+	for _, n := range names {
+		if p.Resource(n) == nil {
+			return fmt.Errorf("%w %q in project %s", ErrUnknownResource, n, e.cfg.Project)
+		}
+	}
+	return e.call(ctx, func() error {
+		e.apply(p)
+		e.loopErr = nil
+		return e.selectOnly(names)
+	})
 }
 
 // ChangedAt hands the engine a batch of changed files (absolute paths)
@@ -284,7 +296,7 @@ func (e *Engine) Restart(ctx context.Context, name string) error {
 	return e.call(ctx, func() error { return e.command(name, "restart requested", true) })
 }
 
-// Enable re-enables a disabled resource and starts it.
+// Enable re-enables a disabled (or stopped) resource and starts it.
 func (e *Engine) Enable(ctx context.Context, name string) error {
 	return e.call(ctx, func() error { return e.setDisabled(name, false) })
 }
@@ -292,6 +304,13 @@ func (e *Engine) Enable(ctx context.Context, name string) error {
 // Disable stops a resource and keeps it stopped until enabled.
 func (e *Engine) Disable(ctx context.Context, name string) error {
 	return e.call(ctx, func() error { return e.setDisabled(name, true) })
+}
+
+// Stop stops a resource, the rest of the project running on (`loop down
+// NAME`): it shows as stopped until a `loop up` that selects it, or
+// Enable, starts it again.
+func (e *Engine) Stop(ctx context.Context, name string) error {
+	return e.call(ctx, func() error { return e.setDowned(name) })
 }
 
 // shutdown stops every process in parallel and waits for them, and for

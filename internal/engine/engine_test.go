@@ -376,3 +376,76 @@ func TestEngine_SaveToLive(t *testing.T) {
 		t.Errorf("SaveToLive = %s, want it measured from the change (>= 300ms)", got)
 	}
 }
+
+func TestEngine_StopOneResource(t *testing.T) {
+	h := newHarness(t)
+	db, web, other := h.service("db", "exec sleep 100"), h.service("web", "exec sleep 100", "db"), h.service("other", "exec sleep 100")
+	h.set(db, web, other)
+	h.wait()
+	ctx := context.Background()
+	pid := h.resource("other").Pid
+	if err := h.e.Stop(ctx, "db"); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.wait(); res.Outcome != api.OutcomeReady {
+		t.Fatalf("after stop: outcome %s %+v; want ready (a stopped resource is not waited for)", res.Outcome, res.Errors)
+	}
+	if got := h.resource("db"); got.State != api.StateStopped || got.Pid != 0 || !strings.Contains(got.Reason, "loop up") {
+		t.Fatalf("after stop: db %s (%s) pid %d; want stopped, no process, a reason naming loop up", got.State, got.Reason, got.Pid)
+	}
+	if got := h.resource("other").Pid; got != pid {
+		t.Errorf("stopping db restarted other (pid %d -> %d)", pid, got)
+	}
+	if err := h.e.Trigger(ctx, "db"); err == nil || !strings.Contains(err.Error(), "loop up") {
+		t.Errorf("trigger of a stopped resource: err %v; want one saying how to start it", err)
+	}
+	h.e.ChangedAt(ctx, []string{filepath.Join(h.dir, "db", "x")}, time.Now())
+	h.wait()
+	if got := h.resource("db").State; got != api.StateStopped {
+		t.Fatalf("a change started the stopped db: %s", got)
+	}
+
+	// loop up (every resource) starts it again, the rest untouched.
+	p := &model.Project{Name: "test", Dir: h.dir, Loopfile: filepath.Join(h.dir, "Loopfile"), Resources: []*model.Resource{db, web, other}}
+	if err := h.e.Up(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.wait(); res.Outcome != api.OutcomeReady || h.resource("db").Pid == 0 {
+		t.Fatalf("after up: outcome %s, db %+v; want db running again", res.Outcome, h.resource("db"))
+	}
+	if got := h.resource("other").Pid; got != pid {
+		t.Errorf("up restarted other (pid %d -> %d)", pid, got)
+	}
+
+	// So does enable.
+	h.e.Stop(ctx, "db")
+	h.wait()
+	if err := h.e.Enable(ctx, "db"); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.wait(); res.Outcome != api.OutcomeReady || h.resource("db").State != api.StateReady {
+		t.Fatalf("after enable: outcome %s, db %s", res.Outcome, h.resource("db").State)
+	}
+}
+
+func TestEngine_UpSelectsAtOnce(t *testing.T) {
+	h := newHarness(t)
+	marker := filepath.Join(h.dir, "started")
+	p := &model.Project{Name: "test", Dir: h.dir, Loopfile: filepath.Join(h.dir, "Loopfile"), Resources: []*model.Resource{
+		h.service("a", "exec sleep 100"), h.task("b", "touch "+marker),
+	}}
+	if err := h.e.Up(context.Background(), p, []string{"nope"}); err == nil {
+		t.Fatal("up with an unknown resource: want an error")
+	}
+	h.wait()
+	if err := h.e.Up(context.Background(), p, []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	h.wait()
+	if got := h.resource("b").State; got != api.StateDisabled {
+		t.Errorf("b = %s; want disabled (not selected)", got)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("b ran although only a was selected")
+	}
+}

@@ -43,8 +43,12 @@ type res struct {
 	stopping   bool   // a stop is in flight
 	disabled   bool
 	unselected bool // not part of `loop up NAMES`
-	removed    bool // gone from the Loopfile; dropped once stopped
-	pending    bool // manual trigger: changes are waiting for `loop trigger`
+	// downed: stopped by `loop down NAME` or `loop down -l LABEL` (the
+	// project stays up); the next `loop up` that selects it, or `loop
+	// enable`, starts it again.
+	downed  bool
+	removed bool // gone from the Loopfile; dropped once stopped
+	pending bool // manual trigger: changes are waiting for `loop trigger`
 
 	launching    bool               // a container Start is in flight (no handle yet)
 	launchCancel context.CancelFunc //
@@ -134,7 +138,7 @@ func (r *res) stopTimer() {
 	}
 }
 
-func (r *res) active() bool { return !r.disabled && !r.unselected && !r.removed }
+func (r *res) active() bool { return !r.disabled && !r.unselected && !r.downed && !r.removed }
 
 func (e *Engine) newRes(spec *model.Resource) *res {
 	r := &res{spec: spec, tail: output.NewLines(tailLines, maxTailLine)}
@@ -243,22 +247,53 @@ func (e *Engine) selectOnly(names []string) error {
 	}
 	for name, r := range e.res {
 		un := len(names) > 0 && !want[name]
-		if un == r.unselected {
+		// A `loop up` that selects a resource `loop down` stopped starts
+		// it again, as `docker compose up` does a stopped service.
+		wake := !un && r.downed
+		if un == r.unselected && !wake {
 			continue
 		}
-		r.unselected = un
+		r.unselected, r.downed = un, false
 		if un {
-			r.need = false
-			r.stopTimer()
-			if r.handle != nil {
-				e.stop(r)
-			}
+			e.halt(r)
 			r.setState(api.StateDisabled, "not selected by `loop up`")
-		} else if r.spec.AutoStart {
-			e.requestRun(r, "selected")
+		} else {
+			e.resume(r, "selected by `loop up`")
 		}
 	}
 	return nil
+}
+
+// halt stops r's process (or a start in flight, or the container it left)
+// and cancels whatever it was about to do; the caller sets why.
+func (e *Engine) halt(r *res) {
+	r.need = false
+	r.stopTimer()
+	if r.launchCancel != nil {
+		r.launchCancel()
+	}
+	if r.handle != nil {
+		e.stop(r)
+	} else {
+		e.removeLeftover(r)
+	}
+}
+
+// resume starts r again once it is active again (enabled, selected): at
+// once, or, with auto_start=False, when it is triggered.
+func (e *Engine) resume(r *res, why string) {
+	if r.disabled {
+		r.setState(api.StateDisabled, disabledReason(r.spec.Name))
+		return
+	}
+	if !r.active() {
+		return
+	}
+	if r.spec.AutoStart || r.ran {
+		e.requestRun(r, why)
+		return
+	}
+	r.setState(api.StatePending, fmt.Sprintf("not started (auto_start=False): run `loop trigger %s`", r.spec.Name))
 }
 
 func (e *Engine) command(name, why string, restart bool) error {
@@ -266,7 +301,10 @@ func (e *Engine) command(name, why string, restart bool) error {
 	if err != nil {
 		return err
 	}
-	if r.disabled || r.unselected {
+	switch {
+	case r.downed:
+		return fmt.Errorf("%s is stopped (loop down): run `loop up` or `loop enable %s` to start it", name, name)
+	case r.disabled || r.unselected:
 		return fmt.Errorf("%s is disabled: run `loop enable %s` first", name, name)
 	}
 	r.pending = false
@@ -282,27 +320,46 @@ func (e *Engine) setDisabled(name string, off bool) error {
 	if err != nil {
 		return err
 	}
-	if r.disabled == off {
-		return nil
-	}
-	r.disabled = off
 	if off {
-		r.need = false
-		r.stopTimer()
-		if r.launchCancel != nil {
-			r.launchCancel()
+		if r.disabled {
+			return nil
 		}
-		if r.handle != nil {
-			e.stop(r)
-		} else {
-			e.removeLeftover(r)
-		}
-		r.setState(api.StateDisabled, "disabled: run `loop enable "+name+"` to start it again")
+		r.disabled = true
+		e.halt(r)
+		r.setState(api.StateDisabled, disabledReason(name))
 		e.logf(r, "disabled")
 		return nil
 	}
+	if !r.disabled && !r.downed {
+		return nil
+	}
+	r.disabled, r.downed = false, false
 	e.logf(r, "enabled")
 	e.requestRun(r, "enabled")
+	return nil
+}
+
+func disabledReason(name string) string {
+	return "disabled: run `loop enable " + name + "` to start it again"
+}
+
+// setDowned stops r and keeps it stopped, the project running on: what
+// `loop down NAME` and `loop down -l LABEL` do (`docker compose stop`).
+// A resource that does not run already (disabled, not selected) stays as
+// it is.
+func (e *Engine) setDowned(name string) error {
+	r, err := e.lookup(name)
+	if err != nil {
+		return err
+	}
+	if !r.active() {
+		return nil
+	}
+	r.downed = true
+	r.pending = false
+	e.halt(r)
+	r.setState(api.StateStopped, "stopped by `loop down`: `loop up` or `loop enable "+name+"` starts it again")
+	e.logf(r, "stopped (loop down)")
 	return nil
 }
 
@@ -417,6 +474,8 @@ func (e *Engine) waitingOn(r *res) string {
 			continue
 		}
 		switch {
+		case dep.downed:
+			return "waiting for " + d + " (stopped by `loop down`)"
 		case dep.disabled || dep.unselected:
 			return "waiting for " + d + " (disabled)"
 		case dep.state == api.StateFailed || dep.state == api.StateCrashed || dep.state == api.StateUnresponsive:

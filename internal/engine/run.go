@@ -214,6 +214,8 @@ func (e *Engine) stopped(r *res, h runtime.Handle, err error) {
 		r.setState(api.StateStopped, "removed from the Loopfile")
 	case r.disabled:
 		r.setState(api.StateDisabled, r.reason)
+	case r.downed:
+		r.setState(api.StateStopped, r.reason)
 	case r.unselected:
 		r.setState(api.StateDisabled, "not selected by `loop up`")
 	case !r.need:

@@ -244,7 +244,7 @@ func (e *Engine) view(r *res) api.Resource {
 func sameView(a, b api.Resource) bool {
 	return a.State == b.State && a.Reason == b.Reason && a.Pid == b.Pid && a.Restarts == b.Restarts &&
 		len(a.Diagnostics) == len(b.Diagnostics) && a.Container == b.Container && a.SaveToLive == b.SaveToLive &&
-		a.Pending == b.Pending && a.Since.Equal(b.Since) && a.Declared == b.Declared &&
+		a.Pending == b.Pending && a.Since.Equal(b.Since) && a.Declared == b.Declared && slices.Equal(a.Labels, b.Labels) &&
 		strings.Join(a.Cmd, "\x00") == strings.Join(b.Cmd, "\x00")
 }
 

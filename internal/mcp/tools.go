@@ -58,8 +58,10 @@ func (s *srv) tools() []tool {
 			"List the projects that are up in loopd, with their directory, Loopfile and a count of resources by state. Start here when you do not know the project name.",
 			readOnly()), listProjects},
 		{newTool("list_resources",
-			"Summarize every resource (service or task) of a project: state (pending, starting, ready, unresponsive, crashed, failed, stopped, disabled), why, links, and how many diagnostics it has. Unresponsive: the service runs but stopped answering its readiness probe (deadlock, busy loop, stopped process); loop does not restart it, the restart tool does. Also shows a broken Loopfile.",
-			readOnly(), projectParam), listResources},
+			"Summarize every resource (service or task) of a project: state (pending, starting, ready, unresponsive, crashed, failed, stopped, disabled), why, labels, links, and how many diagnostics it has. Unresponsive: the service runs but stopped answering its readiness probe (deadlock, busy loop, stopped process); loop does not restart it, the restart tool does. Also shows a broken Loopfile.",
+			readOnly(), projectParam,
+			mcp.WithArray("labels", mcp.WithStringItems(), mcp.Description("Only the resources that have any of these labels (labels=[...] in the Loopfile; database() resources have \"database\"). A label no resource has is an error that lists the project's labels. Default: every resource."))),
+			listResources},
 		{newTool("get_resource",
 			"Describe one resource: state and reason, command and directory, pid/container, restarts and last exit, ports and links, dependencies, its diagnostics with file:line, and loop's last messages about it (starts, exits, restarts).",
 			readOnly(), projectParam, resourceParam("to describe")), getResource},
@@ -96,7 +98,8 @@ func (s *srv) tools() []tool {
 			"Start a project (or update one that is up) from its Loopfile: loopd runs its services and tasks and watches its files from then on. Processes get the environment of the loop MCP server. Then call wait_settled.",
 			mutating(false, true),
 			mcp.WithString("path", mcp.Required(), mcp.Description("Path of the Loopfile, or of the directory that holds it (absolute, or relative to the MCP server's working directory).")),
-			mcp.WithArray("resources", mcp.WithStringItems(), mcp.Description("Only these resources (and what they depend on). Default: all."))),
+			mcp.WithArray("resources", mcp.WithStringItems(), mcp.Description("Only these resources (and what they depend on). Default: all.")),
+			mcp.WithArray("labels", mcp.WithStringItems(), mcp.Description("Also the resources that have any of these labels (and what they depend on). Default: all."))),
 			up},
 		{newTool("down",
 			"Stop every process of a project and forget it (its logs stay readable). Destructive: running services stop.",
@@ -130,9 +133,20 @@ func listResources(ctx context.Context, c *api.Client, req mcp.CallToolRequest) 
 	if err != nil {
 		return "", err
 	}
+	labels := req.GetStringSlice("labels", nil)
+	if len(labels) > 0 {
+		// loopd resolves the labels, as for `loop status -l`.
+		if p, err = c.Selected(ctx, p.Name, api.Selector{Labels: labels}); err != nil {
+			return "", err
+		}
+	}
 	var b strings.Builder
 	b.WriteString(note)
-	fmt.Fprintf(&b, "project %s (%s): %s\n", p.Name, p.Loopfile, countStates(p.Resources))
+	fmt.Fprintf(&b, "project %s (%s): %s", p.Name, p.Loopfile, countStates(p.Resources))
+	if len(labels) > 0 {
+		fmt.Fprintf(&b, " with any of the labels %s", strings.Join(labels, ", "))
+	}
+	b.WriteByte('\n')
 	if p.Error != nil {
 		fmt.Fprintf(&b, "Loopfile error: %s (the last good configuration runs)\n", p.Error)
 	}
@@ -155,6 +169,9 @@ func listResources(ctx context.Context, c *api.Client, req mcp.CallToolRequest) 
 		}
 		if r.Pending {
 			b.WriteString(" [changes wait for trigger]")
+		}
+		if len(r.Labels) > 0 {
+			fmt.Fprintf(&b, " [labels: %s]", strings.Join(r.Labels, ", "))
 		}
 		for _, l := range r.Links {
 			fmt.Fprintf(&b, " %s", l.URL)

@@ -111,7 +111,7 @@ func up(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, er
 		}
 		return "", err
 	}
-	p, err := c.Up(ctx, api.UpRequest{Loopfile: lf, Env: os.Environ(), Resources: req.GetStringSlice("resources", nil)})
+	p, err := c.Up(ctx, api.UpRequest{Loopfile: lf, Env: os.Environ(), Resources: req.GetStringSlice("resources", nil), Labels: req.GetStringSlice("labels", nil)})
 	if err != nil {
 		return "", err
 	}

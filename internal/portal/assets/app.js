@@ -267,26 +267,53 @@ async function render() {
   main.replaceChildren(content);
 }
 
+// labelFilter is the label the projects view shows (#/?label=NAME), or ''.
+function labelFilter() {
+  const q = location.hash.split('?')[1] || '';
+  return new URLSearchParams(q).get('label') || '';
+}
+
+// labelLinks shows a resource's labels; each one filters the projects
+// view by that label (a resource matches when it has the label).
+function labelLinks(r) {
+  const ls = (r.labels || []).map(l => el('a', { class: 'label', href: `#/?label=${enc(l)}`, 'data-label': l, title: `only resources labelled ${l}` }, l));
+  if (!ls.length) return '–';
+  return ls.flatMap((a, i) => (i ? [' ', a] : [a]));
+}
+
 function projectsView() {
   const out = el('section', { 'aria-labelledby': 'h-projects' }, el('h2', { id: 'h-projects' }, 'Projects'));
   if (!state.projects.size) {
     out.append(note('No project is up. Run `loop up` in a directory with a Loopfile.'));
     return out;
   }
+  const want = labelFilter();
+  const all = [...new Set([...state.projects.values()].flatMap(p => p.resources.flatMap(r => r.labels || [])))].sort();
+  if (all.length || want) {
+    const pick = el('select', { id: 'label-filter', name: 'label' }, el('option', { value: '' }, 'all resources'),
+      [...new Set([...all, want].filter(Boolean))].sort().map(l => el('option', { value: l, selected: l === want }, l)));
+    pick.addEventListener('change', () => { location.hash = pick.value ? `#/?label=${enc(pick.value)}` : '#/'; });
+    out.append(el('form', { class: 'filters', role: 'search', onsubmit: e => e.preventDefault() },
+      el('label', { for: 'label-filter' }, 'Label', pick),
+      want ? el('a', { href: '#/', id: 'label-clear' }, 'Show every resource') : null));
+  }
   for (const p of state.projects.values()) {
-    const rows = p.resources.map(r => el('tr', { 'data-key': `${p.name}/${r.name}` },
+    const shown = want ? p.resources.filter(r => (r.labels || []).includes(want)) : p.resources;
+    const rows = shown.map(r => el('tr', { 'data-key': `${p.name}/${r.name}` },
       el('th', { scope: 'row' }, el('a', { href: `#/p/${enc(p.name)}/r/${enc(r.name)}` }, r.name)),
       el('td', {}, r.kind),
       field('td', 'state', r),
       field('td', 'reason', r),
       field('td', 'since', r),
       field('td', 'restarts', r),
+      el('td', {}, labelLinks(r)),
       el('td', {}, links(r))));
     out.append(el('section', { 'aria-label': p.name },
       el('h3', {}, p.name),
       el('p', { class: 'note' }, p.dir),
       banner(p),
-      table(null, ['Resource', 'Kind', 'State', 'Reason', 'Since', 'Restarts', 'Endpoints'], rows)));
+      rows.length ? table(null, ['Resource', 'Kind', 'State', 'Reason', 'Since', 'Restarts', 'Labels', 'Endpoints'], rows)
+        : note(`No resource of ${p.name} has the label ${want}.`)));
   }
   return out;
 }
@@ -318,6 +345,7 @@ async function resourceView(rt, signal) {
     el('dt', {}, 'Last run'), field('dd', 'last_run', r),
     el('dt', {}, 'Save to live'), field('dd', 'save_to_live', r),
     el('dt', {}, 'Endpoints'), el('dd', {}, links(r)),
+    el('dt', {}, 'Labels'), el('dd', {}, labelLinks(r)),
     el('dt', {}, 'Command'), el('dd', {}, el('code', {}, (r.cmd || []).join(' '))),
     el('dt', {}, 'Directory'), el('dd', {}, r.dir || ''),
     el('dt', {}, 'Declared'), el('dd', {}, r.declared || '–'),
