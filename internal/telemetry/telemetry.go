@@ -31,6 +31,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
 
+	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/metrics"
 	"github.com/loopdev/loop/internal/store"
 )
@@ -197,6 +198,18 @@ func (x *Exporter) readShips(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// Status describes the export for /v1/stats and `loop doctor`; nil when
+// off.
+func (x *Exporter) Status() *api.Telemetry {
+	if x == nil {
+		return nil
+	}
+	n, last := x.Errors()
+	target, _ := x.cfg.metricsURL()
+	return &api.Telemetry{Endpoint: target, IntervalSeconds: x.cfg.interval().Seconds(), ProjectNames: x.cfg.ProjectNames,
+		InstallationID: x.id.ID, Errors: n, LastError: last}
 }
 
 // Errors is the number of failed exports and the last error.

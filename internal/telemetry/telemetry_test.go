@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -379,5 +380,29 @@ func TestExporter_FailingEndpointIsCounted(t *testing.T) {
 	<-done
 	if _, last := x.Errors(); !strings.Contains(last, srv.URL+"/v1/metrics") {
 		t.Errorf("last error %q, want one naming %s/v1/metrics", last, srv.URL)
+	}
+}
+
+// docs/metrics.md lists every metric sent, with its Prometheus name.
+func TestDocs_ListEveryMetric(t *testing.T) {
+	b, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for name, prom := range map[string]string{
+		nameSaveToLive: "loop_save_to_live_seconds", nameRuns: "loop_runs_total", nameFailures: "loop_failures_total",
+		nameRestarts: "loop_restarts_total", nameFirstReady: "loop_time_to_first_ready_seconds", nameDeploys: "loop_deploys_total",
+		nameLeadTime: "loop_lead_time_seconds", nameAnswers: "loop_feedback_answers_total", nameScore: "loop_feedback_score",
+		namePolicyExcep: "loop_policy_exceptions",
+	} {
+		if !strings.Contains(doc, "`"+name+"`") || !strings.Contains(doc, "`"+prom) {
+			t.Errorf("docs/metrics.md does not list %s (Prometheus %s)", name, prom)
+		}
+	}
+	for _, env := range []string{EnvEndpoint, EnvProjectNames, EnvInterval, IdentityFile} {
+		if !strings.Contains(doc, env) {
+			t.Errorf("docs/metrics.md does not mention %s", env)
+		}
 	}
 }
