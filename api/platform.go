@@ -94,6 +94,21 @@ type Stats struct {
 	// The daemon keeps serving; metrics miss what could not be written.
 	StoreErrors int64  `json:"store_errors"`
 	StoreError  string `json:"store_error,omitempty"`
+	// Telemetry is the OTLP export's state; nil when it is off.
+	Telemetry *Telemetry `json:"telemetry,omitempty"`
+}
+
+// Telemetry says where loopd exports its metrics (docs/metrics.md, "What
+// leaves the machine") and how that goes.
+type Telemetry struct {
+	Endpoint        string  `json:"endpoint"` // the OTLP/HTTP URL posted to
+	IntervalSeconds float64 `json:"interval_seconds"`
+	ProjectNames    bool    `json:"project_names"` // names in clear, not hashed
+	InstallationID  string  `json:"installation_id"`
+	// Errors counts failed exports since loopd started; LastError is the
+	// last one. loopd runs on; the data of a failed export is dropped.
+	Errors    int64  `json:"errors"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // NPS summarises developer feedback (0-10 scores).

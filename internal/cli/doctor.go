@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -22,6 +23,7 @@ import (
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/supervise"
+	"github.com/loopdev/loop/internal/telemetry"
 	"github.com/loopdev/loop/internal/watch"
 )
 
@@ -110,6 +112,7 @@ func (a *app) doctorCmd() *cobra.Command {
 					if st.StoreErrors > 0 || st.StoreError != "" {
 						fmt.Fprintf(a.stdout, "%s metrics store: %d failed writes (%s): check the free space of %s\n", pr.paint(yellow, "!"), st.StoreErrors, st.StoreError, home)
 					}
+					printTelemetry(a.stdout, pr, st.Telemetry)
 				}
 			} else {
 				fmt.Fprintf(a.stdout, "- loopd: not running (`loop up` starts it)\n")
@@ -137,6 +140,25 @@ func (a *app) doctorCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// printTelemetry says where the metrics export goes and whether it
+// fails: a warning, since loopd runs on without it.
+func printTelemetry(w io.Writer, pr *printer, t *api.Telemetry) {
+	if t == nil {
+		fmt.Fprintln(w, "- telemetry: off (nothing leaves this machine; docs/metrics.md)")
+		return
+	}
+	names := "hashed"
+	if t.ProjectNames {
+		names = "in clear"
+	}
+	detail := fmt.Sprintf("OTLP to %s every %gs, project names %s, installation %s", t.Endpoint, t.IntervalSeconds, names, t.InstallationID)
+	if t.Errors > 0 {
+		fmt.Fprintf(w, "%s telemetry: %s: %d failed exports (last: %s): check that the endpoint is up\n", pr.paint(yellow, "!"), detail, t.Errors, t.LastError)
+		return
+	}
+	fmt.Fprintf(w, "%s telemetry: %s\n", pr.paint(green, "✓"), detail)
 }
 
 // dockerStatus asks the Docker engine (the one the docker CLI would use)
@@ -239,7 +261,12 @@ func RunDaemon(ctx context.Context, bi buildinfo.Info) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	logger.Info("loopd build", "version", bi.String(), "build", bi.Long("loopd", "API "+api.Version))
-	d := &daemon.Daemon{Home: daemon.Home(), Version: bi.String(), Logger: logger}
+	// The config file's telemetry section will feed the same struct.
+	tel, err := telemetry.FromEnv(os.Getenv)
+	if err != nil {
+		logger.Error("telemetry export off", "err", err)
+	}
+	d := &daemon.Daemon{Home: daemon.Home(), Version: bi.String(), Logger: logger, Telemetry: tel}
 	if err := os.MkdirAll(filepath.Dir(d.Home), 0o755); err != nil {
 		return err
 	}

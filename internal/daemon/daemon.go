@@ -42,6 +42,7 @@ import (
 	"github.com/loopdev/loop/internal/sandbox"
 	"github.com/loopdev/loop/internal/secret"
 	"github.com/loopdev/loop/internal/store"
+	"github.com/loopdev/loop/internal/telemetry"
 )
 
 // logDir is where a project's logs persist: keyed by its Loopfile's path,
@@ -66,6 +67,13 @@ type Daemon struct {
 	Home    string
 	Version string
 	Logger  *slog.Logger
+	// Telemetry turns on the OTLP export of the platform metrics (off
+	// when its Endpoint is empty; package telemetry).
+	Telemetry telemetry.Config
+	// PolicyExceptions, when set, feeds the exported gauge
+	// loop.policy.exceptions: the policy exceptions in force by project
+	// name. It is called from the exporter's goroutine at each export.
+	PolicyExceptions func() map[string]int64
 
 	hub     *hub
 	store   *store.Store // events, metrics, ship records, feedback ($LOOP_HOME/loop.db); nil if it cannot open
@@ -84,6 +92,7 @@ type Daemon struct {
 	evals  *sandbox.Pool            // evaluates the projects' Loopfiles, one evaluator started ahead
 	logins *loginCodes              // the portal's one-time login codes
 	rec    atomic.Pointer[recorder] // set while record runs; read by the stats handlers
+	tel    *telemetry.Exporter      // nil: no export; set before the recorder starts, then only read
 
 	mu       sync.Mutex
 	projects map[string]*project      // by name
@@ -127,6 +136,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.store = st
 		defer st.Close()
 	}
+	// Stopped after the recorder (defers run last first): the events it
+	// takes from the ring on the way out are exported too.
+	telCtx, stopTel := context.WithCancel(context.Background())
+	telDone := make(chan struct{})
+	d.tel = d.startTelemetry()
+	go func() { defer close(telDone); d.tel.Run(telCtx) }()
+	defer func() { stopTel(); <-telDone }()
 	recCtx, stopRec := context.WithCancel(context.Background())
 	recDone := make(chan struct{})
 	go func() { defer close(recDone); d.record(recCtx) }()
@@ -204,6 +220,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// startTelemetry starts the OTLP export when it is configured; a bad
+// configuration is logged and leaves it off (nil).
+func (d *Daemon) startTelemetry() *telemetry.Exporter {
+	if !d.Telemetry.Enabled() {
+		return nil
+	}
+	opts := telemetry.Options{Home: d.Home, Version: d.Version, Logger: d.Logger, PolicyExceptions: d.PolicyExceptions}
+	if d.store != nil {
+		opts.Ships = d.store
+	}
+	x, err := telemetry.New(d.Telemetry, opts)
+	if err != nil {
+		d.Logger.Error("telemetry export off", "err", err)
+		return nil
+	}
+	return x
 }
 
 // resetSecrets empties the file-secrets root (no project is up when loopd

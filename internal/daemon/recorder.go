@@ -16,6 +16,7 @@ import (
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/metrics"
 	"github.com/loopdev/loop/internal/store"
+	"github.com/loopdev/loop/internal/telemetry"
 )
 
 // The recorder writes the daemon's events to the store (package store)
@@ -37,6 +38,7 @@ const (
 type recorder struct {
 	store  *store.Store // nil: no store
 	logger *slog.Logger
+	tel    *telemetry.Exporter // nil: no export; gets every row the store does
 
 	errs    atomic.Int64
 	mu      sync.Mutex
@@ -71,7 +73,7 @@ func (d *Daemon) recorder() *recorder {
 func (d *Daemon) record(ctx context.Context) {
 	var boot [8]byte
 	rand.Read(boot[:])
-	rec := &recorder{store: d.store, logger: d.Logger.With("component", "metrics"),
+	rec := &recorder{store: d.store, tel: d.tel, logger: d.Logger.With("component", "metrics"),
 		boot: hex.EncodeToString(boot[:]), last: map[resKey]resState{}}
 	d.rec.Store(rec)
 	defer d.rec.Store(nil)
@@ -195,7 +197,7 @@ func (r *recorder) add(ev api.Event) {
 				at = at.Add(-res.LastRun)
 			}
 			run := runKind(res, prev.state)
-			r.pending = append(r.pending, store.Event{Time: at, Seq: ev.Seq, Project: ev.Project, Kind: ev.Kind,
+			r.keep(store.Event{Time: at, Seq: ev.Seq, Project: ev.Project, Kind: ev.Kind,
 				Resource: res.Name, ResourceKind: res.Kind, State: api.StateStarting, PrevState: prev.state,
 				Reason: "started (implied by the next state)", Run: run})
 			prev.state, prev.run, prev.started = api.StateStarting, run, at
@@ -245,11 +247,17 @@ func (r *recorder) add(ev api.Event) {
 	case ev.Error != nil:
 		row.Reason = ev.Error.String()
 	}
-	r.pending = append(r.pending, row)
+	r.keep(row)
 	if n := len(r.pending) - maxPending; n > 0 {
 		r.logger.Warn("metrics store unavailable: dropping the oldest unwritten events", "dropped", n)
 		r.pending = append(r.pending[:0], r.pending[n:]...)
 	}
+}
+
+// keep queues a row for the store and hands it to the OTLP export.
+func (r *recorder) keep(row store.Event) {
+	r.pending = append(r.pending, row)
+	r.tel.Event(row)
 }
 
 // runKind names a run by how it started.

@@ -62,6 +62,7 @@ func (d *Daemon) stats(ctx context.Context, since time.Time, project string) api
 	}
 	st := metrics.Compute(in)
 	st.StoreErrors, st.StoreError = rec.storeErrors()
+	st.Telemetry = d.tel.Status()
 	if readErr != nil {
 		st.StoreError = readErr.Error()
 	}
@@ -138,5 +139,6 @@ func (d *Daemon) handleFeedback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, err, "the metrics store cannot be written: check the free space of "+d.Home)
 		return
 	}
+	d.tel.Feedback(fb.Score)
 	writeJSON(w, http.StatusCreated, fb)
 }

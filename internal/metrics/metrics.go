@@ -64,8 +64,19 @@ func Compute(in Input) api.Stats {
 	return st
 }
 
-// Resources computes each resource's inner-loop figures, sorted by
-// project and resource:
+// Run is what one stored event counts for: the one definition of runs,
+// failures, restarts, crashes and save-to-live samples, shared by Resources
+// and the live OTLP export (package telemetry).
+type Run struct {
+	Start      bool          // a run: a start (a transition into starting)
+	Restart    bool          // a start of a resource that had been ready, crashed or failed
+	Failure    bool          // a task's failed run, a service's crash or failed start
+	Crash      bool          // a service that exited on its own
+	SaveToLive time.Duration // > 0: a ready that made a file change live
+}
+
+// Classify says what e counts for (nothing for project events and
+// reason-only changes):
 //   - a run is a start (a transition into starting);
 //   - a task's failure is a failed run (failed right after starting);
 //   - a service's failure is a crash or a start that failed;
@@ -73,6 +84,25 @@ func Compute(in Input) api.Stats {
 //     failed (a change, `loop restart`, a dependency re-ran, a crash);
 //   - save-to-live samples come from ready events that made a file change
 //     live.
+func Classify(e store.Event) Run {
+	if e.Resource == "" || e.Kind != "resource" {
+		return Run{}
+	}
+	switch {
+	case e.State == api.StateStarting:
+		return Run{Start: true, Restart: e.Run == "restart"}
+	case e.Outcome == store.RunCrashed:
+		return Run{Failure: true, Crash: true}
+	case e.Outcome == store.RunFailed && e.PrevState == api.StateStarting:
+		return Run{Failure: true}
+	case e.Outcome == store.RunReady && e.SaveToLive > 0:
+		return Run{SaveToLive: e.SaveToLive}
+	}
+	return Run{}
+}
+
+// Resources computes each resource's inner-loop figures (see Classify),
+// sorted by project and resource.
 func Resources(evs []store.Event) []api.ResourceStats {
 	type key struct{ project, resource string }
 	byRes := map[key]*api.ResourceStats{}
@@ -87,19 +117,21 @@ func Resources(evs []store.Event) []api.ResourceStats {
 			rs = &api.ResourceStats{Project: e.Project, Resource: e.Resource}
 			byRes[k] = rs
 		}
-		switch {
-		case e.State == api.StateStarting:
+		c := Classify(e)
+		if c.Start {
 			rs.Runs++
-			if e.Run == "restart" {
-				rs.Restarts++
-			}
-		case e.Outcome == store.RunCrashed:
+		}
+		if c.Restart {
+			rs.Restarts++
+		}
+		if c.Crash {
 			rs.Crashes++
+		}
+		if c.Failure {
 			rs.Failures++
-		case e.Outcome == store.RunFailed && e.PrevState == api.StateStarting:
-			rs.Failures++
-		case e.Outcome == store.RunReady && e.SaveToLive > 0:
-			samples[k] = append(samples[k], e.SaveToLive)
+		}
+		if c.SaveToLive > 0 {
+			samples[k] = append(samples[k], c.SaveToLive)
 		}
 	}
 	out := make([]api.ResourceStats, 0, len(byRes))
@@ -124,49 +156,70 @@ func Resources(evs []store.Event) []api.ResourceStats {
 // published nothing yet is not waited for; an up whose project goes down
 // before it is ready is not counted.
 func TimeToFirstReady(evs []store.Event) api.Percentiles {
-	type up struct {
-		start  time.Time
-		upSeen bool
-		done   bool
-		states map[string]string
-	}
-	ups := map[string]*up{}
+	var fr FirstReady
 	var samples []time.Duration
 	for _, e := range evs {
-		if e.Kind == "removed" {
-			delete(ups, e.Project)
-			continue
-		}
-		u := ups[e.Project]
-		if u == nil {
-			u = &up{start: e.Time, states: map[string]string{}}
-			ups[e.Project] = u
-		}
-		switch {
-		case e.Kind == "resource" && e.Resource != "":
-			u.states[e.Resource] = e.State
-		case e.Kind == "project" && e.Reason == "project up":
-			u.upSeen = true
-		}
-		if !u.upSeen || u.done {
-			continue
-		}
-		ready, waiting := 0, 0
-		for _, s := range u.states {
-			switch s {
-			case api.StateReady:
-				ready++
-			case api.StateDisabled, api.StateStopped:
-			default:
-				waiting++
-			}
-		}
-		if ready > 0 && waiting == 0 {
-			u.done = true
-			samples = append(samples, e.Time.Sub(u.start))
+		if d, ok := fr.Add(e); ok {
+			samples = append(samples, d)
 		}
 	}
 	return Percentile(samples)
+}
+
+// FirstReady follows events one at a time, oldest first, and says when
+// an up is first ready (TimeToFirstReady's rule), for a live reader such
+// as the OTLP export. The zero value is ready to use; it is not safe for
+// concurrent use.
+type FirstReady struct {
+	ups map[string]*firstReadyUp // by project
+}
+
+type firstReadyUp struct {
+	start  time.Time
+	upSeen bool
+	done   bool
+	states map[string]string
+}
+
+// Add takes the next event and returns the time to first ready when e
+// completes an up.
+func (f *FirstReady) Add(e store.Event) (time.Duration, bool) {
+	if f.ups == nil {
+		f.ups = map[string]*firstReadyUp{}
+	}
+	if e.Kind == "removed" {
+		delete(f.ups, e.Project)
+		return 0, false
+	}
+	u := f.ups[e.Project]
+	if u == nil {
+		u = &firstReadyUp{start: e.Time, states: map[string]string{}}
+		f.ups[e.Project] = u
+	}
+	switch {
+	case e.Kind == "resource" && e.Resource != "":
+		u.states[e.Resource] = e.State
+	case e.Kind == "project" && e.Reason == "project up":
+		u.upSeen = true
+	}
+	if !u.upSeen || u.done {
+		return 0, false
+	}
+	ready, waiting := 0, 0
+	for _, s := range u.states {
+		switch s {
+		case api.StateReady:
+			ready++
+		case api.StateDisabled, api.StateStopped:
+		default:
+			waiting++
+		}
+	}
+	if ready > 0 && waiting == 0 {
+		u.done = true
+		return e.Time.Sub(u.start), true
+	}
+	return 0, false
 }
 
 // ships counts shipped and failed attempts (dry runs are neither) and
@@ -176,14 +229,23 @@ func ships(shs []store.Ship) (shipped, failed int, lead []time.Duration) {
 		switch sh.Outcome {
 		case store.OutcomeShipped:
 			shipped++
-			if !sh.CommitTime.IsZero() && !sh.Finished.IsZero() && sh.Finished.After(sh.CommitTime) {
-				lead = append(lead, sh.Finished.Sub(sh.CommitTime))
-			}
 		case store.OutcomeFailed:
 			failed++
 		}
+		if d, ok := LeadTime(sh); ok {
+			lead = append(lead, d)
+		}
 	}
 	return shipped, failed, lead
+}
+
+// LeadTime is a shipped attempt's lead time, commit -> ship finished;
+// false for other outcomes and for attempts without both times.
+func LeadTime(sh store.Ship) (time.Duration, bool) {
+	if sh.Outcome != store.OutcomeShipped || sh.CommitTime.IsZero() || sh.Finished.IsZero() || !sh.Finished.After(sh.CommitTime) {
+		return 0, false
+	}
+	return sh.Finished.Sub(sh.CommitTime), true
 }
 
 // Percentile summarises samples with nearest-rank percentiles.
@@ -215,10 +277,10 @@ func NPS(fbs []store.Feedback) *api.NPS {
 	}
 	n := &api.NPS{Responses: len(fbs)}
 	for _, f := range fbs {
-		switch {
-		case f.Score >= 9:
+		switch NPSCategory(f.Score) {
+		case Promoter:
 			n.Promoters++
-		case f.Score >= 7:
+		case Passive:
 			n.Passives++
 		default:
 			n.Detractors++
@@ -226,6 +288,24 @@ func NPS(fbs []store.Feedback) *api.NPS {
 	}
 	n.Score = 100 * float64(n.Promoters-n.Detractors) / float64(n.Responses)
 	return n
+}
+
+// NPS categories of a score.
+const (
+	Promoter  = "promoter"  // 9-10
+	Passive   = "passive"   // 7-8
+	Detractor = "detractor" // 0-6
+)
+
+// NPSCategory names the category of a 0-10 answer.
+func NPSCategory(score int) string {
+	switch {
+	case score >= 9:
+		return Promoter
+	case score >= 7:
+		return Passive
+	}
+	return Detractor
 }
 
 // History lists the runs that ended (events with an outcome), oldest

@@ -261,9 +261,30 @@ func (s *Store) RecordShip(ctx context.Context, sh Ship) (int64, error) {
 
 // Ships returns the attempts started at or after since, oldest first.
 func (s *Store) Ships(ctx context.Context, since time.Time) ([]Ship, error) {
+	return s.ships(ctx, "started >= ? ORDER BY started, id", nanos(since))
+}
+
+// ShipsAfter returns the attempts recorded after the one with ID id, in
+// the order they were recorded, at most limit: a reader that remembers
+// the last ID it saw learns of each new attempt once, however long ago it
+// started. LastShipID is where such a reader starts.
+func (s *Store) ShipsAfter(ctx context.Context, id int64, limit int) ([]Ship, error) {
+	return s.ships(ctx, "id > ? ORDER BY id LIMIT ?", id, limit)
+}
+
+// LastShipID is the ID of the last attempt recorded, 0 without any.
+func (s *Store) LastShipID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM ships").Scan(&id); err != nil {
+		return 0, fmt.Errorf("last ship: %w", err)
+	}
+	return id, nil
+}
+
+func (s *Store) ships(ctx context.Context, where string, args ...any) ([]Ship, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT
 		id, project, service, commit_sha, commit_time, started, finished, outcome, image, digest, error, deploy, gitops
-		FROM ships WHERE started >= ? ORDER BY started, id`, nanos(since))
+		FROM ships WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list ships: %w", err)
 	}

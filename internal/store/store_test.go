@@ -59,6 +59,39 @@ func TestStore_RecordShip(t *testing.T) {
 	}
 }
 
+// ShipsAfter hands each attempt once, in the order recorded, whenever it
+// started: what a live reader (the OTLP export) polls.
+func TestStore_ShipsAfter(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), FileName))
+	if id, err := s.LastShipID(ctx); err != nil || id != 0 {
+		t.Fatalf("LastShipID of an empty store = %d, %v; want 0, nil", id, err)
+	}
+	now := time.Now()
+	first, err := s.RecordShip(ctx, Ship{Project: "p", Service: "a", Started: now, Outcome: OutcomeShipped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Started long ago, recorded later: still after first.
+	if _, err := s.RecordShip(ctx, Ship{Project: "p", Service: "b", Started: now.Add(-time.Hour), Outcome: OutcomeFailed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordShip(ctx, Ship{Project: "p", Service: "c", Started: now, Outcome: OutcomeDryRun}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ShipsAfter(ctx, first, 1)
+	if err != nil || len(got) != 1 || got[0].Service != "b" {
+		t.Fatalf("ShipsAfter(first, 1) = %+v, %v; want b", got, err)
+	}
+	got, err = s.ShipsAfter(ctx, got[0].ID, 10)
+	if err != nil || len(got) != 1 || got[0].Service != "c" {
+		t.Fatalf("ShipsAfter(b, 10) = %+v, %v; want c", got, err)
+	}
+	if last, err := s.LastShipID(ctx); err != nil || last != got[0].ID {
+		t.Errorf("LastShipID = %d, %v; want %d", last, err, got[0].ID)
+	}
+}
+
 func TestStore_RecordShipRequiresFields(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), FileName))
 	if _, err := s.RecordShip(context.Background(), Ship{Project: "p"}); err == nil {

@@ -1,0 +1,143 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/telemetry"
+)
+
+// otlpSink is a real HTTP endpoint that keeps the OTLP posts it gets,
+// answering status.
+type otlpSink struct {
+	status int
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (s *otlpSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.bodies = append(s.bodies, b)
+	s.mu.Unlock()
+	w.WriteHeader(s.status)
+}
+
+// seen reports whether some post holds every one of want.
+func (s *otlpSink) seen(want ...string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bodies {
+		all := true
+		for _, w := range want {
+			all = all && bytes.Contains(b, []byte(w))
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *otlpSink) any(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bodies {
+		if bytes.Contains(b, []byte(text)) {
+			return true
+		}
+	}
+	return false
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// The recorder's rows, feedback answers and the policy hook reach the
+// OTLP endpoint, names hashed; /v1/stats says where the export goes.
+func TestTelemetry_Exports(t *testing.T) {
+	sink := &otlpSink{status: http.StatusOK}
+	srv := httptest.NewServer(sink)
+	defer srv.Close()
+	home := tempHome(t)
+	d := &Daemon{Home: home, Version: "test", Telemetry: telemetry.Config{Endpoint: srv.URL, Interval: 100 * time.Millisecond},
+		PolicyExceptions: func() map[string]int64 { return map[string]int64{"": 4} }}
+	c := startWith(t, d)
+	dir := filepath.Join(t.TempDir(), "telemetryproj")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Loopfile"), []byte(statsLoopfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := up(t, c, filepath.Join(dir, "Loopfile"))
+	if p.Name != "telemetryproj" {
+		t.Fatalf("project name %q, want telemetryproj", p.Name)
+	}
+	if _, err := c.Feedback(context.Background(), 8, "nice"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "runs, a passive answer and the policy gauge in one export", func() bool {
+		return sink.seen("loop.runs", "loop.feedback.answers", "passive", "loop.policy.exceptions")
+	})
+	if sink.any(p.Name) || sink.any("nice") || sink.any("sleep") {
+		t.Errorf("an export carries the project name %q, the comment or a command", p.Name)
+	}
+	st, err := c.Stats(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Telemetry == nil || st.Telemetry.Endpoint != srv.URL+"/v1/metrics" || st.Telemetry.Errors != 0 {
+		t.Errorf("stats telemetry = %+v, want %s/v1/metrics without errors", st.Telemetry, srv.URL)
+	}
+}
+
+// A failing endpoint is counted and shown; loopd serves on.
+func TestTelemetry_FailingEndpoint(t *testing.T) {
+	sink := &otlpSink{status: http.StatusInternalServerError}
+	srv := httptest.NewServer(sink)
+	defer srv.Close()
+	d := &Daemon{Home: tempHome(t), Version: "test", Telemetry: telemetry.Config{Endpoint: srv.URL, Interval: 100 * time.Millisecond}}
+	c := startWith(t, d)
+	if _, err := c.Feedback(context.Background(), 10, ""); err != nil {
+		t.Fatalf("feedback with a failing telemetry endpoint: %v", err)
+	}
+	pollStats(t, c, func(st api.Stats) bool {
+		return st.Telemetry != nil && st.Telemetry.Errors >= 2 && st.Telemetry.LastError != ""
+	})
+	if _, err := c.Version(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startWith runs d until the test ends and returns its client.
+func startWith(t *testing.T, d *Daemon) *api.Client {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	c := api.NewClient(SocketPath(d.Home))
+	waitFor(t, "the daemon", func() bool { _, err := c.Version(context.Background()); return err == nil })
+	return c
+}
