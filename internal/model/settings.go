@@ -28,4 +28,7 @@ type PolicyException struct {
 	Rule   string
 	Reason string
 	Pos    Position
+	// Waives are the deny findings it waives (filled by loopd from the
+	// policy's findings; evaluation leaves it empty).
+	Waives []string
 }

@@ -108,7 +108,7 @@ func checkImage(p *model.Project, img *model.Image, what string, pos model.Posit
 		if err != nil {
 			return nil
 		}
-		text, file = string(b), relPos(p.Dir, model.Position{File: img.Dockerfile})
+		text, file = string(b), RelPos(p.Dir, model.Position{File: img.Dockerfile})
 	}
 	var out []Finding
 	for _, from := range FromLines(text, img.BuildArgs) {

@@ -87,18 +87,18 @@ func (f Finding) Hint() string {
 // warnings; dir makes its position relative.
 func (f Finding) Warning(dir string) string {
 	s := fmt.Sprintf("policy %s (%s, %s): ", f.Rule.Name, f.Rule.Level, f.Rule.Origin)
-	if p := relPos(dir, f.Pos); p != "" {
+	if p := RelPos(dir, f.Pos); p != "" {
 		s += p + ": "
 	}
 	s += f.Msg
 	if f.Waiver != nil {
-		s += fmt.Sprintf(" (waived by policy_exception at %s: %s)", relPos(dir, f.Waiver.Pos), f.Waiver.Reason)
+		s += fmt.Sprintf(" (waived by policy_exception at %s: %s)", RelPos(dir, f.Waiver.Pos), f.Waiver.Reason)
 	}
 	return s
 }
 
-// relPos renders p with its file relative to dir ("Loopfile:3").
-func relPos(dir string, p model.Position) string {
+// RelPos renders p as file:line with its file relative to dir ("Loopfile:3").
+func RelPos(dir string, p model.Position) string {
 	if r, err := filepath.Rel(dir, p.File); err == nil && !strings.HasPrefix(r, "..") {
 		p.File = filepath.ToSlash(r)
 	}
@@ -185,26 +185,25 @@ func Blocking(fs []Finding) *Finding {
 	return nil
 }
 
-// Exception is a policy_exception() of a project and what it waives now.
-type Exception struct {
-	model.PolicyException
-	Waives []string // the messages of the deny findings it waives
-}
-
-// Exceptions lists the project's policy_exception()s with the findings
-// each waives (none: the rule is not violated, or not a deny).
-func Exceptions(p *model.Project, fs []Finding) []Exception {
-	out := make([]Exception, 0, len(p.PolicyExceptions))
-	for _, pe := range p.PolicyExceptions {
-		e := Exception{PolicyException: pe}
+// Waive fills each policy_exception() of p with the findings it waives
+// (Waives), and returns the warnings of every finding that does not block,
+// relative to p's directory.
+func Waive(p *model.Project, fs []Finding) (warnings []string) {
+	for i := range p.PolicyExceptions {
+		pe := &p.PolicyExceptions[i]
+		pe.Waives = nil
 		for _, f := range fs {
 			if f.Waiver != nil && f.Waiver.Rule == pe.Rule {
-				e.Waives = append(e.Waives, f.Msg)
+				pe.Waives = append(pe.Waives, f.Msg)
 			}
 		}
-		out = append(out, e)
 	}
-	return out
+	for _, f := range fs {
+		if !f.Blocks() {
+			warnings = append(warnings, f.Warning(p.Dir))
+		}
+	}
+	return warnings
 }
 
 func checkRegistries(p *model.Project, ships []*model.Ship, r Rule) []Finding {
