@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -112,9 +113,6 @@ func checkImage(p *model.Project, img *model.Image, what string, pos model.Posit
 	}
 	var out []Finding
 	for _, from := range FromLines(text, img.BuildArgs) {
-		if from.Ref == "" {
-			continue // a build arg without a value: the built Base, or set at build time
-		}
 		if !ImageAllowed(from.Ref, r.Values) {
 			out = append(out, Finding{Rule: r, Pos: pos,
 				Msg: fmt.Sprintf("%s: %s:%d: FROM %s is not an allowed base image (allowed: %s)", what, file, from.Line, from.Ref, strings.Join(r.Values, ", "))})
@@ -172,7 +170,9 @@ func FromLines(dockerfile string, args map[string]string) []From {
 			ref := argRE.ReplaceAllStringFunc(rest[0], func(m string) string {
 				return vars[argRE.FindStringSubmatch(m)[1]]
 			})
-			if !stages[strings.ToLower(ref)] && !strings.EqualFold(ref, "scratch") {
+			// An empty ref is a build arg without a value: the built Base,
+			// or one set at build time.
+			if ref != "" && !stages[strings.ToLower(ref)] && !strings.EqualFold(ref, "scratch") {
 				out = append(out, From{Ref: ref, Line: line})
 			}
 			if len(rest) >= 3 && strings.EqualFold(rest[1], "AS") {
@@ -223,17 +223,16 @@ func Matches(ref, pattern string) bool {
 
 // RepositoryAllowed reports whether a ship() repository is under an
 // allowed registry entry: a registry host ("registry.corp"), a repository
-// prefix ("ghcr.io/acme") or a glob ("*.corp/team/*").
+// prefix ("ghcr.io/acme") or a glob whose * stays within a path
+// component ("*.registry.corp"). The entry matches whole components.
 func RepositoryAllowed(repo, allowed string) bool {
-	allowed = strings.TrimSuffix(allowed, "/")
+	re, err := regexp.Compile("^" + strings.ReplaceAll(regexp.QuoteMeta(strings.TrimSuffix(allowed, "/")), `\*`, "[^/]*") + "(/.*)?$")
+	if err != nil {
+		return false
+	}
 	names := []string{repo}
 	if named, err := reference.ParseNormalizedNamed(repo); err == nil {
 		names = append(names, named.Name())
 	}
-	for _, n := range names {
-		if n == allowed || strings.HasPrefix(n, allowed+"/") || (strings.Contains(allowed, "*") && Matches(n, allowed)) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(names, re.MatchString)
 }
