@@ -85,6 +85,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.initCmd(),
 		a.newCmd(),
 		a.statsCmd(), a.feedbackCmd(),
+		a.configCmd(),
 	)
 	for _, c := range root.Commands() {
 		switch c.Name() {

@@ -71,11 +71,14 @@ type Finding struct {
 	Pos    model.Position         // the offending call; a Pos without Line is the Loopfile itself
 	Msg    string                 // what is wrong, starting with the call: "ship(api): ..."
 	Waiver *model.PolicyException // the policy_exception() that waives a deny
+	// Deferred: a ship rule's finding on evaluation, which `loop ship`
+	// enforces; it never blocks the evaluation.
+	Deferred bool
 }
 
 // Blocks reports whether the finding stops the evaluation or the ship: a
 // deny that no policy_exception() waives.
-func (f Finding) Blocks() bool { return f.Rule.Level == Deny && f.Waiver == nil }
+func (f Finding) Blocks() bool { return f.Rule.Level == Deny && f.Waiver == nil && !f.Deferred }
 
 // Hint is what to do about a blocking finding.
 func (f Finding) Hint() string {
@@ -123,9 +126,9 @@ func Check(p *model.Project, rules []Rule) []Finding {
 			out = append(out, checkTestTasks(p, r, nil)...)
 		case CatalogFields:
 			for _, f := range checkCatalog(p, p.Ships, r) {
+				f.Deferred = true
 				if f.Rule.Level == Deny {
 					f.Msg += ": loop ship will refuse to ship it"
-					f.Rule.Level = Warn
 				}
 				out = append(out, f)
 			}
@@ -160,7 +163,8 @@ func Ship(p *model.Project, ships []*model.Ship, states map[string]string, rules
 }
 
 // waive attaches the project's policy_exception()s to the deny findings
-// of their rules.
+// of their rules (deferred ones too: the exception will waive them at
+// ship).
 func waive(p *model.Project, fs []Finding) []Finding {
 	for i := range fs {
 		if fs[i].Rule.Level != Deny {
