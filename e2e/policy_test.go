@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/store"
 )
@@ -184,4 +186,24 @@ func getMetrics(t *testing.T, e *loopEnv) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestPolicy_PortalListsExceptions: the portal's project banner lists the
+// project's policy exceptions with their reasons.
+func TestPolicy_PortalListsExceptions(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	e := newEnv(t, "waived")
+	writeTo(t, filepath.Join(e.home, "org-config.yaml"), "policy:\n  test_tasks: {level: deny, require: [test]}\n")
+	e.write("Loopfile", `task("build", cmd = "true")
+policy_exception("test_tasks", reason = "no tests yet: PLAT-7")
+`)
+	if r := e.loopWith(portalEnv, "up", "-d"); r.code != 0 {
+		t.Fatalf("loop up -d: %s", r)
+	}
+	login := e.loginURL()
+	item := `[data-exceptions="waived"] li[data-rule="test_tasks"]`
+	step(t, ctx, "see the exception in the project's banner", chromedp.Navigate(login),
+		until(`document.querySelector('`+item+`')?.textContent.includes('no tests yet: PLAT-7')`))
+	screenshot(t, ctx, artifacts(t), "policy-exceptions")
 }

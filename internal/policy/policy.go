@@ -60,11 +60,6 @@ type Rule struct {
 	Origin string   // where it was configured: "/etc/loop/config.yaml:12"
 }
 
-// String renders the rule as `loop config` shows it.
-func (r Rule) String() string {
-	return fmt.Sprintf("%s: %s %s [%s]", r.Name, r.Level, ValuesKey(r.Name), strings.Join(r.Values, ", "))
-}
-
 // Finding is one violation of a rule.
 type Finding struct {
 	Rule   Rule
