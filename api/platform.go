@@ -94,6 +94,8 @@ type Stats struct {
 	// The daemon keeps serving; metrics miss what could not be written.
 	StoreErrors int64  `json:"store_errors"`
 	StoreError  string `json:"store_error,omitempty"`
+	// PolicyExceptions are the policy_exception()s of the projects up now.
+	PolicyExceptions []PolicyException `json:"policy_exceptions,omitempty"`
 	// Telemetry is the OTLP export's state; nil when it is off.
 	Telemetry *Telemetry `json:"telemetry,omitempty"`
 }

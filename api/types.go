@@ -126,6 +126,8 @@ type Project struct {
 	// Problems are what is wrong with loop's own work for the project
 	// (its logs cannot be written, ...), as opposed to a resource's state.
 	Problems []Problem `json:"problems,omitempty"`
+	// PolicyExceptions are the Loopfile's policy_exception()s.
+	PolicyExceptions []PolicyException `json:"policy_exceptions,omitempty"`
 }
 
 // Problem is something wrong with loop itself, not with a resource: a log

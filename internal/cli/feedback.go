@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/daemon"
-	"github.com/loopdev/loop/internal/metrics"
 )
 
 const feedbackQuestion = "How likely are you to recommend loop to a colleague? (0-10"
@@ -29,8 +29,9 @@ func (a *app) feedbackCmd() *cobra.Command {
 		Short: "Tell the platform team how loop works for you (0-10 and a comment)",
 		Long: `Record how likely you are to recommend loop (0-10) with an optional comment;
 the platform team sees the NPS in 'loop stats'. Without SCORE it asks on a
-terminal. 'loop up' asks by itself at most every 4 weeks: set
-LOOP_FEEDBACK_EVERY (e.g. 8w) to change that, or "off" to never ask.`,
+terminal. 'loop up' asks by itself at most every 4 weeks: set feedback.every
+in a config file or LOOP_FEEDBACK_EVERY (e.g. 8w) to change that, or "off"
+to never ask (docs/config.md).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var score int
@@ -100,9 +101,6 @@ func askFeedback(in *bufio.Reader, out io.Writer, withComment bool) (score int, 
 	return score, comment, true
 }
 
-// defaultFeedbackEvery is how often `loop up` asks at most.
-const defaultFeedbackEvery = 4 * 7 * 24 * time.Hour
-
 // askedFile remembers when loop last asked (or got an answer).
 func askedFile(home string) string { return filepath.Join(home, "feedback-asked") }
 
@@ -111,24 +109,13 @@ func markAsked(home string, now time.Time) {
 }
 
 // shouldAsk decides whether `loop up` asks for feedback now: never in CI,
-// without a terminal on both stdin and stdout, or with LOOP_FEEDBACK_EVERY
-// "0" or "off"; otherwise when the last ask is older than the interval.
-// The first run only starts the clock: a new user is not asked at once.
-func shouldAsk(getenv func(string) string, tty bool, now time.Time, lastAsked time.Time, known bool) (ask, start bool) {
-	if !tty || getenv("CI") != "" {
+// without a terminal on both stdin and stdout, or with an interval of 0
+// (feedback.every: off in a config file, LOOP_FEEDBACK_EVERY=off);
+// otherwise when the last ask is older than every. The first run only
+// starts the clock: a new user is not asked at once.
+func shouldAsk(getenv func(string) string, every time.Duration, tty bool, now time.Time, lastAsked time.Time, known bool) (ask, start bool) {
+	if !tty || getenv("CI") != "" || every <= 0 {
 		return false, false
-	}
-	every := defaultFeedbackEvery
-	switch v := strings.TrimSpace(getenv("LOOP_FEEDBACK_EVERY")); v {
-	case "":
-	case "0", "off", "false", "never":
-		return false, false
-	default:
-		d, err := metrics.ParseWindow(v)
-		if err != nil {
-			return false, false
-		}
-		every = d
 	}
 	if !known {
 		return false, true
@@ -136,7 +123,7 @@ func shouldAsk(getenv func(string) string, tty bool, now time.Time, lastAsked ti
 	return now.Sub(lastAsked) >= every, false
 }
 
-// maybeAskFeedback asks, at most every LOOP_FEEDBACK_EVERY (4 weeks), how
+// maybeAskFeedback asks, at most every feedback.every (4 weeks), how
 // likely the user is to recommend loop. `loop up` calls it after a
 // successful up. It never fails the command; Ctrl-C or Enter skips it.
 func (a *app) maybeAskFeedback(ctx context.Context) {
@@ -148,7 +135,11 @@ func (a *app) maybeAskFeedback(ctx context.Context) {
 		last, _ = time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
 	}
 	tty := isTerminal(os.Stdin) && isTerminal(os.Stdout) && a.stdout == io.Writer(os.Stdout)
-	ask, start := shouldAsk(os.Getenv, tty, time.Now(), last, known)
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return // `loop config` shows what is wrong with the files
+	}
+	ask, start := shouldAsk(os.Getenv, cfg.Feedback.Every.V, tty, time.Now(), last, known)
 	if start {
 		markAsked(home, time.Now())
 	}

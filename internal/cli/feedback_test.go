@@ -3,9 +3,12 @@ package cli
 import (
 	"bufio"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loopdev/loop/internal/config"
 )
 
 func TestShouldAsk(t *testing.T) {
@@ -29,7 +32,18 @@ func TestShouldAsk(t *testing.T) {
 		{"every day", map[string]string{"LOOP_FEEDBACK_EVERY": "1d"}, true, true, now.Add(-2 * 24 * time.Hour), true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ask, start := shouldAsk(func(k string) string { return tc.env[k] }, tc.tty, now, tc.last, tc.known)
+			none := filepath.Join(t.TempDir(), "none.yaml")
+			getenv := func(k string) string {
+				if k == "LOOP_ORG_CONFIG" {
+					return none
+				}
+				return tc.env[k]
+			}
+			cfg, err := config.Load(getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ask, start := shouldAsk(getenv, cfg.Feedback.Every.V, tc.tty, now, tc.last, tc.known)
 			if ask != tc.ask || start != tc.start {
 				t.Errorf("shouldAsk = %v, %v; want %v, %v", ask, start, tc.ask, tc.start)
 			}

@@ -51,13 +51,7 @@ Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 			if err != nil {
 				return &ExitError{ExitUsage, err}
 			}
-			sources := cfg.Templates
-			for _, s := range strings.Split(os.Getenv("LOOP_TEMPLATES"), ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					sources = append(sources, s)
-				}
-			}
-			sources = append(sources, tmplDir...)
+			sources := append(cfg.TemplateSources(), tmplDir...)
 			all, cleanup, err := scaffold.Sources(cmd.Context(), sources)
 			defer cleanup()
 			if err != nil {

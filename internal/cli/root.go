@@ -86,6 +86,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 		a.newCmd(),
 		a.statsCmd(), a.feedbackCmd(),
 		a.catalogCmd(),
+		a.configCmd(),
 	)
 	for _, c := range root.Commands() {
 		switch c.Name() {

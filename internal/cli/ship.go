@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/loopfile"
 	"github.com/loopdev/loop/internal/ship"
@@ -61,9 +62,13 @@ func (a *app) ship(ctx context.Context, c *api.Client, only []string, allowDirty
 	if a.project != "" {
 		p.Name = a.project
 	}
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%v\nnothing was shipped: fix the config file (loop config)", err)}
+	}
 	recs, err := ship.Run(ctx, ship.Options{
 		Project: p, Resources: only, AllowDirty: allowDirty, DryRun: dryRun,
-		Client: c, Home: daemon.Home(), Out: a.stdout,
+		Client: c, Home: daemon.Home(), Out: a.stdout, Policy: cfg.Policy,
 	})
 	if err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}

@@ -98,6 +98,9 @@ func (a *app) printStatus(p *api.Project) {
 	for _, pb := range p.Problems {
 		fmt.Fprintf(a.stdout, "%s %s\n", pr.paint(red, "✗"), pb.Message)
 	}
+	for _, e := range p.PolicyExceptions {
+		fmt.Fprintf(a.stdout, "%s policy exception %s (%s): %s\n", pr.paint(yellow, "!"), e.Rule, e.Declared, e.Reason)
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESOURCE\tKIND\tSTATE\tFOR\tPID\tRESTARTS\tLABELS\tREASON")
 	for _, r := range p.Resources {

@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == sandbox.Arg {
 		os.Exit(sandbox.Main())
 	}
+	// loopd reads loop's config files at every evaluation: the machine's
+	// must not leak into the tests.
+	none := filepath.Join(os.TempDir(), "loop-daemon-test-no-config.yaml")
+	os.Setenv("LOOP_ORG_CONFIG", none)
+	os.Setenv("LOOP_CONFIG", none)
 	os.Exit(m.Run())
 }
 

@@ -52,6 +52,9 @@ func (p *project) evaluate(ctx context.Context) (*model.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.configure(m); err != nil {
+		return nil, err
+	}
 	if err := p.prepare(m); err != nil {
 		return nil, err
 	}

@@ -112,7 +112,8 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 		Logs: store, Publish: publish, BaseEnv: cfg.env, Logger: cfg.logger, Secrets: resolver,
 		SecretsDir: cfg.secretsDir,
 	})
-	p.cur, p.watched = m, m.Files
+	p.accept(m)
+	p.watched = m.Files
 	p.cancel = cancel
 	engineDone := make(chan struct{})
 	go func() {
@@ -275,6 +276,7 @@ func (p *project) snapshot() *api.Project {
 	snap.Problems = slices.Clip(snap.Problems) // the engine's snapshot is shared: append copies
 	p.mu.Lock()
 	snap.Problems = append(snap.Problems, p.problems...)
+	snap.PolicyExceptions = exceptions("", p.cur)
 	p.mu.Unlock()
 	if h := p.logs.Health(); !h.OK() {
 		snap.Problems = append(snap.Problems, api.Problem{Component: "logs", Message: h.String(), Since: h.Since})
@@ -320,9 +322,7 @@ func (p *project) reload(ctx context.Context) {
 		p.engine.SetLoopfileError(ctx, le)
 		return
 	}
-	p.mu.Lock()
-	p.cur = m
-	p.mu.Unlock()
+	p.accept(m)
 	p.watched = m.Files
 	p.engine.SetProject(ctx, m)
 }
@@ -341,9 +341,7 @@ func (p *project) update(ctx context.Context, env []string, sel api.Selector) er
 		p.engine.SetLoopfileError(ctx, loopfileError(err))
 		return err
 	}
-	p.mu.Lock()
-	p.cur = m
-	p.mu.Unlock()
+	p.accept(m)
 	only, err := selection(m, p.name, sel)
 	if err != nil {
 		if serr := p.engine.SetProject(ctx, m); serr != nil {

@@ -81,8 +81,12 @@ func (d *Daemon) record(ctx context.Context) {
 		<-ctx.Done()
 		return
 	}
-	if _, err := metrics.TargetsFromEnv(os.Getenv); err != nil {
-		rec.logger.Warn("SLO targets: using the defaults for", "err", err)
+	if cfg, err := loadConfig(); err != nil {
+		rec.logger.Warn("config: using the default SLO targets", "err", err)
+	} else {
+		for _, w := range cfg.Warnings {
+			rec.logger.Warn("config", "warning", w)
+		}
 	}
 	retain := retention(rec.logger)
 	rec.prune(ctx, retain)

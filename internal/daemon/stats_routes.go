@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -37,8 +36,7 @@ func (d *Daemon) statsRoutes(mux *http.ServeMux) {
 // A store that cannot be read gives empty metrics that say why.
 func (d *Daemon) stats(ctx context.Context, since time.Time, project string) api.Stats {
 	rec := d.recorder()
-	targets, _ := metrics.TargetsFromEnv(os.Getenv)
-	in := metrics.Input{Since: since, Until: time.Now(), Targets: targets}
+	in := metrics.Input{Since: since, Until: time.Now(), Targets: d.sloTargets(project)}
 	var readErr error
 	if rec.store == nil {
 		readErr = errors.New("no metrics store: see loopd.log for why it did not open")
@@ -61,6 +59,7 @@ func (d *Daemon) stats(ctx context.Context, since time.Time, project string) api
 		readErr = errors.Join(errs...)
 	}
 	st := metrics.Compute(in)
+	st.PolicyExceptions = d.policyExceptions(project)
 	st.StoreErrors, st.StoreError = rec.storeErrors()
 	st.Telemetry = d.tel.Status()
 	if readErr != nil {

@@ -327,3 +327,37 @@ func TestLoad_resourceEqualAcrossEvaluations(t *testing.T) {
 		t.Errorf("got %+v != %+v, want Equal", ra, rb)
 	}
 }
+
+func TestLoad_overrides(t *testing.T) {
+	p, dir := mustLoad(t, map[string]string{"Loopfile": `
+watch_settings(debounce = "50ms")
+slo_targets(build_success = 0.9)
+`})
+	o := p.Overrides
+	if o.Debounce == nil || o.Debounce.Value != 50*time.Millisecond || o.Debounce.Pos.Line != 2 {
+		t.Errorf("Debounce = %+v, want 50ms at line 2", o.Debounce)
+	}
+	if o.MaxWait != nil || o.Ignore != nil || o.SaveToLiveP95 != nil {
+		t.Errorf("arguments not passed are overrides: %+v %+v %+v", o.MaxWait, o.Ignore, o.SaveToLiveP95)
+	}
+	if o.BuildSuccess == nil || o.BuildSuccess.Value != 0.9 || o.BuildSuccess.Pos != (model.Position{File: filepath.Join(dir, "Loopfile"), Line: 3, Col: 1}) {
+		t.Errorf("BuildSuccess = %+v, want 0.9 at Loopfile:3:1", o.BuildSuccess)
+	}
+	if p.Watch.MaxWait != model.DefaultMaxWait {
+		t.Errorf("Watch.MaxWait = %s, want the default", p.Watch.MaxWait)
+	}
+}
+
+func TestLoad_policyException(t *testing.T) {
+	p, dir := mustLoad(t, map[string]string{"Loopfile": `
+policy_exception("base_images", reason = " CUDA base until PLAT-1 ")
+policy_exception(rule = "test_tasks", reason = "no tests yet")
+`})
+	want := []model.PolicyException{
+		{Rule: "base_images", Reason: "CUDA base until PLAT-1", Pos: model.Position{File: filepath.Join(dir, "Loopfile"), Line: 2, Col: 1}},
+		{Rule: "test_tasks", Reason: "no tests yet", Pos: model.Position{File: filepath.Join(dir, "Loopfile"), Line: 3, Col: 1}},
+	}
+	if !reflect.DeepEqual(p.PolicyExceptions, want) {
+		t.Errorf("got %+v, want %+v", p.PolicyExceptions, want)
+	}
+}

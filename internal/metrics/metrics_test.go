@@ -3,7 +3,6 @@ package metrics
 import (
 	"bytes"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -147,15 +146,26 @@ func TestNPS(t *testing.T) {
 	}
 }
 
-func TestTargetsFromEnv(t *testing.T) {
-	env := map[string]string{"LOOP_SLO_SAVE_TO_LIVE_P95": "0.5", "LOOP_SLO_BUILD_SUCCESS": "90%", "LOOP_SLO_AVAILABILITY": "2"}
-	got, err := TargetsFromEnv(func(k string) string { return env[k] })
-	if err == nil || !strings.Contains(err.Error(), "LOOP_SLO_AVAILABILITY") {
-		t.Errorf("err = %v, want one naming LOOP_SLO_AVAILABILITY", err)
+func TestParseTargets(t *testing.T) {
+	for in, want := range map[string]time.Duration{"0.5": 500 * time.Millisecond, "300ms": 300 * time.Millisecond} {
+		if got, err := ParseLatency(in); err != nil || got != want {
+			t.Errorf("ParseLatency(%q) = %v, %v; want %v", in, got, err, want)
+		}
 	}
-	want := Targets{SaveToLiveP95: 500 * time.Millisecond, BuildSuccess: 0.9, Availability: 0.99}
-	if got != want {
-		t.Errorf("targets = %+v, want %+v", got, want)
+	for in, want := range map[string]float64{"0.9": 0.9, "90%": 0.9, "1": 1} {
+		if got, err := ParseRatio(in); err != nil || got != want {
+			t.Errorf("ParseRatio(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "-1s", "0"} {
+		if _, err := ParseLatency(in); err == nil {
+			t.Errorf("ParseLatency(%q): no error", in)
+		}
+	}
+	for _, in := range []string{"", "2", "0", "150%"} {
+		if _, err := ParseRatio(in); err == nil {
+			t.Errorf("ParseRatio(%q): no error", in)
+		}
 	}
 }
 
@@ -190,6 +200,7 @@ func TestWritePrometheus_Parses(t *testing.T) {
 	st.Resources = append(st.Resources, api.ResourceStats{Project: `we"ird`, Resource: "a\\b", Runs: 1,
 		SaveToLive: api.Percentiles{Count: 1, P50: time.Second, P95: time.Second, Max: time.Second, Sum: time.Second}})
 	st.StoreErrors = 2
+	st.PolicyExceptions = []api.PolicyException{{Project: "api", Rule: "base_images", Reason: "CUDA"}}
 	var buf bytes.Buffer
 	if err := WritePrometheus(&buf, st); err != nil {
 		t.Fatal(err)
@@ -207,6 +218,9 @@ func TestWritePrometheus_Parses(t *testing.T) {
 	}
 	if got := fams["loop_store_errors_total"].GetMetric()[0].GetCounter().GetValue(); got != 2 {
 		t.Errorf("loop_store_errors_total = %v, want 2", got)
+	}
+	if m := fams["loop_policy_exceptions"].GetMetric(); len(m) != 1 || m[0].GetGauge().GetValue() != 1 || len(m[0].GetLabel()) != 2 {
+		t.Errorf("loop_policy_exceptions = %v, want one gauge of 1 with project and rule", m)
 	}
 	if got := len(fams["loop_slo_budget_remaining"].GetMetric()); got != 3 {
 		t.Errorf("%d SLO budgets, want 3", got)

@@ -56,6 +56,10 @@ func WritePrometheus(w io.Writer, st api.Stats) error {
 	for _, s := range st.SLOs {
 		fmt.Fprintf(&b, "loop_slo_actual{%s} %g\n", labels("slo", s.Name), s.Actual)
 	}
+	family("loop_policy_exceptions", "gauge", "Active policy_exception()s of the projects up, by rule (docs/config.md).")
+	for _, e := range st.PolicyExceptions {
+		fmt.Fprintf(&b, "loop_policy_exceptions{%s} 1\n", labels("project", e.Project, "rule", e.Rule))
+	}
 	if st.NPS != nil {
 		family("loop_nps", "gauge", "Net Promoter Score of `loop feedback` answers (-100..100).")
 		fmt.Fprintf(&b, "loop_nps %g\n", st.NPS.Score)

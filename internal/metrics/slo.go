@@ -12,11 +12,12 @@ import (
 	"github.com/loopdev/loop/internal/store"
 )
 
-// Targets are the SLO targets.
+// Targets are the SLO targets; package config reads them (config files,
+// a project's slo_targets(), LOOP_SLO_* variables).
 type Targets struct {
-	SaveToLiveP95 time.Duration // LOOP_SLO_SAVE_TO_LIVE_P95
-	BuildSuccess  float64       // LOOP_SLO_BUILD_SUCCESS, a ratio
-	Availability  float64       // LOOP_SLO_AVAILABILITY, a ratio
+	SaveToLiveP95 time.Duration
+	BuildSuccess  float64 // a ratio
+	Availability  float64 // a ratio
 }
 
 // DefaultTargets are the targets without configuration.
@@ -29,44 +30,22 @@ const (
 	SLOAvailability = "daemon availability"
 )
 
-// TargetsFromEnv reads the targets from the environment; an unset
-// variable keeps its default, a bad one is an error naming it (and keeps
-// its default in the returned targets).
-func TargetsFromEnv(getenv func(string) string) (Targets, error) {
-	t := DefaultTargets
-	var errs []error
-	if v := getenv("LOOP_SLO_SAVE_TO_LIVE_P95"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil { // plain seconds: "0.3"
-			f, ferr := strconv.ParseFloat(v, 64)
-			d, err = time.Duration(f*float64(time.Second)), ferr
-		}
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("LOOP_SLO_SAVE_TO_LIVE_P95=%q: want a duration (300ms) or seconds (0.3)", v))
-		} else {
-			t.SaveToLiveP95 = d
-		}
+// ParseLatency reads a latency target: a duration ("300ms") or seconds
+// ("0.3"), positive.
+func ParseLatency(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil { // plain seconds: "0.3"
+		f, ferr := strconv.ParseFloat(s, 64)
+		d, err = time.Duration(f*float64(time.Second)), ferr
 	}
-	for _, r := range []struct {
-		env string
-		dst *float64
-	}{{"LOOP_SLO_BUILD_SUCCESS", &t.BuildSuccess}, {"LOOP_SLO_AVAILABILITY", &t.Availability}} {
-		v := getenv(r.env)
-		if v == "" {
-			continue
-		}
-		f, err := parseRatio(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", r.env, v, err))
-			continue
-		}
-		*r.dst = f
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a positive duration (300ms) or seconds (0.3)")
 	}
-	return t, errors.Join(errs...)
+	return d, nil
 }
 
-// parseRatio reads "0.95" or "95%".
-func parseRatio(s string) (float64, error) {
+// ParseRatio reads a ratio target: "0.95" or "95%", in (0, 1].
+func ParseRatio(s string) (float64, error) {
 	pct := strings.HasSuffix(s, "%")
 	f, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
 	if pct {

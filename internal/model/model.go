@@ -71,7 +71,11 @@ type Project struct {
 	Routes    []*Route    // route() declarations
 	Cluster   *Cluster    // kubernetes(): nil unless the project uses Kubernetes
 	Watch     WatchSettings
-	Warnings  []string // things evaluation accepted but ignores (e.g. unsupported devcontainer.json properties)
+	// Overrides are the configuration keys the Loopfile set (Watch holds
+	// the watcher's effective settings).
+	Overrides        Overrides
+	PolicyExceptions []PolicyException // policy_exception() calls, in order
+	Warnings         []string          // things evaluation accepted but ignores (e.g. unsupported devcontainer.json properties)
 
 	// Catalog holds the catalog() declarations, in order: service-catalog
 	// metadata of the project and its resources.

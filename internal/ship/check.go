@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/policy"
 )
 
 // TestLabel marks the tasks whose success a ship requires.
@@ -105,4 +107,32 @@ func testSummary(p *api.Project) (passed, failed int, names []string) {
 		}
 	}
 	return passed, failed, names
+}
+
+// checkPolicy runs the policy's ship rules (policy.Ship) on the selected
+// ships: warnings are printed, a deny that no policy_exception() waives
+// is the error. Test tasks must have passed in loopd when the project is
+// up there; when it is not, the test check below says so.
+func (r *run) checkPolicy(ctx context.Context, ships []*model.Ship) error {
+	if len(r.opts.Policy) == 0 {
+		return nil
+	}
+	p := r.opts.Project
+	var states map[string]string
+	if r.opts.Client != nil {
+		if snap, err := findUp(ctx, r.opts.Client, p.Loopfile, p.Name); err == nil {
+			states = map[string]string{}
+			for _, res := range snap.Resources {
+				states[res.Name] = res.State
+			}
+		}
+	}
+	fs := policy.Ship(p, ships, states, r.opts.Policy)
+	for _, w := range policy.Waive(p, fs) {
+		fmt.Fprintf(r.out, "ship: warning: %s\n", w)
+	}
+	if f := policy.Blocking(fs); f != nil {
+		return fmt.Errorf("refused by policy %s: %s: %s\nhint: %s", f.Rule.Name, policy.RelPos(p.Dir, f.Pos), f.Msg, f.Hint())
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/policy"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/ship/deploy"
 	"github.com/loopdev/loop/internal/ship/gitops"
@@ -39,6 +40,9 @@ type Options struct {
 	Home       string         // LOOP_HOME: the store (loop.db) and the GitOps clones (gitops/)
 	Out        io.Writer      // progress lines (nil = discard)
 	Docker     *client.Client // nil = from the environment (DOCKER_HOST)
+	// Policy are the organisation's rules (package config reads them); a
+	// deny that no policy_exception() waives refuses the ship.
+	Policy []policy.Rule
 }
 
 // Steps of a ship, named in errors.
@@ -87,6 +91,9 @@ func Run(ctx context.Context, opts Options) ([]store.Ship, error) {
 	}
 
 	// 1. Preconditions, for every selected ship before anything is built.
+	if err := r.checkPolicy(ctx, ships); err != nil {
+		return fail(StepPreconditions, err)
+	}
 	src, err := readSource(p.Dir)
 	if err != nil {
 		return fail(StepPreconditions, err)

@@ -218,6 +218,14 @@ function banner(p) {
       el('strong', {}, `${p.name}: ${pb.component}`),
       el('pre', {}, pb.message)));
   }
+  // The organisation's policy rules the Loopfile waives (policy_exception()).
+  const ex = p.policy_exceptions || [];
+  if (ex.length) {
+    holder.append(el('div', { class: 'banner note', 'data-exceptions': p.name },
+      el('strong', {}, `${p.name}: policy exceptions`),
+      el('ul', {}, ex.map(e => el('li', { 'data-rule': e.rule },
+        el('code', {}, e.rule), `: ${e.reason} (${e.declared})`)))));
+  }
   return holder;
 }
 
