@@ -104,6 +104,7 @@ func printConfig(w io.Writer, c *config.Config, origins bool) {
 	}
 	line("telemetry.endpoint", endpoint, c.Telemetry.Endpoint.Origin)
 	line("telemetry.project_names", strconv.FormatBool(c.Telemetry.ProjectNames.V), c.Telemetry.ProjectNames.Origin)
+	line("telemetry.interval", c.Telemetry.Interval.V.String(), c.Telemetry.Interval.Origin)
 	for _, t := range c.Templates {
 		line("templates", t.V, t.Origin)
 	}

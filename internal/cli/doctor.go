@@ -19,6 +19,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/buildinfo"
+	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/runtime/process"
@@ -261,10 +262,16 @@ func RunDaemon(ctx context.Context, bi buildinfo.Info) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	logger.Info("loopd build", "version", bi.String(), "build", bi.Long("loopd", "API "+api.Version))
-	// The config file's telemetry section will feed the same struct.
-	tel, err := telemetry.FromEnv(os.Getenv)
-	if err != nil {
-		logger.Error("telemetry export off", "err", err)
+	// The telemetry export is configured once, at start (the config
+	// files' telemetry section under LOOP_TELEMETRY_*; docs/config.md).
+	var tel telemetry.Config
+	if cfg, err := config.Load(os.Getenv); err != nil {
+		logger.Error("config: telemetry export off", "err", err)
+	} else {
+		for _, w := range cfg.Warnings {
+			logger.Warn("config", "warning", w)
+		}
+		tel = cfg.Telemetry.Export()
 	}
 	d := &daemon.Daemon{Home: daemon.Home(), Version: bi.String(), Logger: logger, Telemetry: tel}
 	if err := os.MkdirAll(filepath.Dir(d.Home), 0o755); err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/loopdev/loop/internal/metrics"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/policy"
+	"github.com/loopdev/loop/internal/telemetry"
 )
 
 // Origin says where an effective value comes from; the zero Origin is
@@ -87,6 +88,12 @@ type Feedback struct {
 type Telemetry struct {
 	Endpoint     Value[string] // an http(s) URL; "" = no export
 	ProjectNames Value[bool]   // whether what is exported may name projects (else they are hashed or left out)
+	Interval     Value[time.Duration]
+}
+
+// Export is the exporter's configuration.
+func (t Telemetry) Export() telemetry.Config {
+	return telemetry.Config{Endpoint: t.Endpoint.V, ProjectNames: t.ProjectNames.V, Interval: t.Interval.V}
 }
 
 // Config is the effective configuration.
@@ -118,7 +125,8 @@ func Default() *Config {
 		Watch: Watch{Debounce: Value[time.Duration]{V: model.DefaultDebounce}, MaxWait: Value[time.Duration]{V: model.DefaultMaxWait}},
 		SLO: SLO{SaveToLiveP95: Value[time.Duration]{V: d.SaveToLiveP95},
 			BuildSuccess: Value[float64]{V: d.BuildSuccess}, Availability: Value[float64]{V: d.Availability}},
-		Feedback: Feedback{Every: Value[time.Duration]{V: DefaultFeedbackEvery}},
+		Feedback:  Feedback{Every: Value[time.Duration]{V: DefaultFeedbackEvery}},
+		Telemetry: Telemetry{Interval: Value[time.Duration]{V: telemetry.DefaultInterval}},
 	}
 }
 

@@ -4,11 +4,14 @@ package config
 // Loopfile. Each is read with the syntax of its config key.
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/loopdev/loop/internal/metrics"
+	"github.com/loopdev/loop/internal/telemetry"
 )
 
 // Environment variables that set configuration keys.
@@ -18,6 +21,9 @@ const (
 	EnvAvailability  = "LOOP_SLO_AVAILABILITY"
 	EnvFeedbackEvery = "LOOP_FEEDBACK_EVERY"
 	EnvTemplates     = "LOOP_TEMPLATES" // comma-separated, after the files' templates
+	EnvTelemetry     = "LOOP_TELEMETRY_ENDPOINT"
+	EnvTelemetryName = "LOOP_TELEMETRY_PROJECT_NAMES"
+	EnvTelemetryTick = "LOOP_TELEMETRY_INTERVAL"
 )
 
 // applyEnv sets what the environment sets. A value loop cannot read is a
@@ -55,11 +61,42 @@ func (c *Config) applyEnv(getenv func(string) string) {
 			c.Feedback.Every = Value[time.Duration]{d, Origin{Env: EnvFeedbackEvery}}
 		}
 	}
+	if v := strings.TrimSpace(getenv(EnvTelemetry)); v != "" {
+		if err := telemetry.CheckEndpoint(v); err != nil {
+			warn(EnvTelemetry, v, err)
+		} else {
+			c.Telemetry.Endpoint = Value[string]{v, Origin{Env: EnvTelemetry}}
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvTelemetryName)); v != "" {
+		if b, err := strconv.ParseBool(v); err != nil {
+			warn(EnvTelemetryName, v, errors.New("want 1 (send project names in clear) or 0"))
+		} else {
+			c.Telemetry.ProjectNames = Value[bool]{b, Origin{Env: EnvTelemetryName}}
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvTelemetryTick)); v != "" {
+		if d, err := parseInterval(v); err != nil {
+			warn(EnvTelemetryTick, v, err)
+		} else {
+			c.Telemetry.Interval = Value[time.Duration]{d, Origin{Env: EnvTelemetryTick}}
+		}
+	}
 	for _, s := range strings.Split(getenv(EnvTemplates), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			c.Templates = append(c.Templates, Value[string]{s, Origin{Env: EnvTemplates}})
 		}
 	}
+}
+
+// parseInterval reads the telemetry export interval: a positive Go
+// duration (60s, 1m).
+func parseInterval(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a positive duration such as 60s or 1m")
+	}
+	return d, nil
 }
 
 // parseEvery reads the feedback interval: a window ("4w", "14d", "720h"),

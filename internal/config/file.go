@@ -5,7 +5,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/loopdev/loop/internal/metrics"
 	"github.com/loopdev/loop/internal/policy"
+	"github.com/loopdev/loop/internal/telemetry"
 )
 
 // Error is a config file that cannot be used: where, what, what to do.
@@ -45,7 +45,7 @@ var (
 	watchKeys     = []string{"debounce", "max_wait", "ignore"}
 	sloKeys       = []string{"save_to_live_p95", "build_success", "availability"}
 	feedbackKeys  = []string{"every"}
-	telemetryKeys = []string{"endpoint", "project_names"}
+	telemetryKeys = []string{"endpoint", "project_names", "interval"}
 )
 
 // fileReader reads one file's nodes into a Config; the first error is
@@ -256,7 +256,7 @@ func (r *fileReader) telemetry(c *Config, n *yaml.Node) {
 			if !ok {
 				return
 			}
-			if u, err := url.Parse(s); s != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			if err := telemetry.CheckEndpoint(s); err != nil {
 				r.fail(v, `an http(s) URL of an OTLP/HTTP collector, e.g. "https://otel.example.com:4318"`, "telemetry.endpoint: invalid URL %q", s)
 				return
 			}
@@ -264,6 +264,10 @@ func (r *fileReader) telemetry(c *Config, n *yaml.Node) {
 		case "project_names":
 			if b, ok := parseWith(r, v, "telemetry.project_names", "true or false", strconv.ParseBool); ok {
 				c.Telemetry.ProjectNames = b
+			}
+		case "interval":
+			if d, ok := parseWith(r, v, "telemetry.interval", "a positive duration such as 60s", parseInterval); ok {
+				c.Telemetry.Interval = d
 			}
 		}
 	}

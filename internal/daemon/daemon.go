@@ -70,10 +70,6 @@ type Daemon struct {
 	// Telemetry turns on the OTLP export of the platform metrics (off
 	// when its Endpoint is empty; package telemetry).
 	Telemetry telemetry.Config
-	// PolicyExceptions, when set, feeds the exported gauge
-	// loop.policy.exceptions: the policy exceptions in force by project
-	// name. It is called from the exporter's goroutine at each export.
-	PolicyExceptions func() map[string]int64
 
 	hub     *hub
 	store   *store.Store // events, metrics, ship records, feedback ($LOOP_HOME/loop.db); nil if it cannot open
@@ -228,7 +224,7 @@ func (d *Daemon) startTelemetry() *telemetry.Exporter {
 	if !d.Telemetry.Enabled() {
 		return nil
 	}
-	opts := telemetry.Options{Home: d.Home, Version: d.Version, Logger: d.Logger, PolicyExceptions: d.PolicyExceptions}
+	opts := telemetry.Options{Home: d.Home, Version: d.Version, Logger: d.Logger, PolicyExceptions: d.exceptionCounts}
 	if d.store != nil {
 		opts.Ships = d.store
 	}

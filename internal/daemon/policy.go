@@ -152,3 +152,24 @@ func (d *Daemon) policyExceptions(only string) []api.PolicyException {
 	})
 	return out
 }
+
+// exceptionCounts is the number of policy exceptions in force by project,
+// for the exported gauge loop.policy.exceptions (every project that is up,
+// zero included, so a removed exception shows as 0).
+func (d *Daemon) exceptionCounts() map[string]int64 {
+	d.mu.Lock()
+	ps := make([]*project, 0, len(d.projects))
+	for _, p := range d.projects {
+		ps = append(ps, p)
+	}
+	d.mu.Unlock()
+	n := make(map[string]int64, len(ps))
+	for _, p := range ps {
+		if m := p.current(); m != nil {
+			n[p.name] = int64(len(m.PolicyExceptions))
+		} else {
+			n[p.name] = 0
+		}
+	}
+	return n
+}

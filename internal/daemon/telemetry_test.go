@@ -68,21 +68,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// The recorder's rows, feedback answers and the policy hook reach the
-// OTLP endpoint, names hashed; /v1/stats says where the export goes.
+// The recorder's rows, feedback answers and the projects' policy
+// exceptions reach the OTLP endpoint, names hashed; /v1/stats says where
+// the export goes.
 func TestTelemetry_Exports(t *testing.T) {
 	sink := &otlpSink{status: http.StatusOK}
 	srv := httptest.NewServer(sink)
 	defer srv.Close()
 	home := tempHome(t)
-	d := &Daemon{Home: home, Version: "test", Telemetry: telemetry.Config{Endpoint: srv.URL, Interval: 100 * time.Millisecond},
-		PolicyExceptions: func() map[string]int64 { return map[string]int64{"": 4} }}
+	d := &Daemon{Home: home, Version: "test", Telemetry: telemetry.Config{Endpoint: srv.URL, Interval: 100 * time.Millisecond}}
 	c := startWith(t, d)
 	dir := filepath.Join(t.TempDir(), "telemetryproj")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Loopfile"), []byte(statsLoopfile), 0o644); err != nil {
+	lf := statsLoopfile + `policy_exception("base_images", reason = "the legacy image until Q3")` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "Loopfile"), []byte(lf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := up(t, c, filepath.Join(dir, "Loopfile"))

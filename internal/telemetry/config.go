@@ -3,7 +3,6 @@ package telemetry
 import (
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -12,9 +11,9 @@ import (
 // is zero.
 const DefaultInterval = 60 * time.Second
 
-// Config turns the export on and shapes it. It is plain data so that any
-// source can fill it: the environment today (FromEnv), the config file's
-// `telemetry:` section later.
+// Config turns the export on and shapes it. Package config fills it from
+// the config files' `telemetry:` section and the LOOP_TELEMETRY_*
+// variables (docs/config.md).
 type Config struct {
 	// Endpoint is an OTLP/HTTP base URL (http://127.0.0.1:9090/api/v1/otlp):
 	// metrics are posted to Endpoint + "/v1/metrics" (a URL that already
@@ -30,35 +29,12 @@ type Config struct {
 // Enabled reports whether c asks for an export.
 func (c Config) Enabled() bool { return c.Endpoint != "" }
 
-// The environment variables FromEnv reads.
-const (
-	EnvEndpoint     = "LOOP_TELEMETRY_ENDPOINT"
-	EnvProjectNames = "LOOP_TELEMETRY_PROJECT_NAMES"
-	EnvInterval     = "LOOP_TELEMETRY_INTERVAL"
-)
-
-// FromEnv reads LOOP_TELEMETRY_ENDPOINT, LOOP_TELEMETRY_PROJECT_NAMES
-// (1/true) and LOOP_TELEMETRY_INTERVAL (a Go duration: 60s, 1m).
-func FromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Endpoint: strings.TrimSpace(getenv(EnvEndpoint))}
-	if v := getenv(EnvProjectNames); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s=%q: want 1 (send project names in clear) or 0", EnvProjectNames, v)
-		}
-		c.ProjectNames = b
-	}
-	if v := getenv(EnvInterval); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return Config{}, fmt.Errorf("%s=%q: want a positive duration such as 60s or 1m", EnvInterval, v)
-		}
-		c.Interval = d
-	}
-	if _, err := c.metricsURL(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
+// CheckEndpoint says whether s can be an Endpoint: an http(s) URL with a
+// host ("" is fine: no export). The config files and the environment
+// (package config) are checked with it.
+func CheckEndpoint(s string) error {
+	_, err := Config{Endpoint: s}.metricsURL()
+	return err
 }
 
 // interval is the export interval, DefaultInterval when unset.

@@ -247,36 +247,29 @@ func TestIdentity(t *testing.T) {
 	}
 }
 
-func TestFromEnv(t *testing.T) {
+func TestConfig_metricsURL(t *testing.T) {
 	for _, c := range []struct {
-		env     map[string]string
-		want    Config
-		wantURL string
-		err     string
+		endpoint, want, err string
 	}{
-		{env: nil, want: Config{}},
-		{env: map[string]string{EnvEndpoint: "http://127.0.0.1:9090/api/v1/otlp"},
-			want: Config{Endpoint: "http://127.0.0.1:9090/api/v1/otlp"}, wantURL: "http://127.0.0.1:9090/api/v1/otlp/v1/metrics"},
-		{env: map[string]string{EnvEndpoint: "https://otel.example.com/", EnvProjectNames: "1", EnvInterval: "5s"},
-			want: Config{Endpoint: "https://otel.example.com/", ProjectNames: true, Interval: 5 * time.Second}, wantURL: "https://otel.example.com/v1/metrics"},
-		{env: map[string]string{EnvEndpoint: "http://c:4318/v1/metrics"},
-			want: Config{Endpoint: "http://c:4318/v1/metrics"}, wantURL: "http://c:4318/v1/metrics"},
-		{env: map[string]string{EnvEndpoint: "127.0.0.1:9090"}, err: "want an OTLP/HTTP base URL"},
-		{env: map[string]string{EnvProjectNames: "maybe"}, err: EnvProjectNames},
-		{env: map[string]string{EnvInterval: "-1s"}, err: "want a positive duration"},
+		{endpoint: "", want: ""},
+		{endpoint: "http://127.0.0.1:9090/api/v1/otlp", want: "http://127.0.0.1:9090/api/v1/otlp/v1/metrics"},
+		{endpoint: "https://otel.example.com/", want: "https://otel.example.com/v1/metrics"},
+		{endpoint: "http://c:4318/v1/metrics", want: "http://c:4318/v1/metrics"},
+		{endpoint: "127.0.0.1:9090", err: "want an OTLP/HTTP base URL"},
+		{endpoint: "ftp://c/", err: "want an OTLP/HTTP base URL"},
 	} {
-		got, err := FromEnv(func(k string) string { return c.env[k] })
+		got, err := Config{Endpoint: c.endpoint}.metricsURL()
+		if cerr := CheckEndpoint(c.endpoint); (cerr == nil) != (err == nil) {
+			t.Errorf("CheckEndpoint(%q) = %v, but metricsURL says %v", c.endpoint, cerr, err)
+		}
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("FromEnv(%v) error = %v, want one naming %q", c.env, err, c.err)
+				t.Errorf("metricsURL of %q: error = %v, want one naming %q", c.endpoint, err, c.err)
 			}
 			continue
 		}
 		if err != nil || got != c.want {
-			t.Errorf("FromEnv(%v) = %+v, %v; want %+v", c.env, got, err, c.want)
-		}
-		if u, _ := got.metricsURL(); u != c.wantURL {
-			t.Errorf("metrics URL of %q = %q, want %q", got.Endpoint, u, c.wantURL)
+			t.Errorf("metricsURL of %q = %q, %v; want %q", c.endpoint, got, err, c.want)
 		}
 	}
 }
@@ -400,7 +393,7 @@ func TestDocs_ListEveryMetric(t *testing.T) {
 			t.Errorf("docs/metrics.md does not list %s (Prometheus %s)", name, prom)
 		}
 	}
-	for _, env := range []string{EnvEndpoint, EnvProjectNames, EnvInterval, IdentityFile} {
+	for _, env := range []string{"LOOP_TELEMETRY_ENDPOINT", "LOOP_TELEMETRY_PROJECT_NAMES", "LOOP_TELEMETRY_INTERVAL", IdentityFile} {
 		if !strings.Contains(doc, env) {
 			t.Errorf("docs/metrics.md does not mention %s", env)
 		}
