@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/engine"
 	mcpserver "github.com/loopdev/loop/internal/mcp"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/containerd"
@@ -42,6 +43,7 @@ import (
 	"github.com/loopdev/loop/internal/sandbox"
 	"github.com/loopdev/loop/internal/secret"
 	"github.com/loopdev/loop/internal/store"
+	"github.com/loopdev/loop/internal/trace"
 )
 
 // logDir is where a project's logs persist: keyed by its Loopfile's path,
@@ -80,6 +82,9 @@ type Daemon struct {
 	// secretsInMemory says whether it is memory-backed.
 	secrets         string
 	secretsInMemory bool
+
+	traces    *trace.Store     // recent traces: what services export, and loopd's own work
+	telemetry engine.Telemetry // where services export traces (the receiver's URLs)
 
 	evals  *sandbox.Pool            // evaluates the projects' Loopfiles, one evaluator started ahead
 	logins *loginCodes              // the portal's one-time login codes
@@ -157,6 +162,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs, Reaper: reaper}
 	d.containers, d.containerRuntime = containerRuntime(d.Logger, d.Home)
 	d.kube = kubeRuntime(d.Logger, d.Home, d.containers)
+
+	d.traces = trace.NewStore(trace.DefaultLimits)
+	olns, oinfo, oerr := listenOTLP(d.Home, d.Logger)
+	if oerr != nil {
+		d.Logger.Warn("no trace receiver: services' spans are not collected", "err", oerr)
+	}
+	if olns != nil {
+		defer d.serveOTLP(olns)()
+		d.telemetry = engine.Telemetry{Process: oinfo.URL, Container: d.containerOTLP(oinfo)}
+		d.Logger.Info("loopd receiving traces", "otlp", oinfo.URL, "containers", d.telemetry.Container)
+	}
 
 	sock := SocketPath(d.Home)
 	ln, err := listenUnix(sock)

@@ -38,6 +38,7 @@ func (d *Daemon) routes() http.Handler {
 	d.statsRoutes(mux)
 	d.catalogRoutes(mux)
 	d.portalAPIRoutes(mux)
+	d.traceRoutes(mux)
 	return mux
 }
 

@@ -64,6 +64,7 @@ type projectConfig struct {
 	publish    func(api.Event) uint64
 	logger     *slog.Logger
 	evals      *sandbox.Pool
+	telemetry  engine.Telemetry // where its resources export traces
 }
 
 // startProject evaluates the Loopfile and, if it is good, starts the
@@ -104,7 +105,7 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 	p.engine = engine.New(engine.Config{
 		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Kube: cfg.kube, Home: cfg.home,
 		Logs: store, Publish: publish, BaseEnv: cfg.env, Logger: cfg.logger, Secrets: resolver,
-		SecretsDir: cfg.secretsDir,
+		SecretsDir: cfg.secretsDir, Telemetry: cfg.telemetry,
 	})
 	p.cur, p.watched = m, m.Files
 	p.cancel = cancel

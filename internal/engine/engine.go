@@ -66,6 +66,9 @@ type Config struct {
 	// SlowReady is how long a container may fail its readiness probe
 	// before its engine's own warnings join its reason (0: DefaultSlowReady).
 	SlowReady time.Duration
+	// Telemetry is where resources export traces (injected as
+	// OTEL_EXPORTER_OTLP_ENDPOINT and friends); zero: nowhere.
+	Telemetry Telemetry
 	Logger    *slog.Logger
 }
 

@@ -65,8 +65,13 @@ func (e *Engine) spec(r *res) (runtime.Spec, error) {
 		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r, resEnv),
 		Stdout: r.stdout, Stderr: r.stderr, StopSignal: sig, StopTimeout: r.spec.StopTimeout,
 	}
-	if r.spec.Kind == model.KindContainer {
-		spec.Env = containerEnv(resEnv)
+	// Every run exports its traces to loopd (Kubernetes pods take their
+	// environment from their manifests, and cannot reach loopd).
+	switch r.spec.Kind {
+	case model.KindService, model.KindTask:
+		spec.Env = e.env(r, e.withTelemetry(r, resEnv, e.cfg.Telemetry.Process))
+	case model.KindContainer:
+		spec.Env = containerEnv(e.withTelemetry(r, resEnv, e.cfg.Telemetry.Container))
 		spec.Project, spec.ProjectDir, spec.Container, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Container, e.cfg.Home
 		spec.Ignore = e.syncIgnore(r)
 		spec.Files = files
