@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,26 @@ func BenchmarkStore_Add(b *testing.B) {
 			spans[j].TraceID = id
 		}
 		s.Add(spans)
+	}
+}
+
+func TestWriteTree(t *testing.T) {
+	s := NewStore(Limits{})
+	child := span("t1", "b", "a", "p", "db", 2*time.Millisecond, 3*time.Millisecond)
+	child.Status, child.Message = StatusError, "boom"
+	child.Attributes = map[string]string{"db.system": "sqlite"}
+	child.Events = []api.SpanEvent{{Name: "exception", Time: t0.Add(3 * time.Millisecond), Attributes: map[string]string{"exception.message": "boom"}}}
+	s.Add([]api.Span{child, span("t1", "a", "", "p", "api", 0, 10*time.Millisecond), span("t1", "o", "gone", "p", "api", time.Millisecond, time.Millisecond)})
+	tr, _ := s.Get("t1")
+	var b strings.Builder
+	WriteTree(&b, tr)
+	want := `trace t1: 3 spans, 10ms, from ` + t0.Local().Format("15:04:05.000") + `
+op-a  10ms  +0s  [api]
+  op-b  3ms  +2ms  [db]  ERROR: boom  db.system=sqlite
+    · exception +3ms exception.message=boom
+op-o  1ms  +1ms  [api]
+`
+	if got := b.String(); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
 	}
 }
