@@ -32,6 +32,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
+
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/engine"
 	mcpserver "github.com/loopdev/loop/internal/mcp"
@@ -85,6 +87,7 @@ type Daemon struct {
 
 	traces    *trace.Store     // recent traces: what services export, and loopd's own work
 	telemetry engine.Telemetry // where services export traces (the receiver's URLs)
+	tracer    oteltrace.Tracer // records loopd's own work on a change into traces
 
 	evals  *sandbox.Pool            // evaluates the projects' Loopfiles, one evaluator started ahead
 	logins *loginCodes              // the portal's one-time login codes
@@ -164,6 +167,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.kube = kubeRuntime(d.Logger, d.Home, d.containers)
 
 	d.traces = trace.NewStore(trace.DefaultLimits)
+	tp := trace.NewProvider(d.traces)
+	defer tp.Shutdown(context.Background())
+	d.tracer = tp.Tracer("github.com/loopdev/loop/internal/engine")
 	olns, oinfo, oerr := listenOTLP(d.Home, d.Logger)
 	if oerr != nil {
 		d.Logger.Warn("no trace receiver: services' spans are not collected", "err", oerr)

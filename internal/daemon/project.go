@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
+
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/engine"
 	"github.com/loopdev/loop/internal/isolate"
@@ -65,6 +67,7 @@ type projectConfig struct {
 	logger     *slog.Logger
 	evals      *sandbox.Pool
 	telemetry  engine.Telemetry // where its resources export traces
+	tracer     oteltrace.Tracer // records loopd's own work on its resources
 }
 
 // startProject evaluates the Loopfile and, if it is good, starts the
@@ -105,7 +108,7 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 	p.engine = engine.New(engine.Config{
 		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Kube: cfg.kube, Home: cfg.home,
 		Logs: store, Publish: publish, BaseEnv: cfg.env, Logger: cfg.logger, Secrets: resolver,
-		SecretsDir: cfg.secretsDir, Telemetry: cfg.telemetry,
+		SecretsDir: cfg.secretsDir, Telemetry: cfg.telemetry, Tracer: cfg.tracer,
 	})
 	p.cur, p.watched = m, m.Files
 	p.cancel = cancel

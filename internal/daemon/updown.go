@@ -132,7 +132,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		logDir:     logDir(d.Home, req.Loopfile),
 		secretsDir: filepath.Join(d.secrets, projectKey(req.Loopfile)),
 		runtime:    d.runtime, containers: d.containers, kube: d.kube, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
-		evals: d.evals, telemetry: d.telemetry,
+		evals: d.evals, telemetry: d.telemetry, tracer: d.tracer,
 	})
 	d.mu.Lock()
 	delete(d.starting, name)

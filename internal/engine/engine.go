@@ -29,6 +29,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
+
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/isolate"
 	"github.com/loopdev/loop/internal/model"
@@ -69,7 +71,9 @@ type Config struct {
 	// Telemetry is where resources export traces (injected as
 	// OTEL_EXPORTER_OTLP_ENDPOINT and friends); zero: nowhere.
 	Telemetry Telemetry
-	Logger    *slog.Logger
+	// Tracer records loopd's own work on a change (tracing.go); nil: none.
+	Tracer oteltrace.Tracer
+	Logger *slog.Logger
 }
 
 // Backoff bounds for crash restarts.
@@ -350,6 +354,7 @@ func (e *Engine) shutdown() {
 			r.handle, r.launching = nil, false
 			r.setState(api.StateStopped, "loop down")
 		}
+		r.traceEnd(api.StateStopped, "loop down")
 	}
 	e.publish()
 	for _, w := range e.waiters {

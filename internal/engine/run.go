@@ -42,7 +42,8 @@ func (e *Engine) start(r *res) {
 	}
 	e.logf(r, "starting (%s): %s", why, strings.Join(r.spec.Cmd, " "))
 	var h runtime.Handle
-	err = e.contained("start "+spec.Name, func() (err error) { h, err = e.cfg.Runtime.Start(context.Background(), spec); return err })
+	ctx := r.traceStep("start")
+	err = e.contained("start "+spec.Name, func() (err error) { h, err = e.cfg.Runtime.Start(ctx, spec); return err })
 	if err != nil {
 		r.setState(api.StateFailed, err.Error())
 		e.logf(r, "%v", err)
@@ -91,8 +92,10 @@ func (e *Engine) running(r *res, gen int, why string, h runtime.Handle, spec run
 	r.handle, r.phase = h, starting
 	if r.spec.RunsToCompletion() {
 		r.setState(api.StateStarting, "running ("+why+")")
+		r.traceStep("run")
 	} else {
 		r.setState(api.StateStarting, "starting ("+why+")")
+		r.traceStep("ready")
 	}
 	go func() {
 		<-h.Done()
@@ -192,6 +195,7 @@ func (e *Engine) stop(r *res) {
 	r.updating, r.queued = false, nil
 	r.stopping = true
 	h := r.handle
+	r.traceStep("stop")
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()
@@ -223,6 +227,8 @@ func (e *Engine) stopped(r *res, h runtime.Handle, err error) {
 		r.setState(api.StateDisabled, "not selected by `loop up`")
 	case !r.need:
 		r.setState(api.StateStopped, "stopped")
+	default:
+		r.traceStep("pending") // until dependencies are ready and a slot is free
 	}
 }
 

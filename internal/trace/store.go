@@ -168,6 +168,16 @@ func (s *Store) List(project, resource string, limit int) []api.TraceSummary {
 	return out
 }
 
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
 func cmpString(a, b string) int {
 	switch {
 	case a < b:
@@ -188,7 +198,12 @@ func (s *Store) Get(id string) (api.Trace, bool) {
 	}
 	t := api.Trace{TraceID: id, Spans: slices.Clone(e.spans), Dropped: e.dropped}
 	s.mu.Unlock()
-	slices.SortStableFunc(t.Spans, func(a, b api.Span) int { return a.Start.Compare(b.Start) })
+	slices.SortStableFunc(t.Spans, func(a, b api.Span) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return cmpBool(a.ParentID != "", b.ParentID != "") // a root before what starts with it
+	})
 	return t, true
 }
 
