@@ -24,7 +24,9 @@ var otelsvc = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "otelsvc"), "./testdata/otelsvc").CombinedOutput()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "otelsvc"), "./testdata/otelsvc")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static: it runs in a FROM scratch image too
+	out, err := build.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("build testdata/otelsvc: %v\n%s", err, out)
 	}
@@ -164,6 +166,85 @@ service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
 	for _, want := range []string{"save-to-live", "\n  watch  ", "\n  stop  ", "\n  start  ", "\n  ready  ", "loop.change=src/v.txt changed", "loop.outcome=ready"} {
 		if !strings.Contains(tree, want) {
 			t.Errorf("loop trace (save-to-live): no %q in:\n%s", want, tree)
+		}
+	}
+}
+
+// A container's service exports its spans to loopd through the address
+// loop injects (host.docker.internal, the bridge's gateway), and a synced
+// edit is a save-to-live trace with the live update's sync, run and
+// restart spans.
+func TestTraces_Container(t *testing.T) {
+	t.Parallel()
+	svc, err := otelsvc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newDockerEnv(t, "ctraces")
+	b, err := os.ReadFile(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "otelsvc"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	e.write("Dockerfile", "FROM "+baseImage+"\nCOPY otelsvc /otelsvc\nCOPY www /www\n")
+	e.write("www/index.html", "v1")
+	e.write("Loopfile", fmt.Sprintf(`
+image("api-img", context = ".")
+container("api", image = "api-img", cmd = ["/otelsvc"], env = {"PORT": "8080", "HOST": "0.0.0.0"},
+          ports = ["%d:8080"], sync = [sync("www", "/www")],
+          on_change = [run("true"), restart()],
+          readiness = http_probe("http://127.0.0.1:%d/healthz"))
+`, port, port))
+	e.up()
+	project := e.status().Name
+	if env := e.exec("api", "env"); !strings.Contains(env, "OTEL_EXPORTER_OTLP_ENDPOINT=http://host.docker.internal:") {
+		t.Fatalf("the container's env has no OTLP endpoint through host.docker.internal:\n%s", env)
+	}
+
+	resp, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d/hello", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := strings.TrimSpace(string(body))
+	tr, err := e.client().Trace(t.Context(), id)
+	if err != nil {
+		b, _ := os.ReadFile(filepath.Join(e.home, "loopd.log"))
+		t.Fatalf("the container's trace %q: %v\nloopd.log:\n%s", id, err, b)
+	}
+	if len(tr.Spans) != 2 || tr.Spans[0].Resource != "api" || tr.Spans[0].Project != project {
+		t.Errorf("the container's spans: %+v", tr.Spans)
+	}
+
+	e.write("www/index.html", "v2")
+	e.settled()
+	var stl string
+	deadline := time.Now().Add(time.Minute)
+	for stl == "" && time.Now().Before(deadline) {
+		ts, err := e.client().Traces(t.Context(), project, "api", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ts {
+			if s.Root == "save-to-live" {
+				stl = s.TraceID
+			}
+		}
+		if stl == "" {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if stl == "" {
+		t.Fatal("no save-to-live trace of the container after a synced edit")
+	}
+	tree := e.mustLoop("trace", stl).stdout
+	for _, want := range []string{"\n  update  ", "\n    sync  ", "\n    run  ", "\n    restart  ", "\n  ready  "} {
+		if !strings.Contains(tree, want) {
+			t.Errorf("loop trace (container save-to-live): no %q in:\n%s", want, tree)
 		}
 	}
 }

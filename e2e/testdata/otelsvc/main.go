@@ -1,5 +1,5 @@
 // Command otelsvc is the traced service of the end-to-end trace tests: an
-// HTTP server on 127.0.0.1:$PORT instrumented with the official
+// HTTP server on 127.0.0.1:$PORT ($HOST:$PORT if set) instrumented with the official
 // OpenTelemetry Go SDK, its exporter (OTLP/HTTP) configured only by the
 // environment loop injects (OTEL_EXPORTER_OTLP_ENDPOINT,
 // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES). Each request is a trace
@@ -29,7 +29,11 @@ func main() {
 	// A syncer exports each span as it ends: the reply follows the export.
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	tracer := tp.Tracer("otelsvc")
-	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+	host := os.Getenv("HOST") // in a container: 0.0.0.0
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, os.Getenv("PORT")))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "otelsvc:", err)
 		os.Exit(1)
