@@ -8,6 +8,7 @@
 //
 //	loopd.sock                 the API socket
 //	loopd.pid, loopd.log       the daemon's pid and its own log
+//	otlp.json, otlp.port       where loopd receives traces; its port, kept for the next start
 //	procs/                     process groups loopd started (reaped after a crash)
 //	projects/DIR-HASH/logs/    each project's persisted logs, keyed by its Loopfile path
 //

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loopdev/loop/internal/trace"
@@ -69,15 +70,32 @@ func listenOTLP(home string, logger *slog.Logger) ([]net.Listener, *OTLPInfo, er
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return nil, nil, fmt.Errorf("LOOP_OTLP_ADDR %q: loopd receives traces on a loopback address only (127.0.0.1:PORT)", addr)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil && os.Getenv("LOOP_OTLP_ADDR") == "" {
-		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")) // the default port is taken
+	portFile := filepath.Join(home, "otlp.port")
+	var ln net.Listener
+	if os.Getenv("LOOP_OTLP_ADDR") == "" {
+		// The port this home had before (a free one, when the default
+		// was taken), so that containers keep their environment and are
+		// adopted after a restart.
+		if b, err := os.ReadFile(portFile); err == nil {
+			if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p > 0 && p < 65536 {
+				ln, _ = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+			}
+		}
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
+	if ln == nil {
+		ln, err = net.Listen("tcp", addr)
+		if err != nil && os.Getenv("LOOP_OTLP_ADDR") == "" {
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")) // the default port is taken
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
 	}
 	lns := []net.Listener{ln}
 	port := ln.Addr().(*net.TCPAddr).Port
+	if os.Getenv("LOOP_OTLP_ADDR") == "" {
+		os.WriteFile(portFile, []byte(strconv.Itoa(port)+"\n"), 0o600)
+	}
 	info := &OTLPInfo{URL: "http://" + ln.Addr().String()}
 	if ip := bridgeIP(); ip != "" {
 		// The same port when free, so the URL reads the same either way.
