@@ -185,6 +185,7 @@ type LogLine struct {
 	Resource string    `json:"resource"`
 	Stream   string    `json:"stream"`
 	Text     string    `json:"text"`
+	TraceID  string    `json:"trace_id,omitempty"` // a W3C trace ID the line carries (GET /v1/traces/{id})
 }
 
 // UpRequest starts (or reconfigures) a project.

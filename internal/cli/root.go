@@ -71,6 +71,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 	root.PersistentFlags().StringVarP(&a.project, "project", "p", "", "project name (default: the project of the Loopfile)")
 	root.AddCommand(
 		a.upCmd(), a.downCmd(), a.statusCmd(), a.logsCmd(), a.waitCmd(), a.ciCmd(), a.errorsCmd(),
+		a.tracesCmd(), a.traceCmd(),
 		a.actionCmd("trigger", "Run a resource now (manual trigger, or re-run a task)"),
 		a.actionCmd("restart", "Restart a resource now"),
 		a.actionCmd("enable", "Enable a disabled resource and start it"),

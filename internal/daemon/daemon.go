@@ -8,6 +8,7 @@
 //
 //	loopd.sock                 the API socket
 //	loopd.pid, loopd.log       the daemon's pid and its own log
+//	otlp.json, otlp.port       where loopd receives traces; its port, kept for the next start
 //	procs/                     process groups loopd started (reaped after a crash)
 //	projects/DIR-HASH/logs/    each project's persisted logs, keyed by its Loopfile path
 //
@@ -32,7 +33,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
+
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/engine"
 	mcpserver "github.com/loopdev/loop/internal/mcp"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/containerd"
@@ -43,6 +47,7 @@ import (
 	"github.com/loopdev/loop/internal/secret"
 	"github.com/loopdev/loop/internal/store"
 	"github.com/loopdev/loop/internal/telemetry"
+	"github.com/loopdev/loop/internal/trace"
 )
 
 // logDir is where a project's logs persist: keyed by its Loopfile's path,
@@ -84,6 +89,10 @@ type Daemon struct {
 	// secretsInMemory says whether it is memory-backed.
 	secrets         string
 	secretsInMemory bool
+
+	traces      *trace.Store       // recent traces: what services export, and loopd's own work
+	traceExport engine.TraceExport // where services export traces (the receiver's URLs)
+	tracer      oteltrace.Tracer   // records loopd's own work on a change into traces
 
 	evals  *sandbox.Pool            // evaluates the projects' Loopfiles, one evaluator started ahead
 	logins *loginCodes              // the portal's one-time login codes
@@ -169,6 +178,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.runtime = &process.Runtime{Logger: d.Logger, StateDir: procs, Reaper: reaper}
 	d.containers, d.containerRuntime = containerRuntime(d.Logger, d.Home)
 	d.kube = kubeRuntime(d.Logger, d.Home, d.containers)
+
+	d.traces = trace.NewStore(trace.DefaultLimits)
+	tp := trace.NewProvider(d.traces)
+	defer tp.Shutdown(context.Background())
+	d.tracer = tp.Tracer("github.com/loopdev/loop/internal/engine")
+	olns, oinfo, oerr := listenOTLP(d.Home, d.Logger)
+	if oerr != nil {
+		d.Logger.Warn("no trace receiver: services' spans are not collected", "err", oerr)
+	}
+	if olns != nil {
+		defer d.serveOTLP(olns)()
+		d.traceExport = engine.TraceExport{Process: oinfo.URL, Container: d.containerOTLP(oinfo)}
+		d.Logger.Info("loopd receiving traces", "otlp", oinfo.URL, "containers", d.traceExport.Container)
+	}
 
 	sock := SocketPath(d.Home)
 	ln, err := listenUnix(sock)

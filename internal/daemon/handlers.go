@@ -39,6 +39,7 @@ func (d *Daemon) routes() http.Handler {
 	d.statsRoutes(mux)
 	d.catalogRoutes(mux)
 	d.portalAPIRoutes(mux)
+	d.traceRoutes(mux)
 	return mux
 }
 

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
+
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/engine"
 	"github.com/loopdev/loop/internal/isolate"
@@ -52,19 +54,21 @@ type project struct {
 }
 
 type projectConfig struct {
-	name       string
-	loopfile   string
-	env        []string
-	logDir     string
-	secretsDir string // file secrets, removed when the project stops
-	runtime    runtime.Runtime
-	containers runtime.Runtime
-	kube       runtime.Runtime
-	home       string
-	publish    func(api.Event) uint64
-	logger     *slog.Logger
-	evals      *sandbox.Pool
-	only       api.Selector // `loop up NAME... -l LABEL...`; empty: every resource
+	name        string
+	loopfile    string
+	env         []string
+	logDir      string
+	secretsDir  string // file secrets, removed when the project stops
+	runtime     runtime.Runtime
+	containers  runtime.Runtime
+	kube        runtime.Runtime
+	home        string
+	publish     func(api.Event) uint64
+	logger      *slog.Logger
+	evals       *sandbox.Pool
+	only        api.Selector       // `loop up NAME... -l LABEL...`; empty: every resource
+	traceExport engine.TraceExport // where its resources export traces
+	tracer      oteltrace.Tracer   // records loopd's own work on its resources
 }
 
 // startProject evaluates the Loopfile and, if it is good, starts the
@@ -110,7 +114,7 @@ func startProject(ctx context.Context, cfg projectConfig) (*project, error) {
 	p.engine = engine.New(engine.Config{
 		Project: cfg.name, Runtime: cfg.runtime, Containers: cfg.containers, Kube: cfg.kube, Home: cfg.home,
 		Logs: store, Publish: publish, BaseEnv: cfg.env, Logger: cfg.logger, Secrets: resolver,
-		SecretsDir: cfg.secretsDir,
+		SecretsDir: cfg.secretsDir, TraceExport: cfg.traceExport, Tracer: cfg.tracer,
 	})
 	p.accept(m)
 	p.watched = m.Files

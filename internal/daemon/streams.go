@@ -122,7 +122,7 @@ func matches(q logs.Query, l logs.Line) bool {
 }
 
 func toWire(l logs.Line) api.LogLine {
-	return api.LogLine{Seq: l.Seq, Time: l.Time, Resource: l.Resource, Stream: l.Stream, Text: l.Text}
+	return api.LogLine{Seq: l.Seq, Time: l.Time, Resource: l.Resource, Stream: l.Stream, Text: l.Text, TraceID: logs.TraceID(l.Text)}
 }
 
 // parseSince takes a duration ("5m": that long ago) or an RFC 3339 time.

@@ -133,6 +133,7 @@ func (d *Daemon) up(ctx context.Context, req api.UpRequest) (*project, error) {
 		secretsDir: filepath.Join(d.secrets, projectKey(req.Loopfile)),
 		runtime:    d.runtime, containers: d.containers, kube: d.kube, home: d.Home, publish: d.hub.Publish, logger: d.Logger,
 		evals: d.evals, only: api.Selector{Resources: req.Resources, Labels: req.Labels},
+		traceExport: d.traceExport, tracer: d.tracer,
 	})
 	d.mu.Lock()
 	delete(d.starting, name)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/output"
@@ -32,7 +34,7 @@ func (e *Engine) launch(r *res, gen int, why string, spec runtime.Spec) {
 	} else {
 		e.logf(r, "applying %d Kubernetes objects (%s)", len(r.spec.Workload.Objects), why)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(r.traceStep("launch"))
 	r.launching, r.launchCancel, r.started = true, cancel, time.Now()
 	e.slots++
 	r.setState(api.StateStarting, "starting ("+why+")")
@@ -109,10 +111,11 @@ func (e *Engine) update(r *res, paths []string, why string) {
 	r.updating, r.started = true, time.Now()
 	r.setState(api.StateStarting, "updating ("+why+")")
 	gen, h := r.gen, r.handle
+	ctx := r.traceStep("update", attribute.Int("loop.files", len(paths)))
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()
-		err := e.contained("update "+r.spec.Name, func() error { return u.Update(context.Background(), paths) })
+		err := e.contained("update "+r.spec.Name, func() error { return u.Update(ctx, paths) })
 		e.send(func() { e.updated(r, gen, h, err, why) })
 	}()
 }
@@ -181,6 +184,7 @@ func (e *Engine) updated(r *res, gen int, h runtime.Handle, err error, why strin
 		return
 	}
 	e.logf(r, "restarted in place")
+	r.traceStep("ready")
 	r.updating = true // until ready
 	e.awaitReady(r, gen, e.readyEnv(r))
 }

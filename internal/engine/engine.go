@@ -29,6 +29,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
+
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/isolate"
 	"github.com/loopdev/loop/internal/model"
@@ -66,7 +68,12 @@ type Config struct {
 	// SlowReady is how long a container may fail its readiness probe
 	// before its engine's own warnings join its reason (0: DefaultSlowReady).
 	SlowReady time.Duration
-	Logger    *slog.Logger
+	// TraceExport is where resources export traces (injected as
+	// OTEL_EXPORTER_OTLP_ENDPOINT and friends); zero: nowhere.
+	TraceExport TraceExport
+	// Tracer records loopd's own work on a change (tracing.go); nil: none.
+	Tracer oteltrace.Tracer
+	Logger *slog.Logger
 }
 
 // Backoff bounds for crash restarts.
@@ -366,6 +373,7 @@ func (e *Engine) shutdown() {
 			r.handle, r.launching = nil, false
 			r.setState(api.StateStopped, "loop down")
 		}
+		r.traceEnd(api.StateStopped, "loop down")
 	}
 	e.publish()
 	for _, w := range e.waiters {

@@ -25,7 +25,10 @@ type harness struct {
 	done   chan struct{}
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { t.Helper(); return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with the engine's config edited by edit.
+func newHarnessWith(t *testing.T, edit func(*Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := logs.Open(filepath.Join(dir, ".logs"), 1000)
@@ -33,7 +36,11 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, dir: dir, logs: store, done: make(chan struct{})}
-	h.e = New(Config{Project: "test", Runtime: &process.Runtime{}, Logs: store, BaseEnv: os.Environ()})
+	cfg := Config{Project: "test", Runtime: &process.Runtime{}, Logs: store, BaseEnv: os.Environ()}
+	if edit != nil {
+		edit(&cfg)
+	}
+	h.e = New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() {

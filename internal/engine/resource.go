@@ -68,6 +68,7 @@ type res struct {
 	health      runtime.Health   // a watched run's last health report (runtime.Watched)
 	changeAt    time.Time        // first file change not yet live (zero: none)
 	saveToLive  time.Duration    // the last change's file event -> ready
+	trace       changeTrace      // loopd's trace of the change in progress (tracing.go)
 	stdout      io.Writer
 	stderr      io.Writer
 	loopLog     io.Writer
@@ -89,6 +90,7 @@ func (r *res) setState(state, reason string) {
 	case api.StateUnresponsive:
 		r.diags = []api.Diagnostic{r.unresponsiveDiagnostic()}
 	}
+	r.traceEnd(state, reason)
 }
 
 // markChange records when the first change not yet live was seen: the
@@ -410,9 +412,11 @@ func (e *Engine) changed(paths []string, at time.Time) {
 			e.logf(r, "%s (restart=\"never\": not restarting)", why)
 		case r.spec.Launched() && r.handle != nil && !r.stopping:
 			r.markChange(at)
+			e.traceChange(r, at, why, len(hit))
 			e.update(r, hit, why)
 		default:
 			r.markChange(at)
+			e.traceChange(r, at, why, len(hit))
 			e.logf(r, "%s: %s", why, map[bool]string{true: "re-running", false: "restarting"}[r.spec.RunsToCompletion()])
 			e.requestRun(r, why)
 		}

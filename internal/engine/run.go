@@ -42,7 +42,8 @@ func (e *Engine) start(r *res) {
 	}
 	e.logf(r, "starting (%s): %s", why, strings.Join(r.spec.Cmd, " "))
 	var h runtime.Handle
-	err = e.contained("start "+spec.Name, func() (err error) { h, err = e.cfg.Runtime.Start(context.Background(), spec); return err })
+	ctx := r.traceStep("start")
+	err = e.contained("start "+spec.Name, func() (err error) { h, err = e.cfg.Runtime.Start(ctx, spec); return err })
 	if err != nil {
 		r.setState(api.StateFailed, err.Error())
 		e.logf(r, "%v", err)
@@ -65,8 +66,13 @@ func (e *Engine) spec(r *res) (runtime.Spec, error) {
 		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r, resEnv),
 		Stdout: r.stdout, Stderr: r.stderr, StopSignal: sig, StopTimeout: r.spec.StopTimeout,
 	}
-	if r.spec.Kind == model.KindContainer {
-		spec.Env = containerEnv(resEnv)
+	// Every run exports its traces to loopd (Kubernetes pods take their
+	// environment from their manifests, and cannot reach loopd).
+	switch r.spec.Kind {
+	case model.KindService, model.KindTask:
+		spec.Env = e.env(r, e.withTraceExport(r, resEnv, e.cfg.TraceExport.Process))
+	case model.KindContainer:
+		spec.Env = containerEnv(e.withTraceExport(r, resEnv, e.cfg.TraceExport.Container))
 		spec.Project, spec.ProjectDir, spec.Container, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Container, e.cfg.Home
 		spec.Ignore = e.syncIgnore(r)
 		spec.Files = files
@@ -86,8 +92,10 @@ func (e *Engine) running(r *res, gen int, why string, h runtime.Handle, spec run
 	r.handle, r.phase = h, starting
 	if r.spec.RunsToCompletion() {
 		r.setState(api.StateStarting, "running ("+why+")")
+		r.traceStep("run")
 	} else {
 		r.setState(api.StateStarting, "starting ("+why+")")
+		r.traceStep("ready")
 	}
 	go func() {
 		<-h.Done()
@@ -187,6 +195,7 @@ func (e *Engine) stop(r *res) {
 	r.updating, r.queued = false, nil
 	r.stopping = true
 	h := r.handle
+	r.traceStep("stop")
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()
@@ -220,6 +229,8 @@ func (e *Engine) stopped(r *res, h runtime.Handle, err error) {
 		r.setState(api.StateDisabled, "not selected by `loop up`")
 	case !r.need:
 		r.setState(api.StateStopped, "stopped")
+	default:
+		r.traceStep("pending") // until dependencies are ready and a slot is free
 	}
 }
 

@@ -23,6 +23,10 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	oteltrace "go.opentelemetry.io/otel/trace"
+
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/output"
 	"github.com/loopdev/loop/internal/runtime"
@@ -97,11 +101,15 @@ func (c *Container) Update(ctx context.Context, changed []string) error {
 		return fmt.Errorf("update %s: %s matches no sync rule: %w", c.Name, c.rel(plan.Unmatched[0]), runtime.ErrRebuild)
 	}
 	running := c.running()
-	opts, err := c.options(ctx)
+	tr := oteltrace.SpanFromContext(ctx).TracerProvider().Tracer(tracerName) // a no-op unless the engine traces this change
+	sctx, sp := tr.Start(ctx, "sync", oteltrace.WithAttributes(attribute.Int("loop.files", len(changed))))
+	opts, err := c.options(sctx)
 	if err != nil {
+		endSpan(sp, err)
 		return fmt.Errorf("update %s: sync: %w", c.Name, err)
 	}
-	stats, err := lsync.Apply(ctx, c.Driver.Target(running), plan, opts)
+	stats, err := lsync.Apply(sctx, c.Driver.Target(running), plan, opts)
+	endSpan(sp, err)
 	if err != nil {
 		return fmt.Errorf("update %s: sync: %w", c.Name, err)
 	}
@@ -122,14 +130,31 @@ func (c *Container) Update(ctx context.Context, changed []string) error {
 		if len(s.Cmd) == 0 || !triggered(s.Trigger, changed) {
 			continue
 		}
-		if err := c.step(ctx, s.Cmd); err != nil {
+		sctx, sp := tr.Start(ctx, "run", oteltrace.WithAttributes(attribute.String("loop.cmd", strings.Join(s.Cmd, " "))))
+		err := c.step(sctx, s.Cmd)
+		endSpan(sp, err)
+		if err != nil {
 			return fmt.Errorf("update %s: %w", c.Name, err)
 		}
 	}
 	if restart {
-		return c.restart(ctx)
+		sctx, sp := tr.Start(ctx, "restart")
+		err := c.restart(sctx)
+		endSpan(sp, err)
+		return err
 	}
 	return nil
+}
+
+// tracerName names the instrumentation scope of live update's spans.
+const tracerName = "github.com/loopdev/loop/internal/liveupdate"
+
+// endSpan ends a step's span, with err as its error status.
+func endSpan(sp oteltrace.Span, err error) {
+	if err != nil {
+		sp.SetStatus(codes.Error, err.Error())
+	}
+	sp.End()
 }
 
 // step runs one run() step with its output in the resource's log.

@@ -61,7 +61,7 @@ func (c sdkSession) toolNames(t *testing.T) []string {
 	return names
 }
 
-var allTools = []string{"disable", "down", "enable", "get_errors", "get_logs", "get_resource", "list_projects", "list_resources", "restart", "trigger", "up", "wait_settled"}
+var allTools = []string{"disable", "down", "enable", "get_errors", "get_logs", "get_resource", "get_trace", "list_projects", "list_resources", "list_traces", "restart", "trigger", "up", "wait_settled"}
 
 // stopDaemon shuts down the loopd that `loop mcp` started under home.
 func stopDaemon(t *testing.T, home string) {

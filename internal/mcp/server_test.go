@@ -230,7 +230,7 @@ func TestServer_ReadOnly(t *testing.T) {
 	c := startDaemon(t)
 	mc := connect(t, c, mcpserver.Options{ReadOnly: true})
 	got := mc.toolNames(t)
-	want := []string{"get_errors", "get_logs", "get_resource", "list_projects", "list_resources", "wait_settled"}
+	want := []string{"get_errors", "get_logs", "get_resource", "get_trace", "list_projects", "list_resources", "list_traces", "wait_settled"}
 	if !slices.Equal(got, want) {
 		t.Errorf("read-only tools = %v, want %v", got, want)
 	}

@@ -53,7 +53,7 @@ func resourceParam(verb string) mcp.ToolOption {
 }
 
 func (s *srv) tools() []tool {
-	return []tool{
+	return append([]tool{
 		{newTool("list_projects",
 			"List the projects that are up in loopd, with their directory, Loopfile and a count of resources by state. Start here when you do not know the project name.",
 			readOnly()), listProjects},
@@ -106,7 +106,7 @@ func (s *srv) tools() []tool {
 			mutating(true, true),
 			mcp.WithString("project", mcp.Required(), mcp.Description("Project name (see list_projects)."))),
 			down},
-	}
+	}, traceTools()...)
 }
 
 func listProjects(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
