@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
+	"github.com/loopdev/loop/internal/telemetry"
 	"github.com/loopdev/loop/internal/policy"
 )
 
@@ -129,9 +130,10 @@ watch:
   ignore: ["*.log"]
 slo:
   build_success: 0.8
-telemetry: {project_names: true}
+telemetry: {project_names: true, interval: 5s}
 `)
 	env["LOOP_SLO_BUILD_SUCCESS"] = "0.85"
+	env["LOOP_TELEMETRY_PROJECT_NAMES"] = "0"
 	env["LOOP_FEEDBACK_EVERY"] = "off"
 	c, err := Load(envOf(env))
 	if err != nil {
@@ -161,7 +163,9 @@ telemetry: {project_names: true}
 		{"availability", pc.SLO.Availability.V, 0.9, pc.SLO.Availability.Origin, org + ":9"},
 		{"feedback", c.Feedback.Every.V, time.Duration(0), c.Feedback.Every.Origin, "env LOOP_FEEDBACK_EVERY"},
 		{"endpoint", c.Telemetry.Endpoint.V, "https://otel.example.com:4318", c.Telemetry.Endpoint.Origin, org + ":12"},
-		{"project_names", c.Telemetry.ProjectNames.V, true, c.Telemetry.ProjectNames.Origin, user + ":7"},
+		{"project_names: env wins", c.Telemetry.ProjectNames.V, false, c.Telemetry.ProjectNames.Origin, "env LOOP_TELEMETRY_PROJECT_NAMES"},
+		{"interval", c.Telemetry.Interval.V, 5 * time.Second, c.Telemetry.Interval.Origin, user + ":7"},
+		{"export", c.Telemetry.Export(), telemetry.Config{Endpoint: "https://otel.example.com:4318", Interval: 5 * time.Second}, Origin{}, "default"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want || tt.origin.String() != tt.wantOrigin {
@@ -267,9 +271,12 @@ func TestLoad_Errors(t *testing.T) {
 }
 
 func TestLoad_BadEnvIsAWarning(t *testing.T) {
-	env, _, _ := files(t, "slo: {availability: 0.9}\n", "")
+	env, _, _ := files(t, "slo: {availability: 0.9}\ntelemetry: {endpoint: 'http://127.0.0.1:4318'}\n", "")
 	env["LOOP_SLO_AVAILABILITY"] = "2"
 	env["LOOP_SLO_SAVE_TO_LIVE_P95"] = "0.5"
+	env["LOOP_TELEMETRY_ENDPOINT"] = "127.0.0.1:9090"
+	env["LOOP_TELEMETRY_PROJECT_NAMES"] = "maybe"
+	env["LOOP_TELEMETRY_INTERVAL"] = "-1s"
 	c, err := Load(envOf(env))
 	if err != nil {
 		t.Fatal(err)
@@ -277,8 +284,16 @@ func TestLoad_BadEnvIsAWarning(t *testing.T) {
 	if c.SLO.Availability.V != 0.9 || c.SLO.SaveToLiveP95.V != 500*time.Millisecond {
 		t.Errorf("SLO = %+v", c.SLO)
 	}
-	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "LOOP_SLO_AVAILABILITY") {
-		t.Errorf("Warnings = %q, want one naming LOOP_SLO_AVAILABILITY", c.Warnings)
+	if want := (telemetry.Config{Endpoint: "http://127.0.0.1:4318", Interval: telemetry.DefaultInterval}); c.Telemetry.Export() != want {
+		t.Errorf("telemetry = %+v, want the file's %+v", c.Telemetry.Export(), want)
+	}
+	var named []string
+	for _, w := range c.Warnings {
+		named = append(named, strings.Fields(w)[1])
+	}
+	want := []string{`LOOP_SLO_AVAILABILITY="2":`, `LOOP_TELEMETRY_ENDPOINT="127.0.0.1:9090":`, `LOOP_TELEMETRY_PROJECT_NAMES="maybe":`, `LOOP_TELEMETRY_INTERVAL="-1s":`}
+	if !slices.Equal(named, want) {
+		t.Errorf("Warnings = %q, want one for each of %q", c.Warnings, want)
 	}
 }
 

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/telemetry"
 )
@@ -46,6 +49,31 @@ func (s *otlpSink) seen(want ...string) bool {
 		}
 	}
 	return false
+}
+
+// gauge is the last value of the int gauge name in the posts (OTLP
+// protobuf, as the exporter sends them).
+func (s *otlpSink) gauge(name string) (n int64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bodies {
+		var req colmetricpb.ExportMetricsServiceRequest
+		if proto.Unmarshal(b, &req) != nil {
+			continue
+		}
+		for _, rm := range req.ResourceMetrics {
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					if g := m.GetGauge(); m.Name == name && g != nil {
+						for _, dp := range g.DataPoints {
+							n, ok = dp.GetAsInt(), true
+						}
+					}
+				}
+			}
+		}
+	}
+	return n, ok
 }
 
 func (s *otlpSink) any(text string) bool {
@@ -96,6 +124,9 @@ func TestTelemetry_Exports(t *testing.T) {
 	waitFor(t, "runs, a passive answer and the policy gauge in one export", func() bool {
 		return sink.seen("loop.runs", "loop.feedback.answers", "passive", "loop.policy.exceptions")
 	})
+	if n, ok := sink.gauge("loop.policy.exceptions"); !ok || n != 1 {
+		t.Errorf("loop.policy.exceptions = %d (found: %v), want 1: the project's one policy_exception()", n, ok)
+	}
 	if sink.any(p.Name) || sink.any("nice") || sink.any("sleep") {
 		t.Errorf("an export carries the project name %q, the comment or a command", p.Name)
 	}
