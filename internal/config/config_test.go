@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/internal/model"
-	"github.com/loopdev/loop/internal/telemetry"
 	"github.com/loopdev/loop/internal/policy"
+	"github.com/loopdev/loop/internal/telemetry"
 )
 
 func envOf(m map[string]string) func(string) string {
