@@ -10,6 +10,8 @@ type CatalogEntry struct {
 	Team        string   `json:"team,omitempty"`
 	Tier        string   `json:"tier,omitempty"`      // e.g. "1", "critical"
 	Lifecycle   string   `json:"lifecycle,omitempty"` // "experimental", "production", "deprecated"
+	System      string   `json:"system,omitempty"`    // the larger system it belongs to
+	Type        string   `json:"type,omitempty"`      // "service", "website", "library", ...
 	Description string   `json:"description,omitempty"`
 	Repository  string   `json:"repository,omitempty"`
 	Docs        string   `json:"docs,omitempty"`     // URL or project-relative path

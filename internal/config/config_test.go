@@ -248,7 +248,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"no level", "policy:\n  test_tasks:\n    require: [test]\n", 3, []string{"policy.test_tasks: no level"}},
 		{"wrong list key", "policy:\n  base_images:\n    level: warn\n    require: [x]\n", 4, []string{`unknown key "require"`, "valid keys: level, allow"}},
 		{"no list", "policy:\n  base_images: {level: warn}\n", 2, []string{"no allow list"}},
-		{"bad catalog field", "policy:\n  catalog_fields:\n    level: deny\n    require: [owner, system]\n", 4, []string{`"system" is not a catalog() field`, "owner, team"}},
+		{"bad catalog field", "policy:\n  catalog_fields:\n    level: deny\n    require: [owner, sistem]\n", 4, []string{`"sistem" is not a catalog() field`, "owner, team"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

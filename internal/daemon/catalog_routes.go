@@ -94,6 +94,8 @@ func catalogEntry(projectName, dir string, e *model.CatalogEntry) api.CatalogEnt
 		Team:        e.Team,
 		Tier:        e.Tier,
 		Lifecycle:   e.Lifecycle,
+		System:      e.System,
+		Type:        e.Type,
 		Description: e.Description,
 		Repository:  e.Repository,
 		Docs:        e.Docs,

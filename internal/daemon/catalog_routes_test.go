@@ -43,7 +43,7 @@ func TestDaemon_Catalog(t *testing.T) {
 	pay := up(t, c, writeProject(t, `
 catalog(owner = "ana", team = "Payments", lifecycle = "production", description = "Takes card payments", tags = ["pci"],
         runbook = "https://wiki.example.com/payments")
-catalog("api", team = "payments", lifecycle = "experimental", api_spec = "api/openapi.yaml", description = "public API")
+catalog("api", team = "payments", lifecycle = "experimental", system = "checkout", type = "service", api_spec = "api/openapi.yaml", description = "public API")
 service("api", cmd = "exec sleep 1000")
 `, map[string]string{"api/openapi.yaml": petstore}))
 	other := up(t, c, writeLoopfile(t, `service("web", cmd = "exec sleep 1000")`))
@@ -55,7 +55,7 @@ service("api", cmd = "exec sleep 1000")
 	payEntries := []api.CatalogEntry{
 		{Project: pay.Name, Owner: "ana", Team: "Payments", Lifecycle: "production", Description: "Takes card payments",
 			Runbook: "https://wiki.example.com/payments", Tags: []string{"pci"}},
-		{Project: pay.Name, Resource: "api", Team: "payments", Lifecycle: "experimental", APISpec: "api/openapi.yaml", Description: "public API"},
+		{Project: pay.Name, Resource: "api", Team: "payments", Lifecycle: "experimental", System: "checkout", Type: "service", APISpec: "api/openapi.yaml", Description: "public API"},
 	}
 	otherEntries := []api.CatalogEntry{{Project: other.Name}} // no catalog(): listed bare
 	want := append(append([]api.CatalogEntry{}, payEntries...), otherEntries...)

@@ -17,24 +17,47 @@ import (
 	"github.com/loopdev/loop/internal/model"
 )
 
-// catalogFields reads each catalog() field catalog_fields may require.
-var catalogFields = map[string]func(*model.CatalogEntry) bool{
-	"owner":       func(c *model.CatalogEntry) bool { return c.Owner != "" },
-	"team":        func(c *model.CatalogEntry) bool { return c.Team != "" },
-	"tier":        func(c *model.CatalogEntry) bool { return c.Tier != "" },
-	"lifecycle":   func(c *model.CatalogEntry) bool { return c.Lifecycle != "" },
-	"description": func(c *model.CatalogEntry) bool { return c.Description != "" },
-	"repository":  func(c *model.CatalogEntry) bool { return c.Repository != "" },
-	"docs":        func(c *model.CatalogEntry) bool { return c.Docs != "" },
-	"runbook":     func(c *model.CatalogEntry) bool { return c.Runbook != "" },
-	"api_spec":    func(c *model.CatalogEntry) bool { return c.APISpec != "" },
-	"slo":         func(c *model.CatalogEntry) bool { return c.SLO != "" },
-	"tags":        func(c *model.CatalogEntry) bool { return len(c.Tags) > 0 },
+// catalogFields are the catalog() fields catalog_fields may require, in
+// catalog()'s order, each with how to tell that an entry sets it.
+var catalogFields = []struct {
+	name string
+	has  func(*model.CatalogEntry) bool
+}{
+	{"owner", func(c *model.CatalogEntry) bool { return c.Owner != "" }},
+	{"team", func(c *model.CatalogEntry) bool { return c.Team != "" }},
+	{"tier", func(c *model.CatalogEntry) bool { return c.Tier != "" }},
+	{"lifecycle", func(c *model.CatalogEntry) bool { return c.Lifecycle != "" }},
+	{"system", func(c *model.CatalogEntry) bool { return c.System != "" }},
+	{"type", func(c *model.CatalogEntry) bool { return c.Type != "" }},
+	{"description", func(c *model.CatalogEntry) bool { return c.Description != "" }},
+	{"repository", func(c *model.CatalogEntry) bool { return c.Repository != "" }},
+	{"docs", func(c *model.CatalogEntry) bool { return c.Docs != "" }},
+	{"runbook", func(c *model.CatalogEntry) bool { return c.Runbook != "" }},
+	{"api_spec", func(c *model.CatalogEntry) bool { return c.APISpec != "" }},
+	{"slo", func(c *model.CatalogEntry) bool { return c.SLO != "" }},
+	{"tags", func(c *model.CatalogEntry) bool { return len(c.Tags) > 0 }},
 }
 
 // CatalogFieldNames are the catalog() fields catalog_fields may require,
 // in catalog()'s order.
-var CatalogFieldNames = []string{"owner", "team", "tier", "lifecycle", "description", "repository", "docs", "runbook", "api_spec", "slo", "tags"}
+var CatalogFieldNames = func() []string {
+	names := make([]string, len(catalogFields))
+	for i, f := range catalogFields {
+		names[i] = f.name
+	}
+	return names
+}()
+
+// catalogField is how to tell that an entry sets field name (nil: no such
+// field; config refuses those).
+func catalogField(name string) func(*model.CatalogEntry) bool {
+	for _, f := range catalogFields {
+		if f.name == name {
+			return f.has
+		}
+	}
+	return nil
+}
 
 // checkCatalog requires the fields of r on each shipped resource: set by
 // its own catalog(resource=...) or by the project's catalog().
@@ -44,7 +67,7 @@ func checkCatalog(p *model.Project, ships []*model.Ship, r Rule) []Finding {
 		own, proj := p.CatalogFor(sh.Resource), p.CatalogFor("")
 		var missing []string
 		for _, f := range r.Values {
-			has := catalogFields[f]
+			has := catalogField(f)
 			if has == nil {
 				continue // config refuses unknown fields
 			}
