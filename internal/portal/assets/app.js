@@ -177,6 +177,7 @@ function updateResource(project, r) {
     for (const cell of row.querySelectorAll('[data-field]')) fill(cell, r);
   }
   for (const h of document.querySelectorAll(`[data-history="${CSS.escape(key)}"]`)) if (h.refresh) h.refresh(r);
+  for (const h of document.querySelectorAll(`[data-traces="${CSS.escape(key)}"]`)) if (h.refresh) h.refresh(r);
 }
 
 function fill(cell, r) {
@@ -249,6 +250,7 @@ function route() {
     case 'docs': return { name: 'docs', project: parts[1], page: parts[2] };
     case 'api': return { name: 'apispec', project: parts[1], resource: parts[2] };
     case 'metrics': return { name: 'metrics' };
+    case 'trace': return { name: 'trace', trace: parts[1] };
     default: return { name: 'notfound' };
   }
 }
@@ -258,12 +260,12 @@ async function render() {
   view.abort = new AbortController();
   const rt = route();
   view.name = rt.name;
-  const nav = { projects: 'projects', resource: 'projects', catalog: 'catalog', apispec: 'catalog', docs: 'docs', metrics: 'metrics' }[rt.name];
+  const nav = { projects: 'projects', resource: 'projects', catalog: 'catalog', apispec: 'catalog', docs: 'docs', metrics: 'metrics', trace: 'projects' }[rt.name];
   for (const a of document.querySelectorAll('nav a')) {
     if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   const main = document.getElementById('main');
-  const views = { projects: projectsView, resource: resourceView, catalog: catalogView, docs: docsView, apispec: apiView, metrics: metricsView };
+  const views = { projects: projectsView, resource: resourceView, catalog: catalogView, docs: docsView, apispec: apiView, metrics: metricsView, trace: traceView };
   const fn = views[rt.name] || (() => el('p', {}, 'No such page. ', el('a', { href: '#/' }, 'Back to the projects.')));
   let content;
   try {
@@ -375,6 +377,8 @@ async function resourceView(rt, signal) {
     diags.length ? table(null, ['Where', 'Severity', 'Message', 'Source'], diags) : note('No current diagnostics.'),
     el('h3', {}, 'Build and restart history'),
     history,
+    el('h3', {}, 'Traces'),
+    tracesSection(p.name, r, signal),
     el('h3', {}, 'Logs'),
     logView(p.name, r.name, signal));
 }
@@ -419,7 +423,8 @@ function logView(project, resource, viewSignal) {
   const show = l => el('li', { class: `s-${l.stream}`, 'data-stream': l.stream, hidden: !!stream.value && l.stream !== stream.value },
     el('span', { class: 'time' }, new Date(l.time).toLocaleTimeString()),
     el('span', { class: 'stream' }, l.stream),
-    el('span', { class: 'text' }, l.text));
+    el('span', { class: 'text' }, l.text),
+    l.trace_id ? [' ', traceLink(l.trace_id)] : null);
 
   function add(batch) {
     const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
