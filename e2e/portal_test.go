@@ -171,6 +171,14 @@ func until(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(25*time.Second))
 }
 
+// click clicks the first element css selects, as soon as there is one,
+// in one script turn: the portal redraws on events, so a node found by one
+// DevTools call may be gone by the next (chromedp.Click's "Could not find
+// node with given id").
+func click(css string) chromedp.Action[chromedp.Void] {
+	return until(fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true })()`, css))
+}
+
 // logCount counts the lines of the log view that contain s.
 func logCount(s string) string {
 	return fmt.Sprintf(`[...document.querySelectorAll('#log li:not([hidden]) .text')].filter(e => e.textContent.includes(%q)).length`, s)
@@ -192,7 +200,7 @@ func TestPortal_Browser(t *testing.T) {
 	step(t, ctx, "watch web turn ready", until(`document.querySelector('`+row+` [data-field=state]')?.textContent === 'ready'`))
 	screenshot(t, ctx, shots, "1-overview")
 
-	step(t, ctx, "open the resource", chromedp.Click(chromedp.CSS(row+` th a`)), chromedp.WaitVisible(chromedp.CSS(`#log`)))
+	step(t, ctx, "open the resource", click(row+` th a`), chromedp.WaitVisible(chromedp.CSS(`#log`)))
 	step(t, ctx, "see the first start in the followed logs", until(logCount("server ready to serve")+` >= 1`))
 	const historyRows = `document.querySelectorAll('#history tr').length`
 	step(t, ctx, "see the first start in the history", until(historyRows+` >= 2`))
@@ -201,7 +209,7 @@ func TestPortal_Browser(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.resource("web").Pid
-	step(t, ctx, "click restart", chromedp.Click(chromedp.CSS(`button[data-action=restart]`)))
+	step(t, ctx, "click restart", click(`button[data-action=restart]`))
 	step(t, ctx, "see the restart's new log line", until(logCount("server ready to serve")+` >= 2`))
 	step(t, ctx, "see the state return to ready", until(`document.querySelector('dl[data-key="portal/web"] [data-field=state]')?.textContent === 'ready'`))
 	step(t, ctx, "see the restart in the history without a reload", until(fmt.Sprintf(historyRows+` > %d`, rows)))
@@ -219,11 +227,11 @@ func TestPortal_Browser(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#log-stream').dispatchEvent(new Event('change'))`),
 		until(`[...document.querySelectorAll('#log li')].every(li => li.hidden || li.dataset.stream === 'loop')`))
 
-	step(t, ctx, "open the catalog", chromedp.Click(chromedp.CSS(`nav a[data-nav=catalog]`)),
+	step(t, ctx, "open the catalog", click(`nav a[data-nav=catalog]`),
 		until(`document.querySelector('main h2')?.textContent === 'Catalog' && document.querySelector('main section > :not(h2)') !== null`))
 	screenshot(t, ctx, shots, "4-catalog")
 
-	step(t, ctx, "open the metrics", chromedp.Click(chromedp.CSS(`nav a[data-nav=metrics]`)),
+	step(t, ctx, "open the metrics", click(`nav a[data-nav=metrics]`),
 		until(`document.querySelector('main h2')?.textContent === 'Metrics' && document.querySelector('#fb-score') !== null`))
 	screenshot(t, ctx, shots, "5-metrics")
 }
@@ -322,14 +330,14 @@ service("tool", cmd = "exec sleep 1000", deps = [])
 	step(t, ctx, "log in and see every resource", chromedp.Navigate(e.loginURL()),
 		until(shown+` === 'tags/db tags/api tags/web tags/tool'`))
 	step(t, ctx, "see db's labels", until(`[...document.querySelectorAll('tr[data-key="tags/db"] a.label')].map(a => a.textContent).join() === 'backend,data'`))
-	step(t, ctx, "click the label backend", chromedp.Click(chromedp.CSS(`tr[data-key="tags/api"] a.label[data-label=backend]`)),
+	step(t, ctx, "click the label backend", click(`tr[data-key="tags/api"] a.label[data-label=backend]`),
 		until(shown+` === 'tags/db tags/api' && document.querySelector('#label-filter').value === 'backend'`))
 	step(t, ctx, "pick frontend in the filter", chromedp.SetValue(chromedp.CSS(`#label-filter`), "frontend"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#label-filter').dispatchEvent(new Event('change'))`),
 		until(shown+` === 'tags/web'`))
-	step(t, ctx, "clear the filter", chromedp.Click(chromedp.CSS(`#label-clear`)),
+	step(t, ctx, "clear the filter", click(`#label-clear`),
 		until(shown+` === 'tags/db tags/api tags/web tags/tool'`))
-	step(t, ctx, "see the labels of a resource", chromedp.Click(chromedp.CSS(`tr[data-key="tags/db"] th a`)),
+	step(t, ctx, "see the labels of a resource", click(`tr[data-key="tags/db"] th a`),
 		until(`[...document.querySelectorAll('dl.facts a.label')].map(a => a.textContent).join() === 'backend,data'`))
 	screenshot(t, ctx, artifacts(t), "resource-labels")
 }

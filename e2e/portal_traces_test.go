@@ -87,13 +87,13 @@ service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
 	listed := fmt.Sprintf(`#traces tr[data-trace="%s"]`, id)
 	step(t, ctx, "log in and open the resource", chromedp.Navigate(e.loginURL()),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-key="ptraces/api"] th a`)),
-		chromedp.Click(chromedp.CSS(`tr[data-key="ptraces/api"] th a`)),
+		click(`tr[data-key="ptraces/api"] th a`),
 		chromedp.WaitVisible(chromedp.CSS(`#traces`)))
 	step(t, ctx, "see the service's trace listed, failed", until(fmt.Sprintf(
 		`document.querySelector('%s th a')?.textContent === 'GET /hello' && document.querySelector('%s').textContent.includes('error')`, listed, listed)))
 	screenshot(t, ctx, shots, "1-resource-traces")
 
-	step(t, ctx, "open the trace", chromedp.Click(chromedp.CSS(listed+` th a`)),
+	step(t, ctx, "open the trace", click(listed+` th a`),
 		until(`document.querySelectorAll('#waterfall tr.span-row').length === 2`))
 	if got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash`)); got != "#/trace/"+id {
 		t.Errorf("the trace page is %q, want #/trace/%s", got, id)
@@ -108,20 +108,20 @@ service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
 			t.Errorf("span %s: bar %.1fpx wide, duration %q; want a visible bar and its duration", r.Name, r.Width, r.Dur)
 		}
 	}
-	step(t, ctx, "click the failed span", chromedp.Click(chromedp.CSS(`#waterfall tr[data-name=query] button`)),
+	step(t, ctx, "click the failed span", click(`#waterfall tr[data-name=query] button`),
 		until(`(() => { const d = document.querySelector('#span-detail')?.textContent || '';
 			return d.includes('db.system') && d.includes('sqlite') && d.includes('no such table'); })()`))
 	screenshot(t, ctx, shots, "2-service-waterfall")
 
-	step(t, ctx, "go back to the resource", chromedp.Click(chromedp.CSS(`main a[href="#/p/ptraces/r/api"]`)),
+	step(t, ctx, "go back to the resource", click(`main a[href="#/p/ptraces/r/api"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#log`)))
 	logLink := fmt.Sprintf(`#log a.trace-link[data-trace="%s"]`, id)
 	step(t, ctx, "see the log line's trace link", chromedp.WaitVisible(chromedp.CSS(logLink)))
-	step(t, ctx, "follow it to the same trace", chromedp.Click(chromedp.CSS(logLink)),
+	step(t, ctx, "follow it to the same trace", click(logLink),
 		until(fmt.Sprintf(`location.hash === '#/trace/%s' && document.querySelectorAll('#waterfall tr.span-row').length === 2`, id)))
 
 	// A file change: loopd's own save-to-live trace of it.
-	step(t, ctx, "go back to the resource again", chromedp.Click(chromedp.CSS(`main a[href="#/p/ptraces/r/api"]`)),
+	step(t, ctx, "go back to the resource again", click(`main a[href="#/p/ptraces/r/api"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#traces`)))
 	e.write("src/v.txt", "2")
 	e.settled()
@@ -160,7 +160,7 @@ service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
 	if ready := rows[slices.IndexFunc(rows, func(r spanRow) bool { return r.Name == "ready" })]; ready.Left <= rows[1].Left {
 		t.Errorf("waterfall %+v: ready's bar starts no later than watch's", rows)
 	}
-	step(t, ctx, "click the root", chromedp.Click(chromedp.CSS(`#waterfall tr[data-name=save-to-live] button`)),
+	step(t, ctx, "click the root", click(`#waterfall tr[data-name=save-to-live] button`),
 		until(`(document.querySelector('#span-detail')?.textContent || '').includes('src/v.txt changed')`))
 	screenshot(t, ctx, shots, "3-save-to-live-waterfall")
 }
