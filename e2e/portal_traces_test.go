@@ -7,16 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/daemon"
 )
 
 // spanRow is a row of the portal's waterfall as the page draws it.
@@ -125,9 +120,9 @@ service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
 		chromedp.WaitVisible(chromedp.CSS(`#traces`)))
 	e.write("src/v.txt", "2")
 	e.settled()
-	// The service's span in loopd's trace (as if the readiness probe
-	// carried a traceparent): one waterfall of both services.
-	joinSaveToLive(t, e, "ptraces", "api")
+	// The readiness probe carries the "ready" span as a traceparent, so
+	// the service's own span of it lands in loopd's trace: one waterfall
+	// of both services.
 	const stl = `[...document.querySelectorAll('#traces tr[data-trace] th a')].find(a => a.textContent === 'save-to-live')`
 	step(t, ctx, "see the save-to-live trace listed without a reload", until(stl+` !== undefined`))
 	step(t, ctx, "open it", chromedp.Evaluate[chromedp.Void](stl+`.click()`),
@@ -163,57 +158,4 @@ service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
 	step(t, ctx, "click the root", click(`#waterfall tr[data-name=save-to-live] button`),
 		until(`(document.querySelector('#span-detail')?.textContent || '').includes('src/v.txt changed')`))
 	screenshot(t, ctx, shots, "3-save-to-live-waterfall")
-}
-
-// joinSaveToLive waits for loopd's save-to-live trace of resource and
-// sends, as the service would, a span of service resource under its
-// "ready" span, through the OTLP receiver.
-func joinSaveToLive(t *testing.T, e *loopEnv, project, resource string) {
-	t.Helper()
-	c := e.client()
-	var tr *api.Trace
-	poll(time.Minute, func() bool {
-		ts, err := c.Traces(t.Context(), project, resource, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range ts {
-			if s.Root == "save-to-live" {
-				tr, err = c.Trace(t.Context(), s.TraceID)
-				return err == nil
-			}
-		}
-		return false // the trace ends with the ready state `loop wait` saw
-	})
-	if tr == nil {
-		t.Fatalf("no save-to-live trace of %s after a change", resource)
-	}
-	var ready *api.Span
-	for i, s := range tr.Spans {
-		if s.Name == "ready" {
-			ready = &tr.Spans[i]
-		}
-	}
-	if ready == nil {
-		t.Fatalf("save-to-live trace %s has no ready span: %+v", tr.TraceID, tr.Spans)
-	}
-	oi, err := daemon.ReadOTLPInfo(e.home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start, end := ready.Start.Add(ready.Duration()/4), ready.Start.Add(ready.Duration()/2)
-	body := fmt.Sprintf(`{"resourceSpans":[{"resource":{"attributes":[
-	  {"key":"service.name","value":{"stringValue":%q}},
-	  {"key":"loop.project","value":{"stringValue":%q}},{"key":"loop.resource","value":{"stringValue":%q}}]},
-	  "scopeSpans":[{"spans":[{"traceId":%q,"spanId":"00f067aa0ba902b7","parentSpanId":%q,"name":"GET /healthz","kind":2,
-	  "startTimeUnixNano":"%d","endTimeUnixNano":"%d"}]}]}]}`, resource, project, resource, tr.TraceID, ready.SpanID, start.UnixNano(), end.UnixNano())
-	r, err := httpClient.Post(oi.URL+"/v1/traces", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reply, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	if r.StatusCode != http.StatusOK || strings.Contains(string(reply), "rejected") {
-		t.Fatalf("export a span into trace %s: %d %s", tr.TraceID, r.StatusCode, reply)
-	}
 }

@@ -66,7 +66,7 @@ func (e *Engine) awaitReady(r *res, gen int, env []string) {
 // cancelling the one before; r.probeDone is closed when it returns.
 func (r *res) startProbe(loop func(ctx context.Context)) {
 	r.cancelProbe()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(r.stepContext())
 	done := make(chan struct{})
 	r.probeCancel, r.probeDone = cancel, done
 	go func() {

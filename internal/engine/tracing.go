@@ -66,6 +66,16 @@ func (r *res) traceStep(name string, attrs ...attribute.KeyValue) context.Contex
 	return ctx
 }
 
+// stepContext carries r's current step span, so that the readiness
+// probe's HTTP requests pass it on (traceparent) and the service's own
+// spans of them nest under "ready"; context.Background() without a trace.
+func (r *res) stepContext() context.Context {
+	if r.trace.step == nil {
+		return context.Background()
+	}
+	return oteltrace.ContextWithSpan(context.Background(), r.trace.step)
+}
+
 // traceEnd ends r's change trace as state says: ready is done, failed
 // and crashed are errors, stopped and disabled cut it short. Other
 // states leave it running.

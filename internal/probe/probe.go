@@ -2,6 +2,9 @@
 // 2xx or 3xx, a TCP port that accepts a connection, or a command that exits
 // 0. New turns a model.Probe into a Checker; Wait polls one until it passes.
 //
+// An HTTP probe made within a traced change passes the trace on as a W3C
+// traceparent header.
+//
 // Every check is bounded by the probe's timeout and starts from scratch:
 // HTTP keep-alives are off, so a restarted server is never probed over a
 // connection to its previous incarnation, and an exec probe runs in its own
@@ -15,6 +18,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/loopdev/loop/internal/model"
 )
@@ -76,6 +81,9 @@ func (c *httpChecker) Check(ctx context.Context) error {
 		return fmt.Errorf("http probe %s: %w", c.url, err)
 	}
 	req.Header.Set("User-Agent", "loop-probe")
+	// Within loopd's trace of a change (the "ready" step), the request
+	// carries it: a traced service's span of the probe nests under it.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("http probe %s: %w", c.url, timeoutErr(err, c.timeout))

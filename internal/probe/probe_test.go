@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/loopdev/loop/internal/model"
 )
 
@@ -208,3 +210,31 @@ type checkFunc func(context.Context) error
 func (f checkFunc) Check(ctx context.Context) error { return f(ctx) }
 
 var _ Checker = checkFunc(nil)
+
+// An HTTP check within a traced change carries its span as a W3C
+// traceparent; without one it sends none.
+func TestHTTP_Check_traceparent(t *testing.T) {
+	got := make(chan string, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("traceparent")
+	}))
+	defer srv.Close()
+	c := New(&model.Probe{Kind: model.ProbeHTTP, URL: srv.URL}, "", testEnv)
+	if err := c.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h := <-got; h != "" {
+		t.Errorf("traceparent %q without a trace, want none", h)
+	}
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	ctx, sp := tp.Tracer("test").Start(context.Background(), "ready")
+	defer sp.End()
+	if err := c.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc := sp.SpanContext()
+	if h, want := <-got, "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-01"; h != want {
+		t.Errorf("traceparent %q, want %q (the ready span)", h, want)
+	}
+}

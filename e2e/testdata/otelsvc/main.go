@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -40,7 +41,10 @@ func main() {
 	}
 	fmt.Println("otelsvc listening on", ln.Addr())
 	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, sp := tracer.Start(r.Context(), "GET "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer),
+		// A caller's W3C traceparent (loop's readiness probe within a
+		// change) makes this span its child, as instrumented servers do.
+		ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, sp := tracer.Start(ctx, "GET "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.route", r.URL.Path)))
 		_, child := tracer.Start(ctx, "query", trace.WithAttributes(attribute.String("db.system", "sqlite")))
 		if r.URL.Query().Get("fail") != "" {
