@@ -24,12 +24,8 @@ func (a *app) labelFlag(cmd *cobra.Command, labels *[]string) {
 
 // labelNames serves shell completion.
 func (a *app) labelNames(ctx context.Context) []string {
-	c, name, err := a.running(ctx)
-	if err != nil {
-		return nil
-	}
-	p, err := c.Project(ctx, name)
-	if err != nil {
+	p := a.completionProject(ctx)
+	if p == nil {
 		return nil
 	}
 	var ls []string

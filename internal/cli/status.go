@@ -309,14 +309,24 @@ func pastTense(action string) string {
 	return action + "d"
 }
 
-// resourceNames serves shell completion.
-func (a *app) resourceNames(ctx context.Context) []string {
+// completionProject is the snapshot of the project shell completion
+// completes from; nil when it is not up (completion offers nothing).
+func (a *app) completionProject(ctx context.Context) *api.Project {
 	c, name, err := a.running(ctx)
 	if err != nil {
 		return nil
 	}
 	p, err := c.Project(ctx, name)
 	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// resourceNames serves shell completion.
+func (a *app) resourceNames(ctx context.Context) []string {
+	p := a.completionProject(ctx)
+	if p == nil {
 		return nil
 	}
 	var names []string

@@ -393,6 +393,13 @@ function historyView(project, r, signal) {
     box.replaceChildren(table(null, ['Started', 'Kind', 'Outcome', 'Duration', 'Reason'], hs.map(h => el('tr', {},
       el('td', {}, fmtTime(h.start)), el('td', {}, h.kind), el('td', {}, h.outcome), el('td', {}, fmtDur(h.duration_ns)), el('td', {}, h.reason || '')))));
   }).catch(err => { if (err.name !== 'AbortError') box.replaceChildren(failure(err, 'Build and restart history')); });
+  return reloadOnChange(box, r, load);
+}
+
+// reloadOnChange gives box a refresh(resource) hook that calls load
+// (shortly, once) when the resource's state or since changes, loads it
+// now, and returns box.
+function reloadOnChange(box, r, load) {
   let last = `${r.state}|${r.since}`;
   let timer = null;
   box.refresh = nr => {

@@ -56,17 +56,7 @@ function tracesSection(project, r, signal) {
   });
   const every = setInterval(load, 3000);
   signal.addEventListener('abort', () => clearInterval(every), { once: true });
-  let last = `${r.state}|${r.since}`;
-  let timer = null;
-  box.refresh = nr => {
-    const mark = `${nr.state}|${nr.since}`;
-    if (mark === last) return;
-    last = mark;
-    clearTimeout(timer);
-    timer = setTimeout(load, 250);
-  };
-  load();
-  return box;
+  return reloadOnChange(box, r, load);
 }
 
 // spanTree orders a trace's spans depth first, children by start time,
