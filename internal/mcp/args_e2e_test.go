@@ -43,7 +43,7 @@ var badArgs = []struct {
 	{"get_logs", map[string]any{"stream": "stdin"}, `argument "stream" is "stdin" (a string): want one of "stdout", "stderr", "loop"`},
 	{"get_logs", map[string]any{"tial": 5}, `unknown argument "tial" (given 5): get_logs takes project, regex, resource, since, stream, tail`},
 	{"get_resource", map[string]any{}, `get_resource: argument "resource" is missing: want a string`},
-	{"restart", map[string]any{"project": "x"}, `restart: argument "resource" is missing: want a string`},
+	{"get_resource", map[string]any{"project": "x"}, `get_resource: argument "resource" is missing: want a string`},
 	{"down", nil, `down: argument "project" is missing: want a string`},
 	{"up", map[string]any{"path": "/nonexistent", "resources": "api"}, `argument "resources" is "api" (a string): want an array of strings`},
 	{"trigger", map[string]any{"resource": true}, `argument "resource" is true: want a string`},

@@ -60,7 +60,7 @@ func TestArgsSchema_Check(t *testing.T) {
 		{"list_resources", `{"project": 42}`, `list_resources: argument "project" is 42: want a string`},
 		{"list_resources", `{"project": ["a"]}`, `argument "project" is ["a"] (an array): want a string`},
 		{"get_resource", `{}`, `get_resource: argument "resource" is missing: want a string`},
-		{"restart", `{"project": "p"}`, `restart: argument "resource" is missing: want a string`},
+		{"get_resource", `{"project": "p"}`, `get_resource: argument "resource" is missing: want a string`},
 		{"down", ``, `down: argument "project" is missing: want a string`},
 		{"up", `{"path": "/x", "resources": "api"}`, `argument "resources" is "api" (a string): want an array of strings`},
 		{"up", `{"path": "/x", "resources": ["api", 7]}`, `argument "resources" is ["api",7] (an array): want an array of strings`},

@@ -46,6 +46,21 @@ service("web", cmd="exec sleep 1000", deps=[], labels=["frontend"])
 		t.Errorf("list_resources = %q; want every resource with its labels", text)
 	}
 
+	// An action by label: disable every backend resource, then enable them.
+	text, isErr = mc.call(t, "disable", map[string]any{"labels": []any{"backend"}})
+	if isErr || !strings.Contains(text, "disabled db, api of project") {
+		t.Errorf("disable labels=[backend] = %q (error %v); want db and api disabled", text, isErr)
+	}
+	if text, _ := mc.call(t, "list_resources", map[string]any{"labels": []any{"backend"}}); strings.Count(text, "): disabled") != 2 {
+		t.Errorf("after disable labels=[backend]: %q; want db and api disabled", text)
+	}
+	if text, isErr := mc.call(t, "enable", map[string]any{"resource": "web", "labels": []any{"data"}}); isErr || !strings.Contains(text, "enabled db, web of project") {
+		t.Errorf("enable resource=web labels=[data] = %q (error %v); want db and web", text, isErr)
+	}
+	if text, isErr := mc.call(t, "trigger", nil); !isErr || !strings.Contains(text, "resource or labels is required") {
+		t.Errorf("trigger without resource or labels = %q (error %v); want a usage error", text, isErr)
+	}
+
 	text, isErr = mc.call(t, "list_resources", map[string]any{"labels": []any{"fronted"}})
 	if !isErr || !strings.Contains(text, `"fronted"`) || !strings.Contains(text, "backend, data, frontend") {
 		t.Errorf("list_resources labels=[fronted] = %q (error %v); want an error listing the labels", text, isErr)

@@ -52,6 +52,14 @@ func resourceParam(verb string) mcp.ToolOption {
 	return mcp.WithString("resource", mcp.Required(), mcp.Description("Resource name (see list_resources) "+verb+"."))
 }
 
+// selectParams are an action's resource and labels: at least one.
+func selectParams(verb string) []mcp.ToolOption {
+	return []mcp.ToolOption{
+		mcp.WithString("resource", mcp.Description("Resource name (see list_resources) "+verb+". Required unless labels are given.")),
+		mcp.WithArray("labels", mcp.WithStringItems(), mcp.Description("Also every resource that has any of these labels (labels=[...] in the Loopfile; see list_resources). A label no resource has is an error that lists the project's labels.")),
+	}
+}
+
 func (s *srv) tools() []tool {
 	return append([]tool{
 		{newTool("list_projects",
@@ -84,16 +92,16 @@ func (s *srv) tools() []tool {
 			readOnly(), projectParam), getErrors},
 		{newTool("trigger",
 			"Run a resource now: a task with trigger \"manual\" or pending changes runs; a finished task runs again. Then call wait_settled for the outcome.",
-			mutating(false, false), projectParam, resourceParam("to run")), action("trigger", "triggered")},
+			mutating(false, false), append([]mcp.ToolOption{projectParam}, selectParams("to run")...)...), action("trigger", "triggered")},
 		{newTool("restart",
 			"Restart a resource now (stops its process group and starts it again; in-memory state of the service is lost). Then call wait_settled.",
-			mutating(true, false), projectParam, resourceParam("to restart")), action("restart", "restarted")},
+			mutating(true, false), append([]mcp.ToolOption{projectParam}, selectParams("to restart")...)...), action("restart", "restarted")},
 		{newTool("enable",
 			"Enable a disabled resource and start it. Then call wait_settled.",
-			mutating(false, true), projectParam, resourceParam("to enable")), action("enable", "enabled")},
+			mutating(false, true), append([]mcp.ToolOption{projectParam}, selectParams("to enable")...)...), action("enable", "enabled")},
 		{newTool("disable",
 			"Stop a resource and keep it stopped (file changes no longer restart it) until enable.",
-			mutating(true, true), projectParam, resourceParam("to disable")), action("disable", "disabled")},
+			mutating(true, true), append([]mcp.ToolOption{projectParam}, selectParams("to disable")...)...), action("disable", "disabled")},
 		{newTool("up",
 			"Start a project (or update one that is up) from its Loopfile: loopd runs its services and tasks and watches its files from then on. Processes get the environment of the loop MCP server. Then call wait_settled.",
 			mutating(false, true),

@@ -71,25 +71,36 @@ func writeWaitErrors(b *strings.Builder, res api.WaitResult) {
 	}
 }
 
-// action runs trigger, restart, enable or disable.
+// action runs trigger, restart, enable or disable on a resource and/or
+// the resources with any of some labels (loopd resolves them, as for
+// `loop trigger -l LABEL`).
 func action(name, done string) func(context.Context, *api.Client, mcp.CallToolRequest) (string, error) {
 	return func(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
 		p, note, err := resolve(ctx, c, req.GetString("project", ""))
 		if err != nil {
 			return "", err
 		}
-		r, err := findResource(p, req.GetString("resource", ""))
-		if err != nil {
-			return "", err
+		sel := api.Selector{Labels: req.GetStringSlice("labels", nil)}
+		rn := req.GetString("resource", "")
+		if rn == "" && len(sel.Labels) == 0 {
+			return "", userError("resource or labels is required: which resources to " + name + " (see list_resources)")
 		}
-		if err := c.Action(ctx, p.Name, r.Name, name); err != nil {
+		if rn != "" {
+			r, err := findResource(p, rn)
+			if err != nil {
+				return "", err
+			}
+			sel.Resources = []string{r.Name}
+		}
+		reply, err := c.Act(ctx, p.Name, name, sel)
+		if err != nil {
 			return "", err
 		}
 		next := " Call wait_settled for the outcome."
 		if name == "disable" {
 			next = ""
 		}
-		return fmt.Sprintf("%s%s %s of project %s.%s\n", note, done, r.Name, p.Name, next), nil
+		return fmt.Sprintf("%s%s %s of project %s.%s\n", note, done, strings.Join(reply.Resources, ", "), p.Name, next), nil
 	}
 }
 
