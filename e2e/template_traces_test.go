@@ -1,0 +1,80 @@
+//go:build linux
+
+package e2e
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loopdev/loop/api"
+)
+
+// TestNew_GoTemplateTraces: the go-http template comes instrumented with
+// OpenTelemetry and needs no configuration under loop. After `loop up` of
+// a generated project (process runtime), a request to / is a trace of the
+// service in `loop traces` (root span "GET /", a server span of demo),
+// the request's log line carries that trace id (`loop logs --json`), and
+// the service logs no exporter errors.
+func TestNew_GoTemplateTraces(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "tmpltraces")
+	e.env = append(e.env, "LOOP_RUNTIME=process")
+	port := freePort(t)
+	e.mustLoop("new", "go-http", "demo", "--dir", ".", "--force", "--set", "Port="+strconv.Itoa(port))
+	e.up()
+
+	if code, body, err := httpGet(port, "/"); err != nil || code != 200 {
+		t.Fatalf("GET / of the generated service: %d %q, %v", code, body, err)
+	}
+	// The batch span processor exports within a second of the span's end.
+	var root api.TraceSummary
+	if !poll(30*time.Second, func() bool {
+		var ts []api.TraceSummary
+		if err := json.Unmarshal([]byte(e.mustLoop("traces", "demo", "--json").stdout), &ts); err != nil {
+			t.Fatalf("loop traces demo --json: %v", err)
+		}
+		for _, s := range ts {
+			if s.Root == "GET /" {
+				root = s
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no trace with root GET / in loop traces demo:\n%s", e.loop("traces", "demo"))
+	}
+	if list := e.mustLoop("traces", "demo").stdout; !strings.Contains(list, root.TraceID) || !strings.Contains(list, "GET /") {
+		t.Errorf("loop traces demo: want %s, GET /:\n%s", root.TraceID, list)
+	}
+	tree := e.mustLoop("trace", root.TraceID).stdout
+	if !strings.Contains(tree, "\nGET /  ") || !strings.Contains(tree, "[demo]") || !strings.Contains(tree, "http.response.status_code=200") {
+		t.Errorf("loop trace %s: want a span GET / of demo that answered 200:\n%s", root.TraceID, tree)
+	}
+
+	var logged bool
+	logs := e.mustLoop("logs", "demo", "--json").stdout
+	for _, raw := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var l api.LogLine
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatalf("loop logs demo --json: %v in %q", err, raw)
+		}
+		var entry struct {
+			Msg     string `json:"msg"`
+			Path    string `json:"path"`
+			TraceID string `json:"trace_id"`
+		}
+		json.Unmarshal([]byte(l.Text), &entry) // not every line is the service's JSON
+		if entry.Msg == "request" && entry.Path == "/" {
+			logged = logged || (entry.TraceID == root.TraceID && l.TraceID == root.TraceID)
+		}
+		if strings.Contains(l.Text, `"msg":"opentelemetry"`) {
+			t.Errorf("the service logged an OpenTelemetry error: %s", l.Text)
+		}
+	}
+	if !logged {
+		t.Errorf("no request log line of GET / with trace_id %s in loop logs demo --json:\n%s", root.TraceID, logs)
+	}
+}
