@@ -13,17 +13,31 @@ import (
 )
 
 // TestNew_GoTemplateTraces: the go-http template comes instrumented with
-// OpenTelemetry and needs no configuration under loop. After `loop up` of
-// a generated project (process runtime), a request to / is a trace of the
-// service in `loop traces` (root span "GET /", a server span of demo),
-// the request's log line carries that trace id (`loop logs --json`), and
-// the service logs no exporter errors.
+// OpenTelemetry and needs no configuration under loop (see
+// testTemplateTraces).
 func TestNew_GoTemplateTraces(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "tmpltraces")
+	testTemplateTraces(t, "go-http", "tmpltraces")
+}
+
+// TestNew_NodeTemplateTraces: the node-ts template too (tracing.ts, preloaded
+// with node --require); its install task fetches the OpenTelemetry packages
+// from the npm registry.
+func TestNew_NodeTemplateTraces(t *testing.T) {
+	t.Parallel()
+	testTemplateTraces(t, "node-ts", "nodetraces")
+}
+
+// testTemplateTraces: after `loop up` of a project generated from template
+// (process runtime), a request to / is a trace of the service in `loop
+// traces` (root span "GET /", a server span of demo that answered 200),
+// the request's log line carries that trace id (`loop logs --json`), and
+// the service logs no exporter errors.
+func testTemplateTraces(t *testing.T, template, project string) {
+	e := newEnv(t, project)
 	e.env = append(e.env, "LOOP_RUNTIME=process")
 	port := freePort(t)
-	e.mustLoop("new", "go-http", "demo", "--dir", ".", "--force", "--set", "Port="+strconv.Itoa(port))
+	e.mustLoop("new", template, "demo", "--dir", ".", "--force", "--set", "Port="+strconv.Itoa(port))
 	e.up()
 
 	if code, body, err := httpGet(port, "/"); err != nil || code != 200 {
