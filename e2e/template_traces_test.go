@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,17 +15,31 @@ import (
 )
 
 // TestNew_GoTemplateTraces: the go-http template comes instrumented with
-// OpenTelemetry and needs no configuration under loop. After `loop up` of
-// a generated project (process runtime), a request to / is a trace of the
-// service in `loop traces` (root span "GET /", a server span of demo),
-// the request's log line carries that trace id (`loop logs --json`), and
-// the service logs no exporter errors.
+// OpenTelemetry and needs no configuration under loop (see
+// testTemplateTraces).
 func TestNew_GoTemplateTraces(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "tmpltraces")
+	testTemplateTraces(t, "go-http", "tmpltraces", "main.go")
+}
+
+// TestNew_NodeTemplateTraces: the node-ts template too (tracing.ts, preloaded
+// with node --require); its install task fetches the OpenTelemetry packages
+// from the npm registry.
+func TestNew_NodeTemplateTraces(t *testing.T) {
+	t.Parallel()
+	testTemplateTraces(t, "node-ts", "nodetraces", "src/server.ts")
+}
+
+// testTemplateTraces: after `loop up` of a project generated from template
+// (process runtime), a request to / is a trace of the service in `loop
+// traces` (root span "GET /", a server span of demo that answered 200),
+// the request's log line carries that trace id (`loop logs --json`), and
+// the service logs no exporter errors.
+func testTemplateTraces(t *testing.T, template, project, source string) {
+	e := newEnv(t, project)
 	e.env = append(e.env, "LOOP_RUNTIME=process")
 	port := freePort(t)
-	e.mustLoop("new", "go-http", "demo", "--dir", ".", "--force", "--set", "Port="+strconv.Itoa(port))
+	e.mustLoop("new", template, "demo", "--dir", ".", "--force", "--set", "Port="+strconv.Itoa(port))
 	e.up()
 
 	if code, body, err := httpGet(port, "/"); err != nil || code != 200 {
@@ -76,5 +92,42 @@ func TestNew_GoTemplateTraces(t *testing.T) {
 	}
 	if !logged {
 		t.Errorf("no request log line of GET / with trace_id %s in loop logs demo --json:\n%s", root.TraceID, logs)
+	}
+
+	// A change: loopd's save-to-live trace of it, and in it, under its
+	// ready step, the service's own span of the readiness probe (the probe
+	// carries the step as a traceparent, the template's tracing takes it).
+	b, err := os.ReadFile(filepath.Join(e.dir, source))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.write(source, string(b)+"\n// changed by the test\n")
+	e.settled()
+	var tr api.Trace
+	if !poll(30*time.Second, func() bool {
+		var ts []api.TraceSummary
+		if err := json.Unmarshal([]byte(e.mustLoop("traces", "demo", "--json").stdout), &ts); err != nil {
+			t.Fatalf("loop traces demo --json: %v", err)
+		}
+		for _, s := range ts {
+			if s.Root != "save-to-live" {
+				continue
+			}
+			if err := json.Unmarshal([]byte(e.mustLoop("trace", s.TraceID, "--json").stdout), &tr); err != nil {
+				t.Fatalf("loop trace %s --json: %v", s.TraceID, err)
+			}
+			ids := map[string]string{}
+			for _, sp := range tr.Spans {
+				ids[sp.SpanID] = sp.Name
+			}
+			for _, sp := range tr.Spans {
+				if sp.Name == "GET /healthz" && sp.Service == "demo" && ids[sp.ParentID] == "ready" {
+					return true
+				}
+			}
+		}
+		return false
+	}) {
+		t.Errorf("no save-to-live trace of the change with the service's GET /healthz under ready:\n%s", e.loop("trace", tr.TraceID))
 	}
 }
