@@ -90,14 +90,9 @@ func listenHTTP(home string) (net.Listener, *HTTPInfo, error) {
 	}
 	info := &HTTPInfo{URL: "http://" + ln.Addr().String(), Token: tok}
 	b, _ := json.Marshal(info)
-	tmp := filepath.Join(home, ".http.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := writeFileAtomic(filepath.Join(home, "http.json"), b); err != nil {
 		ln.Close()
-		return nil, nil, fmt.Errorf("write http.json: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(home, "http.json")); err != nil { // readers never see half a file
-		ln.Close()
-		return nil, nil, fmt.Errorf("write http.json: %w", err)
+		return nil, nil, err
 	}
 	return ln, info, nil
 }

@@ -140,12 +140,14 @@ func bridgeIP() string {
 	return ""
 }
 
+// writeFileAtomic writes b to path (0600) through a temporary file and a
+// rename: readers never see half a file.
 func writeFileAtomic(path string, b []byte) error {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
-	if err := os.Rename(tmp, path); err != nil { // readers never see half a file
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil
@@ -208,7 +210,7 @@ func (d *Daemon) handleTraces(w http.ResponseWriter, r *http.Request, p *project
 		limit = n
 	}
 	res := r.URL.Query().Get("resource")
-	if res != "" && p.current().Resource(res) == nil {
+	if m := p.current(); res != "" && (m == nil || m.Resource(res) == nil) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no resource %q in project %s", res, p.name), "loop status lists them")
 		return
 	}
