@@ -6,9 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -59,25 +57,13 @@ func TestPortal_Traces(t *testing.T) {
 	e := newEnv(t, "ptraces")
 	port := freePort(t)
 	e.write("src/v.txt", "1")
-	e.write("Loopfile", fmt.Sprintf(`
-service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
-        readiness = http_probe("http://127.0.0.1:%d/healthz"))
-`, svc, port, port))
+	e.write("Loopfile", otelsvcLoopfile(svc, port))
 	if r := e.loopWith(portalEnv, "up", "-d"); r.code != 0 {
 		t.Fatalf("loop up -d: %s", r)
 	}
 	e.settled()
 
-	resp, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d/hello?fail=1", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	id := strings.TrimSpace(string(b))
-	if len(id) != 32 {
-		t.Fatalf("otelsvc answered %q, want its trace id", b)
-	}
+	id := tracedGet(t, port, "/hello?fail=1")
 
 	listed := fmt.Sprintf(`#traces tr[data-trace="%s"]`, id)
 	step(t, ctx, "log in and open the resource", chromedp.Navigate(e.loginURL()),

@@ -48,23 +48,11 @@ func TestTraces_ServiceAndSaveToLive(t *testing.T) {
 	e := newEnv(t, "traces")
 	port := freePort(t)
 	e.write("src/v.txt", "1")
-	e.write("Loopfile", fmt.Sprintf(`
-service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
-        readiness = http_probe("http://127.0.0.1:%d/healthz"))
-`, svc, port, port))
+	e.write("Loopfile", otelsvcLoopfile(svc, port))
 	e.up()
 	project := e.status().Name
 
-	resp, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d/hello?fail=1", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	id := strings.TrimSpace(string(b))
-	if len(id) != 32 {
-		t.Fatalf("otelsvc answered %q, want its trace id", b)
-	}
+	id := tracedGet(t, port, "/hello?fail=1")
 
 	// The CLI.
 	list := e.mustLoop("traces", "api")
@@ -249,4 +237,30 @@ container("api", image = "api-img", cmd = ["/otelsvc"], env = {"PORT": "8080", "
 			t.Errorf("loop trace (container save-to-live): no %q in:\n%s", want, tree)
 		}
 	}
+}
+
+// otelsvcLoopfile runs the otelsvc binary svc as resource api on port,
+// restarted when src/ changes, ready when it answers /healthz.
+func otelsvcLoopfile(svc string, port int) string {
+	return fmt.Sprintf(`
+service("api", cmd = [%q], env = {"PORT": "%d"}, deps = ["src"],
+        readiness = http_probe("http://127.0.0.1:%d/healthz"))
+`, svc, port, port)
+}
+
+// tracedGet requests path of the otelsvc service on port, which answers
+// with the id of the request's trace.
+func tracedGet(t *testing.T, port int, path string) string {
+	t.Helper()
+	resp, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := strings.TrimSpace(string(b))
+	if len(id) != 32 {
+		t.Fatalf("otelsvc answered %q, want its trace id", b)
+	}
+	return id
 }
