@@ -63,11 +63,12 @@ func (e *Engine) spec(r *res) (runtime.Spec, error) {
 		resEnv = r.spec.Env
 	}
 	spec := runtime.Spec{
-		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir, Env: e.env(r, resEnv),
+		Name: r.spec.Name, Argv: r.spec.Cmd, Dir: r.spec.Dir,
 		Stdout: r.stdout, Stderr: r.stderr, StopSignal: sig, StopTimeout: r.spec.StopTimeout,
 	}
 	// Every run exports its traces to loopd (Kubernetes pods take their
-	// environment from their manifests, and cannot reach loopd).
+	// environment from their manifests, and cannot reach loopd). The
+	// environment is assembled once, as the kind needs it.
 	switch r.spec.Kind {
 	case model.KindService, model.KindTask:
 		spec.Env = e.env(r, e.withTraceExport(r, resEnv, e.cfg.TraceExport.Process))
@@ -76,13 +77,15 @@ func (e *Engine) spec(r *res) (runtime.Spec, error) {
 		spec.Project, spec.ProjectDir, spec.Container, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Container, e.cfg.Home
 		spec.Ignore = e.syncIgnore(r)
 		spec.Files = files
-	}
-	if r.spec.Kind == model.KindKube {
+	case model.KindKube:
+		spec.Env = e.env(r, resEnv)
 		spec.Project, spec.ProjectDir, spec.Workload, spec.Home = e.cfg.Project, e.projectDir(), r.spec.Workload, e.cfg.Home
 		spec.Ignore = e.syncIgnore(r)
 		if e.project != nil {
 			spec.Cluster = e.project.Cluster
 		}
+	default:
+		spec.Env = e.env(r, resEnv)
 	}
 	return spec, err
 }
