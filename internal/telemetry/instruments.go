@@ -5,7 +5,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/loopdev/loop/internal/metrics"
 	"github.com/loopdev/loop/internal/store"
@@ -52,7 +51,8 @@ const (
 	attrCategory = "category"
 )
 
-// Bucket boundaries, in the instrument's unit.
+// Bucket boundaries, in the instrument's unit (the SDK's default ones
+// suit none of the histograms).
 var (
 	// 5 ms .. 30 s: a live update is tens of milliseconds, a rebuild seconds.
 	saveToLiveBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
@@ -63,21 +63,6 @@ var (
 	// One bucket per score 0..10: le="6" counts the detractors.
 	scoreBuckets = []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 )
-
-// views set the histograms' buckets (the SDK's default ones suit none of
-// them).
-func views() []sdkmetric.View {
-	buckets := func(name string, b []float64) sdkmetric.View {
-		return sdkmetric.NewView(sdkmetric.Instrument{Name: name},
-			sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: b}})
-	}
-	return []sdkmetric.View{
-		buckets(nameSaveToLive, saveToLiveBuckets),
-		buckets(nameFirstReady, firstReadyBuckets),
-		buckets(nameLeadTime, leadTimeBuckets),
-		buckets(nameScore, scoreBuckets),
-	}
-}
 
 type instruments struct {
 	saveToLive, firstReady, leadTime metric.Float64Histogram
@@ -92,7 +77,7 @@ func newInstruments(m metric.Meter, policy metric.Int64Callback) (instruments, e
 	var in instruments
 	var errs [10]error
 	in.saveToLive, errs[0] = m.Float64Histogram(nameSaveToLive, metric.WithUnit("s"),
-		metric.WithDescription("File save to the resource being ready again."))
+		metric.WithDescription("File save to the resource being ready again."), metric.WithExplicitBucketBoundaries(saveToLiveBuckets...))
 	in.runs, errs[1] = m.Int64Counter(nameRuns, metric.WithUnit("{run}"),
 		metric.WithDescription("Runs: builds, task runs and service starts."))
 	in.failures, errs[2] = m.Int64Counter(nameFailures, metric.WithUnit("{run}"),
@@ -100,15 +85,15 @@ func newInstruments(m metric.Meter, policy metric.Int64Callback) (instruments, e
 	in.restarts, errs[3] = m.Int64Counter(nameRestarts, metric.WithUnit("{run}"),
 		metric.WithDescription("Starts of a resource that had been ready, crashed or failed."))
 	in.firstReady, errs[4] = m.Float64Histogram(nameFirstReady, metric.WithUnit("s"),
-		metric.WithDescription("loop up of a project to every resource being ready."))
+		metric.WithDescription("loop up of a project to every resource being ready."), metric.WithExplicitBucketBoundaries(firstReadyBuckets...))
 	in.deploys, errs[5] = m.Int64Counter(nameDeploys, metric.WithUnit("{deploy}"),
 		metric.WithDescription("loop ship attempts by outcome."))
 	in.leadTime, errs[6] = m.Float64Histogram(nameLeadTime, metric.WithUnit("s"),
-		metric.WithDescription("Commit to ship finished, of shipped attempts."))
+		metric.WithDescription("Commit to ship finished, of shipped attempts."), metric.WithExplicitBucketBoundaries(leadTimeBuckets...))
 	in.answers, errs[7] = m.Int64Counter(nameAnswers, metric.WithUnit("{answer}"),
 		metric.WithDescription("loop feedback answers by NPS category."))
 	in.score, errs[8] = m.Int64Histogram(nameScore, metric.WithUnit("{score}"),
-		metric.WithDescription("loop feedback scores (0-10)."))
+		metric.WithDescription("loop feedback scores (0-10)."), metric.WithExplicitBucketBoundaries(scoreBuckets...))
 	if policy != nil {
 		_, errs[9] = m.Int64ObservableGauge(namePolicyExcep, metric.WithUnit("{exception}"),
 			metric.WithDescription("Policy exceptions in force."), metric.WithInt64Callback(policy))

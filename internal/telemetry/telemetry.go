@@ -124,7 +124,7 @@ func (x *Exporter) init(cfg Config, opts Options, id Identity, reader sdkmetric.
 	}
 	x.logger = x.logger.With("component", "telemetry")
 	x.provider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader),
-		sdkmetric.WithResource(newResource(id, opts.Version)), sdkmetric.WithView(views()...))
+		sdkmetric.WithResource(newResource(id, opts.Version)))
 	inst, err := newInstruments(x.provider.Meter("github.com/loopdev/loop"), x.policyCallback(opts.PolicyExceptions))
 	if err != nil {
 		return fmt.Errorf("telemetry instruments: %w", err)
