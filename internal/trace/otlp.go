@@ -204,38 +204,33 @@ func render(v *common.AnyValue, depth int) string {
 		if depth >= maxValueNest {
 			return "[...]"
 		}
-		var b strings.Builder
-		b.WriteByte('[')
-		for i, e := range x.ArrayValue.GetValues() {
-			if b.Len() > maxValue {
-				break
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(clip(render(e, depth+1), maxValue))
-		}
-		b.WriteByte(']')
-		return b.String()
+		vs := x.ArrayValue.GetValues()
+		return renderList('[', ']', len(vs), func(i int) string { return clip(render(vs[i], depth+1), maxValue) })
 	case *common.AnyValue_KvlistValue:
 		if depth >= maxValueNest {
 			return "{...}"
 		}
-		var b strings.Builder
-		b.WriteByte('{')
-		for i, kv := range x.KvlistValue.GetValues() {
-			if b.Len() > maxValue {
-				break
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(clip(kv.GetKey(), maxName) + "=" + clip(render(kv.GetValue(), depth+1), maxValue))
-		}
-		b.WriteByte('}')
-		return b.String()
+		kvs := x.KvlistValue.GetValues()
+		return renderList('{', '}', len(kvs), func(i int) string {
+			return clip(kvs[i].GetKey(), maxName) + "=" + clip(render(kvs[i].GetValue(), depth+1), maxValue)
+		})
 	}
 	return ""
+}
+
+// renderList writes n items between open and close, comma-separated,
+// stopping once the text passes maxValue.
+func renderList(open, close byte, n int, item func(i int) string) string {
+	var b strings.Builder
+	b.WriteByte(open)
+	for i := 0; i < n && b.Len() <= maxValue; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(item(i))
+	}
+	b.WriteByte(close)
+	return b.String()
 }
 
 // clip cuts s to at most n bytes, on a rune boundary.
