@@ -133,8 +133,7 @@ func TestTraces_ServiceAndSaveToLive(t *testing.T) {
 	e.write("src/v.txt", "2")
 	e.settled()
 	var stl *api.TraceSummary
-	deadline := time.Now().Add(time.Minute)
-	for stl == nil && time.Now().Before(deadline) {
+	poll(time.Minute, func() bool { // the trace ends with the ready state `loop wait` saw
 		ts, err := c.Traces(ctx, project, "api", 0)
 		if err != nil {
 			t.Fatal(err)
@@ -142,13 +141,11 @@ func TestTraces_ServiceAndSaveToLive(t *testing.T) {
 		for _, s := range ts {
 			if s.Root == "save-to-live" {
 				stl = &s
-				break
+				return true
 			}
 		}
-		if stl == nil {
-			time.Sleep(50 * time.Millisecond) // the trace ends with the ready state `loop wait` saw
-		}
-	}
+		return false
+	})
 	if stl == nil {
 		t.Fatal("no save-to-live trace of api after a change")
 	}
@@ -213,8 +210,7 @@ container("api", image = "api-img", cmd = ["/otelsvc"], env = {"PORT": "8080", "
 	e.write("www/index.html", "v2")
 	e.settled()
 	var stl string
-	deadline := time.Now().Add(time.Minute)
-	for stl == "" && time.Now().Before(deadline) {
+	poll(time.Minute, func() bool {
 		ts, err := e.client().Traces(t.Context(), project, "api", 0)
 		if err != nil {
 			t.Fatal(err)
@@ -224,10 +220,8 @@ container("api", image = "api-img", cmd = ["/otelsvc"], env = {"PORT": "8080", "
 				stl = s.TraceID
 			}
 		}
-		if stl == "" {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+		return stl != ""
+	})
 	if stl == "" {
 		t.Fatal("no save-to-live trace of the container after a synced edit")
 	}

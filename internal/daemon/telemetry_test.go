@@ -87,15 +87,6 @@ func (s *otlpSink) any(text string) bool {
 	return false
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // The recorder's rows, feedback answers and the projects' policy
 // exceptions reach the OTLP endpoint, names hashed; /v1/stats says where
 // the export goes.
@@ -121,7 +112,7 @@ func TestTelemetry_Exports(t *testing.T) {
 	if _, err := c.Feedback(context.Background(), 8, "nice"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "runs, a passive answer and the policy gauge in one export", func() bool {
+	waitUntil(t, "runs, a passive answer and the policy gauge in one export", func() bool {
 		return sink.seen("loop.runs", "loop.feedback.answers", "passive", "loop.policy.exceptions")
 	})
 	if n, ok := sink.gauge("loop.policy.exceptions"); !ok || n != 1 {
@@ -170,6 +161,6 @@ func startWith(t *testing.T, d *Daemon) *api.Client {
 		}
 	})
 	c := api.NewClient(SocketPath(d.Home))
-	waitFor(t, "the daemon", func() bool { _, err := c.Version(context.Background()); return err == nil })
+	waitUntil(t, "the daemon", func() bool { _, err := c.Version(context.Background()); return err == nil })
 	return c
 }
