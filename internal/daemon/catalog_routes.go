@@ -57,12 +57,7 @@ func (d *Daemon) handleCatalog(w http.ResponseWriter, r *http.Request) {
 
 // catalogEntries returns every project's entries, projects by name.
 func (d *Daemon) catalogEntries() []api.CatalogEntry {
-	d.mu.Lock()
-	ps := make([]*project, 0, len(d.projects))
-	for _, p := range d.projects {
-		ps = append(ps, p)
-	}
-	d.mu.Unlock()
+	ps := d.upProjects()
 	slices.SortFunc(ps, func(a, b *project) int { return strings.Compare(a.name, b.name) })
 	var out []api.CatalogEntry
 	for _, p := range ps {

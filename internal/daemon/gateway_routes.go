@@ -159,12 +159,7 @@ func gatewayTarget(project, resource string) string { return project + "/" + res
 // syncGateway sets the route table from every project's current model and
 // the readiness of each target from its project's snapshot.
 func (d *Daemon) syncGateway(g *gateway.Gateway, states *gateway.States) {
-	d.mu.Lock()
-	ps := make([]*project, 0, len(d.projects))
-	for _, p := range d.projects {
-		ps = append(ps, p)
-	}
-	d.mu.Unlock()
+	ps := d.upProjects()
 	var routes []gateway.Route
 	targets := map[string]gateway.Status{}
 	for _, p := range ps {

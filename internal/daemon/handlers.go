@@ -96,13 +96,20 @@ func (d *Daemon) handleShutdown(w http.ResponseWriter, r *http.Request) {
 	d.once.Do(func() { close(d.shutdown) })
 }
 
-func (d *Daemon) snapshots() []api.Project {
+// upProjects are the projects up now (copied under the lock, in no
+// particular order).
+func (d *Daemon) upProjects() []*project {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	ps := make([]*project, 0, len(d.projects))
 	for _, p := range d.projects {
 		ps = append(ps, p)
 	}
-	d.mu.Unlock()
+	return ps
+}
+
+func (d *Daemon) snapshots() []api.Project {
+	ps := d.upProjects()
 	out := make([]api.Project, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, *p.snapshot())

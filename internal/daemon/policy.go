@@ -135,16 +135,11 @@ func (d *Daemon) sloTargets(project string) metrics.Targets {
 // policyExceptions are the policy exceptions of the projects up (of one
 // when project is set), by project name.
 func (d *Daemon) policyExceptions(only string) []api.PolicyException {
-	d.mu.Lock()
-	ps := make([]*project, 0, len(d.projects))
-	for name, p := range d.projects {
-		if only == "" || name == only {
-			ps = append(ps, p)
-		}
-	}
-	d.mu.Unlock()
 	var out []api.PolicyException
-	for _, p := range ps {
+	for _, p := range d.upProjects() {
+		if only != "" && p.name != only {
+			continue
+		}
 		out = append(out, exceptions(p.name, p.current())...)
 	}
 	slices.SortFunc(out, func(a, b api.PolicyException) int {
@@ -157,12 +152,7 @@ func (d *Daemon) policyExceptions(only string) []api.PolicyException {
 // for the exported gauge loop.policy.exceptions (every project that is up,
 // zero included, so a removed exception shows as 0).
 func (d *Daemon) exceptionCounts() map[string]int64 {
-	d.mu.Lock()
-	ps := make([]*project, 0, len(d.projects))
-	for _, p := range d.projects {
-		ps = append(ps, p)
-	}
-	d.mu.Unlock()
+	ps := d.upProjects()
 	n := make(map[string]int64, len(ps))
 	for _, p := range ps {
 		if m := p.current(); m != nil {

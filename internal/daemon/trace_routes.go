@@ -173,12 +173,7 @@ func (d *Daemon) serveOTLP(lns []net.Listener) (stop func()) {
 // projectOfService attributes spans that carry no loop.project: the one
 // project up with a resource of that name, else none.
 func (d *Daemon) projectOfService(service string) string {
-	d.mu.Lock()
-	ps := make([]*project, 0, len(d.projects))
-	for _, p := range d.projects {
-		ps = append(ps, p)
-	}
-	d.mu.Unlock()
+	ps := d.upProjects()
 	found := ""
 	for _, p := range ps {
 		if m := p.current(); m != nil && m.Resource(service) != nil {
