@@ -211,3 +211,15 @@ func TestDaemon_WatchStatusNamesBackend(t *testing.T) {
 		t.Errorf("watch status %+v: want backend %q and at least one directory", ws, want)
 	}
 }
+
+// waitUntil polls cond until it holds, failing the test after a deadline.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -49,15 +49,3 @@ func TestDaemon_evaluatorsEndWithRun(t *testing.T) {
 
 // evaluators lists this process's live children that are evaluators.
 func evaluators() []int { return sandboxtest.Children(os.Getpid()) }
-
-// waitUntil polls cond until it holds, failing the test after a deadline.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
