@@ -351,7 +351,45 @@ func TestExporter_PostsOTLP(t *testing.T) {
 		}
 	}
 	if errs, _ := x.Errors(); errs != 0 {
-		t.Errorf("Errors() = %d, want 0", errs)
+		_, last := x.Errors()
+		t.Errorf("Errors() = %d, want 0 (last: %s)", errs, last)
+	}
+}
+
+// Shutdown cancels an interval's export in flight: that is not a failed
+// export (the final flush carries the same cumulative figures).
+func TestExporter_ShutdownDuringExportIsNoError(t *testing.T) {
+	arrived := make(chan struct{})
+	var once sync.Once
+	rc := &receiver{status: http.StatusOK}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			io.Copy(io.Discard, r.Body) // the server notices a closed connection only after the body
+			close(arrived)
+			<-r.Context().Done() // held until the client gives up
+			return
+		}
+		rc.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	x, err := New(Config{Endpoint: srv.URL, Interval: 50 * time.Millisecond}, Options{Home: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); x.Run(ctx) }()
+	x.Feedback(9)
+	<-arrived
+	cancel()
+	<-done
+	if errs, last := x.Errors(); errs != 0 {
+		t.Errorf("Errors() = %d, want 0 (last: %s)", errs, last)
+	}
+	if paths, bodies := rc.posts(); len(paths) == 0 || !bytes.Contains(bodies[len(bodies)-1], []byte("loop.feedback.answers")) {
+		t.Errorf("no final export with the feedback answer after the cancelled one (%d posts)", len(paths))
 	}
 }
 
