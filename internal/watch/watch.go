@@ -13,11 +13,18 @@
 // by one map lookup (their directory is not in the index) before any stat.
 // The walk fills an index (directory -> file name -> size, mtime, content
 // hash); hashes are filled in the background after Ready. Events only mark
-// paths as pending; when a batch closes (Debounce of quiet, or MaxWait after
-// its first event) each pending path is compared once with the index, so a
-// burst becomes one batch, an atomic save (temp file + rename) is one change
-// of the target, and a write that leaves the content unchanged is no change
-// at all. When the kernel queue overflows (or FSEvents drops events), the watched trees are rescanned
+// paths as pending; when a batch closes each pending path is compared once
+// with the index, so a burst becomes one batch, an atomic save (temp file +
+// rename) is one change of the target, and a write that leaves the content
+// unchanged is no change at all.
+//
+// When a batch closes: a lone save (one file the index knows, rewritten in
+// place or replaced by a rename, its temp files gone) closes after Settle of
+// quiet (1 ms), without the Debounce wait; anything else (new or removed
+// files, directories, several files) closes after Debounce of quiet, so
+// bursts stay whole. While git holds its index lock (a checkout, merge or
+// stash in progress) nothing closes: the whole operation is one batch.
+// MaxWait after its first event a batch closes whatever is happening. When the kernel queue overflows (or FSEvents drops events), the watched trees are rescanned
 // against the index and the differences are reported, so nothing is lost.
 package watch
 
@@ -43,6 +50,7 @@ type Options struct {
 	Ignore   []string                           // extra gitignore-style patterns relative to Root (watch_settings(ignore=))
 	Interest func(path string, isDir bool) bool // optional: false prunes a path (a directory is neither watched nor walked); nil = everything
 	Debounce time.Duration                      // quiet period ending a batch (0 = 15ms)
+	Settle   time.Duration                      // quiet period ending a batch that is one lone save (0 = 1ms; at most Debounce)
 	MaxWait  time.Duration                      // a batch is delivered at most this long after its first change (0 = 2s)
 	Logger   *slog.Logger
 }
@@ -84,6 +92,10 @@ type Batch struct {
 
 const (
 	defaultDebounce = 15 * time.Millisecond
+	defaultSettle   = time.Millisecond
+	// loneMax bounds the pending paths of a batch that may be a lone save:
+	// the target and the temp or backup files of an atomic save.
+	loneMax = 4
 	defaultMaxWait  = 2 * time.Second
 	eventBuffer     = 8192 // events buffered in user space, on top of the kernel queue
 )
@@ -117,6 +129,8 @@ type Watcher struct {
 	batchStart time.Time       // first event of the open batch; zero when none
 	lastEvent  time.Time
 	timer      *time.Timer
+	timerAt    time.Time // when timer fires; zero when stopped
+	gitLock    string    // the repository's index.lock above Root; "" outside git
 	queued     *Batch // closed batch not yet taken by the consumer
 	walkStart  time.Time
 	hashBuf    []byte
@@ -143,6 +157,10 @@ func New(opts Options) (*Watcher, error) {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = defaultMaxWait
 	}
+	if opts.Settle <= 0 {
+		opts.Settle = defaultSettle
+	}
+	opts.Settle = min(opts.Settle, opts.Debounce)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -158,6 +176,7 @@ func New(opts Options) (*Watcher, error) {
 		rulesDirty: make(map[string]bool),
 		hashBuf:    make([]byte, 64<<10),
 		flushReq:   make(chan chan Batch),
+		gitLock:    findGitLock(opts.Root),
 	}
 	return w, nil
 }
@@ -263,6 +282,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 			w.log.Warn(w.backend+" error", "err", err)
 		case <-w.timer.C:
+			w.timerAt = time.Time{}
 			if err := w.onTimer(time.Now()); err != nil {
 				return err
 			}
@@ -281,31 +301,59 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
-// touch records an event at now, opening a batch if none is open.
+// touch records an event at now, opening a batch if none is open. While a
+// batch is small enough to be a lone save, the timer is brought forward to
+// Settle after this event; a larger batch waits for its Debounce deadline,
+// so a burst costs no timer resets.
 func (w *Watcher) touch(now time.Time) {
 	w.lastEvent = now
 	if w.batchStart.IsZero() {
 		w.batchStart = now
-		w.timer.Reset(w.opts.Debounce)
+		w.arm(now, now.Add(w.opts.Settle))
+		return
+	}
+	if w.mayBeLone() {
+		if at := now.Add(w.opts.Settle); w.timerAt.IsZero() || at.Before(w.timerAt) {
+			w.arm(now, at)
+		}
 	}
 }
 
-// onTimer closes the open batch if it has been quiet for Debounce or open
-// for MaxWait, and re-arms the timer otherwise. The timer is armed once per
-// batch rather than reset on every event.
+func (w *Watcher) arm(now, at time.Time) {
+	w.timerAt = at
+	w.timer.Reset(at.Sub(now))
+}
+
+// onTimer closes the open batch when it is a lone save quiet for Settle,
+// quiet for Debounce, or open for MaxWait; while git holds its index lock
+// only MaxWait closes it. Otherwise it re-arms the timer.
 func (w *Watcher) onTimer(now time.Time) error {
 	if w.batchStart.IsZero() {
 		return nil
 	}
+	limit := w.batchStart.Add(w.opts.MaxWait)
+	if !now.Before(limit) {
+		return w.flush()
+	}
+	quiet := now.Sub(w.lastEvent)
+	if quiet >= w.opts.Settle && w.mayBeLone() && w.loneSave() && !w.gitBusy(now) {
+		return w.flush()
+	}
 	deadline := w.lastEvent.Add(w.opts.Debounce)
-	if limit := w.batchStart.Add(w.opts.MaxWait); limit.Before(deadline) {
+	if !now.Before(deadline) {
+		if !w.gitBusy(now) {
+			return w.flush()
+		}
+		deadline = now.Add(w.opts.Debounce) // look again: git's lock file is not watched
+	}
+	if quiet < w.opts.Settle && w.mayBeLone() {
+		deadline = w.lastEvent.Add(w.opts.Settle)
+	}
+	if limit.Before(deadline) {
 		deadline = limit
 	}
-	if d := deadline.Sub(now); d > 0 {
-		w.timer.Reset(d)
-		return nil
-	}
-	return w.flush()
+	w.arm(now, deadline)
+	return nil
 }
 
 // handle records one event; directories are watched (or dropped) right away

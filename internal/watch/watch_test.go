@@ -3,7 +3,9 @@ package watch
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -146,7 +148,18 @@ func TestWatcher_AtomicSave(t *testing.T) {
 		name string
 		save func(t *testing.T, target string)
 	}{
-		{"temp and rename (VS Code, Go)", func(t *testing.T, target string) {
+		{"in place (VS Code, Emacs, Go's os.WriteFile)", func(t *testing.T, target string) {
+			writeFile(t, target, "new")
+		}},
+		{"in place, truncated then written", func(t *testing.T, target string) {
+			f, err := os.OpenFile(target, os.O_WRONLY|os.O_TRUNC, 0)
+			must(t, err)
+			must(t, f.Sync())
+			_, err = f.WriteString("new")
+			must(t, err)
+			must(t, f.Close())
+		}},
+		{"temp and rename (atomic save)", func(t *testing.T, target string) {
 			tmp := target + ".tmp.12345"
 			writeFile(t, tmp, "new")
 			must(t, os.Rename(tmp, target))
@@ -171,7 +184,9 @@ func TestWatcher_AtomicSave(t *testing.T) {
 			root := t.TempDir()
 			target := filepath.Join(root, "main.go")
 			writeFile(t, target, "old")
-			w := startWatcher(t, Options{Root: root, Paths: []string{root}})
+			// A lone save is delivered after Settle, not Debounce: with
+			// an hour of Debounce the batch arrives only that way.
+			w := startWatcher(t, Options{Root: root, Paths: []string{root}, Debounce: time.Hour, MaxWait: 2 * time.Hour})
 			// Windows refuses to replace a file that anyone has open,
 			// loop's background hasher included (see openShared): this
 			// test is about the batch, not about that race.
@@ -333,8 +348,9 @@ func TestWatcher_InterestPrunes(t *testing.T) {
 
 func TestWatcher_MaxWaitUnderContinuousWrites(t *testing.T) {
 	root := t.TempDir()
-	p := filepath.Join(root, "log.txt")
+	p, q := filepath.Join(root, "log.txt"), filepath.Join(root, "log2.txt")
 	writeFile(t, p, "")
+	writeFile(t, q, "")
 	const maxWait = 300 * time.Millisecond
 	w := startWatcher(t, Options{Root: root, Paths: []string{root}, Debounce: 100 * time.Millisecond, MaxWait: maxWait})
 	stop := make(chan struct{})
@@ -347,9 +363,11 @@ func TestWatcher_MaxWaitUnderContinuousWrites(t *testing.T) {
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
-			if err := os.WriteFile(p, []byte(fmt.Sprint(i)), 0o644); err != nil {
-				t.Error(err)
-				return
+			for _, f := range []string{p, q} { // two files: not a lone save
+				if err := os.WriteFile(f, []byte(fmt.Sprint(i)), 0o644); err != nil {
+					t.Error(err)
+					return
+				}
 			}
 		}
 	}()
@@ -360,7 +378,7 @@ func TestWatcher_MaxWaitUnderContinuousWrites(t *testing.T) {
 		if got := b.End.Sub(b.Start); got > maxWait+200*time.Millisecond {
 			t.Errorf("batch closed %v after its first event, want about %v", got, maxWait)
 		}
-		if got, want := fmt.Sprint(b.Changes), fmt.Sprint([]Change{{p, Write}}); got != want {
+		if got, want := fmt.Sprint(b.Changes), fmt.Sprint([]Change{{p, Write}, {q, Write}}); got != want {
 			t.Errorf("changes = %s, want %s", got, want)
 		}
 	}
@@ -428,4 +446,184 @@ func TestWatcher_OverflowRescans(t *testing.T) {
 	// newdir is watched from now on.
 	writeFile(t, filepath.Join(dir, "newdir", "y.txt"), "y")
 	changesUntil(t, w, []Change{{filepath.Join(dir, "newdir", "y.txt"), Create}})
+}
+
+// Anything but a lone save waits for Debounce of quiet: a new file, a
+// removal, two files.
+func TestWatcher_NotLoneWaitsForDebounce(t *testing.T) {
+	const debounce = 150 * time.Millisecond
+	tests := []struct {
+		name string
+		do   func(t *testing.T, root string) []Change
+	}{
+		{"new file", func(t *testing.T, root string) []Change {
+			p := filepath.Join(root, "new.go")
+			writeFile(t, p, "x")
+			return []Change{{p, Create}}
+		}},
+		{"removal", func(t *testing.T, root string) []Change {
+			p := filepath.Join(root, "a.go")
+			must(t, os.Remove(p))
+			return []Change{{p, Remove}}
+		}},
+		{"two files", func(t *testing.T, root string) []Change {
+			a, b := filepath.Join(root, "a.go"), filepath.Join(root, "b.go")
+			writeFile(t, a, "new")
+			writeFile(t, b, "new")
+			return []Change{{a, Write}, {b, Write}}
+		}},
+		{"emptied", func(t *testing.T, root string) []Change {
+			p := filepath.Join(root, "a.go")
+			writeFile(t, p, "")
+			return []Change{{p, Write}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, filepath.Join(root, "a.go"), "old")
+			writeFile(t, filepath.Join(root, "b.go"), "old")
+			w := startWatcher(t, Options{Root: root, Paths: []string{root}, Debounce: debounce, MaxWait: time.Minute})
+			waitHashed(t, w)
+			want := tt.do(t, root)
+			b := nextBatch(t, w)
+			if got := fmt.Sprint(b.Changes); got != fmt.Sprint(want) {
+				t.Fatalf("changes = %s, want %v", got, want)
+			}
+			if got := b.End.Sub(b.Start); got < debounce {
+				t.Errorf("batch closed %v after its first event, before the %v debounce", got, debounce)
+			}
+		})
+	}
+}
+
+// Rewriting many known files (a formatter, a code generator) is at most
+// two batches: the first file may go at once as a lone save, the rest is one
+// batch once the burst is seen.
+func TestWatcher_RewriteBurstAtMostTwoBatches(t *testing.T) {
+	root := t.TempDir()
+	var want []Change
+	for i := range 200 {
+		p := filepath.Join(root, fmt.Sprintf("f%03d.go", i))
+		writeFile(t, p, "old")
+		want = append(want, Change{p, Write})
+	}
+	w := startWatcher(t, Options{Root: root, Paths: []string{root}, Debounce: 300 * time.Millisecond, MaxWait: time.Minute})
+	waitHashed(t, w)
+	for _, c := range want {
+		writeFile(t, c.Path, "new")
+	}
+	var got []Change
+	batches := 0
+	for len(got) < len(want) {
+		got = mergeChanges(got, nextBatch(t, w).Changes)
+		batches++
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("changes = %v, want %v", got, want)
+	}
+	if batches > 2 {
+		t.Errorf("%d batches, want at most 2", batches)
+	}
+	noBatch(t, w)
+}
+
+// While git holds its index lock, a save waits; the batch closes once the
+// lock is gone. A stale lock (older than MaxWait) is ignored.
+func TestWatcher_GitIndexLockHoldsBatch(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(root, ".git"), 0o755))
+	a, b := filepath.Join(root, "a.go"), filepath.Join(root, "b.go")
+	writeFile(t, a, "old")
+	writeFile(t, b, "old")
+	lock := filepath.Join(root, ".git", "index.lock")
+	writeFile(t, lock, "")
+	w := startWatcher(t, Options{Root: root, Paths: []string{root}, MaxWait: time.Minute})
+	waitHashed(t, w)
+	writeFile(t, a, "new")
+	noBatch(t, w) // the default 15 ms debounce is long past
+	writeFile(t, b, "new")
+	must(t, os.Remove(lock))
+	if got, want := fmt.Sprint(nextBatch(t, w).Changes), fmt.Sprint([]Change{{a, Write}, {b, Write}}); got != want {
+		t.Fatalf("changes = %s, want %s", got, want)
+	}
+
+	writeFile(t, lock, "")
+	old := time.Now().Add(-2 * time.Minute)
+	must(t, os.Chtimes(lock, old, old))
+	writeFile(t, a, "newer")
+	if got, want := fmt.Sprint(nextBatch(t, w).Changes), fmt.Sprint([]Change{{a, Write}}); got != want {
+		t.Fatalf("with a stale lock: changes = %s, want %s", got, want)
+	}
+}
+
+func TestFindGitLock(t *testing.T) {
+	repo := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(repo, ".git"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(repo, "svc", "api"), 0o755))
+	if got, want := findGitLock(filepath.Join(repo, "svc", "api")), filepath.Join(repo, ".git", "index.lock"); got != want {
+		t.Errorf("in a subdirectory: %q, want %q", got, want)
+	}
+	wt := t.TempDir()
+	writeFile(t, filepath.Join(wt, ".git"), "gitdir: "+filepath.Join(repo, ".git", "worktrees", "wt")+"\n")
+	if got, want := findGitLock(wt), filepath.Join(repo, ".git", "worktrees", "wt", "index.lock"); got != want {
+		t.Errorf("in a worktree: %q, want %q", got, want)
+	}
+	sub := t.TempDir()
+	writeFile(t, filepath.Join(sub, ".git"), "gitdir: ../.git/modules/sub\n")
+	if got, want := findGitLock(sub), filepath.Join(filepath.Dir(sub), ".git", "modules", "sub", "index.lock"); got != want {
+		t.Errorf("in a submodule: %q, want %q", got, want)
+	}
+}
+
+// A real git checkout rewriting 10,000 files is one batch at the default
+// debounce, however long git pauses between files: its index lock holds the
+// batch until the checkout is done.
+func TestWatcher_GitCheckout10000FilesOneBatch(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git not installed")
+	}
+	root := t.TempDir()
+	git := func(stdin string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(gitBin, args...)
+		cmd.Dir = root
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	// Two branches that differ in every one of 10,000 files, made with
+	// fast-import (one pack, not 20,000 loose objects).
+	const n = 10000
+	var stream strings.Builder
+	var want []Change
+	for _, br := range []string{"one", "two"} {
+		fmt.Fprintf(&stream, "commit refs/heads/%s\ncommitter loop <loop@example.com> 0 +0000\ndata 3\n%s\n", br, br)
+		if br == "two" {
+			stream.WriteString("from refs/heads/one\n")
+		}
+		for i := range n {
+			name := fmt.Sprintf("d%d/f%05d.go", i%10, i)
+			content := br + " " + name + "\n"
+			fmt.Fprintf(&stream, "M 100644 inline %s\ndata %d\n%s\n", name, len(content), content)
+			if br == "two" {
+				want = append(want, Change{filepath.Join(root, filepath.FromSlash(name)), Write})
+			}
+		}
+	}
+	git("", "init", "-q", "-b", "one")
+	git(stream.String(), "fast-import", "--quiet")
+	git("", "reset", "-q", "--hard")
+
+	w := startWatcher(t, Options{Root: root, Paths: []string{root}, MaxWait: 5 * time.Minute})
+	waitHashed(t, w)
+	git("", "checkout", "-q", "two")
+	b := nextBatch(t, w)
+	slices.SortFunc(want, func(a, b Change) int { return cmpString(a.Path, b.Path) })
+	if fmt.Sprint(b.Changes) != fmt.Sprint(want) {
+		t.Fatalf("batch has %d changes, want the checkout's %d writes in one batch", len(b.Changes), len(want))
+	}
+	noBatch(t, w)
 }
