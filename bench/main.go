@@ -37,6 +37,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +52,7 @@ type config struct {
 	files     int
 	keep      bool
 	kubeEdits int // (f): -n when given, else kubeEditsDefault
+	stress    int // CPU workers of stress-ng running beside the whole run; 0 = none
 }
 
 func main() {
@@ -63,6 +65,7 @@ func main() {
 	flag.IntVar(&cfg.dirs, "dirs", 5000, "(c) directories in the tree")
 	flag.IntVar(&cfg.files, "files", 20, "(c) files per directory")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (logs, trees) for inspection")
+	flag.IntVar(&cfg.stress, "stress", 0, "run `stress-ng --cpu N` beside the whole run (a loaded machine); 0 = quiet")
 	flag.Parse()
 	cfg.kubeEdits = kubeEditsDefault
 	flag.Visit(func(f *flag.Flag) {
@@ -112,7 +115,13 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	header()
+	header(cfg)
+	if cfg.stress > 0 {
+		if err := startStress(ctx, cfg.stress); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+	}
 
 	failed := false
 	report := func(section string, err error) {
@@ -181,11 +190,34 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 	return 0
 }
 
-func header() {
+func header(cfg config) {
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	fmt.Printf("# loop bench  %s  %s/%s  %d CPUs  kernel %s  %s\n",
+	load := "quiet"
+	if cfg.stress > 0 {
+		load = fmt.Sprintf("LOADED: stress-ng --cpu %d beside", cfg.stress)
+	}
+	fmt.Printf("# loop bench  %s  %s/%s  %d CPUs  kernel %s  %s  %s\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
-		strings.TrimSpace(string(kernel)), time.Now().Format(time.RFC3339))
+		strings.TrimSpace(string(kernel)), time.Now().Format(time.RFC3339), load)
+}
+
+// startStress runs stress-ng with n CPU workers until the bench ends (its
+// process group is killed at cleanup).
+func startStress(ctx context.Context, n int) error {
+	bin, err := exec.LookPath("stress-ng")
+	if err != nil {
+		return fmt.Errorf("-stress needs stress-ng (scripts/setup-stress.sh installs it): %w", err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "--cpu", strconv.Itoa(n), "--quiet")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start stress-ng: %w", err)
+	}
+	atCleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	return nil
 }
 
 // moduleRoot is the directory of loop's go.mod.
