@@ -14,29 +14,30 @@ import (
 	"github.com/loopdev/loop/internal/watch"
 )
 
-// benchWatch is (a): a write to one file of a 2,000-file tree until the
-// watcher delivers the batch naming it, with the default debounce and 1ms.
+// benchWatch is (a): with the default settings, a save of one file of a
+// 2,000-file tree until the watcher delivers the batch naming it (a lone
+// save, which does not wait for the debounce), and a new file (which does).
 func benchWatch(ctx context.Context, cfg config, dir string) error {
 	root := filepath.Join(dir, "tree")
 	if err := makeTree(root, 100, 20, 0); err != nil {
 		return err
 	}
-	for _, debounce := range []time.Duration{0, time.Millisecond} {
-		samples, err := watchSamples(ctx, root, debounce, cfg.aSamples)
+	for _, newFile := range []bool{false, true} {
+		samples, err := watchSamples(ctx, root, newFile, cfg.aSamples)
 		if err != nil {
 			return err
 		}
-		label := "debounce=15ms (default)"
-		if debounce > 0 {
-			label = "debounce=" + debounce.String()
+		label := "save (lone)"
+		if newFile {
+			label = "new file (debounce 15ms)"
 		}
 		fmt.Printf("a  watch   %-24s write->batch       %s\n", label, summarize(samples))
 	}
 	return nil
 }
 
-func watchSamples(ctx context.Context, root string, debounce time.Duration, n int) ([]time.Duration, error) {
-	w, err := watch.New(watch.Options{Root: root, Paths: []string{root}, Debounce: debounce})
+func watchSamples(ctx context.Context, root string, newFile bool, n int) ([]time.Duration, error) {
+	w, err := watch.New(watch.Options{Root: root, Paths: []string{root}})
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +57,12 @@ func watchSamples(ctx context.Context, root string, debounce time.Duration, n in
 	target := filepath.Join(root, "pkg00", "d0000", "f00.go")
 	samples := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
-		time.Sleep(time.Duration(1+rand.IntN(4)) * time.Millisecond)
+		// Saves come more than the debounce apart (saves closer than that
+		// are one burst, which waits for it).
+		time.Sleep(time.Duration(20+rand.IntN(5)) * time.Millisecond)
+		if newFile {
+			target = filepath.Join(root, "pkg00", "d0000", fmt.Sprintf("new%04d.go", i))
+		}
 		content := fmt.Sprintf("package x // edit %d %x\n", i, rand.Uint64())
 		start := time.Now()
 		if err := os.WriteFile(target, []byte(content), 0o644); err != nil {

@@ -15,6 +15,8 @@ import (
 type pendState struct {
 	wasFile bool
 	wasDir  bool
+	writing bool // opened for writing and not closed since (sources that report close-writes)
+	gone    bool // its last event was a removal or a rename away
 }
 
 // resolve returns the net change of p over the batch and updates the index.

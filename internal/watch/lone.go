@@ -5,17 +5,30 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // mayBeLone reports whether the open batch is small enough to be a lone
-// save; it costs no system call.
+// save, and not the rest of a burst: a batch opened less than Debounce
+// after a lone save closed is the same writer going on (a formatter, a
+// code generator), and waits for Debounce, so a burst is at most two
+// batches. It costs no system call.
 func (w *Watcher) mayBeLone() bool {
-	return len(w.pending) <= loneMax && len(w.rulesDirty) == 0 && !w.overflow
+	return len(w.pending) <= loneMax && len(w.rulesDirty) == 0 && !w.overflow &&
+		w.batchStart.Sub(w.loneAt) >= w.opts.Debounce
+}
+
+// flushLone closes the open batch as a lone save.
+func (w *Watcher) flushLone(now time.Time) error {
+	w.loneAt = now
+	return w.flush()
 }
 
 // loneSave reports whether the open batch is one save of a file the index
 // knows: rewritten in place, or replaced by a rename (an atomic save) whose
-// temp file is gone. A file now empty that was not is taken for a save
+// temp file is gone. Where the source reports close-writes, a file still
+// open for writing is not saved yet. A file now empty that was not is taken for a save
 // caught between its truncation and its write, not a lone save. It costs one
 // lstat per pending path (at most loneMax).
 func (w *Watcher) loneSave() bool {
@@ -23,9 +36,10 @@ func (w *Watcher) loneSave() bool {
 	for p, st := range w.pending {
 		fi, err := os.Lstat(p)
 		switch {
-		case err != nil && !st.wasFile && !st.wasDir:
-			// A temp file made and gone within the batch.
-		case err == nil && st.wasFile && fi.Mode().IsRegular() && !w.truncated(p, fi.Size()):
+		case err != nil && st.gone && !st.wasFile && !st.wasDir:
+			// A temp file made and gone within the batch (its event seen:
+			// the disk may be ahead of the events read so far).
+		case err == nil && st.wasFile && !st.writing && fi.Mode().IsRegular() && !w.truncated(p, fi.Size()):
 			saved++
 		default:
 			return false
@@ -95,4 +109,52 @@ func gitdirLock(dir, dotgit string) string {
 		gd = filepath.Join(dir, gd)
 	}
 	return filepath.Join(gd, "index.lock")
+}
+
+// note records what ev says of pending p: gone (removed or renamed away),
+// or open for writing, where the source reports close-writes (a close-write
+// follows; a rename into place is whole).
+func (w *Watcher) note(p string, ev fsnotify.Event) {
+	st, ok := w.pending[p]
+	if !ok {
+		return
+	}
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		st.gone, st.writing = true, false
+	}
+	if ev.Has(fsnotify.Create) {
+		st.gone = false
+	}
+	if w.closeWrites && (ev.Has(fsnotify.Write) || ev.Has(fsnotify.Create) && ev.Op&opMovedTo == 0) {
+		st.writing = true
+	}
+	w.pending[p] = st
+}
+
+// closed records a close-write of p: its writer is done with it.
+func (w *Watcher) closed(p string) {
+	if st, ok := w.pending[p]; ok && st.writing {
+		st.writing = false
+		w.pending[p] = st
+	}
+}
+
+// saveDone closes the open batch at once, without Settle, when the source
+// reports close-writes and the batch is a lone save whose writer is done:
+// the file written in place was closed, or the new file was renamed over it.
+// It does not decide on the first half of a rename (ev a Rename): the
+// kernel queues the second half right behind it.
+func (w *Watcher) saveDone(ev fsnotify.Event) error {
+	if !w.closeWrites || w.batchStart.IsZero() || ev.Has(fsnotify.Rename) || !w.mayBeLone() {
+		return nil
+	}
+	for _, st := range w.pending {
+		if st.writing {
+			return nil
+		}
+	}
+	if now := time.Now(); w.loneSave() && !w.gitBusy(now) {
+		return w.flushLone(now)
+	}
+	return nil
 }

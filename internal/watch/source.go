@@ -45,3 +45,17 @@ func (s *notifySource) Events() <-chan fsnotify.Event { return s.fsw.Events }
 func (s *notifySource) Errors() <-chan error          { return s.fsw.Errors }
 func (s *notifySource) Close() error                  { return s.fsw.Close() }
 func (s *notifySource) Name() string                  { return notifyName }
+
+// The two events fsnotify has no portable name for, which the Linux source
+// adds to fsnotify's Op bits (fsnotify's own use the low bits).
+const (
+	// opCloseWrite: a file opened for writing was closed, so its writer
+	// is done with it (IN_CLOSE_WRITE).
+	opCloseWrite fsnotify.Op = 1 << 30
+	// opMovedTo: the Create is a rename into the directory (IN_MOVED_TO):
+	// the file arrived whole, no close follows.
+	opMovedTo fsnotify.Op = 1 << 31
+)
+
+// closeWriter is a source that reports opCloseWrite and opMovedTo.
+type closeWriter interface{ reportsCloseWrite() }

@@ -19,12 +19,16 @@
 // unchanged is no change at all.
 //
 // When a batch closes: a lone save (one file the index knows, rewritten in
-// place or replaced by a rename, its temp files gone) closes after Settle of
-// quiet (1 ms), without the Debounce wait; anything else (new or removed
-// files, directories, several files) closes after Debounce of quiet, so
-// bursts stay whole. While git holds its index lock (a checkout, merge or
-// stash in progress) nothing closes: the whole operation is one batch.
-// MaxWait after its first event a batch closes whatever is happening. When the kernel queue overflows (or FSEvents drops events), the watched trees are rescanned
+// place or replaced by a rename, its temp files gone) closes at once when
+// its writer is done — on Linux the source reports the close of a file
+// written (IN_CLOSE_WRITE) and renames into place, so a lone save costs no
+// wait; elsewhere after Settle (1 ms) of quiet. Anything else (new or
+// removed files, directories, several files, and a batch opened less than
+// Debounce after a lone save: the same writer going on) closes after
+// Debounce of quiet, so a burst is at most two batches. While git holds its
+// index lock (a checkout, merge or stash in progress) nothing closes: the
+// whole operation is one batch. MaxWait after its first event a batch
+// closes whatever is happening. When the kernel queue overflows (or FSEvents drops events), the watched trees are rescanned
 // against the index and the differences are reported, so nothing is lost.
 package watch
 
@@ -95,9 +99,9 @@ const (
 	defaultSettle   = time.Millisecond
 	// loneMax bounds the pending paths of a batch that may be a lone save:
 	// the target and the temp or backup files of an atomic save.
-	loneMax = 4
-	defaultMaxWait  = 2 * time.Second
-	eventBuffer     = 8192 // events buffered in user space, on top of the kernel queue
+	loneMax        = 4
+	defaultMaxWait = 2 * time.Second
+	eventBuffer    = 8192 // events buffered in user space, on top of the kernel queue
 )
 
 // Watcher watches a set of paths and delivers change batches.
@@ -120,21 +124,23 @@ type Watcher struct {
 
 	// Everything below is owned by the goroutine running Run (the event
 	// loop, which also owns the batch timer); it needs no lock.
-	src        source
-	tree       bool                // src is a treeSource: events are hints, see handle
-	dirs       map[string]*dirNode // watched directory -> its index
-	pending    map[string]pendState
-	rulesDirty map[string]bool // directories whose ignore files changed in this batch
-	overflow   bool            // events were lost: rescan before closing the batch
-	batchStart time.Time       // first event of the open batch; zero when none
-	lastEvent  time.Time
-	timer      *time.Timer
-	timerAt    time.Time // when timer fires; zero when stopped
-	gitLock    string    // the repository's index.lock above Root; "" outside git
-	queued     *Batch // closed batch not yet taken by the consumer
-	walkStart  time.Time
-	hashBuf    []byte
-	barrier    barrier // Flush's sentinel directory and waiting callers
+	src         source
+	tree        bool                // src is a treeSource: events are hints, see handle
+	closeWrites bool                // src reports opCloseWrite and opMovedTo (Linux)
+	dirs        map[string]*dirNode // watched directory -> its index
+	pending     map[string]pendState
+	rulesDirty  map[string]bool // directories whose ignore files changed in this batch
+	overflow    bool            // events were lost: rescan before closing the batch
+	batchStart  time.Time       // first event of the open batch; zero when none
+	lastEvent   time.Time
+	timer       *time.Timer
+	timerAt     time.Time // when timer fires; zero when stopped
+	loneAt      time.Time // when the last lone save closed
+	gitLock     string    // the repository's index.lock above Root; "" outside git
+	queued      *Batch    // closed batch not yet taken by the consumer
+	walkStart   time.Time
+	hashBuf     []byte
+	barrier     barrier // Flush's sentinel directory and waiting callers
 }
 
 // New checks opts and returns a Watcher; Run starts it.
@@ -220,6 +226,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	w.src, w.backend = src, src.Name()
 	_, w.tree = src.(treeSource)
+	_, w.closeWrites = src.(closeWriter)
 	defer src.Close()
 	w.barrier.watch(src)
 	if w.addWatch == nil {
@@ -268,6 +275,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 				return fmt.Errorf("watch: %s closed", w.backend)
 			}
 			if err := w.handle(ev); err != nil {
+				return err
+			}
+			if err := w.saveDone(ev); err != nil {
 				return err
 			}
 		case err, ok := <-errs:
@@ -337,7 +347,7 @@ func (w *Watcher) onTimer(now time.Time) error {
 	}
 	quiet := now.Sub(w.lastEvent)
 	if quiet >= w.opts.Settle && w.mayBeLone() && w.loneSave() && !w.gitBusy(now) {
-		return w.flush()
+		return w.flushLone(now)
 	}
 	deadline := w.lastEvent.Add(w.opts.Debounce)
 	if !now.Before(deadline) {
@@ -364,6 +374,9 @@ func (w *Watcher) onTimer(now time.Time) error {
 func (w *Watcher) handle(ev fsnotify.Event) error {
 	if w.barrier.owns(ev.Name) {
 		return w.barrier.reached(ev, w)
+	}
+	if ev.Op&opCloseWrite != 0 {
+		w.closed(ev.Name)
 	}
 	if !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) && !ev.Has(fsnotify.Remove) && !ev.Has(fsnotify.Rename) {
 		return nil // Chmod only: touch, chmod; content is unchanged
@@ -412,6 +425,7 @@ func (w *Watcher) handle(ev fsnotify.Event) error {
 		return nil
 	}
 	w.mark(p, pendState{wasFile: wasFile})
+	w.note(p, ev)
 	w.touch(time.Now())
 	return nil
 }
