@@ -123,6 +123,9 @@ func (s *inotifySource) read() {
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
 			raw := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
 			nameLen := int(raw.Len)
+			if off+unix.SizeofInotifyEvent+nameLen > n {
+				break // the kernel never splits an event; do not trust it to
+			}
 			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+nameLen]
 			off += unix.SizeofInotifyEvent + nameLen
 			if raw.Mask&unix.IN_Q_OVERFLOW != 0 {
