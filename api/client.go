@@ -128,6 +128,14 @@ func (c *Client) Projects(ctx context.Context) ([]Project, error) {
 	return ps, c.do(ctx, http.MethodGet, "/v1/projects", nil, &ps)
 }
 
+// ProjectList lists the projects that are up without their resources
+// (GET /v1/projects?brief=1): enough to find a project by name or
+// Loopfile, whatever the projects' size.
+func (c *Client) ProjectList(ctx context.Context) ([]Project, error) {
+	var ps []Project
+	return ps, c.do(ctx, http.MethodGet, "/v1/projects?brief=1", nil, &ps)
+}
+
 // Project returns one project's status.
 func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
 	var p Project

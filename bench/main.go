@@ -15,13 +15,16 @@
 //	(f) Kubernetes, on the test cluster: save -> visible in the pod, save
 //	    -> restarted in place and answering, and rebuild + import +
 //	    rollout (loop, and docker build + ctr import + kubectl by hand)
+//	(g) scale: 10,000 resources in one project, and 50 projects in one
+//	    loopd: `loop status`, GET of the project, and the events of one
+//	    change (how many resources they carry, their bytes)
 //
 // Sections d, e and f need a Docker engine and the local image
 // loop-test/busybox:latest; without an engine they are skipped. Section f
 // also needs the test cluster (scripts/setup-k8s.sh); without its
 // kubeconfig it is skipped.
 //
-// Run it from the repository: go run ./bench [-n 50] [-only a,b,c,d,e,f] [-skip-peers].
+// Run it from the repository: go run ./bench [-n 50] [-only a,b,c,d,e,f,g] [-skip-peers].
 // See docs/benchmark.md for what each figure means.
 //
 // It runs on Linux only (build tag): it reads /proc and inotify limits and
@@ -53,17 +56,24 @@ type config struct {
 	keep      bool
 	kubeEdits int // (f): -n when given, else kubeEditsDefault
 	stress    int // CPU workers of stress-ng running beside the whole run; 0 = none
+
+	scaleResources int // (g) resources of the big project
+	scaleProjects  int // (g) projects of 20 resources
+	scaleSamples   int // (g) samples of each figure
 }
 
 func main() {
 	var cfg config
-	only := flag.String("only", "a,b,c,d,e,f", "comma-separated sections to run: a (watch), b (restart), c (100k tree), d (container sync), e (container restart), f (Kubernetes; skipped without the test cluster)")
+	only := flag.String("only", "a,b,c,d,e,f,g", "comma-separated sections to run: a (watch), b (restart), c (100k tree), d (container sync), e (container restart), f (Kubernetes; skipped without the test cluster), g (scale: 10,000 resources, 50 projects)")
 	flag.IntVar(&cfg.edits, "n", 50, fmt.Sprintf("(b, d, e, f) edits per tool (f: %d unless given)", kubeEditsDefault))
 	flag.IntVar(&cfg.aSamples, "a-samples", 200, "(a) writes per debounce setting")
 	flag.IntVar(&cfg.startups, "startups", 30, "(b, e) standalone start-ups of the test server to measure its start-up time")
 	flag.BoolVar(&cfg.skipPeers, "skip-peers", false, "(b, d, e) measure loop and the baselines only, not entr, air and docker compose")
 	flag.IntVar(&cfg.dirs, "dirs", 5000, "(c) directories in the tree")
 	flag.IntVar(&cfg.files, "files", 20, "(c) files per directory")
+	flag.IntVar(&cfg.scaleResources, "resources", 10000, "(g) resources in the big project")
+	flag.IntVar(&cfg.scaleProjects, "projects", 50, "(g) projects of 20 resources in one loopd")
+	flag.IntVar(&cfg.scaleSamples, "g-samples", 20, "(g) samples of each figure")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (logs, trees) for inspection")
 	flag.IntVar(&cfg.stress, "stress", 0, "run `stress-ng --cpu N` beside the whole run (a loaded machine); 0 = quiet")
 	flag.Parse()
@@ -161,7 +171,7 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 			delete(sections, "f")
 		}
 	}
-	if sections["b"] || sections["c"] || sections["d"] || sections["e"] || sections["f"] {
+	if sections["b"] || sections["c"] || sections["d"] || sections["e"] || sections["f"] || sections["g"] {
 		fmt.Fprintln(os.Stderr, "bench: building loop, loopd and the test servers ...")
 		bins, err = build(ctx, root, filepath.Join(tmp, "bin"))
 		if err != nil {
@@ -183,6 +193,9 @@ func run(ctx context.Context, cfg config, sections map[string]bool) int {
 	}
 	if sections["f"] && ctx.Err() == nil {
 		report("f", benchKube(ctx, cfg, bins, kb, filepath.Join(tmp, "f")))
+	}
+	if sections["g"] && ctx.Err() == nil {
+		report("g", benchScale(ctx, cfg, bins, filepath.Join(tmp, "g")))
 	}
 	if failed || ctx.Err() != nil {
 		return 1

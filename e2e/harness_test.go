@@ -212,6 +212,15 @@ func (e *loopEnv) client() *api.Client {
 	return api.NewClient(filepath.Join(e.home, "loopd.sock"))
 }
 
+// socketHTTP is an HTTP client for this test's daemon's socket, for what
+// the Go client does not expose (raw replies, /metrics).
+func (e *loopEnv) socketHTTP() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(e.home, "loopd.sock"))
+		}}}
+}
+
 // serverCmd is a Starlark list: the test server's argv.
 func serverCmd() string { return fmt.Sprintf("[%q]", bin.server) }
 

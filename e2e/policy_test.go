@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -172,11 +170,7 @@ func projectEvents(t *testing.T, e *loopEnv, project string) []string {
 // getMetrics is GET /metrics on loopd's socket.
 func getMetrics(t *testing.T, e *loopEnv) string {
 	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(e.home, "loopd.sock"))
-		}}}
-	resp, err := c.Get("http://loopd/metrics")
+	resp, err := e.socketHTTP().Get("http://loopd/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,17 +116,29 @@ func (p *printer) summary(rs []api.Resource) {
 // summaryLine counts resources by state: "3 resources: 2 ready, 1 starting".
 func summaryLine(rs []api.Resource) string {
 	count := map[string]int{}
-	var unknown []string // states of a newer loopd, after the known ones
 	for _, r := range rs {
-		if count[r.State]++; count[r.State] == 1 && !slices.Contains(api.States, r.State) {
-			unknown = append(unknown, r.State)
+		count[r.State]++
+	}
+	return countsLine(count)
+}
+
+// countsLine is summaryLine of resources counted by state; states of a
+// newer loopd come after the known ones, in name order.
+func countsLine(count map[string]int) string {
+	var unknown []string
+	total := 0
+	for s, n := range count {
+		total += n
+		if n > 0 && !slices.Contains(api.States, s) {
+			unknown = append(unknown, s)
 		}
 	}
+	slices.Sort(unknown)
 	var parts []string
 	for _, s := range append(slices.Clone(api.States), unknown...) {
 		if count[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
 		}
 	}
-	return fmt.Sprintf("%d resources: %s", len(rs), strings.Join(parts, ", "))
+	return fmt.Sprintf("%d resources: %s", total, strings.Join(parts, ", "))
 }

@@ -238,7 +238,7 @@ func (a *app) projectName(ctx context.Context, c *api.Client) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ps, err := c.Projects(ctx)
+	ps, err := c.ProjectList(ctx)
 	if err != nil {
 		return "", err
 	}

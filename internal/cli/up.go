@@ -79,7 +79,7 @@ func (a *app) up(ctx context.Context, only api.Selector) (*api.Client, string, e
 
 // isUp reports whether the project of loopfile is up in loopd.
 func (a *app) isUp(ctx context.Context, c *api.Client, loopfile string) bool {
-	ps, err := c.Projects(ctx)
+	ps, err := c.ProjectList(ctx)
 	if err != nil {
 		return false
 	}
@@ -104,11 +104,15 @@ func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
 	pr.summary(p.Resources)
 	// The resources' own "loop" log lines narrate each start; events only
 	// refresh the one-line summary when the counts change.
-	states := map[string]api.Resource{}
+	// Counted as they change: one event costs O(1), whatever the size of
+	// the project.
+	states := map[string]string{}
+	count := map[string]int{}
 	for _, r := range p.Resources {
-		states[r.Name] = r
+		states[r.Name] = r.State
+		count[r.State]++
 	}
-	last := summaryLine(p.Resources)
+	last := countsLine(count)
 	errc := make(chan error, 2)
 	go func() {
 		errc <- c.Events(ctx, name, p.Seq, func(ev api.Event) error {
@@ -116,12 +120,12 @@ func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
 			case ev.Kind == api.EventRemoved:
 				return errDown
 			case ev.Resource != nil:
-				states[ev.Resource.Name] = *ev.Resource
-				rs := make([]api.Resource, 0, len(states))
-				for _, r := range states {
-					rs = append(rs, r)
+				if old, ok := states[ev.Resource.Name]; ok {
+					count[old]--
 				}
-				if line := summaryLine(rs); line != last {
+				states[ev.Resource.Name] = ev.Resource.State
+				count[ev.Resource.State]++
+				if line := countsLine(count); line != last {
 					last = line
 					pr.loop(line)
 				}

@@ -108,11 +108,14 @@ func (d *Daemon) upProjects() []*project {
 	return ps
 }
 
-func (d *Daemon) snapshots() []api.Project {
+func (d *Daemon) snapshots() []api.Project { return d.snapshotsOf(false) }
+
+// snapshotsOf is snapshots, without their resources when brief.
+func (d *Daemon) snapshotsOf(brief bool) []api.Project {
 	ps := d.upProjects()
 	out := make([]api.Project, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, *p.snapshot())
+		out = append(out, *p.snapshotOf(brief))
 	}
 	slices.SortFunc(out, func(a, b api.Project) int {
 		if a.Name < b.Name {
@@ -126,8 +129,11 @@ func (d *Daemon) snapshots() []api.Project {
 	return out
 }
 
+// handleProjects lists the projects' snapshots; ?brief=1 leaves their
+// resources out.
 func (d *Daemon) handleProjects(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, d.snapshots())
+	b := r.URL.Query().Get("brief")
+	writeJSON(w, http.StatusOK, d.snapshotsOf(b == "1" || b == "true"))
 }
 
 func (d *Daemon) handleUp(w http.ResponseWriter, r *http.Request) {
@@ -266,11 +272,19 @@ func (d *Daemon) handleAction(w http.ResponseWriter, r *http.Request, p *project
 		writeError(w, http.StatusNotFound, fmt.Errorf("%w %q", errUnknownAction, action), actionsHint)
 		return
 	}
-	if err := p.act(r.Context(), action, r.PathValue("resource")); err != nil {
+	name := r.PathValue("resource")
+	if err := p.act(r.Context(), action, name); err != nil {
 		writeError(w, selectionCode(err), err, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, p.snapshot())
+	// The snapshot after, with the resource acted on only: an action on
+	// one resource answers O(1), whatever the size of the project.
+	snap, err := p.selected(api.Selector{Resources: []string{name}})
+	if err != nil {
+		writeError(w, selectionCode(err), err, "")
+		return
+	}
+	writeJSON(w, http.StatusOK, snap)
 }
 
 // handleWait answers "has everything settled after my edit?": it first

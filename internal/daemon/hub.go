@@ -12,10 +12,11 @@ import (
 // without a gap; a subscriber that falls behind by more than its buffer is
 // dropped (its channel closed) and must resume the same way.
 type hub struct {
-	mu   sync.Mutex
-	seq  uint64
-	ring []api.Event // oldest first, at most ringSize
-	subs map[*sub]struct{}
+	mu    sync.Mutex
+	seq   uint64
+	ring  []api.Event // a circular buffer of at most ringSize: publishing costs O(1)
+	first int         // index of the oldest event in ring once it is full
+	subs  map[*sub]struct{}
 }
 
 type sub struct {
@@ -36,11 +37,12 @@ func (h *hub) Publish(ev api.Event) uint64 {
 	defer h.mu.Unlock()
 	h.seq++
 	ev.Seq = h.seq
-	if len(h.ring) == ringSize {
-		copy(h.ring, h.ring[1:])
-		h.ring = h.ring[:ringSize-1]
+	if len(h.ring) < ringSize {
+		h.ring = append(h.ring, ev)
+	} else {
+		h.ring[h.first] = ev
+		h.first = (h.first + 1) % ringSize
 	}
-	h.ring = append(h.ring, ev)
 	for s := range h.subs {
 		if s.project != "" && s.project != ev.Project {
 			continue
@@ -61,12 +63,13 @@ func (h *hub) Publish(ev api.Event) uint64 {
 func (h *hub) Subscribe(ctx context.Context, project string, after uint64) (past []api.Event, ch <-chan api.Event, gap bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, ev := range h.ring {
+	for i := range h.ring {
+		ev := h.ring[(h.first+i)%len(h.ring)]
 		if ev.Seq > after && (project == "" || ev.Project == project) {
 			past = append(past, ev)
 		}
 	}
-	if len(h.ring) > 0 && after+1 < h.ring[0].Seq && after > 0 {
+	if len(h.ring) > 0 && after+1 < h.ring[h.first].Seq && after > 0 {
 		gap = true
 	}
 	s := &sub{ch: make(chan api.Event, subBuffer), project: project}

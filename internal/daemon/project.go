@@ -271,8 +271,17 @@ func (p *project) panicked(pn *isolate.Panic) {
 }
 
 // snapshot is the engine's snapshot plus the watcher's status.
-func (p *project) snapshot() *api.Project {
-	snap := *secret.RedactJSON(p.redactor, p.engine.Snapshot())
+func (p *project) snapshot() *api.Project { return p.snapshotOf(false) }
+
+// snapshotOf is snapshot, without the resources when brief.
+func (p *project) snapshotOf(brief bool) *api.Project {
+	es := p.engine.Snapshot()
+	if brief {
+		header := *es
+		header.Resources = []api.Resource{}
+		es = &header
+	}
+	snap := *secret.RedactJSON(p.redactor, es)
 	if ws := p.watch.Load(); ws != nil {
 		v := *ws
 		snap.Watch = &v

@@ -29,27 +29,54 @@ var errUnknownAction = errors.New("unknown action")
 // each once. An empty selector selects nothing (nil). A name m lacks is
 // engine.ErrUnknownResource, a label no resource has errUnknownLabel; both
 // list what the project has.
+//
+// It takes one pass over the project, whatever the size of the selector.
 func selection(m *model.Project, project string, sel api.Selector) ([]string, error) {
-	for _, n := range sel.Resources {
-		if m.Resource(n) == nil {
-			return nil, fmt.Errorf("%w %q in project %s (its resources: %s)", engine.ErrUnknownResource, n, project, resourceNames(m))
-		}
+	if sel.Empty() {
+		return nil, nil
 	}
 	for _, l := range sel.Labels {
 		if l == "" {
 			return nil, fmt.Errorf("%w: an empty label (-l \"\"): name a label, e.g. -l backend", errBadSelector)
 		}
-		if !slices.ContainsFunc(m.Resources, func(r *model.Resource) bool { return slices.Contains(r.Labels, l) }) {
-			return nil, fmt.Errorf("%w %q: no resource of project %s has it (%s)", errUnknownLabel, l, project, labelsOf(m))
-		}
 	}
+	named := set(sel.Resources)
+	labels := set(sel.Labels)
+	seenName, seenLabel := map[string]bool{}, map[string]bool{} // of sel, those the project has
 	var names []string
 	for _, r := range m.Resources {
-		if slices.Contains(sel.Resources, r.Name) || slices.ContainsFunc(r.Labels, func(l string) bool { return slices.Contains(sel.Labels, l) }) {
+		picked := named[r.Name]
+		if picked {
+			seenName[r.Name] = true
+		}
+		for _, l := range r.Labels {
+			if labels[l] {
+				picked, seenLabel[l] = true, true
+			}
+		}
+		if picked {
 			names = append(names, r.Name)
 		}
 	}
+	for _, n := range sel.Resources {
+		if !seenName[n] {
+			return nil, fmt.Errorf("%w %q in project %s (its resources: %s)", engine.ErrUnknownResource, n, project, resourceNames(m))
+		}
+	}
+	for _, l := range sel.Labels {
+		if !seenLabel[l] {
+			return nil, fmt.Errorf("%w %q: no resource of project %s has it (%s)", errUnknownLabel, l, project, labelsOf(m))
+		}
+	}
 	return names, nil
+}
+
+func set(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
 }
 
 func resourceNames(m *model.Project) string {
@@ -154,7 +181,13 @@ func (d *Daemon) handleActions(w http.ResponseWriter, r *http.Request, p *projec
 		writeError(w, selectionCode(err), err, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, api.ActionReply{Resources: names, Project: p.snapshot()})
+	// The snapshot after, with the resources acted on only.
+	snap, err := p.selected(api.Selector{Resources: names})
+	if err != nil {
+		writeError(w, selectionCode(err), err, "")
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ActionReply{Resources: names, Project: snap})
 }
 
 // selected is p's snapshot with only the resources sel picks (all of them
@@ -168,9 +201,10 @@ func (p *project) selected(sel api.Selector) (*api.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	picked := set(names)
 	kept := make([]api.Resource, 0, len(names))
 	for _, r := range snap.Resources {
-		if slices.Contains(names, r.Name) {
+		if picked[r.Name] {
 			kept = append(kept, r)
 		}
 	}

@@ -102,19 +102,21 @@ type Engine struct {
 
 	inflight sync.WaitGroup // goroutines doing runtime work (launch, update, stop): shutdown waits for them
 
-	snap atomic.Pointer[api.Project]
+	snap atomic.Pointer[snapshot]
 
 	// loop-owned: touched only on the Run goroutine.
-	project  *model.Project
-	res      map[string]*res
-	order    []string
-	loopErr  *api.Error
-	slots    int
-	waiters  []*waiter
-	pubSnap  map[string]api.Resource // last published state per resource
-	lastSeq  uint64
-	stopping bool          // engine shutting down: start nothing
-	problems []api.Problem // panics contained in the engine's own work
+	project *model.Project
+	res     map[string]*res
+	order   []string
+	loopErr *api.Error
+	slots   int
+	waiters []*waiter
+	pubSnap map[string]*api.Resource // last state per resource an event carried
+	lastSeq uint64
+	// pubProject is the configuration the published snapshot shows.
+	pubProject *model.Project
+	stopping   bool          // engine shutting down: start nothing
+	problems   []api.Problem // panics contained in the engine's own work
 }
 
 // New returns an engine; call Run to start it.
@@ -142,9 +144,9 @@ func New(cfg Config) *Engine {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		res:     map[string]*res{},
-		pubSnap: map[string]api.Resource{},
+		pubSnap: map[string]*api.Resource{},
 	}
-	e.snap.Store(&api.Project{Name: cfg.Project, Resources: []api.Resource{}})
+	e.snap.Store(&snapshot{head: api.Project{Name: cfg.Project}})
 	return e
 }
 
@@ -242,7 +244,8 @@ var ErrStopped = fmt.Errorf("engine stopped")
 var ErrUnknownResource = fmt.Errorf("unknown resource")
 
 // Snapshot returns the latest published state. It never blocks.
-func (e *Engine) Snapshot() *api.Project { return e.snap.Load() }
+// The caller must not modify it: it is shared.
+func (e *Engine) Snapshot() *api.Project { return e.snap.Load().project() }
 
 // SetProject applies a newly evaluated Loopfile: resources that did not
 // change keep running, changed ones restart, removed ones stop, new ones

@@ -72,6 +72,9 @@ type res struct {
 	stdout      io.Writer
 	stderr      io.Writer
 	loopLog     io.Writer
+
+	view    *api.Resource // as the last snapshot shows it (snapshot.go); never modified
+	viewKey viewKey       // what view was made of
 }
 
 func (r *res) setState(state, reason string) {

@@ -2,12 +2,9 @@ package engine
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/model"
 )
 
 // settle runs after every input: reconcile, publish, answer waiters.
@@ -139,8 +136,7 @@ func (e *Engine) Wait(ctx context.Context) (api.WaitResult, error) {
 }
 
 func (e *Engine) waitResult(outcome string, start time.Time) api.WaitResult {
-	snap := e.snap.Load()
-	res := api.WaitResult{Outcome: outcome, Resources: snap.Resources, Waited: time.Since(start).Round(time.Millisecond).String()}
+	res := api.WaitResult{Outcome: outcome, Resources: e.Snapshot().Resources, Waited: time.Since(start).Round(time.Millisecond).String()}
 	if e.loopErr != nil {
 		res.Errors = append(res.Errors, *e.loopErr)
 	}
@@ -158,94 +154,6 @@ func (e *Engine) waitResult(outcome string, start time.Time) api.WaitResult {
 		res.Diagnostics = append(res.Diagnostics, r.diags...)
 	}
 	return res
-}
-
-// publish stores a new snapshot and emits an event per changed resource.
-func (e *Engine) publish() {
-	snap := &api.Project{Name: e.cfg.Project, Error: e.loopErr, Resources: make([]api.Resource, 0, len(e.order)),
-		Problems: slices.Clone(e.problems)}
-	if e.project != nil {
-		snap.Dir, snap.Loopfile, snap.Warnings = e.project.Dir, e.project.Loopfile, e.project.Warnings
-		snap.Routes = routesView(e.project.Routes)
-	}
-	for _, name := range e.order {
-		r := e.res[name]
-		v := e.view(r)
-		snap.Resources = append(snap.Resources, v)
-		if old, ok := e.pubSnap[name]; ok && sameView(old, v) {
-			continue
-		}
-		e.pubSnap[name] = v
-		vv := v
-		e.lastSeq = e.cfg.Publish(api.Event{Time: time.Now(), Kind: api.EventResource, Project: e.cfg.Project, Resource: &vv})
-	}
-	prev := e.snap.Load()
-	if len(prev.Problems) != len(e.problems) {
-		e.lastSeq = e.cfg.Publish(api.Event{Time: time.Now(), Kind: api.EventProject, Project: e.cfg.Project,
-			Message: e.problems[len(e.problems)-1].Message})
-	}
-	if !sameError(prev.Error, e.loopErr) {
-		ev := api.Event{Time: time.Now(), Kind: api.EventProject, Project: e.cfg.Project, Error: e.loopErr, Message: "Loopfile loaded"}
-		if e.loopErr != nil {
-			ev.Message = "Loopfile error: the last good configuration keeps running"
-		}
-		e.lastSeq = e.cfg.Publish(ev)
-	}
-	snap.Seq = e.lastSeq
-	e.snap.Store(snap)
-}
-
-// routesView is the project's route() declarations as the API shows them.
-func routesView(rs []*model.Route) []api.Route {
-	if len(rs) == 0 {
-		return nil
-	}
-	out := make([]api.Route, len(rs))
-	for i, r := range rs {
-		host := strings.ToLower(r.Host)
-		if !strings.HasSuffix(host, ".localhost") {
-			host += ".localhost"
-		}
-		out[i] = api.Route{Host: host, Path: r.Path, Resource: r.Resource, Port: r.Port, Timeout: r.Timeout, Declared: r.Pos.String()}
-	}
-	return out
-}
-
-func sameError(a, b *api.Error) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.String() == b.String()
-}
-
-func (e *Engine) view(r *res) api.Resource {
-	s := r.spec
-	v := api.Resource{
-		Name: s.Name, Kind: string(s.Kind), State: r.state, Reason: r.reason, Since: r.since,
-		Restarts: r.restarts, LastExit: r.lastExit, Trigger: string(s.Trigger), Pending: r.pending,
-		ResourceDeps: s.ResourceDeps, Ports: s.Ports, Labels: s.Labels, Cmd: s.Cmd, Dir: s.Dir,
-		Declared: s.Pos.String(), LastRun: r.lastRun, Diagnostics: r.diags, SaveToLive: r.saveToLive,
-	}
-	if r.handle != nil {
-		v.Pid = r.handle.Pid()
-		if c, ok := r.handle.(interface{ ContainerID() string }); ok {
-			v.Container = c.ContainerID()
-		}
-	}
-	for _, l := range s.Links {
-		v.Links = append(v.Links, api.Link{URL: l.URL, Name: l.Name})
-	}
-	if s.RunsToCompletion() && r.state == api.StateStarting {
-		v.Reason = strings.Replace(v.Reason, "starting", "running", 1)
-	}
-	return v
-}
-
-func sameView(a, b api.Resource) bool {
-	return a.State == b.State && a.Reason == b.Reason && a.Pid == b.Pid && a.Restarts == b.Restarts &&
-		len(a.Diagnostics) == len(b.Diagnostics) && a.Container == b.Container && a.SaveToLive == b.SaveToLive &&
-		a.Pending == b.Pending && a.Since.Equal(b.Since) && a.Declared == b.Declared && slices.Equal(a.Labels, b.Labels) &&
-		strings.Join(a.Cmd, "\x00") == strings.Join(b.Cmd, "\x00")
 }
 
 // maxTailLine bounds one line a tail keeps (lines are up to 64 KiB).

@@ -61,7 +61,7 @@ func (s *Server) followDaemon(ctx context.Context, loopfile string) {
 func findProject(ctx context.Context, c *api.Client, loopfile string) (string, uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ps, err := c.Projects(ctx)
+	ps, err := c.ProjectList(ctx)
 	if err != nil {
 		return "", 0, err
 	}

@@ -136,6 +136,20 @@ func listProjects(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (
 	return b.String(), nil
 }
 
+// maxListed is the most resources list_resources lists one by one; a
+// bigger project lists those that need attention (its reply stays under
+// maxReply with its head).
+const maxListed = 200
+
+// needsAttention: a resource on its way (starting) or in trouble.
+func needsAttention(r api.Resource) bool {
+	switch r.State {
+	case api.StateReady, api.StatePending, api.StateDisabled, api.StateStopped:
+		return false
+	}
+	return true
+}
+
 func listResources(ctx context.Context, c *api.Client, req mcp.CallToolRequest) (string, error) {
 	p, note, err := resolve(ctx, c, req.GetString("project", ""))
 	if err != nil {
@@ -167,7 +181,20 @@ func listResources(ctx context.Context, c *api.Client, req mcp.CallToolRequest) 
 	if p.Watch != nil && p.Watch.Error != "" {
 		fmt.Fprintf(&b, "the file watcher stopped: %s\n", p.Watch.Error)
 	}
-	for _, r := range p.Resources {
+	listed := p.Resources
+	if len(listed) > maxListed {
+		// A big project: the resources that need attention, and the
+		// count of the rest, so the reply keeps its head.
+		listed = nil
+		for _, r := range p.Resources {
+			if len(listed) < maxListed && needsAttention(r) {
+				listed = append(listed, r)
+			}
+		}
+		fmt.Fprintf(&b, "%d resources; listed: %d that are not ready, pending, disabled or stopped (at most %d): pass labels to list others\n",
+			len(p.Resources), len(listed), maxListed)
+	}
+	for _, r := range listed {
 		fmt.Fprintf(&b, "- %s (%s): %s", r.Name, r.Kind, r.State)
 		if r.Reason != "" {
 			fmt.Fprintf(&b, " — %s", clip(r.Reason))
