@@ -113,8 +113,9 @@ type Engine struct {
 	waiters  []*waiter
 	pubSnap  map[string]api.Resource // last published state per resource
 	lastSeq  uint64
-	stopping bool          // engine shutting down: start nothing
-	problems []api.Problem // panics contained in the engine's own work
+	stopping bool            // engine shutting down: start nothing
+	problems []api.Problem   // panics contained in the engine's own work
+	traced   []*changeRecord // change traces ended, built into spans after publishing (tracing.go)
 }
 
 // New returns an engine; call Run to start it.
@@ -376,6 +377,7 @@ func (e *Engine) shutdown() {
 		r.traceEnd(api.StateStopped, "loop down")
 	}
 	e.publish()
+	e.flushTraces()
 	for _, w := range e.waiters {
 		w.reply <- e.waitResult(api.OutcomeFailed, w.start)
 	}
