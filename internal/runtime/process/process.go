@@ -290,15 +290,14 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
+	// Usually the group went with its leader: no timer at all then.
+	if h.groupGone.Load() || !h.group.alive() {
+		return true
+	}
 	interval := time.Millisecond
-	t := time.NewTimer(0)
+	t := time.NewTimer(interval)
 	defer t.Stop()
-	<-t.C
 	for {
-		if h.groupGone.Load() || !h.group.alive() {
-			return true
-		}
-		t.Reset(interval)
 		select {
 		case <-t.C:
 		case <-deadline:
@@ -306,7 +305,11 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 		case <-ctx.Done():
 			return false
 		}
+		if h.groupGone.Load() || !h.group.alive() {
+			return true
+		}
 		interval = min(interval*2, 50*time.Millisecond)
+		t.Reset(interval)
 	}
 }
 

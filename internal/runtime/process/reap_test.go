@@ -221,3 +221,19 @@ func TestParseStat(t *testing.T) {
 		t.Errorf("parseStat = %+v, want state S, pgrp 4200, start 987654", st)
 	}
 }
+
+// BenchmarkRecordGroup is the state file every start writes (on a
+// restart's path) and its removal.
+func BenchmarkRecordGroup(b *testing.B) {
+	dir := b.TempDir()
+	spec := runtime.Spec{Name: "bench", Argv: []string{"sleep", "100"}}
+	pid := os.Getpid()
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := recordGroup(dir, pid, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		os.Remove(f)
+	}
+}
