@@ -34,7 +34,7 @@ func (e *Engine) launch(r *res, gen int, why string, spec runtime.Spec) {
 	} else {
 		e.logf(r, "applying %d Kubernetes objects (%s)", len(r.spec.Workload.Objects), why)
 	}
-	ctx, cancel := context.WithCancel(r.traceStep("launch"))
+	ctx, cancel := context.WithCancel(r.traceStepContext("launch"))
 	r.launching, r.launchCancel, r.started = true, cancel, time.Now()
 	e.slots++
 	r.setState(api.StateStarting, "starting ("+why+")")
@@ -111,7 +111,7 @@ func (e *Engine) update(r *res, paths []string, why string) {
 	r.updating, r.started = true, time.Now()
 	r.setState(api.StateStarting, "updating ("+why+")")
 	gen, h := r.gen, r.handle
-	ctx := r.traceStep("update", attribute.Int("loop.files", len(paths)))
+	ctx := r.traceStepContext("update", attribute.Int("loop.files", len(paths)))
 	e.inflight.Add(1)
 	go func() {
 		defer e.inflight.Done()

@@ -115,8 +115,9 @@ type Engine struct {
 	lastSeq uint64
 	// pubProject is the configuration the published snapshot shows.
 	pubProject *model.Project
-	stopping   bool          // engine shutting down: start nothing
-	problems   []api.Problem // panics contained in the engine's own work
+	stopping   bool            // engine shutting down: start nothing
+	problems   []api.Problem   // panics contained in the engine's own work
+	traced     []*changeRecord // change traces ended, built into spans after publishing (tracing.go)
 }
 
 // New returns an engine; call Run to start it.
@@ -379,6 +380,7 @@ func (e *Engine) shutdown() {
 		r.traceEnd(api.StateStopped, "loop down")
 	}
 	e.publish()
+	e.flushTraces()
 	for _, w := range e.waiters {
 		w.reply <- e.waitResult(api.OutcomeFailed, w.start)
 	}

@@ -40,8 +40,10 @@ const (
 	// ready service that often would cost CPU at idle.
 	DefaultReadyProbePeriod = time.Second
 	// firstProbeInterval is the first interval of the start-up poll, which
-	// doubles up to the probe's period.
-	firstProbeInterval = 5 * time.Millisecond
+	// doubles up to the probe's period: small, since a restarted dev
+	// server is often up in a few milliseconds and every check of one
+	// that is not is a refused connection (microseconds).
+	firstProbeInterval = 500 * time.Microsecond
 	// DefaultSlowReady is how long a container may fail its readiness
 	// probe before its engine's own warnings are looked at (engineHint).
 	DefaultSlowReady = 10 * time.Second

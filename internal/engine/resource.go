@@ -420,7 +420,11 @@ func (e *Engine) changed(paths []string, at time.Time) {
 		default:
 			r.markChange(at)
 			e.traceChange(r, at, why, len(hit))
-			e.logf(r, "%s: %s", why, map[bool]string{true: "re-running", false: "restarting"}[r.spec.RunsToCompletion()])
+			verb := "restarting"
+			if r.spec.RunsToCompletion() {
+				verb = "re-running"
+			}
+			e.logf(r, "%s: %s", why, verb)
 			e.requestRun(r, why)
 		}
 	}

@@ -42,8 +42,8 @@ func (e *Engine) start(r *res) {
 	}
 	e.logf(r, "starting (%s): %s", why, strings.Join(r.spec.Cmd, " "))
 	var h runtime.Handle
-	ctx := r.traceStep("start")
-	err = e.contained("start "+spec.Name, func() (err error) { h, err = e.cfg.Runtime.Start(ctx, spec); return err })
+	r.traceStep("start")
+	err = e.contained("start "+spec.Name, func() (err error) { h, err = e.cfg.Runtime.Start(context.Background(), spec); return err })
 	if err != nil {
 		r.setState(api.StateFailed, err.Error())
 		e.logf(r, "%v", err)

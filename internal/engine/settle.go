@@ -12,6 +12,7 @@ func (e *Engine) settle() {
 	e.schedule()
 	e.dropRemoved()
 	e.publish()
+	e.flushTraces() // off the restart's path: the new state is out
 	if len(e.waiters) == 0 || e.busy() {
 		return
 	}

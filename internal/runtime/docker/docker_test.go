@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/volume"
@@ -440,9 +441,15 @@ func TestRuntime_Service(t *testing.T) {
 	})
 
 	t.Run("update restarts in place", func(t *testing.T) {
+		since := time.Now()
 		writeFile(t, filepath.Join(www, "index.html"), "v2\n")
 		if err := update(h, filepath.Join(www, "index.html")); err != nil {
 			t.Fatal(err)
+		}
+		// The restart is a signal frame on the open sync channel: no kill
+		// through the engine.
+		if kills := killEvents(t, r, h.id, since); len(kills) != 0 {
+			t.Errorf("the restart in place went through the engine's kill: %v", kills)
 		}
 		if got, _ := run(t, h, "", "cat", "/www/index.html"); got != "v2\n" {
 			t.Errorf("synced content = %q, want v2", got)
@@ -641,6 +648,30 @@ func TestRuntime_BuildPrunesOldTags(t *testing.T) {
 		_, err := r.cli.ImageInspect(context.Background(), tag)
 		if kept := i >= len(tags)-keepTags; kept != (err == nil) {
 			t.Errorf("build %d (%s): kept=%v, want kept=%v (inspect: %v)", i, tag, err == nil, kept, err)
+		}
+	}
+}
+
+// killEvents lists the engine's kill events of container id since then.
+func killEvents(t *testing.T, r *Runtime, id string, since time.Time) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msgs, errs := r.cli.Events(ctx, events.ListOptions{
+		Since:   strconv.FormatInt(since.Add(-time.Second).Unix(), 10),
+		Until:   strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10),
+		Filters: filters.NewArgs(filters.Arg("container", id), filters.Arg("event", "kill")),
+	})
+	var kills []string
+	for {
+		select {
+		case m := <-msgs:
+			kills = append(kills, fmt.Sprintf("%s %v", m.Action, m.Actor.Attributes["signal"]))
+		case err := <-errs:
+			if err != nil && !errors.Is(err, io.EOF) {
+				t.Fatalf("events: %v", err)
+			}
+			return kills
 		}
 	}
 }

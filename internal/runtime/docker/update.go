@@ -55,7 +55,19 @@ func (d driver) Exec(ctx context.Context, argv []string, user, dir string, stdou
 	return d.h.exec(ctx, execOpts{argv: argv, user: user, dir: dir, stdout: stdout, stderr: stderr})
 }
 
+// Signal sends sig to the supervisor through the sync channel (a frame on
+// the open stream: a restart in place skips the engine's kill, a round
+// trip through dockerd and the runtime), else through the engine API.
 func (d driver) Signal(ctx context.Context, sig syscall.Signal) error {
+	select {
+	case <-d.h.done:
+	default:
+		err := d.h.recv.Do(ctx, func(c *recv.Conn) error { return c.Signal(ctx, sig) })
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		d.h.r.logger().Debug("sync channel could not signal; signalling through the engine", "resource", d.h.spec.Name, "err", err)
+	}
 	return d.h.cli.ContainerKill(ctx, d.h.id, strconv.Itoa(int(sig)))
 }
 

@@ -25,7 +25,8 @@
 //     StartCommand): that thread lives exactly as long as the daemon.
 //  3. State files: with Runtime.StateDir set, each started group is
 //     recorded in a file there (pgid, the leader's start time, the boot
-//     id: from /proc on Linux, sysctl on macOS), removed once the group is
+//     id: from /proc on Linux, sysctl on macOS; written just after Start
+//     returns, by the goroutine that reaps the leader), removed once the group is
 //     gone. ReapOrphans, called when the daemon starts, kills the groups a
 //     killed predecessor left behind (should the reaper itself have been
 //     killed), after checking that the pgid still names the same group, so
@@ -159,19 +160,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Handle,
 	if h.stopTimeout <= 0 {
 		h.stopTimeout = DefaultStopTimeout
 	}
-	if r.StateDir != "" {
-		// Recorded before the leader can be reaped, so its start time is
-		// still readable. If this fails the process still runs, covered by
-		// the reaper and (on Linux) Pdeathsig alone.
-		f, err := recordGroup(r.StateDir, h.pid, spec)
-		if err != nil {
-			h.logger.Warn("record process group", "err", err)
-		}
-		h.stateFile = f
-	}
 	h.reaper.add(h.pid)
 	h.logger.Debug("started", "argv", spec.Argv)
-	go h.wait(cmd, outs)
+	go h.wait(cmd, outs, r.StateDir, spec)
 	return h, nil
 }
 
@@ -183,7 +174,7 @@ type handle struct {
 	stopSignal  syscall.Signal
 	stopTimeout time.Duration
 	logger      *slog.Logger
-	stateFile   string // "" when not recorded
+	stateFile   string // "" when not recorded; set by wait before done is closed
 	reaper      *Reaper
 
 	done chan struct{}
@@ -207,8 +198,23 @@ func (h *handle) Exit() runtime.Exit {
 	}
 }
 
-// wait reaps the leader, waits for its output and closes done.
-func (h *handle) wait(cmd *exec.Cmd, outs *outputs) {
+// wait records the group (in stateDir, unless ""), reaps the leader,
+// waits for its output and closes done.
+//
+// The record is written here, off Start's path (a restart waits for
+// Start; the file costs a few hundred microseconds of syscalls): before
+// the leader is reaped, so its start time is still readable, and before
+// done, after which forget may remove it. The reaper was told about the
+// group in Start already. If the record fails the process still runs,
+// covered by the reaper and (on Linux) Pdeathsig alone.
+func (h *handle) wait(cmd *exec.Cmd, outs *outputs, stateDir string, spec runtime.Spec) {
+	if stateDir != "" {
+		f, err := recordGroup(stateDir, h.pid, spec)
+		if err != nil {
+			h.logger.Warn("record process group", "err", err)
+		}
+		h.stateFile = f
+	}
 	err := cmd.Wait()
 	h.exit = exitOf(cmd.ProcessState, err)
 	outs.wait(outputGrace)
@@ -290,15 +296,14 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
+	// Usually the group went with its leader: no timer at all then.
+	if h.groupGone.Load() || !h.group.alive() {
+		return true
+	}
 	interval := time.Millisecond
-	t := time.NewTimer(0)
+	t := time.NewTimer(interval)
 	defer t.Stop()
-	<-t.C
 	for {
-		if h.groupGone.Load() || !h.group.alive() {
-			return true
-		}
-		t.Reset(interval)
 		select {
 		case <-t.C:
 		case <-deadline:
@@ -306,7 +311,11 @@ func (h *handle) waitGone(ctx context.Context, deadline <-chan time.Time) bool {
 		case <-ctx.Done():
 			return false
 		}
+		if h.groupGone.Load() || !h.group.alive() {
+			return true
+		}
 		interval = min(interval*2, 50*time.Millisecond)
+		t.Reset(interval)
 	}
 }
 

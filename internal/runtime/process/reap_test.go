@@ -63,8 +63,25 @@ func runFakeDaemon(stateDir string) {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
+	// The record is written just after Start returns: the test kills
+	// this daemon once it printed the pgid.
+	waitRecord(stateDir, h.Pid())
 	fmt.Printf("pgid %d\n", h.Pid())
 	select {}
+}
+
+// waitRecord waits (10s at most) for the state file of the group pgid
+// in dir, which the runtime writes just after Start returns.
+func waitRecord(dir string, pgid int) error {
+	record := filepath.Join(dir, strconv.Itoa(pgid)+".json")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := os.Stat(record)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -79,8 +96,7 @@ func TestReapOrphans(t *testing.T) {
 		Stdout: &out,
 	})
 	out.waitFor(t, "ready")
-	record := filepath.Join(dir, strconv.Itoa(h.Pid())+".json")
-	if _, err := os.Stat(record); err != nil {
+	if err := waitRecord(dir, h.Pid()); err != nil {
 		t.Fatalf("state file: %v", err)
 	}
 
@@ -219,5 +235,21 @@ func TestParseStat(t *testing.T) {
 	}
 	if st.state != 'S' || st.pgrp != 4200 || st.startTime != 987654 {
 		t.Errorf("parseStat = %+v, want state S, pgrp 4200, start 987654", st)
+	}
+}
+
+// BenchmarkRecordGroup is the state file every start writes (on a
+// restart's path) and its removal.
+func BenchmarkRecordGroup(b *testing.B) {
+	dir := b.TempDir()
+	spec := runtime.Spec{Name: "bench", Argv: []string{"sleep", "100"}}
+	pid := os.Getpid()
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := recordGroup(dir, pid, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		os.Remove(f)
 	}
 }

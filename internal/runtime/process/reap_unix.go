@@ -4,11 +4,14 @@ package process
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,6 +27,9 @@ type groupRecord struct {
 	Argv      []string `json:"argv"`
 }
 
+// thisBoot is bootID, read once: it does not change while loop runs.
+var thisBoot = sync.OnceValues(bootID)
+
 // recordGroup writes the state file for the group led by pgid and returns
 // its path.
 func recordGroup(dir string, pgid int, spec runtime.Spec) (string, error) {
@@ -31,7 +37,7 @@ func recordGroup(dir string, pgid int, spec runtime.Spec) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("record process group %d: %w", pgid, err)
 	}
-	boot, err := bootID()
+	boot, err := thisBoot()
 	if err != nil {
 		return "", fmt.Errorf("record process group %d: %w", pgid, err)
 	}
@@ -39,12 +45,17 @@ func recordGroup(dir string, pgid int, spec runtime.Spec) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("record process group %d: %w", pgid, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("record process group %d: %w", pgid, err)
-	}
 	path := filepath.Join(dir, strconv.Itoa(pgid)+".json")
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	// Every start is on a restart's path: the directory is made only
+	// when the write finds it missing (the first time, or removed since).
+	err = os.WriteFile(tmp, b, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(dir, 0o700); err == nil {
+			err = os.WriteFile(tmp, b, 0o600)
+		}
+	}
+	if err != nil {
 		return "", fmt.Errorf("record process group %d: %w", pgid, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
