@@ -179,6 +179,15 @@ func click(css string) chromedp.Action[chromedp.Void] {
 	return until(fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true })()`, css))
 }
 
+// pick sets the value of the select css selects and fires its change
+// event, in one script turn (as click: a redraw between two DevTools calls
+// leaves the second one a stale node). The option must exist.
+func pick(css, value string) chromedp.Action[chromedp.Void] {
+	return until(fmt.Sprintf(`(() => { const e = document.querySelector(%q);
+		if (!e || ![...e.options].some(o => o.value === %q)) return false;
+		e.value = %q; e.dispatchEvent(new Event('change')); return true })()`, css, value, value))
+}
+
 // logCount counts the lines of the log view that contain s.
 func logCount(s string) string {
 	return fmt.Sprintf(`[...document.querySelectorAll('#log li:not([hidden]) .text')].filter(e => e.textContent.includes(%q)).length`, s)
@@ -223,8 +232,7 @@ func TestPortal_Browser(t *testing.T) {
 			return ls.length >= 2 && ls.every(t => t.includes('listening on')); })()`))
 	screenshot(t, ctx, shots, "3-log-search")
 
-	step(t, ctx, "filter the loop stream", chromedp.SetValue(chromedp.CSS(`#log-stream`), "loop"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('#log-stream').dispatchEvent(new Event('change'))`),
+	step(t, ctx, "filter the loop stream", pick(`#log-stream`, "loop"),
 		until(`[...document.querySelectorAll('#log li')].every(li => li.hidden || li.dataset.stream === 'loop')`))
 
 	step(t, ctx, "open the catalog", click(`nav a[data-nav=catalog]`),
@@ -332,8 +340,7 @@ service("tool", cmd = "exec sleep 1000", deps = [])
 	step(t, ctx, "see db's labels", until(`[...document.querySelectorAll('tr[data-key="tags/db"] a.label')].map(a => a.textContent).join() === 'backend,data'`))
 	step(t, ctx, "click the label backend", click(`tr[data-key="tags/api"] a.label[data-label=backend]`),
 		until(shown+` === 'tags/db tags/api' && document.querySelector('#label-filter').value === 'backend'`))
-	step(t, ctx, "pick frontend in the filter", chromedp.SetValue(chromedp.CSS(`#label-filter`), "frontend"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('#label-filter').dispatchEvent(new Event('change'))`),
+	step(t, ctx, "pick frontend in the filter", pick(`#label-filter`, "frontend"),
 		until(shown+` === 'tags/web'`))
 	step(t, ctx, "clear the filter", click(`#label-clear`),
 		until(shown+` === 'tags/db tags/api tags/web tags/tool'`))
