@@ -3,13 +3,9 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"testing"
-	"time"
 
 	"github.com/loopdev/loop/api"
 )
@@ -26,49 +22,10 @@ service("web", cmd = %s, env = {"PORT": "%d"}, deps = [],
 `, serverCmd(), port, port))
 	e.up()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin.loop, "status", "--watch", "--json")
-	cmd.Dir, cmd.Env = e.dir, e.environ()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-	})
-	next := func() string {
-		t.Helper()
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("loop status --watch --json ended early")
-			}
-			return l
-		case <-time.After(10 * time.Second):
-			t.Fatalf("loop status --watch --json: no line within 10s")
-		}
-		return ""
-	}
+	lines, _ := e.follow(t, "status", "--watch", "--json")
 
 	var snap api.Project
-	if l := next(); json.Unmarshal([]byte(l), &snap) != nil || snap.Name != "watch" || len(snap.Resources) != 1 {
+	if l := next(t, lines); json.Unmarshal([]byte(l), &snap) != nil || snap.Name != "watch" || len(snap.Resources) != 1 {
 		t.Fatalf("first line: want the project snapshot, got %s", l)
 	}
 	old := snap.Resources[0].Pid
@@ -76,7 +33,7 @@ service("web", cmd = %s, env = {"PORT": "%d"}, deps = [],
 	e.mustLoop("restart", "web")
 	seq := snap.Seq
 	for {
-		l := next()
+		l := next(t, lines)
 		var ev api.Event
 		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.Kind == "" {
 			t.Fatalf("want an event per line, got %s (%v)", l, err)
