@@ -48,22 +48,12 @@ func scaleOne(ctx context.Context, cfg config, bins *binaries, dir string, proje
 		}
 		lfs = append(lfs, lf)
 	}
-	logf, err := os.Create(filepath.Join(dir, "loopd.log"))
+	home := filepath.Join(dir, "home") // loopdIn's LOOP_HOME
+	_, c, stop, err := loopdIn(ctx, bins, dir, 30*time.Second)
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
-	home := filepath.Join(dir, "home")
-	d, c, err := startLoopd(ctx, bins, home, logf)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c.Shutdown(sctx)
-		d.stop(30 * time.Second)
-	}()
+	defer stop()
 	tag := fmt.Sprintf("%d x %d", projects, resources)
 	start := time.Now()
 	var name string

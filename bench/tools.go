@@ -15,6 +15,28 @@ import (
 	"github.com/loopdev/loop/internal/daemon"
 )
 
+// loopdIn starts loopd with its LOOP_HOME at dir/home and its log in
+// dir/loopd.log (startLoopd); stop shuts it down through the API, then
+// stops the process, each within grace.
+func loopdIn(ctx context.Context, bins *binaries, dir string, grace time.Duration) (d *proc, c *api.Client, stop func(), err error) {
+	logf, err := os.Create(filepath.Join(dir, "loopd.log"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d, c, err = startLoopd(ctx, bins, filepath.Join(dir, "home"), logf)
+	if err != nil {
+		logf.Close()
+		return nil, nil, nil, err
+	}
+	return d, c, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		c.Shutdown(sctx)
+		d.stop(grace)
+		logf.Close()
+	}, nil
+}
+
 // startLoopd runs loopd with LOOP_HOME=home as the bench's own child (so
 // the bench can always kill it) and waits for its API.
 func startLoopd(ctx context.Context, bins *binaries, home string, out *os.File) (*proc, *api.Client, error) {

@@ -28,22 +28,11 @@ func benchTree(ctx context.Context, cfg config, bins *binaries, dir string) erro
 	if err := os.WriteFile(lf, []byte(`service("idle", cmd = ["sleep", "100000"], deps = ["."])`+"\n"), 0o644); err != nil {
 		return err
 	}
-	logf, err := os.Create(filepath.Join(dir, "loopd.log"))
+	d, c, stop, err := loopdIn(ctx, bins, dir, 10*time.Second)
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
-	home := filepath.Join(dir, "home")
-	d, c, err := startLoopd(ctx, bins, home, logf)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c.Shutdown(sctx)
-		d.stop(10 * time.Second)
-	}()
+	defer stop()
 	pid := d.pid()
 	rss0 := rssMB(pid)
 
