@@ -28,9 +28,9 @@ func (w *Watcher) flushLone(now time.Time) error {
 // loneSave reports whether the open batch is one save of a file the index
 // knows: rewritten in place, or replaced by a rename (an atomic save) whose
 // temp file is gone. Where the source reports close-writes, a file still
-// open for writing is not saved yet. A file now empty that was not is taken for a save
-// caught between its truncation and its write, not a lone save. It costs one
-// lstat per pending path (at most loneMax).
+// open for writing is not saved yet. A file now empty that was not is taken
+// for a save caught between its truncation and its write, not a lone save.
+// It costs one lstat per pending path (at most loneMax).
 func (w *Watcher) loneSave() bool {
 	saved := 0
 	for p, st := range w.pending {
