@@ -19,10 +19,15 @@ func (w *Watcher) mayBeLone() bool {
 		w.batchStart.Sub(w.loneAt) >= w.opts.Debounce
 }
 
-// flushLone closes the open batch as a lone save.
-func (w *Watcher) flushLone(now time.Time) error {
+// closeLone closes the open batch when it is a lone save and git is not
+// rewriting the tree; closed says it did. Both ways to a lone save (the
+// writer's close, and Settle of quiet) decide here.
+func (w *Watcher) closeLone(now time.Time) (closed bool, err error) {
+	if !w.loneSave() || w.gitBusy(now) {
+		return false, nil
+	}
 	w.loneAt = now
-	return w.flush()
+	return true, w.flush()
 }
 
 // loneSave reports whether the open batch is one save of a file the index
@@ -153,8 +158,6 @@ func (w *Watcher) saveDone(ev fsnotify.Event) error {
 			return nil
 		}
 	}
-	if now := time.Now(); w.loneSave() && !w.gitBusy(now) {
-		return w.flushLone(now)
-	}
-	return nil
+	_, err := w.closeLone(time.Now())
+	return err
 }

@@ -346,8 +346,10 @@ func (w *Watcher) onTimer(now time.Time) error {
 		return w.flush()
 	}
 	quiet := now.Sub(w.lastEvent)
-	if quiet >= w.opts.Settle && w.mayBeLone() && w.loneSave() && !w.gitBusy(now) {
-		return w.flushLone(now)
+	if quiet >= w.opts.Settle && w.mayBeLone() {
+		if closed, err := w.closeLone(now); closed || err != nil {
+			return err
+		}
 	}
 	deadline := w.lastEvent.Add(w.opts.Debounce)
 	if !now.Before(deadline) {
