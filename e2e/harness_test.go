@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -324,4 +326,82 @@ func mcpCall(t *testing.T, e *loopEnv, tool string, args map[string]any) string 
 		}
 	}
 	return b.String()
+}
+
+// follow runs the CLI in the background until the test ends: lines
+// delivers its output line by line, out returns all of it so far (use
+// one or the other).
+func (e *loopEnv) follow(t *testing.T, args ...string) (lines <-chan string, out func() string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin.loop, args...)
+	cmd.Dir, cmd.Env = e.dir, e.environ()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan string, 1<<16) // a few tables of `loop status -w` while nobody reads
+	var mu sync.Mutex
+	var all bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			mu.Lock()
+			all.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			select {
+			case ch <- sc.Text():
+			case <-ctx.Done():
+				io.Copy(io.Discard, stdout)
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		cmd.Wait()
+	})
+	return ch, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return all.String()
+	}
+}
+
+// post is POST path on the daemon's socket; it returns the body of a 200.
+func (e *loopEnv) post(t *testing.T, path string) []byte {
+	t.Helper()
+	resp, err := e.socketHTTP().Post("http://loopd"+path, "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %s %v: %s", path, resp.Status, err, b)
+	}
+	return b
+}
+
+// next is the next line of a follow, within 30s.
+func next(t *testing.T, lines <-chan string) string {
+	t.Helper()
+	select {
+	case l, ok := <-lines:
+		if !ok {
+			t.Fatalf("the command ended early")
+		}
+		return l
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no line within 30s")
+	}
+	return ""
 }
