@@ -298,3 +298,10 @@ type ErrorReply struct {
 	Error string `json:"error"`
 	Hint  string `json:"hint,omitempty"`
 }
+
+// PortalLogin is the reply to POST /v1/portal/codes: a one-time URL that
+// logs a browser in to the portal.
+type PortalLogin struct {
+	URL     string    `json:"url"` // http://127.0.0.1:PORT/login?code=...
+	Expires time.Time `json:"expires"`
+}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // benchScale is (g): one project of cfg.scaleResources resources, and
@@ -139,7 +139,7 @@ func scaleOne(ctx context.Context, cfg config, bins *binaries, dir string, proje
 
 // socketClient is an HTTP client for loopd's socket in home.
 func socketClient(home string) *http.Client {
-	sock := daemon.SocketPath(home)
+	sock := loophome.Socket(home)
 	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
@@ -186,7 +186,7 @@ type rawEvent struct {
 
 func followEvents(ctx context.Context, home, project string) (*eventStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	seq, err := api.NewClient(daemon.SocketPath(home)).Project(ctx, project)
+	seq, err := api.NewClient(loophome.Socket(home)).Project(ctx, project)
 	if err != nil {
 		cancel()
 		return nil, err

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // loopdIn starts loopd with its LOOP_HOME at dir/home and its log in
@@ -47,7 +47,7 @@ func startLoopd(ctx context.Context, bins *binaries, home string, out *os.File) 
 	if err != nil {
 		return nil, nil, err
 	}
-	c := api.NewClient(daemon.SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		v, err := c.Version(ctx)

@@ -21,6 +21,7 @@ import (
 	"github.com/loopdev/loop/internal/buildinfo"
 	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/runtime/docker"
 	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/supervise"
@@ -35,7 +36,7 @@ func (a *app) versionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintln(a.stdout, a.build.Long("loop", "API "+api.Version))
-			c := api.NewClient(daemon.SocketPath(daemon.Home()))
+			c := api.NewClient(loophome.Socket(loophome.Dir()))
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
 			defer cancel()
 			if v, err := c.Version(ctx); err == nil {
@@ -80,11 +81,11 @@ func (a *app) doctorCmd() *cobra.Command {
 				}
 				check(!l.Low(), l.Name, detail)
 			}
-			home := daemon.Home()
+			home := loophome.Dir()
 			check(true, "state dir", home)
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
 			defer cancel()
-			c := api.NewClient(daemon.SocketPath(home))
+			c := api.NewClient(loophome.Socket(home))
 			if v, err := c.Version(ctx); err == nil {
 				ok := v.API == api.Version
 				detail := fmt.Sprintf("running, pid %d, version %s, API %s", v.Pid, v.Version, v.API)
@@ -128,7 +129,7 @@ func (a *app) doctorCmd() *cobra.Command {
 				// Only dev containers need it: a warning, not a failure.
 				// Its own context: a first on-demand build takes seconds.
 				exe, _ := daemonCommand()
-				f, err := supervise.Find(cmd.Context(), supervise.Lookup{Home: daemon.Home(), Arch: arch, Exe: exe})
+				f, err := supervise.Find(cmd.Context(), supervise.Lookup{Home: loophome.Dir(), Arch: arch, Exe: exe})
 				if err != nil {
 					fmt.Fprintf(a.stdout, "%s container supervisor: %v\n", pr.paint(yellow, "!"), err)
 				} else {
@@ -218,7 +219,7 @@ func (a *app) daemonCmd() *cobra.Command {
 		Short: "Stop loopd and every service it runs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sock := daemon.SocketPath(daemon.Home())
+			sock := loophome.Socket(loophome.Dir())
 			c := api.NewClient(sock)
 			v, _ := c.Version(cmd.Context())
 			if err := c.Shutdown(cmd.Context()); err != nil {
@@ -237,7 +238,7 @@ func (a *app) daemonCmd() *cobra.Command {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			return fmt.Errorf("loopd (pid %d) still runs 30s after it was asked to stop: see %s, or kill it", v.Pid, filepath.Join(daemon.Home(), "loopd.log"))
+			return fmt.Errorf("loopd (pid %d) still runs 30s after it was asked to stop: see %s, or kill it", v.Pid, filepath.Join(loophome.Dir(), "loopd.log"))
 		},
 	})
 	return cmd
@@ -273,7 +274,7 @@ func RunDaemon(ctx context.Context, bi buildinfo.Info) error {
 		}
 		tel = cfg.Telemetry.Export()
 	}
-	d := &daemon.Daemon{Home: daemon.Home(), Version: bi.String(), Logger: logger, Telemetry: tel}
+	d := &daemon.Daemon{Home: loophome.Dir(), Version: bi.String(), Logger: logger, Telemetry: tel}
 	if err := os.MkdirAll(filepath.Dir(d.Home), 0o755); err != nil {
 		return err
 	}

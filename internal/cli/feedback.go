@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/internal/config"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 const feedbackQuestion = "How likely are you to recommend loop to a colleague? (0-10"
@@ -61,7 +61,7 @@ to never ask (docs/config.md).`,
 			if _, err := c.Feedback(cmd.Context(), score, comment); err != nil {
 				return fmt.Errorf("record feedback: %w", err)
 			}
-			markAsked(daemon.Home(), time.Now())
+			markAsked(loophome.Dir(), time.Now())
 			fmt.Fprintln(a.stdout, "Thank you: the platform team sees it in `loop stats`.")
 			return nil
 		},
@@ -127,7 +127,7 @@ func shouldAsk(getenv func(string) string, every time.Duration, tty bool, now ti
 // likely the user is to recommend loop. `loop up` calls it after a
 // successful up. It never fails the command; Ctrl-C or Enter skips it.
 func (a *app) maybeAskFeedback(ctx context.Context) {
-	home := daemon.Home()
+	home := loophome.Dir()
 	var last time.Time
 	b, err := os.ReadFile(askedFile(home))
 	known := err == nil

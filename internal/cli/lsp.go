@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/lsp"
 )
 
@@ -38,7 +38,7 @@ workspace's running project (when loopd runs). See docs/editors.md.`,
 			}
 			return lsp.Run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), lsp.Options{
 				Version:  a.version,
-				Socket:   daemon.SocketPath(daemon.Home()),
+				Socket:   loophome.Socket(loophome.Dir()),
 				Loopfile: loopfile,
 				Logger:   log.With("component", "lsp"),
 			})

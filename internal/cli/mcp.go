@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 	mcpserver "github.com/loopdev/loop/internal/mcp"
 )
 
@@ -50,7 +50,7 @@ func (a *app) serveMCP(ctx context.Context, readOnly bool) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	n := &mcpserver.Notifier{Server: ms, Subs: subs, Client: api.NewClient(daemon.SocketPath(daemon.Home()))}
+	n := &mcpserver.Notifier{Server: ms, Subs: subs, Client: api.NewClient(loophome.Socket(loophome.Dir()))}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 func (a *app) openCmd() *cobra.Command {
@@ -79,7 +79,7 @@ func (a *app) portalLogin(ctx context.Context) (string, error) {
 		}
 		return "", fmt.Errorf("ask loopd for a login link: %s %s", resp.Status, e.Error)
 	}
-	var l daemon.PortalLogin
+	var l api.PortalLogin
 	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
 		return "", fmt.Errorf("ask loopd for a login link: decode reply: %w", err)
 	}
@@ -108,7 +108,7 @@ func openBrowser(url string) error {
 
 // printPortalURL prints where the portal is, when loopd has its listener.
 func (a *app) printPortalURL() {
-	if info, err := daemon.ReadHTTPInfo(daemon.Home()); err == nil && info.URL != "" {
+	if info, err := loophome.ReadHTTP(loophome.Dir()); err == nil && info.URL != "" {
 		fmt.Fprintf(a.stdout, "portal: %s/ (`loop open` logs a browser in)\n", info.URL)
 	}
 }

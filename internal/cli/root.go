@@ -19,7 +19,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/buildinfo"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // ExitError carries a specific exit code out of a command.
@@ -133,8 +133,8 @@ func (a *app) findLoopfile() (string, error) {
 
 // client connects to loopd, starting it when it is not running.
 func (a *app) client(ctx context.Context) (*api.Client, error) {
-	home := daemon.Home()
-	c := api.NewClient(daemon.SocketPath(home))
+	home := loophome.Dir()
+	c := api.NewClient(loophome.Socket(home))
 	v, err := c.Version(ctx)
 	if err != nil {
 		if err := a.startDaemon(ctx, home); err != nil {
@@ -155,7 +155,7 @@ func (a *app) client(ctx context.Context) (*api.Client, error) {
 
 // existingClient connects to a running loopd without starting one.
 func (a *app) existingClient(ctx context.Context) (*api.Client, error) {
-	c := api.NewClient(daemon.SocketPath(daemon.Home()))
+	c := api.NewClient(loophome.Socket(loophome.Dir()))
 	if _, err := c.Version(ctx); err != nil {
 		return nil, errors.New("loopd is not running: run `loop up` first")
 	}
@@ -196,7 +196,7 @@ func (a *app) startDaemon(ctx context.Context, home string) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	c := api.NewClient(daemon.SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := c.Version(ctx); err == nil {

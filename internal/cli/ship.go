@@ -14,8 +14,8 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/config"
-	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/loopfile"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/ship"
 )
 
@@ -68,7 +68,7 @@ func (a *app) ship(ctx context.Context, c *api.Client, only []string, allowDirty
 	}
 	recs, err := ship.Run(ctx, ship.Options{
 		Project: p, Resources: only, AllowDirty: allowDirty, DryRun: dryRun,
-		Client: c, Home: daemon.Home(), Out: a.stdout, Policy: cfg.Policy,
+		Client: c, Home: loophome.Dir(), Out: a.stdout, Policy: cfg.Policy,
 	})
 	if err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 func (a *app) statusCmd() *cobra.Command {
@@ -166,7 +166,7 @@ func (a *app) printStatus(p *api.Project) {
 			fmt.Fprintf(out, "  %s: %s\n", r.Name, l.URL)
 		}
 	}
-	printRoutes(out, p.Routes, daemon.Home())
+	printRoutes(out, p.Routes, loophome.Dir())
 }
 
 // printRoutes lists the project's route() URLs on the gateway of the loopd
@@ -176,7 +176,7 @@ func printRoutes(w io.Writer, routes []api.Route, home string) {
 		return
 	}
 	port, note := "", ""
-	if info, err := daemon.ReadGatewayInfo(home); err == nil {
+	if info, err := loophome.ReadGateway(home); err == nil {
 		port = ":" + strconv.Itoa(info.Port)
 	} else {
 		note = " (the gateway is not running: see LOOP_GATEWAY_PORT in docs/gateway.md)"

@@ -37,6 +37,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/engine"
+	"github.com/loopdev/loop/internal/loophome"
 	mcpserver "github.com/loopdev/loop/internal/mcp"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/containerd"
@@ -63,9 +64,6 @@ func projectKey(loopfile string) string {
 	sum := sha256.Sum256([]byte(loopfile))
 	return filepath.Base(filepath.Dir(loopfile)) + "-" + hex.EncodeToString(sum[:4])
 }
-
-// SocketPath is where loopd listens under home.
-func SocketPath(home string) string { return filepath.Join(home, "loopd.sock") }
 
 // Daemon is loopd.
 type Daemon struct {
@@ -193,7 +191,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Logger.Info("loopd receiving traces", "otlp", oinfo.URL, "containers", d.traceExport.Container)
 	}
 
-	sock := SocketPath(d.Home)
+	sock := loophome.Socket(d.Home)
 	ln, err := listenUnix(sock)
 	if err != nil {
 		return err
@@ -231,7 +229,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	srv.Shutdown(sctx)
 	if hsrv != nil {
 		hsrv.Shutdown(sctx)
-		os.Remove(filepath.Join(d.Home, "http.json"))
+		os.Remove(loophome.HTTPFile(d.Home))
 	}
 	os.Remove(sock)
 	os.Remove(filepath.Join(d.Home, "loopd.pid"))
@@ -322,7 +320,7 @@ func selfExe() string {
 // listenUnix takes the socket, refusing when a live daemon holds it and
 // replacing a stale socket file left by a crash.
 func listenUnix(sock string) (net.Listener, error) {
-	if max := maxSocketPath(goruntime.GOOS); len(sock) > max {
+	if max := loophome.MaxSocketPath(goruntime.GOOS); len(sock) > max {
 		return nil, fmt.Errorf("socket path %s is %d bytes, too long for a Unix socket (at most %d): set LOOP_HOME to a shorter directory", sock, len(sock), max)
 	}
 	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {

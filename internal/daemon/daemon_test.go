@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/sandbox"
 	"github.com/loopdev/loop/internal/watch"
@@ -52,7 +53,7 @@ func startDaemon(t testing.TB) *api.Client {
 		}
 		os.RemoveAll(home)
 	})
-	c := api.NewClient(SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := c.Version(context.Background()); err == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/sandbox/sandboxtest"
 )
 
@@ -25,7 +26,7 @@ func TestDaemon_evaluatorsEndWithRun(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	c := api.NewClient(SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	waitUntil(t, "the daemon to answer", func() bool { _, err := c.Version(ctx); return err == nil })
 	waitUntil(t, "an idle evaluator", func() bool { return len(evaluators()) == 1 })
 

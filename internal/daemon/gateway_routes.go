@@ -14,12 +14,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/gateway"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/model"
 )
 
@@ -28,29 +28,6 @@ import (
 // port). LOOP_GATEWAY_TIMEOUT sets the gateway's default response timeout
 // (gatewayTimeout).
 const DefaultGatewayPort = 7391
-
-// GatewayInfo is $LOOP_HOME/gateway.json.
-type GatewayInfo struct {
-	URL  string `json:"url"` // http://127.0.0.1:PORT
-	Port int    `json:"port"`
-}
-
-// gatewayFile is where the gateway's address is written under home.
-func gatewayFile(home string) string { return filepath.Join(home, "gateway.json") }
-
-// ReadGatewayInfo reads the address of the gateway of the loopd of home;
-// an error when none runs (or LOOP_GATEWAY_PORT=off).
-func ReadGatewayInfo(home string) (GatewayInfo, error) {
-	var info GatewayInfo
-	b, err := os.ReadFile(gatewayFile(home))
-	if err == nil {
-		err = json.Unmarshal(b, &info)
-	}
-	if err != nil {
-		return GatewayInfo{}, fmt.Errorf("read the gateway's address: %w", err)
-	}
-	return info, nil
-}
 
 // gateway runs loopd's local gateway (route()) until ctx ends.
 func (d *Daemon) gateway(ctx context.Context) {
@@ -78,13 +55,13 @@ func (d *Daemon) gateway(ctx context.Context) {
 	defer func() {
 		srv.Close()
 		<-served
-		os.Remove(gatewayFile(d.Home))
+		os.Remove(loophome.GatewayFile(d.Home))
 	}()
-	info := GatewayInfo{URL: "http://127.0.0.1:" + strconv.Itoa(port), Port: port}
+	info := loophome.GatewayInfo{URL: "http://127.0.0.1:" + strconv.Itoa(port), Port: port}
 	if b, err := json.Marshal(info); err == nil {
-		tmp := gatewayFile(d.Home) + ".tmp"
+		tmp := loophome.GatewayFile(d.Home) + ".tmp"
 		if err := os.WriteFile(tmp, b, 0o600); err == nil {
-			os.Rename(tmp, gatewayFile(d.Home))
+			os.Rename(tmp, loophome.GatewayFile(d.Home))
 		}
 	}
 	log.Info("gateway listening", "url", info.URL)

@@ -17,18 +17,19 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // startDaemonGateway runs an in-process loopd with its gateway on a free
 // port and returns a client and the gateway's address.
-func startDaemonGateway(t *testing.T) (*api.Client, GatewayInfo) {
+func startDaemonGateway(t *testing.T) (*api.Client, loophome.GatewayInfo) {
 	t.Setenv("LOOP_GATEWAY_PORT", "0")
 	c := startDaemon(t)
 	home := filepath.Dir(c.Socket)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var info GatewayInfo
-		b, err := os.ReadFile(gatewayFile(home))
+		var info loophome.GatewayInfo
+		b, err := os.ReadFile(loophome.GatewayFile(home))
 		if err == nil && json.Unmarshal(b, &info) == nil {
 			return c, info
 		}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // The local HTTP listener serves the same API as the socket (plus the MCP
@@ -25,22 +27,6 @@ import (
 // LOOP_HTTP_ADDR says otherwise ("off" disables the listener). When the
 // port is taken, loopd takes a free one; $LOOP_HOME/http.json says which.
 const DefaultHTTPAddr = "127.0.0.1:7390"
-
-// HTTPInfo is written to $LOOP_HOME/http.json (0600) for clients.
-type HTTPInfo struct {
-	URL   string `json:"url"`   // http://127.0.0.1:PORT
-	Token string `json:"token"` // bearer token
-}
-
-// ReadHTTPInfo reads the listener's address and token.
-func ReadHTTPInfo(home string) (HTTPInfo, error) {
-	var hi HTTPInfo
-	b, err := os.ReadFile(filepath.Join(home, "http.json"))
-	if err != nil {
-		return hi, fmt.Errorf("loopd's HTTP listener: %w (is loopd running?)", err)
-	}
-	return hi, json.Unmarshal(b, &hi)
-}
 
 // token returns the daemon's token, creating it on first use; it survives
 // restarts so configured clients keep working.
@@ -61,7 +47,7 @@ func token(home string) (string, error) {
 }
 
 // listenHTTP opens the 127.0.0.1 listener; nil when disabled.
-func listenHTTP(home string) (net.Listener, *HTTPInfo, error) {
+func listenHTTP(home string) (net.Listener, *loophome.HTTPInfo, error) {
 	addr := os.Getenv("LOOP_HTTP_ADDR")
 	if addr == "off" {
 		return nil, nil, nil
@@ -88,9 +74,9 @@ func listenHTTP(home string) (net.Listener, *HTTPInfo, error) {
 		ln.Close()
 		return nil, nil, err
 	}
-	info := &HTTPInfo{URL: "http://" + ln.Addr().String(), Token: tok}
+	info := &loophome.HTTPInfo{URL: "http://" + ln.Addr().String(), Token: tok}
 	b, _ := json.Marshal(info)
-	if err := writeFileAtomic(filepath.Join(home, "http.json"), b); err != nil {
+	if err := writeFileAtomic(loophome.HTTPFile(home), b); err != nil {
 		ln.Close()
 		return nil, nil, err
 	}
@@ -101,7 +87,7 @@ func listenHTTP(home string) (net.Listener, *HTTPInfo, error) {
 var errForbidden = errors.New("forbidden: loopd answers only requests to 127.0.0.1 or localhost from its own pages")
 
 // guard wraps h with the token and the Host/Origin checks.
-func guard(h http.Handler, info *HTTPInfo) http.Handler {
+func guard(h http.Handler, info *loophome.HTTPInfo) http.Handler {
 	u, _ := url.Parse(info.URL)
 	port := u.Port()
 	okHost := func(hostport string) bool {

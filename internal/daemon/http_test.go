@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 func TestDaemon_HTTPListenerGuards(t *testing.T) {
 	t.Setenv("LOOP_HTTP_ADDR", "127.0.0.1:0")
 	c := startDaemon(t)
-	info, err := ReadHTTPInfo(filepath.Dir(c.Socket))
+	info, err := loophome.ReadHTTP(filepath.Dir(c.Socket))
 	if err != nil {
 		t.Fatal(err)
 	}

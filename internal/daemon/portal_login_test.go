@@ -10,10 +10,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // portalCode asks the daemon on its socket for a one-time login link.
-func portalCode(t *testing.T, socket string) PortalLogin {
+func portalCode(t *testing.T, socket string) api.PortalLogin {
 	t.Helper()
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -30,7 +33,7 @@ func portalCode(t *testing.T, socket string) PortalLogin {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("POST /v1/portal/codes: %s %s", resp.Status, b)
 	}
-	var l PortalLogin
+	var l api.PortalLogin
 	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +43,7 @@ func portalCode(t *testing.T, socket string) PortalLogin {
 func TestDaemon_PortalLogin(t *testing.T) {
 	t.Setenv("LOOP_HTTP_ADDR", "127.0.0.1:0")
 	c := startDaemon(t)
-	info, err := ReadHTTPInfo(filepath.Dir(c.Socket))
+	info, err := loophome.ReadHTTP(filepath.Dir(c.Socket))
 	if err != nil {
 		t.Fatal(err)
 	}

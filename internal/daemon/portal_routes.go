@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/portal"
 )
 
@@ -21,12 +23,6 @@ import (
 
 // loginCodeTTL is how long a login link stays valid.
 const loginCodeTTL = 60 * time.Second
-
-// PortalLogin is the reply to POST /v1/portal/codes.
-type PortalLogin struct {
-	URL     string    `json:"url"` // http://127.0.0.1:PORT/login?code=...
-	Expires time.Time `json:"expires"`
-}
 
 // loginCodes are the outstanding login codes. Each is bound to the home of
 // the daemon that issued it, so daemons sharing a process (tests) do not
@@ -97,7 +93,7 @@ func (d *Daemon) portalRoutes(mux *http.ServeMux) {
 }
 
 func (d *Daemon) handlePortalCode(w http.ResponseWriter, r *http.Request) {
-	info, err := ReadHTTPInfo(d.Home)
+	info, err := loophome.ReadHTTP(d.Home)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("portal: %w", err), "loopd's HTTP listener is off (LOOP_HTTP_ADDR=off?): unset LOOP_HTTP_ADDR and run `loop daemon stop`")
 		return
@@ -108,7 +104,7 @@ func (d *Daemon) handlePortalCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, PortalLogin{URL: info.URL + "/login?code=" + code, Expires: exp})
+	writeJSON(w, http.StatusCreated, api.PortalLogin{URL: info.URL + "/login?code=" + code, Expires: exp})
 }
 
 // handleLogin redeems a login code: it sets the token cookie and sends the
@@ -120,7 +116,7 @@ func (d *Daemon) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, errors.New("this login link was used already or has expired (links are good once, for a minute)"), "run `loop open` for a new one")
 		return
 	}
-	info, err := ReadHTTPInfo(d.Home)
+	info, err := loophome.ReadHTTP(d.Home)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err, "")
 		return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // markedProcs returns the pids whose command line contains marker.
@@ -128,7 +129,7 @@ func TestDaemon_StopDuringReload(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- d.Run(ctx) }()
-		c := api.NewClient(SocketPath(home))
+		c := api.NewClient(loophome.Socket(home))
 		deadline := time.Now().Add(30 * time.Second)
 		for _, err := c.Version(context.Background()); err != nil; _, err = c.Version(context.Background()) {
 			if time.Now().After(deadline) {

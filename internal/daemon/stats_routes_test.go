@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // runDaemon runs an in-process loopd on home; stop ends it (idempotent).
@@ -35,7 +36,7 @@ func runDaemon(t *testing.T, home string) (*Daemon, *api.Client, func()) {
 		}
 	}
 	t.Cleanup(stop)
-	c := api.NewClient(SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := c.Version(context.Background()); err == nil {
@@ -185,7 +186,7 @@ func TestMetrics_PrometheusFormat(t *testing.T) {
 	pollStats(t, c, func(st api.Stats) bool { return len(st.Resources) == 2 })
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "unix", SocketPath(home))
+		return d.DialContext(ctx, "unix", loophome.Socket(home))
 	}}}
 	resp, err := hc.Get("http://loopd/metrics")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/telemetry"
 )
 
@@ -160,7 +161,7 @@ func startWith(t *testing.T, d *Daemon) *api.Client {
 			t.Errorf("daemon: %v", err)
 		}
 	})
-	c := api.NewClient(SocketPath(d.Home))
+	c := api.NewClient(loophome.Socket(d.Home))
 	waitUntil(t, "the daemon", func() bool { _, err := c.Version(context.Background()); return err == nil })
 	return c
 }

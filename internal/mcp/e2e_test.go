@@ -22,7 +22,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 )
 
 // sdkSession adapts an official SDK client session to caller.
@@ -65,13 +65,13 @@ var allTools = []string{"disable", "down", "enable", "get_errors", "get_logs", "
 
 // stopDaemon shuts down the loopd that `loop mcp` started under home.
 func stopDaemon(t *testing.T, home string) {
-	c := api.NewClient(daemon.SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	if err := c.Shutdown(context.Background()); err != nil {
 		return // never started
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := os.Stat(daemon.SocketPath(home)); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(loophome.Socket(home)); errors.Is(err, os.ErrNotExist) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -206,7 +206,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // startLoopd runs the real loopd with its HTTP listener on a free port;
 // it returns the listener and loopd's LOOP_HOME.
-func startLoopd(t *testing.T) (daemon.HTTPInfo, string) {
+func startLoopd(t *testing.T) (loophome.HTTPInfo, string) {
 	t.Helper()
 	binaries(t)
 	home := shortHome(t)
@@ -231,10 +231,10 @@ func startLoopd(t *testing.T) (daemon.HTTPInfo, string) {
 			t.Logf("loopd's log:\n%s", log.String())
 		}
 	})
-	waitDaemon(t, api.NewClient(daemon.SocketPath(home)))
+	waitDaemon(t, api.NewClient(loophome.Socket(home)))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		hi, err := daemon.ReadHTTPInfo(home)
+		hi, err := loophome.ReadHTTP(home)
 		if err == nil && hi.URL != "" {
 			return hi, home
 		}

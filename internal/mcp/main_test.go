@@ -15,6 +15,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/sandbox"
 )
@@ -95,7 +96,7 @@ func startDaemon(t *testing.T) *api.Client {
 			t.Errorf("daemon: %v", err)
 		}
 	})
-	c := api.NewClient(daemon.SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	waitDaemon(t, c)
 	return c
 }

@@ -12,7 +12,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/loopdev/loop/api"
-	"github.com/loopdev/loop/internal/daemon"
+	"github.com/loopdev/loop/internal/loophome"
 	mcpserver "github.com/loopdev/loop/internal/mcp"
 )
 
@@ -61,7 +61,7 @@ got:
 
 func TestHTTP_SubscribeGetsUpdates(t *testing.T) {
 	hi, home := startLoopd(t)
-	c := api.NewClient(daemon.SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	subscribeFlow(t, func(opts *sdk.ClientOptions) *sdk.ClientSession {
 		client := sdk.NewClient(&sdk.Implementation{Name: "loop-test", Version: "1"}, opts)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -81,7 +81,7 @@ func TestHTTP_SubscribeGetsUpdates(t *testing.T) {
 func TestStdio_SubscribeGetsUpdates(t *testing.T) {
 	loop := binaries(t)
 	home := shortHome(t)
-	c := api.NewClient(daemon.SocketPath(home))
+	c := api.NewClient(loophome.Socket(home))
 	subscribeFlow(t, func(opts *sdk.ClientOptions) *sdk.ClientSession {
 		cmd := exec.Command(loop, "mcp")
 		cmd.Env = append(os.Environ(), "LOOP_HOME="+home, "LOOP_HTTP_ADDR=off")

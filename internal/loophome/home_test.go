@@ -1,8 +1,8 @@
-package daemon
+package loophome
 
 import "testing"
 
-func TestHomeFor(t *testing.T) {
+func TestDirFor(t *testing.T) {
 	tests := []struct {
 		name string
 		goos string
@@ -23,8 +23,8 @@ func TestHomeFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := func(k string) string { return tt.env[k] }
-			if got := homeFor(tt.goos, getenv, tt.home); got != tt.want {
-				t.Errorf("homeFor(%q) = %q, want %q", tt.goos, got, tt.want)
+			if got := dirFor(tt.goos, getenv, tt.home); got != tt.want {
+				t.Errorf("dirFor(%q) = %q, want %q", tt.goos, got, tt.want)
 			}
 		})
 	}
@@ -32,8 +32,8 @@ func TestHomeFor(t *testing.T) {
 
 func TestMaxSocketPath(t *testing.T) {
 	for goos, want := range map[string]int{"linux": 107, "darwin": 103, "windows": 107} {
-		if got := maxSocketPath(goos); got != want {
-			t.Errorf("maxSocketPath(%q) = %d, want %d", goos, got, want)
+		if got := MaxSocketPath(goos); got != want {
+			t.Errorf("MaxSocketPath(%q) = %d, want %d", goos, got, want)
 		}
 	}
 }
