@@ -8,6 +8,7 @@
 package api
 
 import (
+	"slices"
 	"strconv"
 	"time"
 )
@@ -304,4 +305,19 @@ type ErrorReply struct {
 type PortalLogin struct {
 	URL     string    `json:"url"` // http://127.0.0.1:PORT/login?code=...
 	Expires time.Time `json:"expires"`
+}
+
+// TestLabel marks the tasks that are a project's tests: `loop ship`
+// requires them to have passed, and `loop ci --junit` reports them.
+const TestLabel = "test"
+
+// TestTasks returns the project's tasks labelled TestLabel.
+func (p *Project) TestTasks() []Resource {
+	var out []Resource
+	for _, r := range p.Resources {
+		if r.Kind == "task" && slices.Contains(r.Labels, TestLabel) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -1,37 +1,18 @@
-// Command loop is the CLI of loop, the local inner-loop daemon.
+// Command loop is the CLI of loop, the local inner-loop daemon. It is
+// thin: it links the API client and the hot commands only (status, logs,
+// wait, up, ...), so it starts in a few milliseconds; the commands that
+// need Docker, Kubernetes, Starlark or the LSP and MCP servers run in
+// loopd's binary, which it hands their command line to (internal/cli's
+// handedOff).
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
 
 	"github.com/loopdev/loop/internal/buildinfo"
 	"github.com/loopdev/loop/internal/cli"
-	"github.com/loopdev/loop/internal/runtime/process"
-	"github.com/loopdev/loop/internal/sandbox"
-	"github.com/loopdev/loop/internal/supervise"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == process.ReaperArg {
-		os.Exit(process.ReaperMain(os.Stdin))
-	}
-	if len(os.Args) > 1 && os.Args[1] == sandbox.Arg {
-		os.Exit(sandbox.Main())
-	}
-	if len(os.Args) > 1 && supervise.IsCommand(os.Args[1]) {
-		os.Exit(supervise.Main(os.Args[1:]))
-	}
-	err := cli.NewRoot(buildinfo.Read()).ExecuteContext(context.Background())
-	if err == nil {
-		return
-	}
-	fmt.Fprintln(os.Stderr, "loop:", err)
-	var ee *cli.ExitError
-	if errors.As(err, &ee) {
-		os.Exit(ee.Code)
-	}
-	os.Exit(cli.ExitFailed)
+	os.Exit(cli.Main(buildinfo.Read(), nil, os.Args[1:]))
 }

@@ -1,5 +1,7 @@
 // Command loopd is loop's per-user daemon. `loop` starts it on demand; it
-// can also run under systemd or launchd.
+// can also run under systemd or launchd. Started as `loop` (argv[0]), it
+// is the whole loop CLI: the thin `loop` hands it the commands it does
+// not link.
 package main
 
 import (
@@ -7,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/loopdev/loop/internal/buildinfo"
 	"github.com/loopdev/loop/internal/cli"
+	"github.com/loopdev/loop/internal/cli/full"
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/sandbox"
@@ -26,7 +31,10 @@ func main() {
 	if len(os.Args) > 1 && supervise.IsCommand(os.Args[1]) {
 		os.Exit(supervise.Main(os.Args[1:]))
 	}
-	err := cli.NewDaemonRoot(buildinfo.Read()).ExecuteContext(context.Background())
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == cli.CLIName {
+		os.Exit(full.Main(buildinfo.Read(), os.Args[1:]))
+	}
+	err := full.NewDaemonRoot(buildinfo.Read()).ExecuteContext(context.Background())
 	if err == nil {
 		return
 	}

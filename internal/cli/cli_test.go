@@ -21,15 +21,15 @@ func TestApp_FindLoopfileSearchesUpward(t *testing.T) {
 	deep := filepath.Join(root, "a", "b")
 	os.MkdirAll(deep, 0o755)
 	t.Chdir(deep)
-	got, err := (&app{}).findLoopfile()
+	got, err := (&App{}).FindLoopfile()
 	if err != nil || got != lf {
 		t.Fatalf("findLoopfile from %s = %q, %v; want %q", deep, got, err, lf)
 	}
 	t.Chdir(t.TempDir())
-	if _, err := (&app{}).findLoopfile(); err == nil || !strings.Contains(err.Error(), "-f PATH") {
+	if _, err := (&App{}).FindLoopfile(); err == nil || !strings.Contains(err.Error(), "-f PATH") {
 		t.Errorf("findLoopfile without a Loopfile = %v; want an error saying what to do", err)
 	}
-	if _, err := (&app{loopfile: "nope/Loopfile"}).findLoopfile(); err == nil {
+	if _, err := (&App{Loopfile: "nope/Loopfile"}).FindLoopfile(); err == nil {
 		t.Error("findLoopfile with a missing -f: want an error")
 	}
 }
@@ -47,7 +47,7 @@ func TestColorEnabled_NoColorAndPipes(t *testing.T) {
 
 func TestPrinter_Line(t *testing.T) {
 	var buf bytes.Buffer
-	p := newPrinter(&buf, false)
+	p := NewPrinter(&buf, false)
 	p.line(api.LogLine{Resource: "api", Stream: "stdout", Text: "listening"})
 	p.line(api.LogLine{Resource: "api", Stream: "loop", Text: "ready in 5ms"})
 	p.line(api.LogLine{Resource: "", Stream: "loop", Text: "from print()"})
@@ -69,14 +69,14 @@ func TestSummaryLine(t *testing.T) {
 }
 
 func TestPrinter_stateText(t *testing.T) {
-	p := newPrinter(io.Discard, true)
+	p := NewPrinter(io.Discard, true)
 	for _, s := range api.States {
 		got := p.stateText(s)
 		if !strings.Contains(got, s) {
 			t.Errorf("stateText(%s) = %q", s, got)
 		}
 	}
-	if got := p.stateText(api.StateUnresponsive); !strings.Contains(got, "\x1b["+red+"m") {
+	if got := p.stateText(api.StateUnresponsive); !strings.Contains(got, "\x1b["+Red+"m") {
 		t.Errorf("stateText(unresponsive) = %q, want it red, like failed", got)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/loopdev/loop/api"
 )
 
-func (a *app) errorsCmd() *cobra.Command {
+func (a *App) errorsCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "errors",
@@ -20,7 +20,7 @@ editors and CI already understand. Empty when everything is healthy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, name, err := a.running(ctx)
+			c, name, err := a.Running(ctx)
 			if err != nil {
 				return err
 			}
@@ -29,10 +29,10 @@ editors and CI already understand. Empty when everything is healthy.`,
 				return err
 			}
 			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(ds)
+				return json.NewEncoder(a.Stdout).Encode(ds)
 			}
 			for _, d := range ds {
-				fmt.Fprintln(a.stdout, formatDiagnostic(d))
+				fmt.Fprintln(a.Stdout, formatDiagnostic(d))
 			}
 			if len(ds) > 0 {
 				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d problem(s) in %s", len(ds), name)}

@@ -15,7 +15,7 @@ const labelFlagUsage = "resources with any of these labels (repeat -l, or -l a,b
 // labelFlag adds -l/--label to cmd, completed with the running project's
 // labels. loopd resolves the selection (api.Selector): a label no
 // resource has is an error that lists the project's labels.
-func (a *app) labelFlag(cmd *cobra.Command, labels *[]string) {
+func (a *App) labelFlag(cmd *cobra.Command, labels *[]string) {
 	cmd.Flags().StringSliceVarP(labels, "label", "l", nil, labelFlagUsage)
 	cmd.RegisterFlagCompletionFunc("label", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return a.labelNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
@@ -23,7 +23,7 @@ func (a *app) labelFlag(cmd *cobra.Command, labels *[]string) {
 }
 
 // labelNames serves shell completion.
-func (a *app) labelNames(ctx context.Context) []string {
+func (a *App) labelNames(ctx context.Context) []string {
 	p := a.completionProject(ctx)
 	if p == nil {
 		return nil

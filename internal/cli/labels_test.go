@@ -14,7 +14,7 @@ import (
 // matches when it has any of the labels.
 func TestNewRoot_LabelFlag(t *testing.T) {
 	for _, name := range []string{"up", "down", "ci", "status", "trigger", "restart", "enable", "disable"} {
-		root := NewRoot(buildinfo.Info{Version: "test"})
+		root := NewRoot(buildinfo.Info{Version: "test"}, nil)
 		cmd, _, err := root.Find([]string{name})
 		if err != nil {
 			t.Fatal(err)
@@ -47,7 +47,7 @@ func TestSelectionUsageErrors(t *testing.T) {
 		{[]string{"disable"}, "name a RESOURCE or -l LABEL"},
 		{[]string{"down", "--volumes", "-l", "db"}, "without RESOURCE or -l"},
 	} {
-		root := NewRoot(buildinfo.Info{Version: "test"})
+		root := NewRoot(buildinfo.Info{Version: "test"}, nil)
 		var out bytes.Buffer
 		root.SetOut(&out)
 		root.SetErr(&out)
@@ -60,7 +60,7 @@ func TestSelectionUsageErrors(t *testing.T) {
 
 func TestPrintStatus_Labels(t *testing.T) {
 	var out bytes.Buffer
-	a := &app{stdout: &out}
+	a := &App{Stdout: &out}
 	a.printStatus(&api.Project{Resources: []api.Resource{
 		{Name: "db", Kind: "service", State: api.StateReady, Labels: []string{"database", "backend"}},
 		{Name: "web", Kind: "service", State: api.StateStopped},

@@ -18,7 +18,7 @@ import (
 	"github.com/loopdev/loop/internal/loophome"
 )
 
-func (a *app) openCmd() *cobra.Command {
+func (a *App) openCmd() *cobra.Command {
 	var printOnly bool
 	cmd := &cobra.Command{
 		Use:   "open",
@@ -33,12 +33,12 @@ minute) that gives the browser a cookie; --print only prints the link.`,
 				return err
 			}
 			if printOnly {
-				fmt.Fprintln(a.stdout, url)
+				fmt.Fprintln(a.Stdout, url)
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "Opening the portal (a one-time link, good for a minute):\n  %s\n", url)
+			fmt.Fprintf(a.Stdout, "Opening the portal (a one-time link, good for a minute):\n  %s\n", url)
 			if err := openBrowser(url); err != nil {
-				fmt.Fprintf(a.stderr, "loop: could not start a browser (%v): open the link above yourself\n", err)
+				fmt.Fprintf(a.Stderr, "loop: could not start a browser (%v): open the link above yourself\n", err)
 			}
 			return nil
 		},
@@ -48,8 +48,8 @@ minute) that gives the browser a cookie; --print only prints the link.`,
 }
 
 // portalLogin asks loopd (on its socket) for a one-time login link.
-func (a *app) portalLogin(ctx context.Context) (string, error) {
-	c, err := a.client(ctx)
+func (a *App) portalLogin(ctx context.Context) (string, error) {
+	c, err := a.Client(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -107,8 +107,8 @@ func openBrowser(url string) error {
 }
 
 // printPortalURL prints where the portal is, when loopd has its listener.
-func (a *app) printPortalURL() {
+func (a *App) printPortalURL() {
 	if info, err := loophome.ReadHTTP(loophome.Dir()); err == nil && info.URL != "" {
-		fmt.Fprintf(a.stdout, "portal: %s/ (`loop open` logs a browser in)\n", info.URL)
+		fmt.Fprintf(a.Stdout, "portal: %s/ (`loop open` logs a browser in)\n", info.URL)
 	}
 }

@@ -10,9 +10,13 @@ import (
 	"sync"
 
 	"github.com/mattn/go-isatty"
+	"golang.org/x/term"
 
 	"github.com/loopdev/loop/api"
 )
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // colorEnabled: only on a terminal, and never with NO_COLOR set.
 func colorEnabled(w io.Writer) bool {
@@ -23,18 +27,19 @@ func colorEnabled(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
+// Colours for Printer.Paint.
 const (
-	red    = "31"
-	green  = "32"
-	yellow = "33"
+	Red    = "31"
+	Green  = "32"
+	Yellow = "33"
 	blue   = "34"
 	dim    = "2"
 )
 
 var palette = []string{"36", "35", "34", "33", "32", "96", "95", "94", "93", "92"}
 
-// printer renders logs and status lines; safe for concurrent use.
-type printer struct {
+// Printer renders logs and status lines; safe for concurrent use.
+type Printer struct {
 	mu     sync.Mutex
 	w      io.Writer
 	color  bool
@@ -42,40 +47,42 @@ type printer struct {
 	stamps bool // prefix log lines with their time
 }
 
-func newPrinter(w io.Writer, color bool) *printer { return &printer{w: w, color: color, width: 8} }
+// NewPrinter renders on w, in colour when color.
+func NewPrinter(w io.Writer, color bool) *Printer { return &Printer{w: w, color: color, width: 8} }
 
-func (p *printer) paint(code, s string) string {
+// Paint colours s with the colour code when the printer has colour.
+func (p *Printer) Paint(code, s string) string {
 	if !p.color {
 		return s
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-func (p *printer) prefix(name string) string {
+func (p *Printer) prefix(name string) string {
 	if len(name) > p.width {
 		p.width = len(name)
 	}
 	h := fnv.New32a()
 	h.Write([]byte(name))
-	return p.paint(palette[h.Sum32()%uint32(len(palette))], fmt.Sprintf("%-*s │", p.width, name))
+	return p.Paint(palette[h.Sum32()%uint32(len(palette))], fmt.Sprintf("%-*s │", p.width, name))
 }
 
-func (p *printer) line(l api.LogLine) {
+func (p *Printer) line(l api.LogLine) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	text := l.Text
 	switch l.Stream {
 	case "loop":
 		if l.Resource != "" { // "" is the Loopfile's own print() output
-			text = p.paint(dim, "[loop] "+text)
+			text = p.Paint(dim, "[loop] "+text)
 		}
 	case "stderr":
 		if strings.Contains(strings.ToLower(text), "error") || strings.Contains(text, "panic") {
-			text = p.paint(red, text)
+			text = p.Paint(Red, text)
 		}
 	}
 	if p.stamps {
-		text = p.paint(dim, l.Time.Local().Format("15:04:05.000")) + " " + text
+		text = p.Paint(dim, l.Time.Local().Format("15:04:05.000")) + " " + text
 	}
 	who := l.Resource
 	if who == "" {
@@ -84,27 +91,27 @@ func (p *printer) line(l api.LogLine) {
 	fmt.Fprintf(p.w, "%s %s\n", p.prefix(who), text)
 }
 
-func (p *printer) loop(msg string) {
+func (p *Printer) loop(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "%s %s\n", p.paint(blue, fmt.Sprintf("%-*s │", p.width, "loop")), msg)
+	fmt.Fprintf(p.w, "%s %s\n", p.Paint(blue, fmt.Sprintf("%-*s │", p.width, "loop")), msg)
 }
 
-func (p *printer) stateText(state string) string {
+func (p *Printer) stateText(state string) string {
 	switch state {
 	case api.StateReady:
-		return p.paint(green, "● "+state)
+		return p.Paint(Green, "● "+state)
 	case api.StateFailed, api.StateCrashed, api.StateUnresponsive:
-		return p.paint(red, "✗ "+state)
+		return p.Paint(Red, "✗ "+state)
 	case api.StateStarting, api.StatePending:
-		return p.paint(yellow, "○ "+state)
+		return p.Paint(Yellow, "○ "+state)
 	default:
-		return p.paint(dim, "- "+state)
+		return p.Paint(dim, "- "+state)
 	}
 }
 
 // summary prints a one-line overview of the project.
-func (p *printer) summary(rs []api.Resource) {
+func (p *Printer) summary(rs []api.Resource) {
 	p.loop(summaryLine(rs))
 	for _, r := range rs {
 		for _, l := range r.Links {

@@ -38,20 +38,33 @@ const (
 	ExitTimeout = 3 // not settled within the timeout
 )
 
-// app holds what every command shares.
-type app struct {
-	version  string // the build's identity (buildinfo.Info.String), compared with loopd's
-	build    buildinfo.Info
-	loopfile string // -f
-	project  string // -p
-	stdout   io.Writer
-	stderr   io.Writer
-	color    bool
+// App holds what every command shares; package full's commands get it
+// too.
+type App struct {
+	Version  string // the build's identity (buildinfo.Info.String), compared with loopd's
+	Build    buildinfo.Info
+	Loopfile string // -f
+	Project  string // -p
+	Stdout   io.Writer
+	Stderr   io.Writer
+	Color    bool
+	full     bool     // the real commands of handedOff are here (loopd's binary)
+	argv     []string // what Main was given, for a hand-off
 }
 
-// NewRoot builds the loop command tree for the build bi.
-func NewRoot(bi buildinfo.Info) *cobra.Command {
-	a := &app{version: bi.String(), build: bi, stdout: os.Stdout, stderr: os.Stderr}
+// Tools builds the real commands of handedOff, keyed by their path
+// ("mcp", "daemon run"): package full's Tools. The thin `loop` has none.
+type Tools func(a *App) map[string]*cobra.Command
+
+// NewRoot builds the loop command tree for the build bi. With tools nil
+// (the thin binary), the commands of handedOff are stubs that hand their
+// command line to loopd's binary.
+func NewRoot(bi buildinfo.Info, tools Tools) *cobra.Command {
+	return newRoot(bi, tools, nil)
+}
+
+func newRoot(bi buildinfo.Info, tools Tools, argv []string) *cobra.Command {
+	a := &App{Version: bi.String(), Build: bi, Stdout: os.Stdout, Stderr: os.Stderr, full: tools != nil, argv: argv}
 	root := &cobra.Command{
 		Use:   "loop",
 		Short: "loop: the local inner loop — run, watch, hot-reload and check your services",
@@ -59,43 +72,34 @@ func NewRoot(bi buildinfo.Info) *cobra.Command {
 source tree and restarts exactly what a change affects, in milliseconds.
 
 Start with 'loop up' in a directory that has a Loopfile.`,
-		Version:       a.version,
+		Version:       a.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
-			a.stdout, a.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			a.color = colorEnabled(a.stdout)
+			a.Stdout, a.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			a.Color = colorEnabled(a.Stdout)
 		},
 	}
 	root.SetVersionTemplate(bi.Long("loop", "API "+api.Version) + "\n")
-	root.PersistentFlags().StringVarP(&a.project, "project", "p", "", "project name (default: the project of the Loopfile)")
+	root.PersistentFlags().StringVarP(&a.Project, "project", "p", "", "project name (default: the project of the Loopfile)")
 	root.AddCommand(
 		a.upCmd(), a.downCmd(), a.statusCmd(), a.logsCmd(), a.waitCmd(), a.ciCmd(), a.errorsCmd(),
-		a.tracesCmd(), a.traceCmd(),
 		a.actionCmd("trigger", "Run a resource now (manual trigger, or re-run a task)"),
 		a.actionCmd("restart", "Restart a resource now"),
 		a.actionCmd("enable", "Enable a disabled resource and start it"),
 		a.actionCmd("disable", "Stop a resource and keep it stopped"),
-		a.execCmd(), a.shellCmd(),
-		a.lspCmd(),
-		a.doctorCmd(), a.versionCmd(), a.daemonCmd(),
-		a.mcpCmd(),
-		a.shipCmd(),
+		a.versionCmd(), a.daemonCmd(),
 		a.openCmd(),
-		a.dbCmd(),
-		a.initCmd(),
-		a.newCmd(),
-		a.statsCmd(), a.feedbackCmd(),
-		a.catalogCmd(),
-		a.configCmd(),
+		a.statsCmd(),
 	)
+	a.addHandedOff(root, tools)
 	for _, c := range root.Commands() {
 		switch c.Name() {
 		case "version", "doctor", "daemon", "help", "completion", "stats", "feedback":
 		case "logs": // -f is --follow there, as in docker and kubectl
-			c.Flags().StringVar(&a.loopfile, "file", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
+			c.Flags().StringVar(&a.Loopfile, "file", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
 		default:
-			c.Flags().StringVarP(&a.loopfile, "file", "f", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
+			c.Flags().StringVarP(&a.Loopfile, "file", "f", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
 		}
 	}
 	return root
@@ -103,14 +107,14 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 
 // findLoopfile resolves -f, or looks for a Loopfile from the working
 // directory upward.
-func (a *app) findLoopfile() (string, error) {
-	if a.loopfile != "" {
-		p, err := filepath.Abs(a.loopfile)
+func (a *App) FindLoopfile() (string, error) {
+	if a.Loopfile != "" {
+		p, err := filepath.Abs(a.Loopfile)
 		if err != nil {
 			return "", err
 		}
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("loopfile %s: %w", a.loopfile, err)
+			return "", fmt.Errorf("loopfile %s: %w", a.Loopfile, err)
 		}
 		return p, nil
 	}
@@ -132,7 +136,7 @@ func (a *app) findLoopfile() (string, error) {
 }
 
 // client connects to loopd, starting it when it is not running.
-func (a *app) client(ctx context.Context) (*api.Client, error) {
+func (a *App) Client(ctx context.Context) (*api.Client, error) {
 	home := loophome.Dir()
 	c := api.NewClient(loophome.Socket(home))
 	v, err := c.Version(ctx)
@@ -147,14 +151,14 @@ func (a *app) client(ctx context.Context) (*api.Client, error) {
 	if v.API != api.Version {
 		return nil, fmt.Errorf("loopd (pid %d) speaks API %s but this loop speaks API %s: run `loop daemon stop` and try again", v.Pid, v.API, api.Version)
 	}
-	if v.Version != a.version {
-		fmt.Fprintf(a.stderr, "loop: note: loopd is version %s, loop is %s (run `loop daemon stop` to restart it)\n", v.Version, a.version)
+	if v.Version != a.Version {
+		fmt.Fprintf(a.Stderr, "loop: note: loopd is version %s, loop is %s (run `loop daemon stop` to restart it)\n", v.Version, a.Version)
 	}
 	return c, nil
 }
 
 // existingClient connects to a running loopd without starting one.
-func (a *app) existingClient(ctx context.Context) (*api.Client, error) {
+func (a *App) ExistingClient(ctx context.Context) (*api.Client, error) {
 	c := api.NewClient(loophome.Socket(loophome.Dir()))
 	if _, err := c.Version(ctx); err != nil {
 		return nil, errors.New("loopd is not running: run `loop up` first")
@@ -164,8 +168,8 @@ func (a *app) existingClient(ctx context.Context) (*api.Client, error) {
 
 // running connects to a running loopd and resolves the project that the
 // command is about.
-func (a *app) running(ctx context.Context) (*api.Client, string, error) {
-	c, err := a.existingClient(ctx)
+func (a *App) Running(ctx context.Context) (*api.Client, string, error) {
+	c, err := a.ExistingClient(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -178,17 +182,20 @@ func (a *app) running(ctx context.Context) (*api.Client, string, error) {
 
 // startDaemon runs loopd in the background, detached from the terminal so
 // it outlives it, and waits for its socket.
-func (a *app) startDaemon(ctx context.Context, home string) error {
+func (a *App) startDaemon(ctx context.Context, home string) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", home, err)
 	}
-	bin, args := daemonCommand()
+	bin, err := a.daemonBinary(ctx)
+	if err != nil {
+		return err
+	}
 	logf, err := os.OpenFile(filepath.Join(home, "loopd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open loopd log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
@@ -213,28 +220,13 @@ func (a *app) startDaemon(ctx context.Context, home string) error {
 	return fmt.Errorf("loopd did not answer within 10s: see %s", filepath.Join(home, "loopd.log"))
 }
 
-// daemonCommand prefers a loopd binary next to loop and falls back to
-// this binary's own `daemon run` (so `go run ./cmd/loop up` works without
-// installing anything): both are the same daemon.
-func daemonCommand() (string, []string) {
-	self, err := os.Executable()
-	if err != nil {
-		return os.Args[0], []string{"daemon", "run"}
-	}
-	sibling := filepath.Join(filepath.Dir(self), "loopd"+exeSuffix)
-	if fi, err := os.Stat(sibling); err == nil && !fi.IsDir() {
-		return sibling, nil
-	}
-	return self, []string{"daemon", "run"}
-}
-
 // projectName resolves the project a command is about: -p, else the
 // project whose Loopfile is found from here.
-func (a *app) projectName(ctx context.Context, c *api.Client) (string, error) {
-	if a.project != "" {
-		return a.project, nil
+func (a *App) projectName(ctx context.Context, c *api.Client) (string, error) {
+	if a.Project != "" {
+		return a.Project, nil
 	}
-	lf, err := a.findLoopfile()
+	lf, err := a.FindLoopfile()
 	if err != nil {
 		return "", err
 	}

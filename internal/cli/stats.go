@@ -12,7 +12,7 @@ import (
 	"github.com/loopdev/loop/api"
 )
 
-func (a *app) statsCmd() *cobra.Command {
+func (a *App) statsCmd() *cobra.Command {
 	var asJSON bool
 	var since string
 	cmd := &cobra.Command{
@@ -26,16 +26,16 @@ one project. It starts loopd when it is not running: the figures come from
 the store in $LOOP_HOME, which outlives the daemon.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client(cmd.Context())
+			c, err := a.Client(cmd.Context())
 			if err != nil {
 				return err
 			}
-			st, err := c.Stats(cmd.Context(), since, a.project)
+			st, err := c.Stats(cmd.Context(), since, a.Project)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
+				enc := json.NewEncoder(a.Stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(st)
 			}
@@ -48,10 +48,10 @@ the store in $LOOP_HOME, which outlives the daemon.`,
 	return cmd
 }
 
-func (a *app) printStats(st api.Stats) {
-	pr := newPrinter(a.stdout, a.color)
-	fmt.Fprintf(a.stdout, "since %s\n\n", st.Since.Local().Format("2006-01-02 15:04"))
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+func (a *App) printStats(st api.Stats) {
+	pr := NewPrinter(a.Stdout, a.Color)
+	fmt.Fprintf(a.Stdout, "since %s\n\n", st.Since.Local().Format("2006-01-02 15:04"))
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROJECT\tRESOURCE\tSAVE-TO-LIVE p50\tp95\tRUNS\tSUCCESS\tRESTARTS\tCRASHES")
 	for _, r := range st.Resources {
 		p50, p95 := "-", "-"
@@ -66,37 +66,37 @@ func (a *app) printStats(st api.Stats) {
 	}
 	tw.Flush()
 	if len(st.Resources) == 0 {
-		fmt.Fprintln(a.stdout, "(no runs recorded in this window)")
+		fmt.Fprintln(a.Stdout, "(no runs recorded in this window)")
 	}
-	fmt.Fprintln(a.stdout)
+	fmt.Fprintln(a.Stdout)
 	if st.TimeToFirstReady.Count > 0 {
-		fmt.Fprintf(a.stdout, "time to first ready: p50 %s, p95 %s (%d ups)\n", short(st.TimeToFirstReady.P50), short(st.TimeToFirstReady.P95), st.TimeToFirstReady.Count)
+		fmt.Fprintf(a.Stdout, "time to first ready: p50 %s, p95 %s (%d ups)\n", short(st.TimeToFirstReady.P50), short(st.TimeToFirstReady.P95), st.TimeToFirstReady.Count)
 	}
-	fmt.Fprintf(a.stdout, "deploys: %d (%.1f/week), change failure rate %.0f%% (%d failed)", st.Deploys, st.DeploysPerWeek, 100*st.ChangeFailRate, st.FailedShips)
+	fmt.Fprintf(a.Stdout, "deploys: %d (%.1f/week), change failure rate %.0f%% (%d failed)", st.Deploys, st.DeploysPerWeek, 100*st.ChangeFailRate, st.FailedShips)
 	if st.LeadTime.Count > 0 {
-		fmt.Fprintf(a.stdout, ", lead time p50 %s, p95 %s", short(st.LeadTime.P50), short(st.LeadTime.P95))
+		fmt.Fprintf(a.Stdout, ", lead time p50 %s, p95 %s", short(st.LeadTime.P50), short(st.LeadTime.P95))
 	}
-	fmt.Fprintln(a.stdout)
-	fmt.Fprintln(a.stdout)
-	printSLOs(a.stdout, pr, st.SLOs)
+	fmt.Fprintln(a.Stdout)
+	fmt.Fprintln(a.Stdout)
+	PrintSLOs(a.Stdout, pr, st.SLOs)
 	if st.NPS != nil {
-		fmt.Fprintf(a.stdout, "\nNPS %+.0f from %d answers (%d promoters, %d passives, %d detractors)\n",
+		fmt.Fprintf(a.Stdout, "\nNPS %+.0f from %d answers (%d promoters, %d passives, %d detractors)\n",
 			st.NPS.Score, st.NPS.Responses, st.NPS.Promoters, st.NPS.Passives, st.NPS.Detractors)
 	} else {
-		fmt.Fprintln(a.stdout, "\nNPS: no answers yet (`loop feedback`)")
+		fmt.Fprintln(a.Stdout, "\nNPS: no answers yet (`loop feedback`)")
 	}
 	if st.StoreError != "" || st.StoreErrors > 0 {
-		fmt.Fprintf(a.stdout, "\n%s metrics store: %d failed writes; last: %s\n", pr.paint(yellow, "!"), st.StoreErrors, st.StoreError)
+		fmt.Fprintf(a.Stdout, "\n%s metrics store: %d failed writes; last: %s\n", pr.Paint(Yellow, "!"), st.StoreErrors, st.StoreError)
 	}
 }
 
-// printSLOs prints one line per SLO with its error budget (also used by
+// PrintSLOs prints one line per SLO with its error budget (also used by
 // `loop doctor`).
-func printSLOs(w io.Writer, pr *printer, slos []api.SLO) {
+func PrintSLOs(w io.Writer, pr *Printer, slos []api.SLO) {
 	for _, s := range slos {
-		mark := pr.paint(green, "✓")
+		mark := pr.Paint(Green, "✓")
 		if !s.Met {
-			mark = pr.paint(yellow, "!")
+			mark = pr.Paint(Yellow, "!")
 		}
 		target, actual := fmt.Sprintf("%.1f%%", 100*s.Target), fmt.Sprintf("%.2f%%", 100*s.Actual)
 		if s.Unit == "seconds" {

@@ -19,7 +19,7 @@ import (
 	"github.com/loopdev/loop/internal/loophome"
 )
 
-func (a *app) statusCmd() *cobra.Command {
+func (a *App) statusCmd() *cobra.Command {
 	var asJSON, watch bool
 	var labels []string
 	cmd := &cobra.Command{
@@ -33,7 +33,7 @@ then one event per change).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			c, name, err := a.running(ctx)
+			c, name, err := a.Running(ctx)
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,7 @@ then one event per change).`,
 			for _, r := range p.Resources {
 				shown[r.Name] = true
 			}
-			enc := json.NewEncoder(a.stdout)
+			enc := json.NewEncoder(a.Stdout)
 			if asJSON {
 				enc.Encode(p)
 			} else {
@@ -73,7 +73,7 @@ then one event per change).`,
 					}
 					w = newWatched(np)
 				}
-				fmt.Fprintln(a.stdout)
+				fmt.Fprintln(a.Stdout)
 				a.printStatus(w.p)
 				return nil
 			})
@@ -87,7 +87,7 @@ then one event per change).`,
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "keep printing on every change")
 	a.labelFlag(cmd, &labels)
 	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+		return a.ResourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
 	}
 	return cmd
 }
@@ -127,21 +127,21 @@ func (w *watched) apply(ev api.Event) bool {
 // printStatus renders p as a table. Output is buffered: tabwriter writes
 // cell by cell, one write(2) each on an unbuffered stdout (10,000
 // resources: 160,000 syscalls).
-func (a *app) printStatus(p *api.Project) {
-	out := bufio.NewWriterSize(a.stdout, 64*1024)
+func (a *App) printStatus(p *api.Project) {
+	out := bufio.NewWriterSize(a.Stdout, 64*1024)
 	defer out.Flush()
-	pr := newPrinter(out, a.color)
+	pr := NewPrinter(out, a.Color)
 	if p.Error != nil {
-		fmt.Fprintf(out, "%s Loopfile error (the last good configuration keeps running):\n  %s\n", pr.paint(red, "✗"), p.Error)
+		fmt.Fprintf(out, "%s Loopfile error (the last good configuration keeps running):\n  %s\n", pr.Paint(Red, "✗"), p.Error)
 	}
 	for _, w := range p.Warnings {
-		fmt.Fprintf(out, "%s %s\n", pr.paint(yellow, "!"), w)
+		fmt.Fprintf(out, "%s %s\n", pr.Paint(Yellow, "!"), w)
 	}
 	for _, pb := range p.Problems {
-		fmt.Fprintf(out, "%s %s\n", pr.paint(red, "✗"), pb.Message)
+		fmt.Fprintf(out, "%s %s\n", pr.Paint(Red, "✗"), pb.Message)
 	}
 	for _, e := range p.PolicyExceptions {
-		fmt.Fprintf(out, "%s policy exception %s (%s): %s\n", pr.paint(yellow, "!"), e.Rule, e.Declared, e.Reason)
+		fmt.Fprintf(out, "%s policy exception %s (%s): %s\n", pr.Paint(Yellow, "!"), e.Rule, e.Declared, e.Reason)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESOURCE\tKIND\tSTATE\tFOR\tPID\tRESTARTS\tLABELS\tREASON")
@@ -202,7 +202,7 @@ func age(t time.Time) string {
 	}
 }
 
-func (a *app) logsCmd() *cobra.Command {
+func (a *App) logsCmd() *cobra.Command {
 	var q api.LogsQuery
 	var asJSON, stamps bool
 	cmd := &cobra.Command{
@@ -211,15 +211,15 @@ func (a *app) logsCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			c, err := a.client(ctx)
+			c, err := a.Client(ctx)
 			if err != nil {
 				return err
 			}
-			name := a.project
+			name := a.Project
 			if name == "" {
 				if name, err = a.projectName(ctx, c); err != nil {
 					// Not up: read its persisted logs by Loopfile path.
-					lf, ferr := a.findLoopfile()
+					lf, ferr := a.FindLoopfile()
 					if ferr != nil {
 						return err
 					}
@@ -227,9 +227,9 @@ func (a *app) logsCmd() *cobra.Command {
 				}
 			}
 			q.Resources = args
-			pr := newPrinter(a.stdout, a.color)
+			pr := NewPrinter(a.Stdout, a.Color)
 			pr.stamps = stamps
-			enc := json.NewEncoder(a.stdout)
+			enc := json.NewEncoder(a.Stdout)
 			return c.Logs(ctx, name, q, func(l api.LogLine) error {
 				if asJSON {
 					return enc.Encode(l)
@@ -253,7 +253,7 @@ func baseDirName(loopfile string) string {
 	return parts[len(parts)-1]
 }
 
-func (a *app) waitCmd() *cobra.Command {
+func (a *App) waitCmd() *cobra.Command {
 	var timeout time.Duration
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -264,7 +264,7 @@ or has failed. Exit code: 0 ready, 1 failed (errors printed), 3 timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, name, err := a.running(ctx)
+			c, name, err := a.Running(ctx)
 			if err != nil {
 				return err
 			}
@@ -273,12 +273,12 @@ or has failed. Exit code: 0 ready, 1 failed (errors printed), 3 timeout.`,
 				return err
 			}
 			if asJSON {
-				json.NewEncoder(a.stdout).Encode(res)
+				json.NewEncoder(a.Stdout).Encode(res)
 			}
 			switch res.Outcome {
 			case api.OutcomeReady:
 				if !asJSON {
-					fmt.Fprintf(a.stdout, "%s: settled, all ready (waited %s)\n", name, res.Waited)
+					fmt.Fprintf(a.Stdout, "%s: settled, all ready (waited %s)\n", name, res.Waited)
 				}
 				return nil
 			case api.OutcomeFailed:
@@ -300,7 +300,7 @@ or has failed. Exit code: 0 ready, 1 failed (errors printed), 3 timeout.`,
 	return cmd
 }
 
-func (a *app) actionCmd(action, short string) *cobra.Command {
+func (a *App) actionCmd(action, short string) *cobra.Command {
 	var labels []string
 	cmd := &cobra.Command{
 		Use:   action + " [RESOURCE...] [-l LABEL]",
@@ -313,14 +313,14 @@ labels).`,
 			if sel.Empty() {
 				return fmt.Errorf("loop %s: name a RESOURCE or -l LABEL (`loop status` lists them with their labels)", action)
 			}
-			c, name, err := a.running(ctx)
+			c, name, err := a.Running(ctx)
 			if err != nil {
 				return err
 			}
 			return a.act(ctx, c, name, action, sel)
 		},
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+			return a.ResourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
 		},
 	}
 	a.labelFlag(cmd, &labels)
@@ -328,13 +328,13 @@ labels).`,
 }
 
 // act runs action on what sel picks and says what it did to each.
-func (a *app) act(ctx context.Context, c *api.Client, project, action string, sel api.Selector) error {
+func (a *App) act(ctx context.Context, c *api.Client, project, action string, sel api.Selector) error {
 	reply, err := c.Act(ctx, project, action, sel)
 	if err != nil {
 		return err // names the action and resource, or what the project has
 	}
 	for _, r := range reply.Resources {
-		fmt.Fprintf(a.stdout, "%s: %s\n", r, pastTense(action))
+		fmt.Fprintf(a.Stdout, "%s: %s\n", r, pastTense(action))
 	}
 	return nil
 }
@@ -353,8 +353,8 @@ func pastTense(action string) string {
 
 // completionProject is the snapshot of the project shell completion
 // completes from; nil when it is not up (completion offers nothing).
-func (a *app) completionProject(ctx context.Context) *api.Project {
-	c, name, err := a.running(ctx)
+func (a *App) completionProject(ctx context.Context) *api.Project {
+	c, name, err := a.Running(ctx)
 	if err != nil {
 		return nil
 	}
@@ -366,7 +366,7 @@ func (a *app) completionProject(ctx context.Context) *api.Project {
 }
 
 // resourceNames serves shell completion.
-func (a *app) resourceNames(ctx context.Context) []string {
+func (a *App) ResourceNames(ctx context.Context) []string {
 	p := a.completionProject(ctx)
 	if p == nil {
 		return nil

@@ -15,7 +15,7 @@ import (
 	"github.com/loopdev/loop/api"
 )
 
-func (a *app) upCmd() *cobra.Command {
+func (a *App) upCmd() *cobra.Command {
 	var detach bool
 	var labels []string
 	cmd := &cobra.Command{
@@ -38,7 +38,7 @@ one, and resources stopped by 'loop down' that it selects start again.`,
 			}
 			defer a.maybeAskFeedback(ctx)
 			if detach {
-				fmt.Fprintf(a.stdout, "%s is up in loopd. Next: `loop status`, `loop logs -f`, `loop wait`, `loop down`.\n", name)
+				fmt.Fprintf(a.Stdout, "%s is up in loopd. Next: `loop status`, `loop logs -f`, `loop wait`, `loop down`.\n", name)
 				return nil
 			}
 			return a.follow(ctx, c, name)
@@ -51,12 +51,12 @@ one, and resources stopped by 'loop down' that it selects start again.`,
 
 // up starts (or updates) the project in loopd with only the resources
 // of only (all when it is empty).
-func (a *app) up(ctx context.Context, only api.Selector) (*api.Client, string, error) {
-	lf, err := a.findLoopfile()
+func (a *App) up(ctx context.Context, only api.Selector) (*api.Client, string, error) {
+	lf, err := a.FindLoopfile()
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := a.client(ctx)
+	c, err := a.Client(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -72,13 +72,13 @@ func (a *app) up(ctx context.Context, only api.Selector) (*api.Client, string, e
 		return nil, "", err
 	}
 	for _, w := range p.Warnings {
-		fmt.Fprintf(a.stderr, "loop: warning: %s\n", w)
+		fmt.Fprintf(a.Stderr, "loop: warning: %s\n", w)
 	}
 	return c, p.Name, nil
 }
 
 // isUp reports whether the project of loopfile is up in loopd.
-func (a *app) isUp(ctx context.Context, c *api.Client, loopfile string) bool {
+func (a *App) isUp(ctx context.Context, c *api.Client, loopfile string) bool {
 	ps, err := c.ProjectList(ctx)
 	if err != nil {
 		return false
@@ -93,13 +93,13 @@ func (a *app) isUp(ctx context.Context, c *api.Client, loopfile string) bool {
 
 // follow prints status changes and logs until ctx ends, then stops the
 // project's services.
-func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
+func (a *App) follow(ctx context.Context, c *api.Client, name string) error {
 	start := time.Now()
 	p, err := c.Project(ctx, name)
 	if err != nil {
 		return err
 	}
-	pr := newPrinter(a.stdout, a.color)
+	pr := NewPrinter(a.Stdout, a.Color)
 	a.printPortalURL()
 	pr.summary(p.Resources)
 	// The resources' own "loop" log lines narrate each start; events only
@@ -166,7 +166,7 @@ func (a *app) follow(ctx context.Context, c *api.Client, name string) error {
 
 var errDown = errors.New("project down")
 
-func (a *app) downCmd() *cobra.Command {
+func (a *App) downCmd() *cobra.Command {
 	var volumes bool
 	var labels []string
 	cmd := &cobra.Command{
@@ -185,7 +185,7 @@ up, the rest runs on, and they show as stopped until 'loop up' (or
 			if volumes && !sel.Empty() {
 				return fmt.Errorf("loop down --volumes removes the whole project's volumes: run it without RESOURCE or -l")
 			}
-			c, name, err := a.running(ctx)
+			c, name, err := a.Running(ctx)
 			if err != nil {
 				return err
 			}
@@ -199,11 +199,11 @@ up, the rest runs on, and they show as stopped until 'loop up' (or
 			if err := down(ctx, name); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s: stopped\n", name)
+			fmt.Fprintf(a.Stdout, "%s: stopped\n", name)
 			return nil
 		},
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+			return a.ResourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
 		},
 	}
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove the project's named volumes")
@@ -211,7 +211,7 @@ up, the rest runs on, and they show as stopped until 'loop up' (or
 	return cmd
 }
 
-func (a *app) ciCmd() *cobra.Command {
+func (a *App) ciCmd() *cobra.Command {
 	var timeout, readiness time.Duration
 	var keep, shipAfter bool
 	var junit string
@@ -236,7 +236,7 @@ run, before the services stop: a pipeline's deploy stage.`,
 			if err != nil {
 				if junit != "" {
 					if jerr := a.writeJUnit(junit, nil, "", err); jerr != nil {
-						fmt.Fprintf(a.stderr, "loop ci: %v\n", jerr)
+						fmt.Fprintf(a.Stderr, "loop ci: %v\n", jerr)
 					}
 				}
 				return &ExitError{Code: ExitFailed, Err: err}
@@ -251,13 +251,13 @@ run, before the services stop: a pipeline's deploy stage.`,
 			err = a.ci(ctx, c, name, timeout, readiness)
 			ciErr := err
 			if err == nil && shipAfter {
-				err = a.ship(ctx, c, nil, false, false)
+				err = a.runCLI(ctx, a.withProject("ship")...)
 			}
 			// The report is written last, so that it does not make the
 			// tree the ship checks dirty.
 			if junit != "" {
 				if jerr := a.writeJUnit(junit, c, name, ciErr); jerr != nil {
-					fmt.Fprintf(a.stderr, "loop ci: %v\n", jerr)
+					fmt.Fprintf(a.Stderr, "loop ci: %v\n", jerr)
 					if err == nil {
 						err = &ExitError{Code: ExitFailed, Err: jerr}
 					}
@@ -275,7 +275,7 @@ run, before the services stop: a pipeline's deploy stage.`,
 	return cmd
 }
 
-func (a *app) ci(ctx context.Context, c *api.Client, name string, timeout, readiness time.Duration) error {
+func (a *App) ci(ctx context.Context, c *api.Client, name string, timeout, readiness time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		res, err := c.Wait(ctx, name, time.Second)
@@ -284,7 +284,7 @@ func (a *app) ci(ctx context.Context, c *api.Client, name string, timeout, readi
 		}
 		switch res.Outcome {
 		case api.OutcomeReady:
-			fmt.Fprintf(a.stdout, "loop ci: %s: all %d resources ready\n", name, len(res.Resources))
+			fmt.Fprintf(a.Stdout, "loop ci: %s: all %d resources ready\n", name, len(res.Resources))
 			return nil
 		case api.OutcomeFailed:
 			a.printErrors(res.Errors)
@@ -319,13 +319,13 @@ func failedNames(errs []api.Error) string {
 }
 
 // printDiagnostics prints file:line:col lines (editors and CI parse them).
-func (a *app) printDiagnostics(ds []api.Diagnostic) {
+func (a *App) printDiagnostics(ds []api.Diagnostic) {
 	for _, d := range ds {
-		fmt.Fprintln(a.stderr, formatDiagnostic(d))
+		fmt.Fprintln(a.Stderr, formatDiagnostic(d))
 	}
 }
 
-func (a *app) printErrors(errs []api.Error) {
+func (a *App) printErrors(errs []api.Error) {
 	for _, e := range errs {
 		who := e.Resource
 		if who == "" {
@@ -335,9 +335,9 @@ func (a *app) printErrors(errs []api.Error) {
 		if e.Resource == "" {
 			msg = e.String()
 		}
-		fmt.Fprintf(a.stderr, "%s: %s\n", who, msg)
+		fmt.Fprintf(a.Stderr, "%s: %s\n", who, msg)
 		for _, l := range e.Log {
-			fmt.Fprintf(a.stderr, "  | %s\n", l)
+			fmt.Fprintf(a.Stderr, "  | %s\n", l)
 		}
 	}
 }

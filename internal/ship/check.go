@@ -3,16 +3,12 @@ package ship
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/model"
 	"github.com/loopdev/loop/internal/policy"
 )
-
-// TestLabel marks the tasks whose success a ship requires.
-const TestLabel = "test"
 
 // projects is what the preconditions need from loopd.
 type projects interface {
@@ -41,22 +37,11 @@ func findUp(ctx context.Context, c projects, loopfile, name string) (*api.Projec
 	return nil, fmt.Errorf("project %s is not up, so loop cannot tell whether its tests passed: run loop ci or loop up first", name)
 }
 
-// testTasks returns the project's tasks labelled "test".
-func testTasks(p *api.Project) []api.Resource {
-	var out []api.Resource
-	for _, r := range p.Resources {
-		if r.Kind == "task" && slices.Contains(r.Labels, TestLabel) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // checkTests requires every test task to have passed (state ready): none
 // still running, none failed.
 func checkTests(p *api.Project) error {
 	var failed, running []string
-	for _, r := range testTasks(p) {
+	for _, r := range p.TestTasks() {
 		switch r.State {
 		case api.StateReady:
 		case api.StateFailed, api.StateCrashed:
@@ -98,7 +83,7 @@ func describe(r api.Resource) string {
 
 // testSummary counts the test tasks for the deploy request.
 func testSummary(p *api.Project) (passed, failed int, names []string) {
-	for _, r := range testTasks(p) {
+	for _, r := range p.TestTasks() {
 		names = append(names, r.Name)
 		if r.State == api.StateReady {
 			passed++

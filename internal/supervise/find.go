@@ -3,17 +3,17 @@ package supervise
 import (
 	"context"
 	"crypto/sha256"
-	"debug/buildinfo"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/loopdev/loop/internal/gobuild"
 )
 
 // How a supervisor was found, in the order Find tries.
@@ -137,7 +137,7 @@ func find(ctx context.Context, l Lookup) (Found, error) {
 			nf.Err = err
 			return Found{}, nf
 		}
-		sum, err := sumFile(p)
+		sum, err := gobuild.SumFile(p)
 		if err != nil {
 			return Found{}, fmt.Errorf("supervisor %s: %w", p, err)
 		}
@@ -189,14 +189,14 @@ func find(ctx context.Context, l Lookup) (Found, error) {
 		nf.Tried = append(nf.Tried, Attempt{FromBuild, "no LOOP_HOME to keep a build in"})
 		return Found{}, nf
 	}
-	key, err := buildKey(read)
+	key, err := gobuild.Key(read)
 	if err != nil {
 		nf.Tried = append(nf.Tried, Attempt{FromBuild, err.Error()})
 		return Found{}, nf
 	}
 	cached := filepath.Join(l.Home, "supervisor", key, programName+"-linux-"+l.Arch)
 	if _, err := Check(cached, l.Arch); err == nil {
-		sum, err := sumFile(cached)
+		sum, err := gobuild.SumFile(cached)
 		if err != nil {
 			return Found{}, fmt.Errorf("supervisor %s: %w", cached, err)
 		}
@@ -210,7 +210,7 @@ func find(ctx context.Context, l Lookup) (Found, error) {
 		nf.Tried = append(nf.Tried, Attempt{FromBuild, err.Error()})
 		return Found{}, nf
 	}
-	sum, err := sumFile(cached)
+	sum, err := gobuild.SumFile(cached)
 	if err != nil {
 		return Found{}, fmt.Errorf("supervisor %s: %w", cached, err)
 	}
@@ -269,38 +269,6 @@ func writeFile(dst string, b []byte) error {
 		return err
 	}
 	return nil
-}
-
-// buildKey names the cache directory of exe's supervisor builds: its
-// module version for a released build (go install ...@vX), else
-// "devel-<hash of exe>", because a build from a source tree says nothing
-// reliable about that tree.
-func buildKey(exe string) (string, error) {
-	bi, err := buildinfo.ReadFile(exe)
-	if err != nil {
-		return "", fmt.Errorf("read the build info of %s: %w", exe, err)
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" && !strings.Contains(v, "+dirty") {
-		return strings.NewReplacer("/", "_", "+", "_").Replace(v), nil
-	}
-	sum, err := sumFile(exe)
-	if err != nil {
-		return "", err
-	}
-	return "devel-" + sum, nil
-}
-
-func sumFile(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 func hashOf(b []byte) string {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loopdev/loop/internal/gobuild"
 )
 
 // tiny builds a small program into dir: static (CGO_ENABLED=0), dynamic
@@ -158,7 +160,7 @@ func TestFind_order(t *testing.T) {
 				arch = "amd64"
 			}
 			if tc.cached != "" {
-				key, err := buildKey(exe)
+				key, err := gobuild.Key(exe)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"context"
@@ -19,35 +19,15 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/buildinfo"
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/daemon"
 	"github.com/loopdev/loop/internal/loophome"
 	"github.com/loopdev/loop/internal/runtime/docker"
-	"github.com/loopdev/loop/internal/runtime/process"
 	"github.com/loopdev/loop/internal/supervise"
 	"github.com/loopdev/loop/internal/telemetry"
 	"github.com/loopdev/loop/internal/watch"
 )
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the versions of loop and the running loopd",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(a.stdout, a.build.Long("loop", "API "+api.Version))
-			c := api.NewClient(loophome.Socket(loophome.Dir()))
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
-			defer cancel()
-			if v, err := c.Version(ctx); err == nil {
-				fmt.Fprintf(a.stdout, "loopd %s (API %s, pid %d)\n", v.Version, v.API, v.Pid)
-			} else {
-				fmt.Fprintln(a.stdout, "loopd not running")
-			}
-			return nil
-		},
-	}
-}
 
 // doctorCmd checks what loop depends on and says what to do about each
 // problem.
@@ -57,17 +37,17 @@ func (a *app) doctorCmd() *cobra.Command {
 		Short: "Check the file watcher and its limits, the daemon, Docker and versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pr := newPrinter(a.stdout, a.color)
+			pr := cli.NewPrinter(a.Stdout, a.Color)
 			bad := 0
 			check := func(ok bool, what, detail string) {
-				mark := pr.paint(green, "✓")
+				mark := pr.Paint(cli.Green, "✓")
 				if !ok {
-					mark = pr.paint(red, "✗")
+					mark = pr.Paint(cli.Red, "✗")
 					bad++
 				}
-				fmt.Fprintf(a.stdout, "%s %s: %s\n", mark, what, detail)
+				fmt.Fprintf(a.Stdout, "%s %s: %s\n", mark, what, detail)
 			}
-			fmt.Fprintf(a.stdout, "loop %s, %s %s/%s\n", a.version, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
+			fmt.Fprintf(a.Stdout, "loop %s, %s %s/%s\n", a.Version, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
 			wb := watch.SystemBackend()
 			check(true, "file watcher", wb.Name+": "+wb.Cost)
 			for _, l := range wb.Limits {
@@ -106,38 +86,38 @@ func (a *app) doctorCmd() *cobra.Command {
 					case h.SecretsInMemory:
 						check(true, "file secrets", "in memory (tmpfs) at "+h.SecretsDir+", removed when loopd stops or dies")
 					default:
-						fmt.Fprintf(a.stdout, "%s file secrets: on disk at %s (no tmpfs here), removed when loopd stops or dies\n", pr.paint(yellow, "!"), h.SecretsDir)
+						fmt.Fprintf(a.Stdout, "%s file secrets: on disk at %s (no tmpfs here), removed when loopd stops or dies\n", pr.Paint(cli.Yellow, "!"), h.SecretsDir)
 					}
 				}
 				if st, err := c.Stats(ctx, "7d", ""); err == nil {
-					printSLOs(a.stdout, pr, st.SLOs) // an SLO miss warns; it is not a broken install
+					cli.PrintSLOs(a.Stdout, pr, st.SLOs) // an SLO miss warns; it is not a broken install
 					if st.StoreErrors > 0 || st.StoreError != "" {
-						fmt.Fprintf(a.stdout, "%s metrics store: %d failed writes (%s): check the free space of %s\n", pr.paint(yellow, "!"), st.StoreErrors, st.StoreError, home)
+						fmt.Fprintf(a.Stdout, "%s metrics store: %d failed writes (%s): check the free space of %s\n", pr.Paint(cli.Yellow, "!"), st.StoreErrors, st.StoreError, home)
 					}
-					printTelemetry(a.stdout, pr, st.Telemetry)
+					printTelemetry(a.Stdout, pr, st.Telemetry)
 				}
 			} else {
-				fmt.Fprintf(a.stdout, "- loopd: not running (`loop up` starts it)\n")
+				fmt.Fprintf(a.Stdout, "- loopd: not running (`loop up` starts it)\n")
 			}
 			status, arch, warnings := dockerStatus(ctx)
-			fmt.Fprintf(a.stdout, "- docker: %s\n", status)
+			fmt.Fprintf(a.Stdout, "- docker: %s\n", status)
 			for _, w := range warnings {
 				// "IPv4 forwarding is disabled" means published ports never answer.
-				fmt.Fprintf(a.stdout, "%s docker engine warns: %s\n", pr.paint(yellow, "!"), strings.TrimSpace(w))
+				fmt.Fprintf(a.Stdout, "%s docker engine warns: %s\n", pr.Paint(cli.Yellow, "!"), strings.TrimSpace(w))
 			}
 			if goruntime.GOOS == "linux" {
 				// Only dev containers need it: a warning, not a failure.
 				// Its own context: a first on-demand build takes seconds.
-				exe, _ := daemonCommand()
+				exe, _ := os.Executable()
 				f, err := supervise.Find(cmd.Context(), supervise.Lookup{Home: loophome.Dir(), Arch: arch, Exe: exe})
 				if err != nil {
-					fmt.Fprintf(a.stdout, "%s container supervisor: %v\n", pr.paint(yellow, "!"), err)
+					fmt.Fprintf(a.Stdout, "%s container supervisor: %v\n", pr.Paint(cli.Yellow, "!"), err)
 				} else {
-					fmt.Fprintf(a.stdout, "%s container supervisor: %s\n", pr.paint(green, "✓"), describeSupervisor(f))
+					fmt.Fprintf(a.Stdout, "%s container supervisor: %s\n", pr.Paint(cli.Green, "✓"), describeSupervisor(f))
 				}
 			}
 			if bad > 0 {
-				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("doctor found %d problem(s)", bad)}
+				return &cli.ExitError{Code: cli.ExitFailed, Err: fmt.Errorf("doctor found %d problem(s)", bad)}
 			}
 			return nil
 		},
@@ -146,7 +126,7 @@ func (a *app) doctorCmd() *cobra.Command {
 
 // printTelemetry says where the metrics export goes and whether it
 // fails: a warning, since loopd runs on without it.
-func printTelemetry(w io.Writer, pr *printer, t *api.Telemetry) {
+func printTelemetry(w io.Writer, pr *cli.Printer, t *api.Telemetry) {
 	if t == nil {
 		fmt.Fprintln(w, "- telemetry: off (nothing leaves this machine; docs/metrics.md)")
 		return
@@ -157,10 +137,10 @@ func printTelemetry(w io.Writer, pr *printer, t *api.Telemetry) {
 	}
 	detail := fmt.Sprintf("OTLP to %s every %gs, project names %s, installation %s", t.Endpoint, t.IntervalSeconds, names, t.InstallationID)
 	if t.Errors > 0 {
-		fmt.Fprintf(w, "%s telemetry: %s: %d failed exports (last: %s): check that the endpoint is up\n", pr.paint(yellow, "!"), detail, t.Errors, t.LastError)
+		fmt.Fprintf(w, "%s telemetry: %s: %d failed exports (last: %s): check that the endpoint is up\n", pr.Paint(cli.Yellow, "!"), detail, t.Errors, t.LastError)
 		return
 	}
-	fmt.Fprintf(w, "%s telemetry: %s\n", pr.paint(green, "✓"), detail)
+	fmt.Fprintf(w, "%s telemetry: %s\n", pr.Paint(cli.Green, "✓"), detail)
 }
 
 // dockerStatus asks the Docker engine (the one the docker CLI would use)
@@ -202,48 +182,6 @@ func describeSupervisor(f supervise.Found) string {
 	return s
 }
 
-func (a *app) daemonCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "daemon",
-		Short: "Run, stop or inspect loopd",
-	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "run",
-		Short: "Run loopd in the foreground (what `loop up` starts in the background)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return RunDaemon(cmd.Context(), a.build)
-		},
-	}, &cobra.Command{
-		Use:   "stop",
-		Short: "Stop loopd and every service it runs",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sock := loophome.Socket(loophome.Dir())
-			c := api.NewClient(sock)
-			v, _ := c.Version(cmd.Context())
-			if err := c.Shutdown(cmd.Context()); err != nil {
-				fmt.Fprintln(a.stdout, "loopd is not running")
-				return nil
-			}
-			// Return once loopd has exited (its services are stopped by
-			// then), not merely once its socket is gone: a binary upgrade or
-			// a test may check for the process next.
-			deadline := time.Now().Add(30 * time.Second)
-			for time.Now().Before(deadline) {
-				_, err := os.Stat(sock)
-				if os.IsNotExist(err) && (v.Pid == 0 || !process.Running(v.Pid)) {
-					fmt.Fprintln(a.stdout, "loopd stopped")
-					return nil
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			return fmt.Errorf("loopd (pid %d) still runs 30s after it was asked to stop: see %s, or kill it", v.Pid, filepath.Join(loophome.Dir(), "loopd.log"))
-		},
-	})
-	return cmd
-}
-
 // daemonMemoryLimit is loopd's soft limit on the Go runtime's memory
 // (GOMEMLIMIT overrides it): the collector works harder near it instead of
 // letting the heap grow to twice what is live (GOGC=100) during a log
@@ -279,4 +217,15 @@ func RunDaemon(ctx context.Context, bi buildinfo.Info) error {
 		return err
 	}
 	return d.Run(ctx)
+}
+
+func (a *app) daemonRunCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run loopd in the foreground (what `loop up` starts in the background)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return RunDaemon(cmd.Context(), a.Build)
+		},
+	}
 }

@@ -1,4 +1,8 @@
-package ship
+// Package junit writes the JUnit report of a project's test tasks (`loop
+// ci --junit FILE`), the format CI systems (GitHub Actions reporters,
+// GitLab's artifacts:reports) render: one testcase per task labelled
+// "test".
+package junit
 
 import (
 	"encoding/xml"
@@ -9,10 +13,6 @@ import (
 
 	"github.com/loopdev/loop/api"
 )
-
-// JUnit report of a project's test tasks (`loop ci --junit FILE`), the
-// format CI systems (GitHub Actions reporters, GitLab's artifacts:reports)
-// render: one testcase per task labelled "test".
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
@@ -51,15 +51,15 @@ type junitMessage struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes the JUnit XML report of p's test tasks to w. logs
+// Write writes the JUnit XML report of p's test tasks to w. logs
 // holds the last output lines of each failed task, by name; runErr, when
 // the run failed before any task ran (a broken Loopfile), becomes a
 // failing "Loopfile" testcase so the report is never silently empty.
-func WriteJUnit(w io.Writer, project string, p *api.Project, logs map[string][]string, runErr error, at time.Time) error {
+func Write(w io.Writer, project string, p *api.Project, logs map[string][]string, runErr error, at time.Time) error {
 	suite := junitSuite{Name: project, Timestamp: at.UTC().Format(time.RFC3339)}
 	var total time.Duration
 	if p != nil {
-		for _, r := range testTasks(p) {
+		for _, r := range p.TestTasks() {
 			c := junitCase{Name: r.Name, Classname: project, Time: seconds(r.LastRun), File: declaredFile(r.Declared)}
 			total += r.LastRun
 			switch r.State {

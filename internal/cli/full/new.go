@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/scaffold"
 )
@@ -42,14 +43,14 @@ Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 				return nil
 			}
 			if len(args) != 2 {
-				return &ExitError{ExitUsage, errors.New("new: give TEMPLATE and NAME (loop new --list shows the templates)")}
+				return &cli.ExitError{Code: cli.ExitUsage, Err: errors.New("new: give TEMPLATE and NAME (loop new --list shows the templates)")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.Load(os.Getenv)
 			if err != nil {
-				return &ExitError{ExitUsage, err}
+				return &cli.ExitError{Code: cli.ExitUsage, Err: err}
 			}
 			sources := append(cfg.TemplateSources(), tmplDir...)
 			all, cleanup, err := scaffold.Sources(cmd.Context(), sources)
@@ -59,28 +60,28 @@ Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 			}
 			if list {
 				for _, t := range all {
-					fmt.Fprintf(a.stdout, "%-14s %s (%s)\n", t.Name, t.Description, t.Source)
+					fmt.Fprintf(a.Stdout, "%-14s %s (%s)\n", t.Name, t.Description, t.Source)
 				}
 				return nil
 			}
 			t, err := scaffold.Find(all, args[0])
 			if err != nil {
-				return &ExitError{ExitUsage, err}
+				return &cli.ExitError{Code: cli.ExitUsage, Err: err}
 			}
 			given := map[string]string{"Name": args[1]}
 			for _, s := range sets {
 				k, v, ok := strings.Cut(s, "=")
 				if !ok || k == "" {
-					return &ExitError{ExitUsage, fmt.Errorf("new: --set %q: want NAME=VALUE", s)}
+					return &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("new: --set %q: want NAME=VALUE", s)}
 				}
 				given[k] = v
 			}
 			var ask func(scaffold.Param, string) (string, error)
-			if isTerminal(os.Stdin) && isTerminal(os.Stdout) {
+			if cli.IsTerminal(os.Stdin) && cli.IsTerminal(os.Stdout) {
 				in := bufio.NewReader(os.Stdin)
 				ask = func(p scaffold.Param, problem string) (string, error) {
 					if problem != "" {
-						fmt.Fprintf(a.stdout, "  %s\n", problem)
+						fmt.Fprintf(a.Stdout, "  %s\n", problem)
 					}
 					prompt := p.Prompt
 					if prompt == "" {
@@ -89,7 +90,7 @@ Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 					if p.Default != "" {
 						prompt += " [" + p.Default + "]"
 					}
-					fmt.Fprintf(a.stdout, "%s: ", prompt)
+					fmt.Fprintf(a.Stdout, "%s: ", prompt)
 					line, err := in.ReadString('\n')
 					if err != nil && line == "" {
 						return "", err
@@ -99,7 +100,7 @@ Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 			}
 			vals, err := t.Resolve(given, ask)
 			if err != nil {
-				return &ExitError{ExitUsage, err}
+				return &cli.ExitError{Code: cli.ExitUsage, Err: err}
 			}
 			if dir == "" {
 				dir = args[1]
@@ -109,7 +110,7 @@ Missing parameters are asked for on a terminal; --set NAME=VALUE gives them.`,
 				return err
 			}
 			abs, _ := filepath.Abs(dir)
-			fmt.Fprintf(a.stdout, "created %s from %s (%d files)\n\nnext:\n  cd %s\n  loop up\n", abs, t.Name, len(files), dir)
+			fmt.Fprintf(a.Stdout, "created %s from %s (%d files)\n\nnext:\n  cd %s\n  loop up\n", abs, t.Name, len(files), dir)
 			return nil
 		},
 	}

@@ -1,4 +1,4 @@
-package cli
+package full
 
 // loop init: detect what an existing repository holds and write a
 // starting Loopfile for it.
@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/detect"
 	"github.com/loopdev/loop/internal/loopfile"
 )
@@ -42,7 +43,7 @@ application. An existing Loopfile is kept unless --force.`,
 			if _, err := loopfile.Load(cmd.Context(), p, loopfile.Options{Env: os.Environ()}); err != nil {
 				return fmt.Errorf("wrote %s, but it does not evaluate: %w (edit it, then run `loop up`)", p, err)
 			}
-			fmt.Fprintf(a.stdout, "wrote %s: review it, then run `loop up`\n", p)
+			fmt.Fprintf(a.Stdout, "wrote %s: review it, then run `loop up`\n", p)
 			return nil
 		},
 	}
@@ -59,7 +60,7 @@ func initLoopfile(dir string, force bool) (string, error) {
 	}
 	p := filepath.Join(abs, "Loopfile")
 	if _, err := os.Stat(p); err == nil && !force {
-		return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("init: %s exists; pass --force to overwrite it", p)}
+		return "", &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("init: %s exists; pass --force to overwrite it", p)}
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("init: %w", err)
 	}

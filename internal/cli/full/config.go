@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/loopfile"
 	"github.com/loopdev/loop/internal/model"
@@ -34,25 +35,25 @@ file:line, "Loopfile:LINE" or "env NAME".`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.Load(os.Getenv)
 			if err != nil {
-				return &ExitError{Code: ExitFailed, Err: err}
+				return &cli.ExitError{Code: cli.ExitFailed, Err: err}
 			}
 			for _, w := range cfg.Warnings {
-				fmt.Fprintf(a.stderr, "loop: warning: %s\n", w)
+				fmt.Fprintf(a.Stderr, "loop: warning: %s\n", w)
 			}
 			var p *model.Project
-			if lf, err := a.findLoopfile(); err == nil {
-				p, err = loopfile.Load(cmd.Context(), lf, loopfile.Options{Env: os.Environ(), Stdout: a.stderr})
+			if lf, err := a.FindLoopfile(); err == nil {
+				p, err = loopfile.Load(cmd.Context(), lf, loopfile.Options{Env: os.Environ(), Stdout: a.Stderr})
 				if err != nil {
-					fmt.Fprintf(a.stderr, "loop: warning: the Loopfile does not evaluate, so its settings are not shown: %v\n", err)
+					fmt.Fprintf(a.Stderr, "loop: warning: the Loopfile does not evaluate, so its settings are not shown: %v\n", err)
 				} else {
 					cfg = cfg.ForProject(p)
 				}
-			} else if a.loopfile != "" {
-				return &ExitError{Code: ExitFailed, Err: err}
+			} else if a.Loopfile != "" {
+				return &cli.ExitError{Code: cli.ExitFailed, Err: err}
 			}
-			printConfig(a.stdout, cfg, showOrigin)
+			printConfig(a.Stdout, cfg, showOrigin)
 			if p != nil {
-				printFindings(a.stdout, p, cfg.Policy)
+				printFindings(a.Stdout, p, cfg.Policy)
 			}
 			return nil
 		},

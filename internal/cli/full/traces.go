@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"encoding/json"
@@ -24,7 +24,7 @@ of each resource in memory. 'loop trace ID' shows one.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, name, err := a.running(ctx)
+			c, name, err := a.Running(ctx)
 			if err != nil {
 				return err
 			}
@@ -37,13 +37,13 @@ of each resource in memory. 'loop trace ID' shows one.`,
 				return err
 			}
 			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(ts)
+				return json.NewEncoder(a.Stdout).Encode(ts)
 			}
 			if len(ts) == 0 {
-				fmt.Fprintf(a.stderr, "no traces of %s yet\n", name)
+				fmt.Fprintf(a.Stderr, "no traces of %s yet\n", name)
 				return nil
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TRACE\tRESOURCE\tROOT\tSTART\tDURATION\tSPANS\tERROR")
 			for _, t := range ts {
 				errMark := ""
@@ -73,7 +73,7 @@ events.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := a.existingClient(ctx)
+			c, err := a.ExistingClient(ctx)
 			if err != nil {
 				return err
 			}
@@ -82,9 +82,9 @@ events.`,
 				return err
 			}
 			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(t)
+				return json.NewEncoder(a.Stdout).Encode(t)
 			}
-			trace.WriteTree(a.stdout, *t)
+			trace.WriteTree(a.Stdout, *t)
 			return nil
 		},
 	}

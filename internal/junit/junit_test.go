@@ -1,4 +1,4 @@
-package ship
+package junit
 
 import (
 	"encoding/xml"
@@ -10,7 +10,7 @@ import (
 	"github.com/loopdev/loop/api"
 )
 
-func TestWriteJUnit(t *testing.T) {
+func TestWrite(t *testing.T) {
 	p := &api.Project{Resources: []api.Resource{
 		{Name: "unit", Kind: "task", State: api.StateReady, Labels: []string{"test"}, LastRun: 1500 * time.Millisecond, Declared: "/p/Loopfile:2:1"},
 		{Name: "e2e", Kind: "task", State: api.StateFailed, Reason: "exit 1", Labels: []string{"test"}, LastRun: 2 * time.Second},
@@ -19,7 +19,7 @@ func TestWriteJUnit(t *testing.T) {
 		{Name: "web", Kind: "service", State: api.StateReady, Labels: []string{"test"}},
 	}}
 	var b strings.Builder
-	err := WriteJUnit(&b, "shop", p, map[string][]string{"e2e": {"--- FAIL: TestCheckout", "want <200> & got 500"}}, nil, time.Unix(0, 0))
+	err := Write(&b, "shop", p, map[string][]string{"e2e": {"--- FAIL: TestCheckout", "want <200> & got 500"}}, nil, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,9 +42,9 @@ func TestWriteJUnit(t *testing.T) {
 	}
 }
 
-func TestWriteJUnit_RunError(t *testing.T) {
+func TestWrite_RunError(t *testing.T) {
 	var b strings.Builder
-	if err := WriteJUnit(&b, "shop", nil, nil, errors.New("Loopfile:3:1: bad"), time.Now()); err != nil {
+	if err := Write(&b, "shop", nil, nil, errors.New("Loopfile:3:1: bad"), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var doc junitSuites

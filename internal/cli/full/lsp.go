@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"log/slog"
@@ -29,15 +29,15 @@ workspace's running project (when loopd runs). See docs/editors.md.`,
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			var loopfile string // -f: the running project to follow, instead of the workspace root's
-			if a.loopfile != "" {
-				abs, err := filepath.Abs(a.loopfile)
+			if a.Loopfile != "" {
+				abs, err := filepath.Abs(a.Loopfile)
 				if err != nil {
 					return err
 				}
 				loopfile = abs
 			}
 			return lsp.Run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), lsp.Options{
-				Version:  a.version,
+				Version:  a.Version,
 				Socket:   loophome.Socket(loophome.Dir()),
 				Loopfile: loopfile,
 				Logger:   log.With("component", "lsp"),

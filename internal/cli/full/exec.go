@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/loopdev/loop/api"
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/runtime"
 	"github.com/loopdev/loop/internal/runtime/containerd"
 	"github.com/loopdev/loop/internal/runtime/docker"
@@ -22,10 +23,10 @@ func (a *app) execCmd() *cobra.Command {
 		Short: "Run a command in a container resource (as its remoteUser, in its workspace)",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.enter(cmd.Context(), args[0], args[1:], !noTTY && isTerminal(os.Stdin), false)
+			return a.enter(cmd.Context(), args[0], args[1:], !noTTY && cli.IsTerminal(os.Stdin), false)
 		},
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+			return a.ResourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
 		},
 	}
 	cmd.Flags().BoolVarP(&noTTY, "no-tty", "T", false, "no terminal, even when stdin is one")
@@ -38,21 +39,19 @@ func (a *app) shellCmd() *cobra.Command {
 		Short: "Open a shell in a container resource (runs postAttachCommand first)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.enter(cmd.Context(), args[0], []string{"/bin/sh", "-c", `if command -v bash >/dev/null; then exec bash -l; fi; exec sh -l`}, isTerminal(os.Stdin), true)
+			return a.enter(cmd.Context(), args[0], []string{"/bin/sh", "-c", `if command -v bash >/dev/null; then exec bash -l; fi; exec sh -l`}, cli.IsTerminal(os.Stdin), true)
 		},
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			return a.resourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
+			return a.ResourceNames(cmd.Context()), cobra.ShellCompDirectiveNoFileComp
 		},
 	}
 }
-
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // enter runs argv in a resource's container through its engine (the
 // Docker engine, or containerd), as the resource's remote user in its
 // workspace with its remote env.
 func (a *app) enter(ctx context.Context, resource string, argv []string, tty, attach bool) error {
-	c, name, err := a.running(ctx)
+	c, name, err := a.Running(ctx)
 	if err != nil {
 		return err
 	}
@@ -93,7 +92,7 @@ func (a *app) enter(ctx context.Context, resource string, argv []string, tty, at
 			return fmt.Errorf("postAttachCommand: %w", err)
 		}
 		if code != 0 {
-			return &ExitError{Code: code, Err: fmt.Errorf("postAttachCommand exited %d", code)}
+			return &cli.ExitError{Code: code, Err: fmt.Errorf("postAttachCommand exited %d", code)}
 		}
 	}
 	code, err := run(argv, tty)
@@ -101,7 +100,7 @@ func (a *app) enter(ctx context.Context, resource string, argv []string, tty, at
 		return err
 	}
 	if code != 0 {
-		return &ExitError{Code: code, Err: fmt.Errorf("%s exited %d", argv[0], code)}
+		return &cli.ExitError{Code: code, Err: fmt.Errorf("%s exited %d", argv[0], code)}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/loopfile"
 	"github.com/loopdev/loop/internal/model"
 )
@@ -124,8 +125,8 @@ func TestInitLoopfile(t *testing.T) {
 func TestInitLoopfile_keepsExisting(t *testing.T) {
 	dir := writeTree(t, map[string]string{"Loopfile": "# mine\n", "go.mod": "module x\n"})
 	_, err := initLoopfile(dir, false)
-	var ee *ExitError
-	if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), "--force") {
+	var ee *cli.ExitError
+	if !errors.As(err, &ee) || ee.Code != cli.ExitUsage || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("got %v, want a usage error naming --force", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "Loopfile")); string(b) != "# mine\n" {

@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/buildinfo"
+	"github.com/loopdev/loop/internal/cli"
 )
 
 // TestNewRoot_StatsAndFeedback: both commands are reachable from the root
@@ -82,9 +83,9 @@ func TestNewDaemonRoot_HelpAndStrayArguments(t *testing.T) {
 		root.SetErr(&out)
 		root.SetArgs(args)
 		err := root.Execute()
-		var ee *ExitError
-		if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), "loopd --help") {
-			t.Errorf("loopd %s = %v; want a usage error (exit %d) pointing at loopd --help", args[0], err, ExitUsage)
+		var ee *cli.ExitError
+		if !errors.As(err, &ee) || ee.Code != cli.ExitUsage || !strings.Contains(err.Error(), "loopd --help") {
+			t.Errorf("loopd %s = %v; want a usage error (exit %d) pointing at loopd --help", args[0], err, cli.ExitUsage)
 		}
 	}
 }

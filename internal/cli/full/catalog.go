@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loopdev/loop/internal/backstage"
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/loopfile"
 )
 
@@ -48,7 +49,7 @@ docs/catalog.md#backstage.`,
 	}
 	export.Flags().StringVarP(&out, "output", "o", "-", `directory to write `+catalogFile+` in, or "-" for stdout`)
 	export.Flags().BoolVar(&all, "all", false, "also export services without a catalog() of their own")
-	export.Flags().StringVarP(&a.loopfile, "file", "f", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
+	export.Flags().StringVarP(&a.Loopfile, "file", "f", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
 	cmd.AddCommand(export)
 	return cmd
 }
@@ -56,17 +57,17 @@ docs/catalog.md#backstage.`,
 // catalogExport evaluates the Loopfile and writes its entities to out
 // ("-": stdout; else a directory).
 func (a *app) catalogExport(ctx context.Context, out string, all bool) error {
-	fail := func(err error) error { return &ExitError{Code: ExitFailed, Err: err} }
-	lf, err := a.findLoopfile()
+	fail := func(err error) error { return &cli.ExitError{Code: cli.ExitFailed, Err: err} }
+	lf, err := a.FindLoopfile()
 	if err != nil {
 		return fail(err)
 	}
-	p, err := loopfile.Load(ctx, lf, loopfile.Options{Env: os.Environ(), Stdout: a.stderr})
+	p, err := loopfile.Load(ctx, lf, loopfile.Options{Env: os.Environ(), Stdout: a.Stderr})
 	if err != nil {
 		return fail(fmt.Errorf("%v\nnothing was exported: fix the Loopfile", err))
 	}
-	if a.project != "" {
-		p.Name = a.project
+	if a.Project != "" {
+		p.Name = a.Project
 	}
 	opts := backstage.Options{All: all}
 	if out != "-" {
@@ -78,29 +79,29 @@ func (a *app) catalogExport(ctx context.Context, out string, all bool) error {
 		}
 	}
 	if opts.Source, err = backstage.FindSource(p.Dir); err != nil {
-		fmt.Fprintf(a.stderr, "loop catalog export: warning: no source location: %v\n", err)
+		fmt.Fprintf(a.Stderr, "loop catalog export: warning: no source location: %v\n", err)
 	}
 	res, err := backstage.Export(p, opts)
 	if err != nil {
 		return fail(fmt.Errorf("catalog export: %w\nnothing was exported", err))
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintf(a.stderr, "loop catalog export: warning: %s\n", w)
+		fmt.Fprintf(a.Stderr, "loop catalog export: warning: %s\n", w)
 	}
 	if opts.Dir == "" {
-		return writeEntities(a.stdout, res.Entities)
+		return writeEntities(a.Stdout, res.Entities)
 	}
 	path := filepath.Join(opts.Dir, catalogFile)
 	if err := writeFileAtomic(path, func(w io.Writer) error { return writeEntities(w, res.Entities) }); err != nil {
 		return fail(fmt.Errorf("catalog export: %w", err))
 	}
-	fmt.Fprintf(a.stderr, "loop catalog export: wrote %s (%d entities)\n", path, len(res.Entities))
+	fmt.Fprintf(a.Stderr, "loop catalog export: wrote %s (%d entities)\n", path, len(res.Entities))
 	return nil
 }
 
 func writeEntities(w io.Writer, es []backstage.Entity) error {
 	if err := backstage.Write(w, es); err != nil {
-		return &ExitError{Code: ExitFailed, Err: err}
+		return &cli.ExitError{Code: cli.ExitFailed, Err: err}
 	}
 	return nil
 }

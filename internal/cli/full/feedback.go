@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/config"
 	"github.com/loopdev/loop/internal/loophome"
 )
@@ -24,6 +25,7 @@ const feedbackQuestion = "How likely are you to recommend loop to a colleague? (
 
 func (a *app) feedbackCmd() *cobra.Command {
 	var comment string
+	var ifDue bool
 	cmd := &cobra.Command{
 		Use:   "feedback [SCORE]",
 		Short: "Tell the platform team how loop works for you (0-10 and a comment)",
@@ -34,18 +36,22 @@ in a config file or LOOP_FEEDBACK_EVERY (e.g. 8w) to change that, or "off"
 to never ask (docs/config.md).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ifDue {
+				a.askIfDue(cmd.Context())
+				return nil
+			}
 			var score int
 			if len(args) == 1 {
 				var err error
 				if score, err = parseScore(args[0]); err != nil {
-					return &ExitError{Code: ExitUsage, Err: err}
+					return &cli.ExitError{Code: cli.ExitUsage, Err: err}
 				}
 			} else {
-				if !isTerminal(os.Stdin) {
-					return &ExitError{Code: ExitUsage, Err: errors.New("no SCORE and no terminal to ask on: run `loop feedback 0-10 [--comment TEXT]`")}
+				if !cli.IsTerminal(os.Stdin) {
+					return &cli.ExitError{Code: cli.ExitUsage, Err: errors.New("no SCORE and no terminal to ask on: run `loop feedback 0-10 [--comment TEXT]`")}
 				}
 				in := bufio.NewReader(os.Stdin)
-				s, c, ok := askFeedback(in, a.stdout, comment == "")
+				s, c, ok := askFeedback(in, a.Stdout, comment == "")
 				if !ok {
 					return nil
 				}
@@ -54,7 +60,7 @@ to never ask (docs/config.md).`,
 					comment = c
 				}
 			}
-			c, err := a.client(cmd.Context())
+			c, err := a.Client(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -62,11 +68,13 @@ to never ask (docs/config.md).`,
 				return fmt.Errorf("record feedback: %w", err)
 			}
 			markAsked(loophome.Dir(), time.Now())
-			fmt.Fprintln(a.stdout, "Thank you: the platform team sees it in `loop stats`.")
+			fmt.Fprintln(a.Stdout, "Thank you: the platform team sees it in `loop stats`.")
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&comment, "comment", "", "what works, what does not")
+	cmd.Flags().BoolVar(&ifDue, "if-due", false, "ask only when feedback.every has passed since the last time (what `loop up` runs)")
+	cmd.Flags().MarkHidden("if-due")
 	return cmd
 }
 
@@ -123,10 +131,10 @@ func shouldAsk(getenv func(string) string, every time.Duration, tty bool, now ti
 	return now.Sub(lastAsked) >= every, false
 }
 
-// maybeAskFeedback asks, at most every feedback.every (4 weeks), how
-// likely the user is to recommend loop. `loop up` calls it after a
-// successful up. It never fails the command; Ctrl-C or Enter skips it.
-func (a *app) maybeAskFeedback(ctx context.Context) {
+// askIfDue asks, at most every feedback.every (4 weeks), how likely the
+// user is to recommend loop: `loop feedback --if-due`, which `loop up` runs
+// after a successful up. It never fails; Ctrl-C or Enter skips it.
+func (a *app) askIfDue(ctx context.Context) {
 	home := loophome.Dir()
 	var last time.Time
 	b, err := os.ReadFile(askedFile(home))
@@ -134,7 +142,7 @@ func (a *app) maybeAskFeedback(ctx context.Context) {
 	if known {
 		last, _ = time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
 	}
-	tty := isTerminal(os.Stdin) && isTerminal(os.Stdout) && a.stdout == io.Writer(os.Stdout)
+	tty := cli.IsTerminal(os.Stdin) && cli.IsTerminal(os.Stdout) && a.Stdout == io.Writer(os.Stdout)
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		return // `loop config` shows what is wrong with the files
@@ -159,28 +167,28 @@ func (a *app) maybeAskFeedback(ctx context.Context) {
 		ok      bool
 	}
 	got := make(chan answer, 1)
-	fmt.Fprintln(a.stdout)
+	fmt.Fprintln(a.Stdout)
 	go func() { // ends when stdin does; the process exits soon after a skip
-		s, c, ok := askFeedback(bufio.NewReader(os.Stdin), a.stdout, true)
+		s, c, ok := askFeedback(bufio.NewReader(os.Stdin), a.Stdout, true)
 		got <- answer{s, c, ok}
 	}()
 	var ans answer
 	select {
 	case ans = <-got:
 	case <-sctx.Done():
-		fmt.Fprintln(a.stdout)
+		fmt.Fprintln(a.Stdout)
 	}
 	if !ans.ok {
-		fmt.Fprintln(a.stdout, "Skipped. `loop feedback` any time; LOOP_FEEDBACK_EVERY=off stops these questions.")
+		fmt.Fprintln(a.Stdout, "Skipped. `loop feedback` any time; LOOP_FEEDBACK_EVERY=off stops these questions.")
 		return
 	}
-	c, err := a.existingClient(sctx)
+	c, err := a.ExistingClient(sctx)
 	if err == nil {
 		_, err = c.Feedback(sctx, ans.score, ans.comment)
 	}
 	if err != nil {
-		fmt.Fprintf(a.stderr, "loop: feedback not recorded: %v\n", err)
+		fmt.Fprintf(a.Stderr, "loop: feedback not recorded: %v\n", err)
 		return
 	}
-	fmt.Fprintln(a.stdout, "Thank you: the platform team sees it in `loop stats`.")
+	fmt.Fprintln(a.Stdout, "Thank you: the platform team sees it in `loop stats`.")
 }

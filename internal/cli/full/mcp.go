@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"context"
@@ -43,10 +43,10 @@ func (a *app) serveMCP(ctx context.Context, readOnly bool) error {
 	connect := func(ctx context.Context) (*api.Client, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		return a.client(ctx)
+		return a.Client(ctx)
 	}
 	subs := mcpserver.NewSubscriptions()
-	ms := mcpserver.New(nil, mcpserver.Options{ReadOnly: readOnly, Version: a.version, Connect: connect, Subs: subs})
+	ms := mcpserver.New(nil, mcpserver.Options{ReadOnly: readOnly, Version: a.Version, Connect: connect, Subs: subs})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -61,7 +61,7 @@ func (a *app) serveMCP(ctx context.Context, readOnly bool) error {
 	defer cancel()
 
 	stdio := server.NewStdioServer(ms)
-	stdio.SetErrorLogger(log.New(a.stderr, "loop mcp: ", log.LstdFlags))
+	stdio.SetErrorLogger(log.New(a.Stderr, "loop mcp: ", log.LstdFlags))
 	err := stdio.Listen(ctx, os.Stdin, os.Stdout)
 	if ctx.Err() != nil {
 		return nil

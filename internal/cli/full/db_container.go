@@ -1,4 +1,4 @@
-package cli
+package full
 
 // `loop db` for container-mode databases. The daemon says how to enter the
 // container (GET .../container, as for `loop exec`: its ID, runtime and the
@@ -187,7 +187,7 @@ func (a *app) containerReset(ctx context.Context, t *dbTarget, timeout time.Dura
 	if err := t.waitFor(ctx, t.name, timeout, ready); err != nil {
 		return fmt.Errorf("reset %s: waiting for it to be ready: %w (see `loop logs %s`)", t.name, err, t.name)
 	}
-	fmt.Fprintf(a.stdout, "%s: reset (volume %s deleted, initialised and seeded again)\n", t.name, vol)
+	fmt.Fprintf(a.Stdout, "%s: reset (volume %s deleted, initialised and seeded again)\n", t.name, vol)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"context"
@@ -62,7 +62,7 @@ container mode, 'loop down --volumes' deletes it); see docs/databases.md.`,
 	}
 	reset.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the database to stop and to be ready again")
 	for _, c := range []*cobra.Command{reset, snapshot, restore} {
-		c.Flags().StringVarP(&a.loopfile, "file", "f", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
+		c.Flags().StringVarP(&a.Loopfile, "file", "f", "", "path to the Loopfile (default: ./Loopfile, searched upward)")
 		cmd.AddCommand(c)
 	}
 	return cmd
@@ -86,7 +86,7 @@ type dbTarget struct {
 // process-mode service (its cmd is the generated start.sh) or a
 // container-mode container (labelled "database").
 func (a *app) database(ctx context.Context, name string) (*dbTarget, error) {
-	c, project, err := a.running(ctx)
+	c, project, err := a.Running(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (a *app) dbReset(ctx context.Context, name string, timeout time.Duration) e
 	if err := t.waitFor(ctx, name, timeout, ready); err != nil {
 		return fmt.Errorf("reset %s: waiting for it to be ready: %w", name, err)
 	}
-	fmt.Fprintf(a.stdout, "%s: reset (data deleted, initialised and seeded again)\n", name)
+	fmt.Fprintf(a.Stdout, "%s: reset (data deleted, initialised and seeded again)\n", name)
 	return nil
 }
 
@@ -210,7 +210,7 @@ func (a *app) dbSnapshot(ctx context.Context, name string) error {
 		if err := t.containerSnapshot(ctx, file); err != nil {
 			return err
 		}
-		fmt.Fprintln(a.stdout, snap)
+		fmt.Fprintln(a.Stdout, snap)
 		return nil
 	}
 	var cmd *exec.Cmd
@@ -230,7 +230,7 @@ func (a *app) dbSnapshot(ctx context.Context, name string) error {
 		os.Remove(file)
 		return fmt.Errorf("snapshot %s: %s: %w: %s", name, filepath.Base(cmd.Path), err, strings.TrimSpace(string(out)))
 	}
-	fmt.Fprintln(a.stdout, snap)
+	fmt.Fprintln(a.Stdout, snap)
 	return nil
 }
 
@@ -286,7 +286,7 @@ func (a *app) dbRestore(ctx context.Context, name, snap string) error {
 		if err := t.containerRestore(ctx, snap); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ext))
+		fmt.Fprintf(a.Stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ext))
 		return nil
 	}
 	var cmd *exec.Cmd
@@ -309,6 +309,6 @@ func (a *app) dbRestore(ctx context.Context, name, snap string) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("restore %s: %s: %w: %s", name, filepath.Base(cmd.Path), err, strings.TrimSpace(string(out)))
 	}
-	fmt.Fprintf(a.stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ext))
+	fmt.Fprintf(a.Stdout, "%s: restored %s\n", name, strings.TrimSuffix(filepath.Base(snap), ext))
 	return nil
 }

@@ -1,4 +1,4 @@
-package cli
+package full
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/loopdev/loop/api"
 	"github.com/loopdev/loop/internal/buildinfo"
+	"github.com/loopdev/loop/internal/cli"
 	"github.com/loopdev/loop/internal/supervise"
 )
 
@@ -33,7 +34,7 @@ Internal commands, run by loop inside containers (docs/supervisor.md):
 		Version: bi.String(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unknown argument %q: loopd takes none (see loopd --help)", args[0])}
+				return &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("unknown argument %q: loopd takes none (see loopd --help)", args[0])}
 			}
 			return nil
 		},
@@ -45,7 +46,7 @@ Internal commands, run by loop inside containers (docs/supervisor.md):
 	}
 	cmd.SetVersionTemplate(bi.Long("loopd", "API "+api.Version) + "\n")
 	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w (see loopd --help)", err)}
+		return &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("%w (see loopd --help)", err)}
 	})
 	return cmd
 }
