@@ -185,14 +185,23 @@ func (e *loopEnv) status() api.Project {
 // resource is one resource of `loop status --json`.
 func (e *loopEnv) resource(name string) api.Resource {
 	e.t.Helper()
-	p := e.status()
-	for _, r := range p.Resources {
+	r, ok := e.lookup(name)
+	if !ok {
+		e.t.Fatalf("loop status --json: no resource %q in %+v", name, e.status().Resources)
+	}
+	return r
+}
+
+// lookup is one resource of `loop status --json`, if it is there yet (a
+// poll after a Loopfile edit may run before the reload).
+func (e *loopEnv) lookup(name string) (api.Resource, bool) {
+	e.t.Helper()
+	for _, r := range e.status().Resources {
 		if r.Name == name {
-			return r
+			return r, true
 		}
 	}
-	e.t.Fatalf("loop status --json: no resource %q in %+v", name, p.Resources)
-	return api.Resource{}
+	return api.Resource{}, false
 }
 
 // daemonPid reads $LOOP_HOME/loopd.pid.

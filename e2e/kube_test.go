@@ -188,9 +188,9 @@ spec:
 	e.write("Loopfile", string(loopfile)+"k8s_yaml(\"crash.yaml\")\n")
 	var crash string
 	if !poll(4*time.Minute, func() bool {
-		r := e.resource("crasher")
+		r, ok := e.lookup("crasher")
 		crash = r.Reason
-		return r.State == "crashed" && strings.Contains(r.Reason, "CrashLoopBackOff") && strings.Contains(r.Reason, "boom-last-line")
+		return ok && r.State == "crashed" && strings.Contains(r.Reason, "CrashLoopBackOff") && strings.Contains(r.Reason, "boom-last-line")
 	}) {
 		t.Fatalf("crasher: %q; want crashed with CrashLoopBackOff and its last log line", crash)
 	}

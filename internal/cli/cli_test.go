@@ -81,18 +81,19 @@ func TestPrinter_stateText(t *testing.T) {
 	}
 }
 
-func TestAge(t *testing.T) {
+func TestAgeAt(t *testing.T) {
+	now := time.Now()
 	tests := []struct {
 		ago  time.Duration
 		want string
 	}{{5 * time.Second, "5s"}, {3 * time.Minute, "3m"}, {2 * time.Hour, "2h"}}
 	for _, tt := range tests {
-		if got := age(time.Now().Add(-tt.ago)); got != tt.want {
-			t.Errorf("age(%s ago) = %s, want %s", tt.ago, got, tt.want)
+		if got := ageAt(now, now.Add(-tt.ago)); got != tt.want {
+			t.Errorf("ageAt(%s ago) = %s, want %s", tt.ago, got, tt.want)
 		}
 	}
-	if got := age(time.Time{}); got != "-" {
-		t.Errorf("age(zero) = %s, want -", got)
+	if got := ageAt(time.Now(), time.Time{}); got != "-" {
+		t.Errorf("ageAt(zero) = %s, want -", got)
 	}
 }
 
@@ -112,5 +113,22 @@ func TestPrintRoutes(t *testing.T) {
 	want := "routes:\n  http://api.localhost:7391/ -> api:8080\n  http://app.localhost:7391/v1 -> web:5173\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestPrintStatus_row: every column of a row, as the table aligns them.
+func TestPrintStatus_row(t *testing.T) {
+	var out bytes.Buffer
+	a := &App{Stdout: &out}
+	a.printStatus(&api.Project{Resources: []api.Resource{
+		{Name: "api", Kind: "service", State: api.StateReady, Since: time.Now().Add(-90 * time.Second), Pid: 4242, Restarts: 3,
+			Labels: []string{"backend", "go"}, Reason: "probe ok", Pending: true},
+		{Name: "migrate", Kind: "task", State: api.StateFailed, Reason: "exit 1"},
+	}})
+	want := "RESOURCE  KIND     STATE     FOR  PID   RESTARTS  LABELS      REASON\n" +
+		"api       service  ● ready   1m   4242  3         backend,go  changes waiting for `loop trigger api`; probe ok\n" +
+		"migrate   task     ✗ failed  -          0         -           exit 1\n"
+	if got := out.String(); got != want {
+		t.Errorf("printStatus printed\n%s\nwant\n%s", got, want)
 	}
 }
