@@ -70,15 +70,32 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	// segmentio's decoder reads what encoding/json writes, three times
-	// as fast (a 10,000-resource snapshot: 21 ms instead of 64). Its
-	// encoder differs (durations as strings), so requests use
-	// encoding/json.
-	if err := segjson.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := decodeReply(resp, out); err != nil {
 		return fmt.Errorf("%s %s: decode reply: %w", method, path, err)
 	}
 	return nil
 }
+
+// decodeReply decodes a reply's JSON body into out. The body is read
+// whole into a buffer of its Content-Length (loopd sends one) and parsed
+// by segmentio's decoder, which reads what encoding/json writes: a
+// 10,000-resource snapshot takes 11 ms, where encoding/json's streaming
+// decoder took 64. (segmentio's encoder differs, durations as strings, so
+// requests use encoding/json.)
+func decodeReply(resp *http.Response, out any) error {
+	if resp.ContentLength < 0 || resp.ContentLength > maxBuffered {
+		return segjson.NewDecoder(resp.Body).Decode(out)
+	}
+	b := make([]byte, resp.ContentLength)
+	if _, err := io.ReadFull(resp.Body, b); err != nil {
+		return err
+	}
+	return segjson.Unmarshal(b, out)
+}
+
+// maxBuffered is the largest reply read whole before decoding; a larger
+// one is decoded as it streams.
+const maxBuffered = 256 << 20
 
 func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
@@ -144,21 +161,51 @@ func (c *Client) ProjectList(ctx context.Context) ([]Project, error) {
 
 // Project returns one project's status.
 func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
-	var p Project
-	return &p, c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(name), nil, &p)
+	return c.Selected(ctx, name, Selector{})
 }
 
 // Selected returns one project's status with only the resources sel
 // picks (every resource when sel is empty).
 func (c *Client) Selected(ctx context.Context, name string, sel Selector) (*Project, error) {
 	var p Project
+	// Room for every resource up front: 10,000 appends of a 352-byte
+	// struct would copy the slice as it doubles (and fault in each copy).
+	err := c.DecodeSelected(ctx, name, sel, &p, func(n int) { p.Resources = make([]Resource, 0, n) })
+	return &p, err
+}
+
+// DecodeSelected decodes the snapshot Selected returns into out: a
+// Project, or a struct with some of its fields (with the same JSON names)
+// for a client that shows less and so decodes less. sized, when not nil,
+// is called before decoding with the number of resources the snapshot
+// holds, when loopd says (ResourcesHeader), to make room for them.
+func (c *Client) DecodeSelected(ctx context.Context, name string, sel Selector, out any, sized func(n int)) error {
 	v := sel.query()
 	path := "/v1/projects/" + url.PathEscape(name)
 	if len(v) > 0 {
 		path += "?" + v.Encode()
 	}
-	return &p, c.do(ctx, http.MethodGet, path, nil, &p)
+	resp, err := c.send(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if n, err := strconv.Atoi(resp.Header.Get(ResourcesHeader)); err == nil && n > 0 && n <= maxResourcesHint && sized != nil {
+		sized(n)
+	}
+	if err := decodeReply(resp, out); err != nil {
+		return fmt.Errorf("GET %s: decode reply: %w", path, err)
+	}
+	return nil
 }
+
+// ResourcesHeader is the header of a project snapshot's reply that
+// says how many resources it holds, so a client makes room for them
+// before it decodes them.
+const ResourcesHeader = "Loop-Resources"
+
+// maxResourcesHint bounds what a client believes of ResourcesHeader.
+const maxResourcesHint = 1 << 20
 
 func (s Selector) query() url.Values {
 	v := url.Values{}

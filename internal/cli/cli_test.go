@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/loopdev/loop/api"
@@ -120,7 +123,7 @@ func TestPrintRoutes(t *testing.T) {
 func TestPrintStatus_row(t *testing.T) {
 	var out bytes.Buffer
 	a := &App{Stdout: &out}
-	a.printStatus(&api.Project{Resources: []api.Resource{
+	a.printStatus(&statusView{Resources: []statusRow{
 		{Name: "api", Kind: "service", State: api.StateReady, Since: time.Now().Add(-90 * time.Second), Pid: 4242, Restarts: 3,
 			Labels: []string{"backend", "go"}, Reason: "probe ok", Pending: true},
 		{Name: "migrate", Kind: "task", State: api.StateFailed, Reason: "exit 1"},
@@ -130,5 +133,79 @@ func TestPrintStatus_row(t *testing.T) {
 		"migrate   task     ✗ failed  -          0         -           exit 1\n"
 	if got := out.String(); got != want {
 		t.Errorf("printStatus printed\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestColumns_asTabwriter: columns lays rows out as text/tabwriter (padding
+// 2, spaces) does, with multi-byte and colour-coded cells, empty cells and
+// rows of different lengths.
+func TestColumns_asTabwriter(t *testing.T) {
+	rows := []string{
+		"RESOURCE\tKIND\tSTATE\tREASON",
+		"api\tservice\t\x1b[32m● ready\x1b[0m\tprobe ok",
+		"données-très-longues\ttask\t\x1b[31m✗ failed\x1b[0m\t",
+		"\t\t\tlast only",
+		"x\ty\t\x1b[33m○ pending\x1b[0m\tz\tone more",
+	}
+	var want bytes.Buffer
+	tw := tabwriter.NewWriter(&want, 0, 4, 2, ' ', 0)
+	var c columns
+	for _, r := range rows {
+		tw.Write([]byte(r + "\n"))
+		c.row([]byte(r))
+	}
+	tw.Flush()
+	var got bytes.Buffer
+	w := bufio.NewWriter(&got)
+	c.flush(w)
+	w.Flush()
+	if got.String() != want.String() {
+		t.Errorf("columns wrote\n%q\ntabwriter writes\n%q", got.String(), want.String())
+	}
+}
+
+// TestStatusView_fieldsOfAPI: every field `loop status` decodes has the
+// name, type and JSON name of the api field it stands for, so the view
+// never silently reads nothing.
+func TestStatusView_fieldsOfAPI(t *testing.T) {
+	for _, pair := range [][2]reflect.Type{
+		{reflect.TypeFor[statusView](), reflect.TypeFor[api.Project]()},
+		{reflect.TypeFor[statusRow](), reflect.TypeFor[api.Resource]()},
+	} {
+		view, full := pair[0], pair[1]
+		for i := range view.NumField() {
+			f := view.Field(i)
+			g, ok := full.FieldByName(f.Name)
+			tag, _, _ := strings.Cut(g.Tag.Get("json"), ",")
+			if f.Name == "Resources" {
+				ok = ok && g.Type == reflect.TypeFor[[]api.Resource]()
+			} else {
+				ok = ok && g.Type == f.Type
+			}
+			if !ok || tag != f.Tag.Get("json") {
+				t.Errorf("%s.%s (%s, json %q): %s has %v (%s, json %q)", view.Name(), f.Name, f.Type, f.Tag.Get("json"), full.Name(), ok, g.Type, tag)
+			}
+		}
+	}
+}
+
+// TestWatched_apply: an event of a shown resource updates its row in
+// place; one the view cannot place asks for a new snapshot.
+func TestWatched_apply(t *testing.T) {
+	w := newWatched(&statusView{Seq: 3, Resources: []statusRow{{Name: "api", State: api.StateStarting}, {Name: "db", State: api.StateReady}}})
+	if !w.apply(api.Event{Seq: 5, Resource: &api.Resource{Name: "api", State: api.StateReady, Pid: 7, Reason: "probe ok"}}) {
+		t.Fatal("apply of a shown resource: want it applied")
+	}
+	if r := w.v.Resources[0]; r.State != api.StateReady || r.Pid != 7 || r.Reason != "probe ok" || w.v.Seq != 5 {
+		t.Errorf("after apply: %+v, seq %d", r, w.v.Seq)
+	}
+	for _, ev := range []api.Event{
+		{Kind: api.EventProject},
+		{Resource: &api.Resource{Name: "new", State: api.StateReady}},
+		{Resource: &api.Resource{Name: "db", State: api.StateStopped}},
+	} {
+		if w.apply(ev) {
+			t.Errorf("apply(%+v) = true; want a new snapshot", ev)
+		}
 	}
 }

@@ -61,7 +61,7 @@ func TestSelectionUsageErrors(t *testing.T) {
 func TestPrintStatus_Labels(t *testing.T) {
 	var out bytes.Buffer
 	a := &App{Stdout: &out}
-	a.printStatus(&api.Project{Resources: []api.Resource{
+	a.printStatus(&statusView{Resources: []statusRow{
 		{Name: "db", Kind: "service", State: api.StateReady, Labels: []string{"database", "backend"}},
 		{Name: "web", Kind: "service", State: api.StateStopped},
 	}})

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
@@ -148,4 +151,57 @@ func countsLine(count map[string]int) string {
 		}
 	}
 	return fmt.Sprintf("%d resources: %s", total, strings.Join(parts, ", "))
+}
+
+// columns lays rows of tab-separated cells out as text/tabwriter does with
+// padding 2 and spaces: every cell but a row's last is padded to its
+// column's widest cell (in runes) plus two. It keeps the rows in one
+// buffer and writes each once: `loop status` has 10,000 of them.
+type columns struct {
+	text  []byte // the rows, each ending in '\n'
+	width []int  // per column, the widest cell
+}
+
+// row adds one row: its cells separated by '\t', without a newline.
+func (c *columns) row(line []byte) {
+	col := 0
+	for {
+		i := bytes.IndexByte(line, '\t')
+		if i < 0 {
+			break
+		}
+		if col == len(c.width) {
+			c.width = append(c.width, 0)
+		}
+		c.width[col] = max(c.width[col], utf8.RuneCount(line[:i]))
+		col++
+		c.text = append(c.text, line[:i+1]...)
+		line = line[i+1:]
+	}
+	c.text = append(append(c.text, line...), '\n')
+}
+
+// flush writes the rows, aligned, to w.
+func (c *columns) flush(w *bufio.Writer) {
+	const pad = "                                                                "
+	text := c.text
+	for len(text) > 0 {
+		end := bytes.IndexByte(text, '\n')
+		line := text[:end]
+		for col := 0; ; col++ {
+			i := bytes.IndexByte(line, '\t')
+			if i < 0 {
+				break
+			}
+			w.Write(line[:i])
+			for n := c.width[col] + 2 - utf8.RuneCount(line[:i]); n > 0; n -= len(pad) {
+				w.WriteString(pad[:min(n, len(pad))])
+			}
+			line = line[i+1:]
+		}
+		w.Write(line)
+		w.WriteByte('\n')
+		text = text[end+1:]
+	}
+	c.text, c.width = c.text[:0], c.width[:0]
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,10 +57,19 @@ func (d *Daemon) httpRoutes(mcp http.Handler) http.Handler {
 	return mux
 }
 
+// writeJSON writes a reply with its Content-Length, so a client reads it
+// into one buffer of the right size (a 10,000-resource snapshot is 3 MB).
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		b.Reset()
+		code = http.StatusInternalServerError
+		json.NewEncoder(&b).Encode(api.ErrorReply{Error: "encode the reply: " + err.Error(), Hint: "a bug in loopd: loopd.log may say more"})
+	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	w.Write(b.Bytes())
 }
 
 func writeError(w http.ResponseWriter, code int, err error, hint string) {
@@ -185,6 +196,7 @@ func (d *Daemon) handleProject(w http.ResponseWriter, r *http.Request, p *projec
 		writeError(w, selectionCode(err), err, "")
 		return
 	}
+	w.Header().Set(api.ResourcesHeader, strconv.Itoa(len(snap.Resources)))
 	writeJSON(w, http.StatusOK, snap)
 }
 
@@ -284,6 +296,7 @@ func (d *Daemon) handleAction(w http.ResponseWriter, r *http.Request, p *project
 		writeError(w, selectionCode(err), err, "")
 		return
 	}
+	w.Header().Set(api.ResourcesHeader, strconv.Itoa(len(snap.Resources)))
 	writeJSON(w, http.StatusOK, snap)
 }
 
