@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -222,5 +225,31 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestDaemon_SnapshotSizes: a project's snapshot says its length and how
+// many resources it holds (Loop-Resources), which the client sizes its
+// buffers by; Selected decodes it whole.
+func TestDaemon_SnapshotSizes(t *testing.T) {
+	c := startDaemon(t)
+	p := up(t, c, writeLoopfile(t, "for i in range(3):\n    task(\"t%d\" % i, cmd = [\"true\"])\n"))
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", c.Socket)
+	}}}
+	resp, err := hc.Get("http://loopd/v1/projects/" + p.Name + "?resource=t1&resource=t2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.ContentLength != int64(len(body)) || resp.Header.Get(api.ResourcesHeader) != "2" {
+		t.Errorf("GET the project: Content-Length %d for %d bytes (%v), %s %q; want the body's length and 2",
+			resp.ContentLength, len(body), err, api.ResourcesHeader, resp.Header.Get(api.ResourcesHeader))
+	}
+	got, err := c.Selected(context.Background(), p.Name, api.Selector{Resources: []string{"t1", "t2"}})
+	if err != nil || len(got.Resources) != 2 || got.Resources[1].Name != "t2" {
+		t.Errorf("Selected = %+v, %v; want t1 and t2", got, err)
 	}
 }
