@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -235,7 +237,36 @@ func buildLoopd(ctx context.Context, self, sibling string) (string, error) {
 	if _, err := gobuild.Build(ctx, "", self, "cmd/loopd", dst, gobuild.Env(self), nil); err != nil {
 		return "", fmt.Errorf("no loopd at %s, and building one failed: %w\ninstall both: go install github.com/loopdev/loop/cmd/...", sibling, err)
 	}
+	pruneBuilds(filepath.Dir(filepath.Dir(dst)), keptBuilds)
 	return dst, nil
+}
+
+// keptBuilds is how many loopd builds the cache keeps: each is ~170 MB,
+// and every edit of a checkout that is `go run` makes another.
+const keptBuilds = 3
+
+// pruneBuilds removes all but the keep newest builds under dir. A loopd
+// still running from a removed one runs on (Linux and macOS keep the
+// file while it is open; Windows refuses the removal, which is fine).
+func pruneBuilds(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type build struct {
+		path string
+		mod  time.Time
+	}
+	var builds []build
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && e.IsDir() {
+			builds = append(builds, build{filepath.Join(dir, e.Name()), info.ModTime()})
+		}
+	}
+	slices.SortFunc(builds, func(a, b build) int { return b.mod.Compare(a.mod) })
+	for _, b := range builds[min(keep, len(builds)):] {
+		os.RemoveAll(b.path)
+	}
 }
 
 // errQuiet ends loop with an exit code and no message of its own: a

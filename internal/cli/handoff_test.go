@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/loopdev/loop/internal/buildinfo"
 )
@@ -59,5 +62,29 @@ func TestNewRoot_stubs(t *testing.T) {
 	root.SetArgs([]string{"mcp", "--bogus"})
 	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "runs in loopd's binary") {
 		t.Errorf("a stub run without Main = %v; want it to say where it runs", err)
+	}
+}
+
+// TestPruneBuilds: the cache keeps the newest builds only.
+func TestPruneBuilds(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	for i, name := range []string{"devel-a", "devel-b", "devel-c", "devel-d", "v0.1.0"} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now, now.Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pruneBuilds(dir, 3)
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, " ") != "devel-c devel-d v0.1.0" {
+		t.Errorf("after pruning: %q; want the three newest", left)
 	}
 }
