@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +19,17 @@ import (
 )
 
 // servicesLeft lists the live processes of this LOOP_HOME other than
-// loopd and its reaper sidecar.
+// loopd's own (the daemon, its reaper sidecar, its evaluators).
 func (e *loopEnv) servicesLeft() []int {
 	d := e.daemonPid()
-	return slices.DeleteFunc(procsOf(e.home), func(pid int) bool { return pid == d || isReaper(pid) || isEvaluator(pid) })
+	exe := func(pid int) string { x, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); return x }
+	loopd := exe(d)
+	return slices.DeleteFunc(procsOf(e.home), func(pid int) bool {
+		// A process still running loopd's binary is loopd's own: a fork
+		// not yet exec'd (the evaluator loopd starts ahead, for a moment)
+		// has the daemon's command line, but no service runs loopd.
+		return pid == d || isReaper(pid) || isEvaluator(pid) || (loopd != "" && exe(pid) == loopd)
+	})
 }
 
 func TestCI_FailingTask(t *testing.T) {
