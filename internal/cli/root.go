@@ -105,7 +105,7 @@ Start with 'loop up' in a directory that has a Loopfile.`,
 	return root
 }
 
-// findLoopfile resolves -f, or looks for a Loopfile from the working
+// FindLoopfile resolves -f, or looks for a Loopfile from the working
 // directory upward.
 func (a *App) FindLoopfile() (string, error) {
 	if a.Loopfile != "" {
@@ -135,7 +135,7 @@ func (a *App) FindLoopfile() (string, error) {
 	}
 }
 
-// client connects to loopd, starting it when it is not running.
+// Client connects to loopd, starting it when it is not running.
 func (a *App) Client(ctx context.Context) (*api.Client, error) {
 	home := loophome.Dir()
 	c := api.NewClient(loophome.Socket(home))
@@ -157,7 +157,7 @@ func (a *App) Client(ctx context.Context) (*api.Client, error) {
 	return c, nil
 }
 
-// existingClient connects to a running loopd without starting one.
+// ExistingClient connects to a running loopd without starting one.
 func (a *App) ExistingClient(ctx context.Context) (*api.Client, error) {
 	c := api.NewClient(loophome.Socket(loophome.Dir()))
 	if _, err := c.Version(ctx); err != nil {
@@ -166,7 +166,7 @@ func (a *App) ExistingClient(ctx context.Context) (*api.Client, error) {
 	return c, nil
 }
 
-// running connects to a running loopd and resolves the project that the
+// Running connects to a running loopd and resolves the project that the
 // command is about.
 func (a *App) Running(ctx context.Context) (*api.Client, string, error) {
 	c, err := a.ExistingClient(ctx)

@@ -445,7 +445,7 @@ func (a *App) completionProject(ctx context.Context) *api.Project {
 	return p
 }
 
-// resourceNames serves shell completion.
+// ResourceNames serves shell completion.
 func (a *App) ResourceNames(ctx context.Context) []string {
 	p := a.completionProject(ctx)
 	if p == nil {
