@@ -25,7 +25,7 @@ unset LOOP_REQUIRE_DOCKER LOOP_REQUIRE_K8S LOOP_REQUIRE_BROWSER
 packages=(
 	./internal/runtime/process ./internal/cmdpath ./internal/sync ./internal/signame
 	./internal/watch ./internal/subpath ./internal/model ./internal/loopfile
-	./internal/output ./internal/buildinfo
+	./internal/output ./internal/buildinfo ./internal/cli
 )
 [ $# -eq 0 ] || packages=("$@")
 
