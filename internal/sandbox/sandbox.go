@@ -6,7 +6,7 @@
 // half a gigabyte, and a panic in starlark-go or in a builtin, a runaway
 // allocation or a read that never returns would otherwise be the whole
 // daemon's. So Load re-executes the running binary with the hidden
-// argument Arg (cmd/loop, cmd/loopd and the TestMains of test binaries
+// argument Arg (cmd/loopd and the TestMains of test binaries
 // that evaluate through here dispatch it to Main, first thing), sends it
 // the request on stdin and gets back, on their own pipes, the output of
 // print() and local() live (to Options.Stdout) and the result: exactly

@@ -56,7 +56,7 @@ const SigRestart = syscall.Signal(39)
 var deletesFile = "/.loop-state/deletes"
 
 // IsCommand reports whether name (os.Args[1]) is one of this package's
-// subcommands; cmd/loop and cmd/loopd dispatch on it before anything else.
+// subcommands; cmd/loopd and cmd/loop-supervisor dispatch on it before anything else.
 func IsCommand(name string) bool {
 	switch name {
 	case CmdSupervise, CmdRm, CmdHash, CmdRecv, CmdSignal, CmdID, CmdInstall, CmdChdir:

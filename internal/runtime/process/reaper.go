@@ -16,7 +16,7 @@ import (
 )
 
 // ReaperArg is the argument that makes loop's binaries run as the reaper
-// sidecar; cmd/loop and cmd/loopd dispatch on it before anything else.
+// sidecar; cmd/loopd dispatches on it before anything else.
 const ReaperArg = "__loop-reaper"
 
 // Reaper is a sidecar process that outlives the daemon by design: the
