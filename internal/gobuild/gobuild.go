@@ -109,7 +109,16 @@ func Build(ctx context.Context, gotool, exe, pkg, dst string, env []string, chec
 		return "", err
 	}
 	tmp := fmt.Sprintf("%s.build-%d", dst, os.Getpid())
-	cmd := exec.CommandContext(ctx, gotool, "build", "-o", tmp, "./"+pkg)
+	// Stamp the version control state as exe's was (-buildvcs), so the
+	// build reports the same version as exe (loop compares it with
+	// loopd's).
+	vcs := "false"
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			vcs = "true"
+		}
+	}
+	cmd := exec.CommandContext(ctx, gotool, "build", "-buildvcs="+vcs, "-o", tmp, "./"+pkg)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), env...), "GOWORK=off", "GOFLAGS=-mod=readonly")
 	if out, err := cmd.CombinedOutput(); err != nil {
