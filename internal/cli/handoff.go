@@ -234,7 +234,7 @@ func buildLoopd(ctx context.Context, self, sibling string) (string, error) {
 		return dst, nil
 	}
 	fmt.Fprintf(os.Stderr, "loop: no loopd next to this loop (%s): building one for this build into %s (once; minutes on a cold Go build cache) ...\n", sibling, filepath.Dir(dst))
-	if _, err := gobuild.Build(ctx, "", self, "cmd/loopd", dst, gobuild.Env(self), nil); err != nil {
+	if _, err := gobuild.Build(ctx, "", self, "cmd/loopd", dst, nil, nil); err != nil {
 		return "", fmt.Errorf("no loopd at %s, and building one failed: %w\ninstall both: go install github.com/loopdev/loop/cmd/...", sibling, err)
 	}
 	pruneBuilds(filepath.Dir(filepath.Dir(dst)), keptBuilds)

@@ -43,22 +43,6 @@ func Key(exe string) (string, error) {
 	return "devel-" + sum, nil
 }
 
-// Env is the environment that builds like exe was built (its
-// CGO_ENABLED), so a build reuses what the Go build cache holds from
-// exe's own.
-func Env(exe string) []string {
-	bi, err := buildinfo.ReadFile(exe)
-	if err != nil {
-		return nil
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "CGO_ENABLED" {
-			return []string{"CGO_ENABLED=" + s.Value}
-		}
-	}
-	return nil
-}
-
 // SumFile is the first 16 hex digits of the SHA-256 of the file at p.
 func SumFile(p string) (string, error) {
 	f, err := os.Open(p)
@@ -74,7 +58,8 @@ func SumFile(p string) (string, error) {
 }
 
 // Build compiles ./pkg ("cmd/loopd") of the module exe was built from
-// into dst, with env added to the go command's environment (GOOS, ...).
+// into dst, built as exe was (its CGO_ENABLED and version stamp), with env
+// added to the go command's environment after (GOOS, CGO_ENABLED, ...).
 // check, when not nil, vets the result before it is renamed into place,
 // so dst is only ever a whole, checked binary. gotool "" looks up go in
 // PATH; "-" refuses to build. ctx bounds the build (a cold build cache
@@ -109,18 +94,22 @@ func Build(ctx context.Context, gotool, exe, pkg, dst string, env []string, chec
 		return "", err
 	}
 	tmp := fmt.Sprintf("%s.build-%d", dst, os.Getpid())
-	// Stamp the version control state as exe's was (-buildvcs), so the
-	// build reports the same version as exe (loop compares it with
-	// loopd's).
-	vcs := "false"
+	// Build as exe was built: its CGO_ENABLED (so the Go build cache
+	// holds most of it already) unless env says otherwise, and its version
+	// control stamp (-buildvcs), so the build reports exe's version (loop
+	// compares it with loopd's).
+	vcs, like := "false", []string(nil)
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
+		switch s.Key {
+		case "vcs.revision":
 			vcs = "true"
+		case "CGO_ENABLED":
+			like = append(like, "CGO_ENABLED="+s.Value)
 		}
 	}
 	cmd := exec.CommandContext(ctx, gotool, "build", "-buildvcs="+vcs, "-o", tmp, "./"+pkg)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), env...), "GOWORK=off", "GOFLAGS=-mod=readonly")
+	cmd.Env = append(append(append(os.Environ(), like...), env...), "GOWORK=off", "GOFLAGS=-mod=readonly")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)
 		return "", fmt.Errorf("go build ./%s in %s (%s): %w: %s", pkg, dir, strings.Join(env, " "), err, bytes.TrimSpace(out))
