@@ -204,10 +204,7 @@ func loopdBinary(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find loopd: %w", err)
 	}
-	dirs := []string{filepath.Dir(self)}
-	if real, err := filepath.EvalSymlinks(self); err == nil && filepath.Dir(real) != dirs[0] {
-		dirs = append(dirs, filepath.Dir(real))
-	}
+	dirs := gobuild.BesideDirs(self)
 	for _, d := range dirs {
 		p := filepath.Join(d, "loopd"+exeSuffix)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {

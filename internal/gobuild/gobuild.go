@@ -43,6 +43,17 @@ func Key(exe string) (string, error) {
 	return "devel-" + sum, nil
 }
 
+// BesideDirs are the directories where the binaries shipped with exe
+// are looked for: exe's own, and, when exe is a symlink (Homebrew's bin),
+// the directory of the file it points to.
+func BesideDirs(exe string) []string {
+	dirs := []string{filepath.Dir(exe)}
+	if real, err := filepath.EvalSymlinks(exe); err == nil && filepath.Dir(real) != dirs[0] {
+		dirs = append(dirs, filepath.Dir(real))
+	}
+	return dirs
+}
+
 // SumFile is the first 16 hex digits of the SHA-256 of the file at p.
 func SumFile(p string) (string, error) {
 	f, err := os.Open(p)

@@ -2,6 +2,7 @@ package gobuild
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -35,5 +36,26 @@ func TestBuild_refusals(t *testing.T) {
 	}
 	if dir, _ := sourceDir("github.com/loopdev/loop", "cmd/loopd"); dir == "" {
 		t.Error("sourceDir of this module: want this checkout")
+	}
+}
+
+// TestBesideDirs: a binary's own directory, and through a symlink the
+// directory of its target too.
+func TestBesideDirs(t *testing.T) {
+	real, link := t.TempDir(), t.TempDir()
+	exe := filepath.Join(real, "loop")
+	if err := os.WriteFile(exe, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := BesideDirs(exe); len(got) != 1 || got[0] != real {
+		t.Errorf("BesideDirs(%s) = %q; want [%s]", exe, got, real)
+	}
+	l := filepath.Join(link, "loop")
+	if err := os.Symlink(exe, l); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	want, _ := filepath.EvalSymlinks(real)
+	if got := BesideDirs(l); len(got) != 2 || got[0] != link || got[1] != want {
+		t.Errorf("BesideDirs(%s) = %q; want [%s %s]", l, got, link, want)
 	}
 }

@@ -164,10 +164,7 @@ func find(ctx context.Context, l Lookup) (Found, error) {
 		return l.copy(read, exe, FromSelf)
 	}
 
-	dirs := []string{filepath.Dir(exe)}
-	if real, err := filepath.EvalSymlinks(exe); err == nil && filepath.Dir(real) != dirs[0] {
-		dirs = append(dirs, filepath.Dir(real))
-	}
+	dirs := gobuild.BesideDirs(exe)
 	for _, d := range dirs {
 		for _, name := range []string{ReleasePath(l.Arch), programName + "-linux-" + l.Arch, programName} {
 			p := filepath.Join(d, name)
