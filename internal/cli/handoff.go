@@ -160,16 +160,12 @@ func handOff(argv []string) error {
 }
 
 // runCLI runs argv as the loop CLI in loopd's binary as a child on this
-// terminal and waits for it; an interrupt goes to the child (which shares
-// the terminal), not to this process.
+// terminal and waits for it (runAs).
 func (a *App) runCLI(ctx context.Context, argv ...string) error {
 	bin, err := a.daemonBinary(ctx)
 	if err != nil {
 		return err
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt)
-	defer signal.Stop(sig)
 	return runAs(bin, append([]string{CLIName}, argv...))
 }
 
@@ -272,8 +268,12 @@ var errQuiet = errors.New("exited")
 
 // runAs runs bin as argv (argv[0] is the name it sees) on this process's
 // stdio and waits; a non-zero exit is an *ExitError with its code, which
-// the child has explained on its stderr already.
+// the child has explained on its stderr already. An interrupt meanwhile
+// is the child's (it shares the terminal), not this process's.
 func runAs(bin string, argv []string) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	defer signal.Stop(sig)
 	cmd := exec.Command(bin)
 	cmd.Args = argv
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
