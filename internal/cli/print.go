@@ -203,5 +203,4 @@ func (c *columns) flush(w *bufio.Writer) {
 		w.WriteByte('\n')
 		text = text[end+1:]
 	}
-	c.text, c.width = c.text[:0], c.width[:0]
 }
